@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# install-deps.sh - install everything tickpipe needs to build, run and test,
+# from Debian's packages (and the dashboard's JavaScript from npm).
+# Idempotent: packages already present are skipped by apt. Needs root (or sudo).
+#   scripts/install-deps.sh          build + run
+#   scripts/install-deps.sh --test   also the test servers and tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+build_pkgs=(build-essential cmake pkg-config git ca-certificates
+  libwebsockets-dev librdkafka-dev libavro-dev libjansson-dev libcurl4-openssl-dev
+  libsqlite3-dev libpq-dev libssl-dev)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
+  clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
+  curl procps iproute2)
+
+pkgs=("${build_pkgs[@]}")
+[ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
+# node and npm bundle the dashboard's chart library at build time; a machine
+# that already has node (from any source) keeps it.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -f web/package.json ]; then
+  (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
+    else npm install --no-audit --no-fund --loglevel=error; fi)
+fi
+echo "install-deps: ok"

@@ -1,0 +1,47 @@
+/* finnhub_json.h - parse one Finnhub WebSocket frame.
+ *
+ * Finnhub sends JSON text frames:
+ *   {"data":[{"c":["1","12"],"p":7296.89,"s":"BINANCE:BTCUSDT","t":1575526691134,"v":0.011467}],"type":"trade"}
+ *   {"type":"ping"}
+ *   {"type":"error","msg":"Subscribing to too many symbols"}
+ * and may add message types. tp_finnhub_parse() is the hot path of every
+ * ingest: it appends the trades of a frame to a batch with no per-trade
+ * allocation (strings land in the batch arena). tp_finnhub_parse_ref() is a
+ * straightforward jansson implementation kept as the test oracle; both must
+ * agree on every input (differential fuzzing in fuzz/).
+ *
+ * Rules (both parsers):
+ * - The frame must be one JSON object, nothing but whitespace after it.
+ * - "type" must be a string. "trade" needs "data", an array of objects, each
+ *   with "s" string, "p" number, "t" integral number (exponent form allowed,
+ *   e.g. 1.7e12), "v" number; "c" missing, null, or an array whose items
+ *   are strings or null. Unknown keys are ignored; a repeated key: last wins.
+ * - "error": info->text is "msg" (empty if missing). Any other type:
+ *   TP_MSG_UNKNOWN with info->text = the type.
+ * - On any violation: TP_EPARSE, err says what and at which byte offset, and
+ *   the batch is left exactly as before the call.
+ * Thread-safety: none needed; touches only its arguments. */
+#ifndef TP_FINNHUB_JSON_H
+#define TP_FINNHUB_JSON_H
+
+#include "core/trade.h"
+
+typedef enum tp_msg_type { TP_MSG_TRADE, TP_MSG_PING, TP_MSG_ERROR, TP_MSG_UNKNOWN } tp_msg_type;
+
+typedef struct tp_msg_info {
+    tp_msg_type type;
+    tp_str text;    /* error msg or unknown type name, in the batch arena */
+    size_t ntrades; /* trades appended by this call */
+} tp_msg_info;
+
+int tp_finnhub_parse(const char *frame, size_t len, tp_batch *out, tp_msg_info *info, char *err,
+                     size_t errlen);
+int tp_finnhub_parse_ref(const char *frame, size_t len, tp_batch *out, tp_msg_info *info, char *err,
+                         size_t errlen);
+
+/* Write one trade as a JSON line {"s":..,"p":..,"t":..,"v":..,"c":..} (no
+ * newline) into out; returns bytes written (excluding NUL) or -1 if out is
+ * too small. Numbers round-trip exactly (%.17g where needed). */
+int tp_finnhub_trade_json(const tp_trade *t, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,172 @@
+/* metrics.c - a small registry: a linked list of named metrics under a
+ * mutex for registration and rendering; the values themselves are atomics
+ * so the hot path never locks. */
+#include "core/metrics.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_COUNTER, K_GAUGE, K_HIST };
+
+typedef struct entry {
+    struct entry *next;
+    enum kind kind;
+    char *name, *labels, *help;
+    union {
+        tp_counter c;
+        tp_gauge g;
+        tp_histogram h;
+    } u;
+} entry;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static entry *g_head, *g_tail;
+
+/* upper bounds in microseconds */
+static const uint64_t k_bounds_us[TP_HIST_BUCKETS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000, 60000000};
+
+static entry *find_or_add(enum kind kind, const char *name, const char *labels, const char *help) {
+    pthread_mutex_lock(&g_lock);
+    for (entry *e = g_head; e; e = e->next) {
+        if (e->kind == kind && strcmp(e->name, name) == 0 &&
+            strcmp(e->labels ? e->labels : "", labels ? labels : "") == 0) {
+            pthread_mutex_unlock(&g_lock);
+            return e;
+        }
+    }
+    entry *e = calloc(1, sizeof(*e));
+    if (!e) abort();
+    e->kind = kind;
+    e->name = strdup(name);
+    e->labels = labels ? strdup(labels) : NULL;
+    e->help = strdup(help ? help : name);
+    if (!e->name || !e->help || (labels && !e->labels)) abort();
+    /* Keep metrics of one name together so HELP/TYPE print once. */
+    entry *after = NULL;
+    for (entry *x = g_head; x; x = x->next)
+        if (strcmp(x->name, name) == 0) after = x;
+    if (after) {
+        e->next = after->next;
+        after->next = e;
+        if (g_tail == after) g_tail = e;
+    } else {
+        if (g_tail)
+            g_tail->next = e;
+        else
+            g_head = e;
+        g_tail = e;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return e;
+}
+
+tp_counter *tp_metrics_counter(const char *name, const char *labels, const char *help) {
+    return &find_or_add(K_COUNTER, name, labels, help)->u.c;
+}
+tp_gauge *tp_metrics_gauge(const char *name, const char *labels, const char *help) {
+    return &find_or_add(K_GAUGE, name, labels, help)->u.g;
+}
+tp_histogram *tp_metrics_histogram(const char *name, const char *labels, const char *help) {
+    return &find_or_add(K_HIST, name, labels, help)->u.h;
+}
+
+void tp_histogram_observe_us(tp_histogram *h, uint64_t us) {
+    int i = 0;
+    while (i < TP_HIST_BUCKETS && us > k_bounds_us[i]) i++;
+    atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *s, const char *fmt, ...) {
+    if (s->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(s->p + s->len, s->cap - s->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            s->oom = 1;
+            return;
+        }
+        if ((size_t)n < s->cap - s->len) {
+            s->len += (size_t)n;
+            return;
+        }
+        size_t cap = s->cap * 2 + (size_t)n;
+        char *p = realloc(s->p, cap);
+        if (!p) {
+            s->oom = 1;
+            return;
+        }
+        s->p = p;
+        s->cap = cap;
+    }
+}
+
+static void labels_out(sbuf *s, const char *labels, const char *extra) {
+    int has = labels && *labels;
+    if (!has && !extra) return;
+    sb_printf(s, "{%s%s%s}", has ? labels : "", has && extra ? "," : "", extra ? extra : "");
+}
+
+char *tp_metrics_render(size_t *len) {
+    sbuf s = {malloc(8192), 0, 8192, 0};
+    if (!s.p) return NULL;
+    s.p[0] = '\0';
+    static const char *types[] = {"counter", "gauge", "histogram"};
+    pthread_mutex_lock(&g_lock);
+    const char *last = "";
+    for (entry *e = g_head; e; e = e->next) {
+        if (strcmp(last, e->name) != 0) {
+            sb_printf(&s, "# HELP %s %s\n# TYPE %s %s\n", e->name, e->help, e->name, types[e->kind]);
+            last = e->name;
+        }
+        if (e->kind == K_COUNTER) {
+            sb_printf(&s, "%s", e->name);
+            labels_out(&s, e->labels, NULL);
+            sb_printf(&s, " %llu\n", (unsigned long long)tp_counter_get(&e->u.c));
+        } else if (e->kind == K_GAUGE) {
+            sb_printf(&s, "%s", e->name);
+            labels_out(&s, e->labels, NULL);
+            sb_printf(&s, " %lld\n", (long long)tp_gauge_get(&e->u.g));
+        } else {
+            uint64_t cum = 0;
+            char le[48];
+            for (int i = 0; i <= TP_HIST_BUCKETS; i++) {
+                cum += atomic_load_explicit(&e->u.h.bucket[i], memory_order_relaxed);
+                if (i < TP_HIST_BUCKETS)
+                    snprintf(le, sizeof le, "le=\"%g\"", (double)k_bounds_us[i] / 1e6);
+                else
+                    snprintf(le, sizeof le, "le=\"+Inf\"");
+                sb_printf(&s, "%s_bucket", e->name);
+                labels_out(&s, e->labels, le);
+                sb_printf(&s, " %llu\n", (unsigned long long)cum);
+            }
+            sb_printf(&s, "%s_sum", e->name);
+            labels_out(&s, e->labels, NULL);
+            sb_printf(&s, " %.6f\n", (double)atomic_load(&e->u.h.sum_us) / 1e6);
+            sb_printf(&s, "%s_count", e->name);
+            labels_out(&s, e->labels, NULL);
+            sb_printf(&s, " %llu\n", (unsigned long long)cum);
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (s.oom) {
+        free(s.p);
+        return NULL;
+    }
+    if (len) *len = s.len;
+    return s.p;
+}

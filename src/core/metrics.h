@@ -1,0 +1,58 @@
+/* metrics.h - process-wide counters, gauges and histograms.
+ *
+ * The only global mutable state tickpipe has. A module registers its metrics
+ * once (at start-up or lazily; registration takes a lock and is idempotent by
+ * name+labels) and keeps the returned pointer; updates are lock-free atomics
+ * callable from any thread. tp_metrics_render() writes the Prometheus text
+ * exposition format for /metrics.
+ *
+ * Names follow Prometheus conventions: tickpipe_<stage>_<what>_total for
+ * counters, _seconds for latency histograms. labels is either NULL or a
+ * preformatted label set without braces, e.g. "type=\"ping\"". */
+#ifndef TP_METRICS_H
+#define TP_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tp_counter {
+    _Atomic uint64_t v;
+} tp_counter;
+typedef struct tp_gauge {
+    _Atomic int64_t v;
+} tp_gauge;
+
+#define TP_HIST_BUCKETS 14
+typedef struct tp_histogram {
+    _Atomic uint64_t bucket[TP_HIST_BUCKETS + 1]; /* last = +Inf */
+    _Atomic uint64_t count;
+    _Atomic uint64_t sum_us; /* microseconds */
+} tp_histogram;
+
+/* Register (or find) a metric; never returns NULL (aborts on OOM at
+ * start-up, which is the only place it can happen). */
+tp_counter *tp_metrics_counter(const char *name, const char *labels, const char *help);
+tp_gauge *tp_metrics_gauge(const char *name, const char *labels, const char *help);
+/* Latency histogram in seconds, buckets 100us .. 60s. */
+tp_histogram *tp_metrics_histogram(const char *name, const char *labels, const char *help);
+
+static inline void tp_counter_add(tp_counter *c, uint64_t n) {
+    atomic_fetch_add_explicit(&c->v, n, memory_order_relaxed);
+}
+static inline uint64_t tp_counter_get(tp_counter *c) {
+    return atomic_load_explicit(&c->v, memory_order_relaxed);
+}
+static inline void tp_gauge_set(tp_gauge *g, int64_t v) {
+    atomic_store_explicit(&g->v, v, memory_order_relaxed);
+}
+static inline int64_t tp_gauge_get(tp_gauge *g) {
+    return atomic_load_explicit(&g->v, memory_order_relaxed);
+}
+void tp_histogram_observe_us(tp_histogram *h, uint64_t us);
+
+/* Render all metrics in Prometheus text format into a malloc'd string
+ * (caller frees); NULL on OOM. */
+char *tp_metrics_render(size_t *len);
+
+#endif

@@ -1,0 +1,71 @@
+/* main.c - the tickpipe command: dispatch to a subcommand. */
+#include "cmd/commands.h"
+#include "core/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef TP_VERSION
+#define TP_VERSION "0.0.0"
+#endif
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} k_cmds[] = {
+    {"run", tp_cmd_run, "the whole pipeline in one process: feed, windows, store, dashboard"},
+    {"simulate", tp_cmd_simulate, "a Finnhub-compatible WebSocket server (synthetic market or replay)"},
+    {"capture", tp_cmd_capture, "connect to a feed; print trades as JSON lines or record raw frames"},
+    {"produce", tp_cmd_produce, "feed -> Avro -> Kafka (the original's producer)"},
+    {"process", tp_cmd_process, "Kafka -> transforms and windows -> store (the original's stream processor)"},
+    {"serve", tp_cmd_serve, "dashboard, REST API and /metrics over a store"},
+    {"symbols", tp_cmd_symbols, "Finnhub symbol search"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "tickpipe %s - real-time market-data pipeline\n\n"
+            "Usage: tickpipe COMMAND [OPTIONS]\n"
+            "       tickpipe COMMAND --help\n\n"
+            "Commands:\n",
+            TP_VERSION);
+    for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
+        fprintf(f, "  %-10s %s\n", k_cmds[i].name, k_cmds[i].summary);
+    fprintf(f, "\nGlobal environment:\n"
+               "  TICKPIPE_LOG   log level: error, warn, info (default), debug\n\n"
+               "With no token, `tickpipe run` starts the built-in simulator, stores in\n"
+               "sqlite:data/tickpipe.db and serves the dashboard on http://127.0.0.1:8080.\n");
+}
+
+int main(int argc, char **argv) {
+    signal(SIGPIPE, SIG_IGN);
+    const char *lvl = getenv("TICKPIPE_LOG");
+    if (lvl && *lvl) {
+        int l = tp_log_level_parse(lvl);
+        if (l < 0) {
+            fprintf(stderr, "tickpipe: TICKPIPE_LOG='%s' is not one of error, warn, info, debug\n", lvl);
+            return 2;
+        }
+        tp_log_set_level((tp_log_level)l);
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("tickpipe %s\n", TP_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
+        if (!strcmp(cmd, k_cmds[i].name)) return k_cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "tickpipe: unknown command '%s'; run 'tickpipe --help' for the list\n", cmd);
+    return 2;
+}

@@ -1,0 +1,62 @@
+/* window.h - event-time windows over trades, with a watermark.
+ *
+ * Two families of windows per symbol:
+ *  - running averages: mean of price*volume over [start, start+15 s), a
+ *    window starting every 5 s (so each trade is in 3 windows);
+ *  - candles: OHLCV buckets of 1 s and 1 min.
+ * The watermark is max(event time seen) - allowed_lateness. A window is
+ * final once watermark >= its end; a trade whose every window is final is
+ * late: counted, not folded (the caller still stores the trade itself).
+ * Open windows are emitted as they change, at most every emit_interval
+ * (upserts), and once more, final, when the watermark passes them.
+ * State is bounded: windows are freed once final and emitted, and a symbol
+ * with no trade for idle_expiry is forgotten.
+ *
+ * Threading: one tp_windows per processing thread. */
+#ifndef TP_WINDOW_H
+#define TP_WINDOW_H
+
+#include "core/trade.h"
+#include "sink/sink.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tp_window_config {
+    int64_t allowed_lateness_ms; /* default 15000 */
+    int64_t emit_interval_ms;    /* default 1000; 0 = emit on every call */
+    int64_t idle_expiry_ms;      /* default 600000 */
+    int64_t avg_size_ms;         /* default 15000 */
+    int64_t avg_slide_ms;        /* default 5000 */
+} tp_window_config;
+
+void tp_window_config_default(tp_window_config *c);
+
+typedef struct tp_windows tp_windows;
+
+tp_windows *tp_windows_new(const tp_window_config *cfg); /* NULL on OOM */
+void tp_windows_free(tp_windows *w);
+
+/* Fold n trades in; *late gets the number not folded because late. Trades
+ * need not be in order. Returns 0 or TP_ENOMEM. */
+int tp_windows_add(tp_windows *w, const tp_trade *t, size_t n, size_t *late);
+
+/* Collect what changed: every open window updated since the last emit (if
+ * now_ms - last emit >= emit_interval, or force) and every window that
+ * became final. The arrays stay valid until the next call to any tp_windows
+ * function. `now_ms` also stamps ingest/updated times. */
+int tp_windows_emit(tp_windows *w, int64_t now_ms, int force, const tp_average **avg, size_t *navg,
+                    const tp_candle **candles, size_t *ncandles);
+
+/* Advance the watermark without trades (e.g. idle feed, end of input):
+ * the watermark becomes max(current, event_ms - allowed_lateness). */
+void tp_windows_advance(tp_windows *w, int64_t event_ms);
+
+int64_t tp_windows_watermark(const tp_windows *w); /* INT64_MIN before any trade */
+
+/* Smallest window start among windows not yet final (INT64_MAX if none):
+ * the processor keeps Kafka offsets of trades at or after this replayable,
+ * so a restart rebuilds open windows fully. */
+int64_t tp_windows_open_since(const tp_windows *w);
+
+#endif

@@ -1,0 +1,124 @@
+/* sink.h - one interface for every serving store.
+ *
+ * A store is one file in sink/ that defines a `const tp_sink_ops` and one
+ * entry in the table in sink.c: nothing else changes to add a store
+ * (Fluent Bit's output plugins are the model). Stores are chosen by URL:
+ *   sqlite:PATH                       embedded default (sqlite:data/tickpipe.db)
+ *   postgresql://user:pw@host/db      libpq URI (postgres:// too)
+ *   clickhouse://host:8123/db?user=u&password=p   HTTP interface
+ *   null:                             discards writes (benchmarks)
+ *
+ * Write protocol: write_* calls add rows to the current unit of work;
+ * commit() makes every row written since the previous successful commit
+ * durable. Only after commit() returns 0 may Kafka offsets be committed.
+ * If any call fails the unit is lost: the caller reconnects by simply
+ * calling again (the store reconnects itself) and re-sends everything since
+ * the last successful commit. Every write is idempotent (same id = same
+ * row), so re-sending is always safe.
+ *
+ * Tables (see sql/): trades (uuid, symbol, trade_conditions, price, volume,
+ * trade_timestamp, ingest_timestamp; key includes the id so two trades of a
+ * symbol in one millisecond are both kept), running_averages_15_sec,
+ * candles. Created at open when missing; a schema_version table drives
+ * migrations.
+ *
+ * Threading: a tp_sink is used by one thread at a time. Readers (serve)
+ * open their own tp_sink on the same URL. */
+#ifndef TP_SINK_H
+#define TP_SINK_H
+
+#include "core/trade.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per symbol, average of price*volume over a 15 s window sliding by 5 s. */
+typedef struct tp_average {
+    tp_str symbol;
+    int64_t window_start_ms, window_end_ms; /* [start, end) */
+    double price_volume_multiply;           /* mean of p*v over trades with v > 0 */
+    int64_t trade_count;                    /* trades folded in (v > 0) */
+    int64_t ingest_ms;                      /* when this version was computed */
+    uint8_t id[16];                         /* deterministic from symbol+window */
+    int final;                              /* 1 once the watermark passed window_end */
+} tp_average;
+
+/* OHLCV bucket. v = 0 price updates move open/high/low/close but not
+ * volume/vwap. */
+typedef struct tp_candle {
+    tp_str symbol;
+    int32_t interval_s; /* 1 or 60 */
+    int64_t start_ms;   /* bucket start, aligned to interval */
+    double open, high, low, close;
+    double volume;
+    double vwap;         /* NAN when volume == 0 (stored as NULL) */
+    int64_t trade_count; /* every update folded in, v = 0 included */
+    int64_t updated_ms;  /* ingest time of this version */
+    int final;
+} tp_candle;
+
+typedef struct tp_symbol_info {
+    tp_str symbol;
+    int64_t trade_count;
+    double last_price;
+    int64_t last_ts_ms;
+} tp_symbol_info;
+
+typedef struct tp_query {
+    const char *symbol; /* required except for symbols */
+    int64_t from_ms;    /* inclusive; 0 = no bound */
+    int64_t to_ms;      /* exclusive; 0 = no bound */
+    int limit;          /* the LATEST `limit` rows in range, returned oldest first */
+    int interval_s;     /* candles: 1 or 60 */
+} tp_query;
+
+/* Row callbacks: return 0 to go on, nonzero to stop early (not an error).
+ * Pointers in the row are valid only during the call. */
+typedef int (*tp_trade_row_fn)(void *ud, const tp_trade *t, int64_t ingest_ms);
+typedef int (*tp_candle_row_fn)(void *ud, const tp_candle *c);
+typedef int (*tp_average_row_fn)(void *ud, const tp_average *a);
+typedef int (*tp_symbol_row_fn)(void *ud, const tp_symbol_info *s);
+
+typedef struct tp_sink_ops {
+    const char *scheme; /* "sqlite", "postgresql", "clickhouse", "null" */
+    const char *alias;  /* another accepted scheme ("postgres"), or NULL */
+    int (*open)(const char *url, void **state, char *err, size_t errlen);
+    int (*write_trades)(void *state, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
+                        size_t errlen);
+    int (*write_averages)(void *state, const tp_average *a, size_t n, char *err, size_t errlen);
+    int (*write_candles)(void *state, const tp_candle *c, size_t n, char *err, size_t errlen);
+    int (*commit)(void *state, char *err, size_t errlen);
+    int (*query_symbols)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
+    int (*query_trades)(void *state, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
+                        size_t errlen);
+    int (*query_candles)(void *state, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,
+                         size_t errlen);
+    int (*query_averages)(void *state, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
+                          size_t errlen);
+    void (*close)(void *state);
+} tp_sink_ops;
+
+typedef struct tp_sink tp_sink;
+
+/* Open the store named by url (creating its schema if missing). Errors name
+ * the store and say how to fix it ("is the server running?"). */
+int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen);
+const char *tp_sink_scheme(const tp_sink *s);
+int tp_sink_write_trades(tp_sink *s, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
+                         size_t errlen);
+int tp_sink_write_averages(tp_sink *s, const tp_average *a, size_t n, char *err, size_t errlen);
+int tp_sink_write_candles(tp_sink *s, const tp_candle *c, size_t n, char *err, size_t errlen);
+int tp_sink_commit(tp_sink *s, char *err, size_t errlen);
+int tp_sink_query_symbols(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
+int tp_sink_query_trades(tp_sink *s, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
+                         size_t errlen);
+int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,
+                          size_t errlen);
+int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
+                           size_t errlen);
+void tp_sink_close(tp_sink *s);
+
+/* Format a 16-byte id as a UUID string (36 chars + NUL). */
+void tp_uuid_format(const uint8_t id[16], char out[37]);
+
+#endif

@@ -1,0 +1,131 @@
+/* test_core.c - batch/arena, symbol lists, redaction, metrics rendering. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/trade.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_batch_reuse(void **state) {
+    (void)state;
+    tp_batch b;
+    tp_batch_init(&b);
+    b.arena.block_size = 64; /* force several blocks */
+    const char *ptrs[100];
+    for (int i = 0; i < 100; i++) {
+        tp_trade *t = tp_batch_add(&b);
+        assert_non_null(t);
+        char sym[32];
+        int n = snprintf(sym, sizeof sym, "SYM%d", i);
+        ptrs[i] = tp_batch_strdup(&b, sym, (size_t)n);
+        t->symbol.ptr = ptrs[i];
+        t->symbol.len = (uint32_t)n;
+        assert_int_equal(t->ncond, TP_COND_NULL);
+    }
+    /* earlier pointers stay valid after later blocks were added */
+    for (int i = 0; i < 100; i++) {
+        char sym[32];
+        snprintf(sym, sizeof sym, "SYM%d", i);
+        assert_string_equal(ptrs[i], sym);
+        assert_ptr_equal(b.trades[i].symbol.ptr, ptrs[i]);
+    }
+    assert_int_equal(b.n, 100);
+    tp_batch_reset(&b);
+    assert_int_equal(b.n, 0);
+    b.max_trades = 2;
+    assert_non_null(tp_batch_add(&b));
+    assert_non_null(tp_batch_add(&b));
+    assert_null(tp_batch_add(&b));
+    tp_batch_free(&b);
+}
+
+static void test_copy_trade(void **state) {
+    (void)state;
+    tp_batch a, b;
+    tp_batch_init(&a);
+    tp_batch_init(&b);
+    tp_str conds[2] = {{"12", 2}, {NULL, 0}};
+    tp_trade *t = tp_batch_add(&a);
+    t->symbol = (tp_str){"AAPL", 4};
+    t->price = 1.5;
+    t->ncond = 2;
+    t->cond = conds;
+    tp_trade *c = tp_batch_copy_trade(&b, t);
+    assert_non_null(c);
+    assert_true(c->symbol.ptr != t->symbol.ptr);
+    assert_memory_equal(c->symbol.ptr, "AAPL", 4);
+    assert_int_equal(c->ncond, 2);
+    assert_memory_equal(c->cond[0].ptr, "12", 2);
+    assert_null(c->cond[1].ptr);
+    assert_true(c->price == 1.5);
+    tp_batch_free(&a);
+    tp_batch_free(&b);
+}
+
+static void test_symbols(void **state) {
+    (void)state;
+    tp_symbols s;
+    char err[256];
+    assert_int_equal(
+        tp_symbols_parse("[\"AAPL\",\"MSFT\",\"BINANCE:BTCUSDT\",\"AAPL\"]", &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.items[2], "BINANCE:BTCUSDT");
+    tp_symbols_free(&s);
+    assert_int_equal(tp_symbols_parse(" AAPL , ,MSFT,", &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.items[0], "AAPL");
+    assert_string_equal(s.items[1], "MSFT");
+    tp_symbols_free(&s);
+    assert_int_not_equal(tp_symbols_parse("[\"AAPL\", 3]", &s, err, sizeof err), 0);
+    assert_non_null(strstr(err, "not a string"));
+    assert_int_not_equal(tp_symbols_parse("[\"AAPL\"", &s, err, sizeof err), 0);
+}
+
+static void test_redact(void **state) {
+    (void)state;
+    char out[256];
+    tp_log_redact("wss://ws.finnhub.io?token=SECRET123&x=1", out, sizeof out);
+    assert_string_equal(out, "wss://ws.finnhub.io?token=***&x=1");
+    tp_log_redact("postgresql://user:pw@host/db?password=zz", out, sizeof out);
+    assert_string_equal(out, "postgresql://user:***@host/db?password=***");
+    tp_log_redact("clickhouse://host:8123/db", out, sizeof out);
+    assert_string_equal(out, "clickhouse://host:8123/db");
+}
+
+static void test_metrics(void **state) {
+    (void)state;
+    tp_counter *c = tp_metrics_counter("tickpipe_test_total", NULL, "a test counter");
+    assert_ptr_equal(c, tp_metrics_counter("tickpipe_test_total", NULL, "again"));
+    tp_counter *c2 = tp_metrics_counter("tickpipe_test_total", "kind=\"b\"", "a test counter");
+    tp_counter_add(c, 3);
+    tp_counter_add(c2, 5);
+    tp_histogram *h = tp_metrics_histogram("tickpipe_test_seconds", NULL, "latency");
+    tp_histogram_observe_us(h, 150);
+    tp_histogram_observe_us(h, 2000000);
+    size_t len;
+    char *text = tp_metrics_render(&len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "# TYPE tickpipe_test_total counter\ntickpipe_test_total 3\n"
+                                 "tickpipe_test_total{kind=\"b\"} 5\n"));
+    assert_non_null(strstr(text, "tickpipe_test_seconds_bucket{le=\"0.0001\"} 0\n"));
+    assert_non_null(strstr(text, "tickpipe_test_seconds_bucket{le=\"0.00025\"} 1\n"));
+    assert_non_null(strstr(text, "tickpipe_test_seconds_bucket{le=\"+Inf\"} 2\n"));
+    assert_non_null(strstr(text, "tickpipe_test_seconds_count 2\n"));
+    assert_int_equal(strlen(text), len);
+    free(text);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_reuse), cmocka_unit_test(test_copy_trade), cmocka_unit_test(test_symbols),
+        cmocka_unit_test(test_redact),      cmocka_unit_test(test_metrics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
