@@ -1,0 +1,66 @@
+/* source.h - the Finnhub WebSocket source (used by capture, produce, run).
+ *
+ * Connects to a Finnhub-compatible WebSocket (wss://ws.finnhub.io, or the
+ * simulator on ws://127.0.0.1:8765), subscribes every symbol, parses each
+ * frame into a tp_batch with no per-trade allocation and hands the batch to
+ * on_batch. Pings, error messages, unknown types and malformed frames are
+ * counted (and logged, rate-limited); a silent connection is dropped after
+ * stale_timeout_ms; every disconnect is followed by a reconnect with
+ * exponential backoff and jitter (capped at 60 s) that resubscribes every
+ * symbol. With replay_path set, frames come from a recording (record.h)
+ * instead of the network, through the same parser and callback.
+ *
+ * Backpressure: on_batch may block (e.g. while a Kafka queue is full); the
+ * source reads nothing meanwhile, and time spent inside on_batch does not
+ * count towards the silence watchdog.
+ *
+ * Threading: tp_source_run() blocks in the calling thread until
+ * tp_source_stop() (callable from any thread or a signal handler), a fatal
+ * error, on_batch returning nonzero, or the end of a replay. */
+#ifndef TP_SOURCE_H
+#define TP_SOURCE_H
+
+#include "codec/finnhub_json.h"
+#include "core/trade.h"
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tp_source_config {
+    const char *url;           /* ws:// or wss://; default wss://ws.finnhub.io */
+    const char *token;         /* appended as ?token=; never logged */
+    const char *const *symbols; /* nsymbols symbols to subscribe */
+    size_t nsymbols;
+    size_t max_frame_bytes;    /* frames larger are rejected; default 1 MiB */
+    int64_t stale_timeout_ms;  /* default 90000; 0 = off */
+    int validate;              /* FINNHUB_VALIDATE_TICKERS: check via REST first */
+    const char *rest_url;      /* default https://finnhub.io/api/v1 */
+    const char *replay_path;   /* read a recording instead of the network */
+    double replay_speed;       /* 0 = as fast as possible, 1 = real time */
+    int max_reconnects;        /* -1 = forever (default); tests use small values */
+} tp_source_config;
+
+void tp_source_config_default(tp_source_config *c);
+
+/* Called once per frame that carried trades. b->origin.topic is "feed",
+ * b->origin.partition -1, b->origin.offset the frame sequence number (from 0
+ * per tp_source), b->recv_ms the receive time. The batch is reset after the
+ * call returns; copy what must outlive it. Return nonzero to stop. */
+typedef int (*tp_source_batch_fn)(void *ud, tp_batch *b);
+
+typedef struct tp_source_stats {
+    uint64_t frames, trades, pings, errors, unknown, malformed, oversize;
+    uint64_t reconnects, bytes;
+} tp_source_stats;
+
+typedef struct tp_source tp_source;
+
+int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, tp_source **out, char *err,
+                  size_t errlen);
+/* 0 on clean stop / end of replay; nonzero with err set on a fatal error
+ * (bad URL, reconnect limit reached, token rejected with max_reconnects). */
+int tp_source_run(tp_source *s, char *err, size_t errlen);
+void tp_source_stop(tp_source *s); /* async-signal-safe */
+void tp_source_get_stats(const tp_source *s, tp_source_stats *out);
+void tp_source_free(tp_source *s);
+
+#endif

@@ -1,0 +1,55 @@
+/* pipeline.h - the processing stage shared by `process` and `run`:
+ * batches in, ids assigned, windows folded, rows written to a store and made
+ * durable.
+ *
+ * tp_pipeline_add() copies the trades of a batch into the pending unit of
+ * work, gives each an id derived from (b->origin, index) (tp_trade_id), and
+ * folds it into the windows. tp_pipeline_flush() writes pending trades and
+ * window updates to the store and commits; on a store failure it logs
+ * clearly, keeps everything pending and retries with backoff (up to 30 s
+ * between attempts) until it succeeds or tp_pipeline_stop() is called.
+ * When flush returns 0, everything added before it is durable: the caller
+ * may then commit its Kafka offsets.
+ *
+ * Threading: one thread drives a tp_pipeline; tp_pipeline_stop() may be
+ * called from any thread or a signal handler. */
+#ifndef TP_PIPELINE_H
+#define TP_PIPELINE_H
+
+#include "core/trade.h"
+#include "process/window.h"
+#include "sink/sink.h"
+
+typedef struct tp_pipeline_config {
+    const char *store_url;
+    tp_window_config win;
+    int64_t flush_interval_ms; /* flush at least this often; default 200 */
+    size_t flush_max_trades;   /* flush when this many are pending; default 20000 */
+} tp_pipeline_config;
+
+void tp_pipeline_config_default(tp_pipeline_config *c);
+
+/* Deterministic 128-bit id (UUID v8 layout) of trade `index` of the record at
+ * (topic, partition, offset): processing the same record twice yields the
+ * same ids. */
+void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]);
+
+typedef struct tp_pipeline_stats {
+    uint64_t trades, late, flushes, store_errors;
+    int64_t watermark_ms;
+} tp_pipeline_stats;
+
+typedef struct tp_pipeline tp_pipeline;
+int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err, size_t errlen);
+int tp_pipeline_add(tp_pipeline *p, const tp_batch *b);
+/* 1 if a flush is due (interval elapsed or too many pending), else 0. */
+int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms);
+/* force: also emit open windows now and final ones regardless of interval.
+ * Returns 0 (durable), or TP_ESTATE if stopped before it could succeed. */
+int tp_pipeline_flush(tp_pipeline *p, int force);
+int64_t tp_pipeline_open_since(const tp_pipeline *p); /* see tp_windows_open_since */
+void tp_pipeline_get_stats(const tp_pipeline *p, tp_pipeline_stats *out);
+void tp_pipeline_stop(tp_pipeline *p);
+void tp_pipeline_free(tp_pipeline *p); /* does not flush */
+
+#endif
