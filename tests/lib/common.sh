@@ -1,0 +1,42 @@
+# common.sh - sourced by integration tests.
+# Gives: fail, free_port, wait_port, wait_for, cleanup registration, a temp dir.
+set -euo pipefail
+: "${TICKPIPE:?TICKPIPE must point to the tickpipe binary (ctest sets it)}"
+: "${TP_SOURCE_DIR:?}" "${TP_BINARY_DIR:?}"
+TP_TOOLS_DIR="${TP_TOOLS_DIR:-$TP_BINARY_DIR/tests}"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/tickpipe-test.XXXXXX")"
+_cleanups=()
+on_exit() { _cleanups+=("$*"); }
+_run_cleanups() {
+  local rc=$?
+  for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[i]}" || true; done
+  if [ "$rc" = 0 ]; then rm -rf "$TMP"; else echo "test failed (rc=$rc); files kept in $TMP" >&2; fi
+}
+trap _run_cleanups EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+# A TCP port free on 127.0.0.1 right now.
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 t=${2:-20} i
+  for ((i = 0; i < t * 10; i++)); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "nothing listening on port $port after ${t}s"
+}
+# wait_for SECONDS CMD...: until CMD succeeds.
+wait_for() {
+  local t=$1 i; shift
+  for ((i = 0; i < t * 10; i++)); do "$@" && return 0; sleep 0.1; done
+  fail "timed out after ${t}s waiting for: $*"
+}
+# bg NAME CMD...: start CMD in the background, logs in $TMP/NAME.log, killed at exit.
+bg() {
+  local name=$1; shift
+  "$@" >"$TMP/$name.log" 2>&1 &
+  local pid=$!
+  eval "PID_$name=$pid"
+  on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+}
