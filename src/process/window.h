@@ -10,7 +10,18 @@
  * Open windows are emitted as they change, at most every emit_interval
  * (upserts), and once more, final, when the watermark passes them.
  * State is bounded: windows are freed once final and emitted, and a symbol
- * with no trade for idle_expiry is forgotten.
+ * with no trade for idle_expiry (event time: its last trade is that far
+ * behind the newest event time seen) and no open window is forgotten.
+ *
+ * Exact rules (tests hold the code to them):
+ *  - open = price of the trade with the smallest event time (the first one
+ *    folded on a tie), close = price with the largest (the last one on a
+ *    tie); high/low over every update, v = 0 included;
+ *  - volume, VWAP (sum p*v / sum v) and the average of p*v use trades with
+ *    v > 0 only; an average window with no such trade is never emitted;
+ *  - a trade is folded into each of its windows that is not final; it is
+ *    late (counted, folded nowhere) when all of its windows are final;
+ *  - trades with a non-finite price or volume, or v < 0, are not folded.
  *
  * Threading: one tp_windows per processing thread. */
 #ifndef TP_WINDOW_H
@@ -28,6 +39,10 @@ typedef struct tp_window_config {
     int64_t idle_expiry_ms;      /* default 600000 */
     int64_t avg_size_ms;         /* default 15000 */
     int64_t avg_slide_ms;        /* default 5000 */
+    /* 0 (default): every folded trade moves the watermark. 1: only
+     * tp_windows_advance() does; the pipeline uses this to drive the
+     * watermark from the slowest input partition. */
+    int external_watermark;
 } tp_window_config;
 
 void tp_window_config_default(tp_window_config *c);
@@ -56,7 +71,25 @@ int64_t tp_windows_watermark(const tp_windows *w); /* INT64_MIN before any trade
 
 /* Smallest window start among windows not yet final (INT64_MAX if none):
  * the processor keeps Kafka offsets of trades at or after this replayable,
- * so a restart rebuilds open windows fully. */
+ * so a restart rebuilds open windows fully. Once a watermark exists it is
+ * also at most the start of the earliest window that a trade not yet seen
+ * could still open (a window whose end is past the watermark), so a record
+ * arriving later is covered too. */
 int64_t tp_windows_open_since(const tp_windows *w);
+
+/* Like tp_windows_add, but trades are not folded into any window that
+ * starts before floor_ms: an earlier run already completed and stored those
+ * windows (floor_ms is the open_since that run committed). Such trades are
+ * not late either. floor_ms = INT64_MIN is tp_windows_add. */
+int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t floor_ms, size_t *late);
+
+typedef struct tp_windows_stats {
+    size_t symbols;       /* symbols with state */
+    size_t open_windows;  /* windows held (all families) */
+    uint64_t expired;     /* symbols forgotten after idle_expiry */
+    uint64_t skipped;     /* trades with a non-finite price/volume or v < 0: not folded */
+    int64_t max_event_ms; /* highest event time seen (INT64_MIN before any) */
+} tp_windows_stats;
+void tp_windows_get_stats(const tp_windows *w, tp_windows_stats *out);
 
 #endif
