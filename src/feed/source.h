@@ -26,17 +26,17 @@
 #include <stdint.h>
 
 typedef struct tp_source_config {
-    const char *url;           /* ws:// or wss://; default wss://ws.finnhub.io */
-    const char *token;         /* appended as ?token=; never logged */
+    const char *url;            /* ws:// or wss://; default wss://ws.finnhub.io */
+    const char *token;          /* appended as ?token=; never logged */
     const char *const *symbols; /* nsymbols symbols to subscribe */
     size_t nsymbols;
-    size_t max_frame_bytes;    /* frames larger are rejected; default 1 MiB */
-    int64_t stale_timeout_ms;  /* default 90000; 0 = off */
-    int validate;              /* FINNHUB_VALIDATE_TICKERS: check via REST first */
-    const char *rest_url;      /* default https://finnhub.io/api/v1 */
-    const char *replay_path;   /* read a recording instead of the network */
-    double replay_speed;       /* 0 = as fast as possible, 1 = real time */
-    int max_reconnects;        /* -1 = forever (default); tests use small values */
+    size_t max_frame_bytes;   /* frames larger are rejected; default 1 MiB */
+    int64_t stale_timeout_ms; /* default 90000; 0 = off */
+    int validate;             /* FINNHUB_VALIDATE_TICKERS: check via REST first */
+    const char *rest_url;     /* default https://finnhub.io/api/v1 */
+    const char *replay_path;  /* read a recording instead of the network */
+    double replay_speed;      /* 0 = as fast as possible, 1 = real time */
+    int max_reconnects;       /* -1 = forever (default); tests use small values */
 } tp_source_config;
 
 void tp_source_config_default(tp_source_config *c);
@@ -62,5 +62,33 @@ int tp_source_run(tp_source *s, char *err, size_t errlen);
 void tp_source_stop(tp_source *s); /* async-signal-safe */
 void tp_source_get_stats(const tp_source *s, tp_source_stats *out);
 void tp_source_free(tp_source *s);
+
+/* --- Extensions (compatible additions) ---------------------------------- */
+
+/* Called with every complete frame (pings and errors included) before it is
+ * parsed, from the thread running tp_source_run; used by `capture --record`.
+ * The bytes are valid only during the call. Set before tp_source_run. */
+typedef void (*tp_source_frame_fn)(void *ud, const char *frame, size_t len, int64_t recv_ms);
+void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud);
+
+/* Feed one piece of a WebSocket message to the source's frame handling
+ * (reassembly, size limit, parsing, counting, on_batch); last != 0 says the
+ * message ends with this piece. This is what the network loop and the
+ * replay call; tests call it directly without a socket. Returns 1 if
+ * on_batch asked to stop, else 0. Only from the thread owning the source. */
+int tp_source_feed(tp_source *s, const void *data, size_t len, int last, int64_t recv_ms);
+
+/* Reconnect delay in ms for the attempt-th consecutive failure (0-based):
+ * exponential from 500 ms, capped at 60 s, with jitter drawn from rnd (the
+ * result lies in [base/2, base]). Pure; exposed for tests. */
+int64_t tp_source_backoff_ms(int attempt, uint64_t rnd);
+
+/* What a server error/close message means (Finnhub words it loosely). */
+typedef enum tp_source_reason {
+    TP_REASON_OTHER = 0,
+    TP_REASON_KEY_IN_USE, /* another connection uses the same API key */
+    TP_REASON_BAD_TOKEN,  /* the token was rejected */
+} tp_source_reason;
+tp_source_reason tp_source_classify(const char *msg, size_t len);
 
 #endif

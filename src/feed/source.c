@@ -1,0 +1,763 @@
+/* source.c - the Finnhub WebSocket source (libwebsockets client) and its
+ * replay mode.
+ *
+ * Design. One lws context with one client connection at a time, serviced
+ * by the thread in tp_source_run(). A 100 ms lws timer keeps lws_service()
+ * returning so the loop can run the silence watchdog, the reconnect
+ * schedule and the stop flag; tp_source_stop() sets an atomic flag and
+ * calls lws_cancel_service(), which is async-signal-safe (a pipe write).
+ *
+ * Frames go through tp_source_feed(), the socket-free part: it reassembles
+ * a message from continuation frames and from lws's receive chunks into a
+ * buffer bounded by max_frame_bytes (a larger message is counted, logged,
+ * and the rest of it discarded; the connection goes on), then parses it
+ * with tp_finnhub_parse into one reused tp_batch and calls on_batch. The
+ * same function serves replay and the unit tests.
+ *
+ * Connection life: connect -> subscribe every symbol (one message per
+ * writeable callback) -> read. Any close, handshake failure or watchdog
+ * expiry schedules a reconnect after tp_source_backoff_ms(failures); the
+ * failure count is reset only once a connection has delivered a ping or a
+ * trade, so a server that accepts and then rejects us still backs off.
+ * Being closed because the key is in use elsewhere waits at least 10 s, so
+ * two clients sharing a key do not evict each other in a tight loop. */
+#include "feed/source.h"
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "feed/record.h"
+#include "feed/rest.h"
+
+#include <ctype.h>
+#include <libwebsockets.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MOD "source"
+#define MAX_SEEN_TYPES 32
+#define KEY_IN_USE_MIN_DELAY_MS 10000
+
+typedef struct source_metrics {
+    tp_counter *frames, *trades, *pings, *errors, *unknown, *malformed, *oversize, *reconnects, *bytes;
+    tp_histogram *parse;
+    tp_gauge *connected;
+} source_metrics;
+
+struct tp_source {
+    /* configuration (owned copies) */
+    char *url, *token, *rest_url, *replay_path;
+    char **symbols;
+    size_t nsymbols;
+    size_t max_frame;
+    int64_t stale_ms;
+    int validate;
+    double replay_speed;
+    int max_reconnects;
+    tp_source_batch_fn on_batch;
+    void *ud;
+    tp_source_frame_fn on_frame;
+    void *frame_ud;
+
+    /* frame handling */
+    tp_batch batch;
+    char *msg;          /* reassembly buffer */
+    size_t msg_len, msg_cap;
+    int discarding;     /* the current message went over max_frame */
+    int64_t seq;        /* frame sequence number (origin.offset) */
+    int stop_requested; /* on_batch returned nonzero */
+    char *seen_types[MAX_SEEN_TYPES];
+    size_t nseen_types;
+    int delivered; /* this connection has delivered a trade or ping */
+
+    /* stats (written by the run thread, read from anywhere) */
+    _Atomic uint64_t st_frames, st_trades, st_pings, st_errors, st_unknown, st_malformed, st_oversize,
+        st_reconnects, st_bytes;
+    source_metrics m;
+
+    /* connection */
+    _Atomic int stop;
+    struct lws_context *ctx;
+    struct lws *wsi;
+    int active; /* a connection is being made or is open */
+    lws_sorted_usec_list_t tick;
+    int established;
+    size_t sub_next;       /* next symbol to subscribe */
+    int64_t last_rx_us;    /* monotonic time of the last byte (or end of on_batch) */
+    int64_t next_connect_us;
+    int failures;          /* consecutive failed connections */
+    int connects;          /* connection attempts so far */
+    tp_source_reason last_reason;
+    char last_error[1024];  /* why the last connection ended */
+    uint64_t rnd;
+    int fatal;
+    char fatal_msg[2048];
+
+    /* parsed URL */
+    char host[256];
+    char path[1024]; /* with ?token=..., never logged */
+    char safe_url[512];
+    int port, tls;
+};
+
+/* ---------------------------------------------------------------- utils */
+
+static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
+
+static uint64_t next_rand(tp_source *s) {
+    /* xorshift64*: jitter only, no need for quality */
+    uint64_t x = s->rnd;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    s->rnd = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void stat_add(_Atomic uint64_t *st, tp_counter *c, uint64_t n) {
+    atomic_fetch_add_explicit(st, n, memory_order_relaxed);
+    tp_counter_add(c, n);
+}
+
+static int ci_contains(const char *hay, size_t len, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++) {
+        size_t j = 0;
+        while (j < n && tolower((unsigned char)hay[i + j]) == needle[j]) j++;
+        if (j == n) return 1;
+    }
+    return 0;
+}
+
+tp_source_reason tp_source_classify(const char *msg, size_t len) {
+    static const char *const in_use[] = {"in use", "elsewhere", "another connection", "already connected",
+                                         "one connection", "concurrent connection", "connected from another"};
+    static const char *const bad_token[] = {"token", "api key", "apikey", "api_key", "unauthorized",
+                                            "unauthorised", "forbidden", "not authorized", "401", "403"};
+    if (!msg) return TP_REASON_OTHER;
+    for (size_t i = 0; i < sizeof in_use / sizeof in_use[0]; i++)
+        if (ci_contains(msg, len, in_use[i])) return TP_REASON_KEY_IN_USE;
+    for (size_t i = 0; i < sizeof bad_token / sizeof bad_token[0]; i++)
+        if (ci_contains(msg, len, bad_token[i])) return TP_REASON_BAD_TOKEN;
+    return TP_REASON_OTHER;
+}
+
+int64_t tp_source_backoff_ms(int attempt, uint64_t rnd) {
+    int64_t base = 500;
+    for (int i = 0; i < attempt && base < 60000; i++) base *= 2;
+    if (base > 60000) base = 60000;
+    int64_t half = base / 2;
+    return half + (int64_t)(rnd % (uint64_t)(half + 1));
+}
+
+static const char *reason_words(tp_source_reason r) {
+    switch (r) {
+    case TP_REASON_KEY_IN_USE:
+        return "the API key is in use elsewhere: Finnhub allows one connection per key, and another client "
+               "connected with this one (stop the other client or use another key)";
+    case TP_REASON_BAD_TOKEN:
+        return "the API token was rejected by the server (check FINNHUB_API_TOKEN or --token)";
+    default:
+        return NULL;
+    }
+}
+
+/* ------------------------------------------------------- frame handling */
+
+static void note_unknown_type(tp_source *s, tp_str type) {
+    for (size_t i = 0; i < s->nseen_types; i++)
+        if (strlen(s->seen_types[i]) == type.len && !memcmp(s->seen_types[i], type.ptr, type.len)) return;
+    char sample[128];
+    tp_log_sample(type.ptr ? type.ptr : "", type.len, 64, sample, sizeof sample);
+    tp_warn(MOD, "ignoring messages of unknown type \"%s\" (logged once per type)", sample);
+    if (s->nseen_types < MAX_SEEN_TYPES) {
+        char *c = strndup(type.ptr ? type.ptr : "", type.len);
+        if (c) s->seen_types[s->nseen_types++] = c;
+    }
+}
+
+static void handle_error_msg(tp_source *s, tp_str text) {
+    char sample[300];
+    tp_log_sample(text.ptr ? text.ptr : "", text.len, 256, sample, sizeof sample);
+    tp_source_reason r = tp_source_classify(text.ptr, text.len);
+    const char *words = reason_words(r);
+    if (words)
+        tp_error(MOD, "server error: %s (server said: \"%s\")", words, sample);
+    else
+        tp_warn(MOD, "server error message: \"%s\"", sample);
+    if (r != TP_REASON_OTHER) {
+        s->last_reason = r;
+        snprintf(s->last_error, sizeof s->last_error, "%s (server said: \"%s\")", words, sample);
+    }
+}
+
+static int handle_message(tp_source *s, const char *data, size_t len, int64_t recv_ms) {
+    stat_add(&s->st_frames, s->m.frames, 1);
+    if (s->on_frame) s->on_frame(s->frame_ud, data, len, recv_ms);
+    tp_batch_reset(&s->batch);
+    tp_msg_info info;
+    char err[256];
+    int64_t t0 = tp_mono_us();
+    int rc = tp_finnhub_parse(data, len, &s->batch, &info, err, sizeof err);
+    tp_histogram_observe_us(s->m.parse, (uint64_t)(tp_mono_us() - t0));
+    int64_t seq = s->seq++;
+    if (rc) {
+        uint64_t n = atomic_fetch_add_explicit(&s->st_malformed, 1, memory_order_relaxed) + 1;
+        tp_counter_add(s->m.malformed, 1);
+        if (n <= 10 || n % 1000 == 0) {
+            char sample[256];
+            tp_log_sample(data, len, 160, sample, sizeof sample);
+            tp_warn(MOD, "skipping malformed frame #%llu (%zu bytes): %s; sample: %s", (unsigned long long)n, len,
+                    err, sample);
+        }
+        tp_batch_reset(&s->batch);
+        return 0;
+    }
+    int stop = 0;
+    switch (info.type) {
+    case TP_MSG_PING:
+        stat_add(&s->st_pings, s->m.pings, 1);
+        s->delivered = 1;
+        break;
+    case TP_MSG_ERROR:
+        stat_add(&s->st_errors, s->m.errors, 1);
+        handle_error_msg(s, info.text);
+        break;
+    case TP_MSG_UNKNOWN:
+        stat_add(&s->st_unknown, s->m.unknown, 1);
+        note_unknown_type(s, info.text);
+        break;
+    case TP_MSG_TRADE:
+        s->delivered = 1;
+        if (s->batch.n == 0) break;
+        stat_add(&s->st_trades, s->m.trades, s->batch.n);
+        s->batch.recv_ms = recv_ms;
+        for (size_t i = 0; i < s->batch.n; i++) s->batch.trades[i].recv_ms = recv_ms;
+        snprintf(s->batch.origin.topic, sizeof s->batch.origin.topic, "feed");
+        s->batch.origin.partition = -1;
+        s->batch.origin.offset = seq;
+        if (s->on_batch && s->on_batch(s->ud, &s->batch)) stop = 1;
+        break;
+    }
+    tp_batch_reset(&s->batch);
+    return stop;
+}
+
+int tp_source_feed(tp_source *s, const void *data, size_t len, int last, int64_t recv_ms) {
+    stat_add(&s->st_bytes, s->m.bytes, len);
+    int stop = 0;
+    if (!s->discarding) {
+        if (s->msg_len + len > s->max_frame) {
+            stat_add(&s->st_oversize, s->m.oversize, 1);
+            tp_warn(MOD, "rejecting a message larger than the limit of %zu bytes (--max-frame); skipping the rest of it",
+                    s->max_frame);
+            s->discarding = 1;
+            s->msg_len = 0;
+        } else if (last && s->msg_len == 0) {
+            stop = handle_message(s, data, len, recv_ms); /* the common case: no copy */
+        } else {
+            if (s->msg_len + len > s->msg_cap) {
+                size_t cap = s->msg_cap ? s->msg_cap : 65536;
+                while (cap < s->msg_len + len) cap *= 2;
+                char *np = realloc(s->msg, cap);
+                if (!np) {
+                    tp_error(MOD, "out of memory reassembling a %zu-byte message; skipping it", s->msg_len + len);
+                    stat_add(&s->st_malformed, s->m.malformed, 1);
+                    s->discarding = 1;
+                    s->msg_len = 0;
+                    goto end;
+                }
+                s->msg = np;
+                s->msg_cap = cap;
+            }
+            if (len) memcpy(s->msg + s->msg_len, data, len);
+            s->msg_len += len;
+            if (last) {
+                size_t n = s->msg_len;
+                s->msg_len = 0;
+                stop = handle_message(s, s->msg, n, recv_ms);
+            }
+        }
+    }
+end:
+    if (last) s->discarding = 0;
+    if (stop) s->stop_requested = 1;
+    return stop;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+void tp_source_config_default(tp_source_config *c) {
+    memset(c, 0, sizeof *c);
+    c->url = "wss://ws.finnhub.io";
+    c->max_frame_bytes = 1u << 20;
+    c->stale_timeout_ms = 90000;
+    c->rest_url = "https://finnhub.io/api/v1";
+    c->replay_speed = 0;
+    c->max_reconnects = -1;
+}
+
+static void register_metrics(source_metrics *m) {
+    m->frames = tp_metrics_counter("tickpipe_ingest_frames_total", NULL, "WebSocket messages received");
+    m->trades = tp_metrics_counter("tickpipe_ingest_trades_total", NULL, "Trades parsed from the feed");
+    m->pings = tp_metrics_counter("tickpipe_ingest_pings_total", NULL, "Ping messages received");
+    m->errors = tp_metrics_counter("tickpipe_ingest_errors_total", NULL, "Error messages sent by the server");
+    m->unknown = tp_metrics_counter("tickpipe_ingest_unknown_total", NULL, "Messages of an unknown type");
+    m->malformed = tp_metrics_counter("tickpipe_ingest_malformed_total", NULL, "Frames that failed to parse");
+    m->oversize = tp_metrics_counter("tickpipe_ingest_oversize_total", NULL, "Messages over --max-frame, skipped");
+    m->reconnects = tp_metrics_counter("tickpipe_ingest_reconnects_total", NULL, "Reconnections to the feed");
+    m->bytes = tp_metrics_counter("tickpipe_ingest_bytes_total", NULL, "Payload bytes received from the feed");
+    m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
+    m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "1 while subscribed to the feed");
+}
+
+static int parse_url(tp_source *s, char *err, size_t errlen) {
+    tp_log_redact(s->url, s->safe_url, sizeof s->safe_url);
+    char buf[1024];
+    if (strlen(s->url) >= sizeof buf) return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
+    snprintf(buf, sizeof buf, "%s", s->url);
+    const char *prot, *ads, *path;
+    int port;
+    if (lws_parse_uri(buf, &prot, &ads, &port, &path) || !*ads)
+        return tp_seterr(err, errlen, TP_EINVAL, "cannot parse the WebSocket URL '%s'; expected ws://HOST[:PORT][/PATH] or wss://...",
+                         s->safe_url);
+    if (!strcmp(prot, "wss") || !strcmp(prot, "https"))
+        s->tls = 1;
+    else if (!strcmp(prot, "ws") || !strcmp(prot, "http"))
+        s->tls = 0;
+    else
+        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL '%s' must start with ws:// or wss://", s->safe_url);
+    s->port = port;
+    snprintf(s->host, sizeof s->host, "%s", ads);
+    /* path: "/" + path (which may hold a query) + token */
+    char *tok = NULL;
+    if (s->token && *s->token) {
+        size_t tl = strlen(s->token);
+        tok = malloc(tl * 3 + 1);
+        if (!tok) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+        size_t o = 0;
+        for (size_t i = 0; i < tl; i++) {
+            unsigned char c = (unsigned char)s->token[i];
+            if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+                tok[o++] = (char)c;
+            else
+                o += (size_t)sprintf(tok + o, "%%%02X", c);
+        }
+        tok[o] = '\0';
+    }
+    int n = snprintf(s->path, sizeof s->path, "/%s%s%s%s", path, tok ? (strchr(path, '?') ? "&" : "?") : "",
+                     tok ? "token=" : "", tok ? tok : "");
+    free(tok);
+    if (n < 0 || (size_t)n >= sizeof s->path) return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
+    if (!s->tls) {
+        int loopback = !strcmp(s->host, "localhost") || !strncmp(s->host, "127.", 4) || !strcmp(s->host, "::1");
+        if (!loopback && s->token && *s->token)
+            tp_warn(MOD, "%s is not encrypted (ws://) and not on loopback: the token travels in clear text; use wss://",
+                    s->safe_url);
+    }
+    return 0;
+}
+
+int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, tp_source **out, char *err,
+                  size_t errlen) {
+    *out = NULL;
+    tp_source_config def;
+    tp_source_config_default(&def);
+    if (!cfg) cfg = &def;
+    if (!cfg->replay_path && cfg->nsymbols == 0)
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "no symbols to subscribe: give --symbols or FINNHUB_STOCKS_TICKERS (e.g. AAPL,BINANCE:BTCUSDT)");
+    tp_source *s = calloc(1, sizeof *s);
+    if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    s->url = dupstr(cfg->url ? cfg->url : def.url);
+    s->token = dupstr(cfg->token);
+    s->rest_url = dupstr(cfg->rest_url ? cfg->rest_url : def.rest_url);
+    s->replay_path = dupstr(cfg->replay_path);
+    s->max_frame = cfg->max_frame_bytes ? cfg->max_frame_bytes : def.max_frame_bytes;
+    s->stale_ms = cfg->stale_timeout_ms;
+    s->validate = cfg->validate;
+    s->replay_speed = cfg->replay_speed;
+    s->max_reconnects = cfg->max_reconnects;
+    s->on_batch = fn;
+    s->ud = ud;
+    s->symbols = calloc(cfg->nsymbols ? cfg->nsymbols : 1, sizeof *s->symbols);
+    int oom = !s->url || !s->rest_url || !s->symbols || (cfg->token && !s->token) ||
+              (cfg->replay_path && !s->replay_path);
+    for (size_t i = 0; !oom && i < cfg->nsymbols; i++) {
+        s->symbols[i] = strdup(cfg->symbols[i]);
+        if (!s->symbols[i]) oom = 1;
+        s->nsymbols = i + 1;
+    }
+    tp_batch_init(&s->batch);
+    register_metrics(&s->m);
+    s->rnd = (uint64_t)tp_mono_us() ^ ((uint64_t)(uintptr_t)s << 16) ^ 0x9E3779B97F4A7C15ULL;
+    if (!s->rnd) s->rnd = 1;
+    if (oom) {
+        tp_source_free(s);
+        return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    }
+    if (!s->replay_path) {
+        int rc = parse_url(s, err, errlen);
+        if (rc) {
+            tp_source_free(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud) {
+    s->on_frame = fn;
+    s->frame_ud = ud;
+}
+
+void tp_source_stop(tp_source *s) {
+    atomic_store(&s->stop, 1);
+    struct lws_context *ctx = s->ctx;
+    if (ctx) lws_cancel_service(ctx);
+}
+
+void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
+    tp_source *m = (tp_source *)s; /* atomics: loads need a non-const object */
+    o->frames = atomic_load(&m->st_frames);
+    o->trades = atomic_load(&m->st_trades);
+    o->pings = atomic_load(&m->st_pings);
+    o->errors = atomic_load(&m->st_errors);
+    o->unknown = atomic_load(&m->st_unknown);
+    o->malformed = atomic_load(&m->st_malformed);
+    o->oversize = atomic_load(&m->st_oversize);
+    o->reconnects = atomic_load(&m->st_reconnects);
+    o->bytes = atomic_load(&m->st_bytes);
+}
+
+void tp_source_free(tp_source *s) {
+    if (!s) return;
+    free(s->url);
+    free(s->token);
+    free(s->rest_url);
+    free(s->replay_path);
+    for (size_t i = 0; i < s->nsymbols; i++) free(s->symbols[i]);
+    free(s->symbols);
+    for (size_t i = 0; i < s->nseen_types; i++) free(s->seen_types[i]);
+    free(s->msg);
+    tp_batch_free(&s->batch);
+    free(s);
+}
+
+/* ------------------------------------------------------------- network */
+
+static int stopping(tp_source *s) { return atomic_load(&s->stop) || s->stop_requested || s->fatal; }
+
+static void schedule_reconnect(tp_source *s, const char *why) {
+    s->wsi = NULL;
+    s->active = 0;
+    s->established = 0;
+    tp_gauge_set(s->m.connected, 0);
+    if (stopping(s)) return;
+    if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
+    if (s->delivered) s->failures = 0;
+    int64_t delay = tp_source_backoff_ms(s->failures, next_rand(s));
+    if (s->last_reason == TP_REASON_KEY_IN_USE && delay < KEY_IN_USE_MIN_DELAY_MS) delay = KEY_IN_USE_MIN_DELAY_MS;
+    s->failures++;
+    s->next_connect_us = tp_mono_us() + delay * 1000;
+    tp_warn(MOD, "disconnected from %s: %s; reconnecting in %.1f s", s->safe_url,
+            s->last_error[0] ? s->last_error : "connection closed", (double)delay / 1000.0);
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul) {
+    tp_source *s = lws_container_of(sul, tp_source, tick);
+    lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+    tp_source *s = (tp_source *)lws_context_user(lws_get_context(wsi));
+    if (!s) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        if (!s->active) break;
+        int status = lws_http_client_http_response(wsi);
+        char why[256];
+        const char *msg = in ? (const char *)in : "unknown error";
+        if (status == 401 || status == 403) {
+            s->last_reason = TP_REASON_BAD_TOKEN;
+            snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(TP_REASON_BAD_TOKEN), status);
+            tp_error(MOD, "connecting to %s: %s", s->safe_url, why);
+        } else if (status >= 400) {
+            snprintf(why, sizeof why, "the server refused the WebSocket upgrade with HTTP %d", status);
+        } else {
+            snprintf(why, sizeof why, "cannot connect: %.200s", msg);
+        }
+        schedule_reconnect(s, why);
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (!s->active) break;
+        s->established = 1;
+        s->delivered = 0;
+        s->sub_next = 0;
+        s->last_reason = TP_REASON_OTHER;
+        s->last_error[0] = '\0';
+        s->discarding = 0;
+        s->msg_len = 0;
+        s->last_rx_us = tp_mono_us();
+        tp_info(MOD, "connected to %s; subscribing %zu symbol%s", s->safe_url, s->nsymbols,
+                s->nsymbols == 1 ? "" : "s");
+        lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        if (!s->active || s->sub_next >= s->nsymbols) break;
+        unsigned char buf[LWS_PRE + 512];
+        /* symbols are JSON-escaped by hand: only " and \ and control bytes need it */
+        char msg[480];
+        size_t o_ = 0;
+        const char *sym = s->symbols[s->sub_next];
+        o_ += (size_t)snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"symbol\":\"");
+        for (const char *p = sym; *p && o_ + 8 < sizeof msg; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (c == '"' || c == '\\') {
+                msg[o_++] = '\\';
+                msg[o_++] = (char)c;
+            } else if (c < 0x20) {
+                o_ += (size_t)snprintf(msg + o_, sizeof msg - o_, "\\u%04x", c);
+            } else {
+                msg[o_++] = (char)c;
+            }
+        }
+        o_ += (size_t)snprintf(msg + o_, sizeof msg - o_, "\"}");
+        memcpy(buf + LWS_PRE, msg, o_);
+        if (lws_write(wsi, buf + LWS_PRE, o_, LWS_WRITE_TEXT) < (int)o_) {
+            tp_warn(MOD, "cannot send the subscription for %s", sym);
+            return -1;
+        }
+        tp_debug(MOD, "subscribed %s", sym);
+        s->sub_next++;
+        if (s->sub_next < s->nsymbols)
+            lws_callback_on_writable(wsi);
+        else
+            tp_gauge_set(s->m.connected, 1);
+        break;
+    }
+    case LWS_CALLBACK_CLIENT_RECEIVE: {
+        if (!s->active) break;
+        int last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+        tp_source_feed(s, in, len, last, tp_now_ms());
+        s->last_rx_us = tp_mono_us(); /* after on_batch: time blocked there does not count */
+        if (stopping(s)) return -1;
+        break;
+    }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+        if (!s->active) break;
+        const unsigned char *p = in;
+        int code = len >= 2 ? (p[0] << 8) | p[1] : 0;
+        const char *rs = len > 2 ? (const char *)p + 2 : "";
+        size_t rl = len > 2 ? len - 2 : 0;
+        char sample[200];
+        tp_log_sample(rs, rl, 160, sample, sizeof sample);
+        tp_source_reason r = tp_source_classify(rs, rl);
+        if (r != TP_REASON_OTHER) {
+            s->last_reason = r;
+            snprintf(s->last_error, sizeof s->last_error, "%s (close code %d: \"%s\")", reason_words(r), code,
+                     sample);
+            tp_error(MOD, "the server closed the connection: %s", s->last_error);
+        } else if (!s->last_error[0]) {
+            snprintf(s->last_error, sizeof s->last_error, "the server closed the connection (code %d%s%s%s)", code,
+                     rl ? ": \"" : "", sample, rl ? "\"" : "");
+        }
+        break;
+    }
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (!s->active) break;
+        schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols k_protocols[] = {
+    {"tickpipe-finnhub", ws_callback, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log_emit(int level, const char *line) {
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    tp_debug("lws", "%.*s", (int)n, line);
+}
+
+static void try_connect(tp_source *s) {
+    if (s->connects > 0) {
+        if (s->max_reconnects >= 0 && (int)atomic_load(&s->st_reconnects) >= s->max_reconnects) {
+            s->fatal = 1;
+            snprintf(s->fatal_msg, sizeof s->fatal_msg, "gave up after %d reconnect%s to %s: %s", s->max_reconnects,
+                     s->max_reconnects == 1 ? "" : "s", s->safe_url,
+                     s->last_error[0] ? s->last_error : "connection lost");
+            return;
+        }
+        stat_add(&s->st_reconnects, s->m.reconnects, 1);
+        tp_info(MOD, "reconnecting to %s (reconnect #%llu)", s->safe_url,
+                (unsigned long long)atomic_load(&s->st_reconnects));
+    } else {
+        tp_info(MOD, "connecting to %s", s->safe_url);
+    }
+    s->connects++;
+    s->last_reason = TP_REASON_OTHER;
+    s->last_error[0] = '\0';
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = s->ctx;
+    ci.address = s->host;
+    ci.port = s->port;
+    ci.path = s->path;
+    ci.host = s->host;
+    ci.origin = s->host;
+    ci.ssl_connection = s->tls ? LCCSCF_USE_SSL : 0;
+    ci.protocol = NULL;
+    ci.local_protocol_name = k_protocols[0].name;
+    s->wsi = NULL;
+    s->active = 1;
+    s->next_connect_us = INT64_MAX;
+    /* a synchronous failure may already have run CONNECTION_ERROR, which
+     * clears active and schedules the retry */
+    struct lws *w = lws_client_connect_via_info(&ci);
+    if (w && s->active)
+        s->wsi = w;
+    else if (!w && s->active)
+        schedule_reconnect(s, "cannot start the connection");
+}
+
+static int validate_symbols(tp_source *s, char *err, size_t errlen) {
+    size_t kept = 0;
+    char safe[512];
+    tp_log_redact(s->rest_url, safe, sizeof safe);
+    for (size_t i = 0; i < s->nsymbols; i++) {
+        int exists = 0;
+        char e[512];
+        int rc = tp_rest_symbol_exists(s->rest_url, s->token, s->symbols[i], &exists, e, sizeof e);
+        if (rc == TP_EREFUSED) {
+            /* a rejected token will not get better for the next symbols */
+            return tp_seterr(err, errlen, rc, "cannot validate the tickers: %s", e);
+        }
+        if (rc) {
+            tp_warn(MOD, "cannot validate ticker %s, subscribing it anyway: %s", s->symbols[i], e);
+            exists = 1;
+        } else if (!exists) {
+            tp_warn(MOD, "skipping ticker %s: the symbol search at %s knows no symbol of that exact name",
+                    s->symbols[i], safe);
+        }
+        if (exists)
+            s->symbols[kept++] = s->symbols[i];
+        else
+            free(s->symbols[i]);
+    }
+    s->nsymbols = kept;
+    if (!kept)
+        return tp_seterr(err, errlen, TP_EINVAL, "none of the tickers exists (FINNHUB_VALIDATE_TICKERS=1); nothing to subscribe");
+    return 0;
+}
+
+static int run_network(tp_source *s, char *err, size_t errlen) {
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = k_protocols;
+    info.gid = -1;
+    info.uid = -1;
+    info.user = s;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.fd_limit_per_thread = 16;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) return tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket client context");
+    if (atomic_load(&s->stop)) goto done; /* stop came before the context existed */
+    memset(&s->tick, 0, sizeof s->tick);
+    lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
+    s->next_connect_us = tp_mono_us();
+    while (!stopping(s)) {
+        int64_t now = tp_mono_us();
+        if (!s->active && now >= s->next_connect_us) {
+            try_connect(s);
+            if (stopping(s)) break;
+        }
+        if (s->wsi && s->established && s->stale_ms > 0 && now - s->last_rx_us > s->stale_ms * 1000) {
+            tp_warn(MOD, "no message from %s for %.1f s (--stale-timeout); dropping the connection", s->safe_url,
+                    (double)(now - s->last_rx_us) / 1e6);
+            snprintf(s->last_error, sizeof s->last_error, "silent for longer than the stale timeout of %.1f s",
+                     (double)s->stale_ms / 1000.0);
+            s->established = 0;
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+        if (lws_service(s->ctx, 0) < 0) break;
+    }
+done:
+    lws_sul_cancel(&s->tick);
+    struct lws_context *ctx = s->ctx;
+    s->wsi = NULL;
+    atomic_store(&s->stop, 1); /* suppress reconnect scheduling during destroy */
+    lws_context_destroy(ctx);
+    s->ctx = NULL;
+    tp_gauge_set(s->m.connected, 0);
+    if (s->fatal) return tp_seterr(err, errlen, s->last_reason == TP_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,
+                                   "%s", s->fatal_msg);
+    return 0;
+}
+
+/* -------------------------------------------------------------- replay */
+
+static void sleep_us(int64_t us) {
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static int run_replay(tp_source *s, char *err, size_t errlen) {
+#ifndef TP_HAVE_RECORD
+    (void)sleep_us;
+    return tp_seterr(err, errlen, TP_EINVAL, "replay of recordings is not available in this build");
+#else
+    tp_record_reader *r;
+    int rc = tp_record_reader_open(s->replay_path, s->max_frame, &r, err, errlen);
+    if (rc) return rc;
+    int64_t first_rec = -1, start_us = tp_mono_us();
+    while (!stopping(s) && !atomic_load(&s->stop)) {
+        int64_t recv_ms;
+        const char *frame;
+        size_t len;
+        rc = tp_record_next(r, &recv_ms, &frame, &len, err, errlen);
+        if (rc == TP_EEOF) {
+            rc = 0;
+            break;
+        }
+        if (rc == TP_ELIMIT) {
+            stat_add(&s->st_oversize, s->m.oversize, 1);
+            tp_warn(MOD, "skipping a recorded frame over --max-frame: %s", err);
+            continue;
+        }
+        if (rc) break;
+        if (s->replay_speed > 0) {
+            if (first_rec < 0) first_rec = recv_ms;
+            int64_t due = start_us + (int64_t)((double)(recv_ms - first_rec) * 1000.0 / s->replay_speed);
+            for (int64_t now = tp_mono_us(); now < due && !atomic_load(&s->stop); now = tp_mono_us())
+                sleep_us(due - now > 100000 ? 100000 : due - now);
+            if (atomic_load(&s->stop)) break;
+        }
+        tp_source_feed(s, frame, len, 1, recv_ms);
+    }
+    tp_record_reader_close(r);
+    return rc;
+#endif
+}
+
+int tp_source_run(tp_source *s, char *err, size_t errlen) {
+    if (s->replay_path) return run_replay(s, err, errlen);
+    if (s->validate) {
+        int rc = validate_symbols(s, err, errlen);
+        if (rc) return rc;
+    }
+    return run_network(s, err, errlen);
+}
