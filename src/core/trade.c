@@ -131,3 +131,26 @@ tp_trade *tp_batch_copy_trade(tp_batch *b, const tp_trade *src) {
     t->cond = cond;
     return t;
 }
+
+tp_batch_mark tp_batch_get_mark(const tp_batch *b) {
+    tp_batch_mark m = {b->n, b->arena.head, b->arena.head ? b->arena.head->used : 0};
+    return m;
+}
+
+void tp_batch_rewind(tp_batch *b, tp_batch_mark m) {
+    tp_arena *a = &b->arena;
+    tp_arena_block *blk = m.head ? m.head->next : a->first;
+    while (blk) {
+        tp_arena_block *next = blk->next;
+        free(blk);
+        blk = next;
+    }
+    if (m.head) {
+        m.head->next = NULL;
+        m.head->used = m.used;
+    } else {
+        a->first = NULL;
+    }
+    a->head = m.head;
+    b->n = m.n;
+}

@@ -65,6 +65,17 @@ tp_trade *tp_batch_add(tp_batch *b);
 const char *tp_batch_strdup(tp_batch *b, const char *s, size_t len);
 /* Raw arena allocation, 8-byte aligned; NULL on OOM. */
 void *tp_batch_alloc(tp_batch *b, size_t size);
+/* A position in a batch (trade count and arena fill) to roll back to:
+ * parsers take a mark before a message and rewind on error, so a rejected
+ * message leaves the batch exactly as before (arena blocks added after the
+ * mark are freed). */
+typedef struct tp_batch_mark {
+    size_t n;
+    tp_arena_block *head;
+    size_t used;
+} tp_batch_mark;
+tp_batch_mark tp_batch_get_mark(const tp_batch *b);
+void tp_batch_rewind(tp_batch *b, tp_batch_mark m);
 /* Deep-copy trade src (from any batch) into b. */
 tp_trade *tp_batch_copy_trade(tp_batch *b, const tp_trade *src);
 
