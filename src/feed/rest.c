@@ -16,7 +16,9 @@
 #define REST_MAX_BODY (4u << 20)
 
 static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init_once(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 typedef struct body {
     char *p;
@@ -87,8 +89,9 @@ int tp_rest_search(const char *base_url, const char *token, const char *query, l
     CURLcode cr = curl_easy_perform(c);
     if (cr != CURLE_OK) {
         if (b.too_big)
-            rc = tp_seterr(err, errlen, TP_EPARSE, "the answer of %s is larger than %u bytes; not a symbol search",
-                           safe, REST_MAX_BODY);
+            rc = tp_seterr(err, errlen, TP_EPARSE,
+                           "the answer of %s is larger than %u bytes; not a symbol search", safe,
+                           REST_MAX_BODY);
         else
             rc = tp_seterr(err, errlen, TP_EUNAVAIL, "cannot reach %s: %s", safe, curl_easy_strerror(cr));
         goto out;
@@ -99,14 +102,16 @@ int tp_rest_search(const char *base_url, const char *token, const char *query, l
         char sample[160];
         tp_log_sample(b.p ? b.p : "", b.n, 120, sample, sizeof sample);
         if (status == 401 || status == 403)
-            rc = tp_seterr(err, errlen, TP_EREFUSED,
-                           "the API token was rejected (HTTP %ld from %s): check FINNHUB_API_TOKEN or --token",
-                           status, safe);
+            rc =
+                tp_seterr(err, errlen, TP_EREFUSED,
+                          "the API token was rejected (HTTP %ld from %s): check FINNHUB_API_TOKEN or --token",
+                          status, safe);
         else if (status == 429)
             rc = tp_seterr(err, errlen, TP_EUNAVAIL,
                            "rate limited by the server (HTTP 429 from %s): wait a minute and retry", safe);
         else if (status >= 500)
-            rc = tp_seterr(err, errlen, TP_EUNAVAIL, "server error HTTP %ld from %s: %s", status, safe, sample);
+            rc = tp_seterr(err, errlen, TP_EUNAVAIL, "server error HTTP %ld from %s: %s", status, safe,
+                           sample);
         else
             rc = tp_seterr(err, errlen, TP_EREFUSED, "HTTP %ld from %s: %s", status, safe, sample);
         goto out;
@@ -116,8 +121,8 @@ int tp_rest_search(const char *base_url, const char *token, const char *query, l
     if (!root) {
         char sample[160];
         tp_log_sample(b.p ? b.p : "", b.n, 120, sample, sizeof sample);
-        rc = tp_seterr(err, errlen, TP_EPARSE, "the answer of %s is not JSON (%s at byte %d): %s", safe, je.text,
-                       je.position, sample);
+        rc = tp_seterr(err, errlen, TP_EPARSE, "the answer of %s is not JSON (%s at byte %d): %s", safe,
+                       je.text, je.position, sample);
         goto out;
     }
     json_t *res = json_object_get(root, "result");
@@ -131,8 +136,8 @@ int tp_rest_search(const char *base_url, const char *token, const char *query, l
     json_t *item;
     json_array_foreach(res, i, item) {
         if (!json_is_object(item)) continue;
-        tp_rest_symbol sym = {str_field(item, "symbol"), str_field(item, "displaySymbol"), str_field(item, "type"),
-                              str_field(item, "description")};
+        tp_rest_symbol sym = {str_field(item, "symbol"), str_field(item, "displaySymbol"),
+                              str_field(item, "type"), str_field(item, "description")};
         if (count) (*count)++;
         if (fn && fn(ud, &sym)) break;
     }
@@ -160,8 +165,8 @@ static int on_exists(void *ud, const tp_rest_symbol *sym) {
     return 0;
 }
 
-int tp_rest_symbol_exists(const char *base_url, const char *token, const char *symbol, int *exists,
-                          char *err, size_t errlen) {
+int tp_rest_symbol_exists(const char *base_url, const char *token, const char *symbol, int *exists, char *err,
+                          size_t errlen) {
     exists_ctx e = {symbol, 0};
     *exists = 0;
     int rc = tp_rest_search(base_url, token, symbol, 0, on_exists, &e, NULL, err, errlen);

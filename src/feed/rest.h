@@ -31,7 +31,7 @@ int tp_rest_search(const char *base_url, const char *token, const char *query, l
 
 /* Does a search for symbol return a result whose "symbol" is exactly it?
  * *exists = 1/0 on success; on failure returns the tp_rest_search error. */
-int tp_rest_symbol_exists(const char *base_url, const char *token, const char *symbol, int *exists,
-                          char *err, size_t errlen);
+int tp_rest_symbol_exists(const char *base_url, const char *token, const char *symbol, int *exists, char *err,
+                          size_t errlen);
 
 #endif

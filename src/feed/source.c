@@ -65,7 +65,7 @@ struct tp_source {
 
     /* frame handling */
     tp_batch batch;
-    char *msg;          /* reassembly buffer */
+    char *msg; /* reassembly buffer */
     size_t msg_len, msg_cap;
     int discarding;     /* the current message went over max_frame */
     int64_t seq;        /* frame sequence number (origin.offset) */
@@ -86,13 +86,13 @@ struct tp_source {
     int active; /* a connection is being made or is open */
     lws_sorted_usec_list_t tick;
     int established;
-    size_t sub_next;       /* next symbol to subscribe */
-    int64_t last_rx_us;    /* monotonic time of the last byte (or end of on_batch) */
+    size_t sub_next;    /* next symbol to subscribe */
+    int64_t last_rx_us; /* monotonic time of the last byte (or end of on_batch) */
     int64_t next_connect_us;
-    int failures;          /* consecutive failed connections */
-    int connects;          /* connection attempts so far */
+    int failures; /* consecutive failed connections */
+    int connects; /* connection attempts so far */
     tp_source_reason last_reason;
-    char last_error[1024];  /* why the last connection ended */
+    char last_error[1024]; /* why the last connection ended */
     uint64_t rnd;
     int fatal;
     char fatal_msg[2048];
@@ -106,7 +106,9 @@ struct tp_source {
 
 /* ---------------------------------------------------------------- utils */
 
-static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
+static char *dupstr(const char *s) {
+    return s ? strdup(s) : NULL;
+}
 
 static uint64_t next_rand(tp_source *s) {
     /* xorshift64*: jitter only, no need for quality */
@@ -134,10 +136,16 @@ static int ci_contains(const char *hay, size_t len, const char *needle) {
 }
 
 tp_source_reason tp_source_classify(const char *msg, size_t len) {
-    static const char *const in_use[] = {"in use", "elsewhere", "another connection", "already connected",
-                                         "one connection", "concurrent connection", "connected from another"};
-    static const char *const bad_token[] = {"token", "api key", "apikey", "api_key", "unauthorized",
-                                            "unauthorised", "forbidden", "not authorized", "401", "403"};
+    static const char *const in_use[] = {"in use",
+                                         "elsewhere",
+                                         "another connection",
+                                         "already connected",
+                                         "one connection",
+                                         "concurrent connection",
+                                         "connected from another"};
+    static const char *const bad_token[] = {"token",        "api key",      "apikey",    "api_key",
+                                            "unauthorized", "unauthorised", "forbidden", "not authorized",
+                                            "401",          "403"};
     if (!msg) return TP_REASON_OTHER;
     for (size_t i = 0; i < sizeof in_use / sizeof in_use[0]; i++)
         if (ci_contains(msg, len, in_use[i])) return TP_REASON_KEY_IN_USE;
@@ -161,8 +169,7 @@ static const char *reason_words(tp_source_reason r) {
                "connected with this one (stop the other client or use another key)";
     case TP_REASON_BAD_TOKEN:
         return "the API token was rejected by the server (check FINNHUB_API_TOKEN or --token)";
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -211,8 +218,8 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
         if (n <= 10 || n % 1000 == 0) {
             char sample[256];
             tp_log_sample(data, len, 160, sample, sizeof sample);
-            tp_warn(MOD, "skipping malformed frame #%llu (%zu bytes): %s; sample: %s", (unsigned long long)n, len,
-                    err, sample);
+            tp_warn(MOD, "skipping malformed frame #%llu (%zu bytes): %s; sample: %s", (unsigned long long)n,
+                    len, err, sample);
         }
         tp_batch_reset(&s->batch);
         return 0;
@@ -253,7 +260,9 @@ int tp_source_feed(tp_source *s, const void *data, size_t len, int last, int64_t
     if (!s->discarding) {
         if (s->msg_len + len > s->max_frame) {
             stat_add(&s->st_oversize, s->m.oversize, 1);
-            tp_warn(MOD, "rejecting a message larger than the limit of %zu bytes (--max-frame); skipping the rest of it",
+            tp_warn(MOD,
+                    "rejecting a message larger than the limit of %zu bytes (--max-frame); skipping the rest "
+                    "of it",
                     s->max_frame);
             s->discarding = 1;
             s->msg_len = 0;
@@ -265,7 +274,8 @@ int tp_source_feed(tp_source *s, const void *data, size_t len, int last, int64_t
                 while (cap < s->msg_len + len) cap *= 2;
                 char *np = realloc(s->msg, cap);
                 if (!np) {
-                    tp_error(MOD, "out of memory reassembling a %zu-byte message; skipping it", s->msg_len + len);
+                    tp_error(MOD, "out of memory reassembling a %zu-byte message; skipping it",
+                             s->msg_len + len);
                     stat_add(&s->st_malformed, s->m.malformed, 1);
                     s->discarding = 1;
                     s->msg_len = 0;
@@ -308,9 +318,11 @@ static void register_metrics(source_metrics *m) {
     m->errors = tp_metrics_counter("tickpipe_ingest_errors_total", NULL, "Error messages sent by the server");
     m->unknown = tp_metrics_counter("tickpipe_ingest_unknown_total", NULL, "Messages of an unknown type");
     m->malformed = tp_metrics_counter("tickpipe_ingest_malformed_total", NULL, "Frames that failed to parse");
-    m->oversize = tp_metrics_counter("tickpipe_ingest_oversize_total", NULL, "Messages over --max-frame, skipped");
+    m->oversize =
+        tp_metrics_counter("tickpipe_ingest_oversize_total", NULL, "Messages over --max-frame, skipped");
     m->reconnects = tp_metrics_counter("tickpipe_ingest_reconnects_total", NULL, "Reconnections to the feed");
-    m->bytes = tp_metrics_counter("tickpipe_ingest_bytes_total", NULL, "Payload bytes received from the feed");
+    m->bytes =
+        tp_metrics_counter("tickpipe_ingest_bytes_total", NULL, "Payload bytes received from the feed");
     m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
     m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "1 while subscribed to the feed");
 }
@@ -318,19 +330,22 @@ static void register_metrics(source_metrics *m) {
 static int parse_url(tp_source *s, char *err, size_t errlen) {
     tp_log_redact(s->url, s->safe_url, sizeof s->safe_url);
     char buf[1024];
-    if (strlen(s->url) >= sizeof buf) return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
+    if (strlen(s->url) >= sizeof buf)
+        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
     snprintf(buf, sizeof buf, "%s", s->url);
     const char *prot, *ads, *path;
     int port;
     if (lws_parse_uri(buf, &prot, &ads, &port, &path) || !*ads)
-        return tp_seterr(err, errlen, TP_EINVAL, "cannot parse the WebSocket URL '%s'; expected ws://HOST[:PORT][/PATH] or wss://...",
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "cannot parse the WebSocket URL '%s'; expected ws://HOST[:PORT][/PATH] or wss://...",
                          s->safe_url);
     if (!strcmp(prot, "wss") || !strcmp(prot, "https"))
         s->tls = 1;
     else if (!strcmp(prot, "ws") || !strcmp(prot, "http"))
         s->tls = 0;
     else
-        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL '%s' must start with ws:// or wss://", s->safe_url);
+        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL '%s' must start with ws:// or wss://",
+                         s->safe_url);
     s->port = port;
     snprintf(s->host, sizeof s->host, "%s", ads);
     /* path: "/" + path (which may hold a query) + token */
@@ -352,11 +367,15 @@ static int parse_url(tp_source *s, char *err, size_t errlen) {
     int n = snprintf(s->path, sizeof s->path, "/%s%s%s%s", path, tok ? (strchr(path, '?') ? "&" : "?") : "",
                      tok ? "token=" : "", tok ? tok : "");
     free(tok);
-    if (n < 0 || (size_t)n >= sizeof s->path) return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
+    if (n < 0 || (size_t)n >= sizeof s->path)
+        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
     if (!s->tls) {
-        int loopback = !strcmp(s->host, "localhost") || !strncmp(s->host, "127.", 4) || !strcmp(s->host, "::1");
+        int loopback =
+            !strcmp(s->host, "localhost") || !strncmp(s->host, "127.", 4) || !strcmp(s->host, "::1");
         if (!loopback && s->token && *s->token)
-            tp_warn(MOD, "%s is not encrypted (ws://) and not on loopback: the token travels in clear text; use wss://",
+            tp_warn(MOD,
+                    "%s is not encrypted (ws://) and not on loopback: the token travels in clear text; use "
+                    "wss://",
                     s->safe_url);
     }
     return 0;
@@ -369,8 +388,9 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     tp_source_config_default(&def);
     if (!cfg) cfg = &def;
     if (!cfg->replay_path && cfg->nsymbols == 0)
-        return tp_seterr(err, errlen, TP_EINVAL,
-                         "no symbols to subscribe: give --symbols or FINNHUB_STOCKS_TICKERS (e.g. AAPL,BINANCE:BTCUSDT)");
+        return tp_seterr(
+            err, errlen, TP_EINVAL,
+            "no symbols to subscribe: give --symbols or FINNHUB_STOCKS_TICKERS (e.g. AAPL,BINANCE:BTCUSDT)");
     tp_source *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     s->url = dupstr(cfg->url ? cfg->url : def.url);
@@ -451,7 +471,9 @@ void tp_source_free(tp_source *s) {
 
 /* ------------------------------------------------------------- network */
 
-static int stopping(tp_source *s) { return atomic_load(&s->stop) || s->stop_requested || s->fatal; }
+static int stopping(tp_source *s) {
+    return atomic_load(&s->stop) || s->stop_requested || s->fatal;
+}
 
 static void schedule_reconnect(tp_source *s, const char *why) {
     s->wsi = NULL;
@@ -462,7 +484,8 @@ static void schedule_reconnect(tp_source *s, const char *why) {
     if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
     if (s->delivered) s->failures = 0;
     int64_t delay = tp_source_backoff_ms(s->failures, next_rand(s));
-    if (s->last_reason == TP_REASON_KEY_IN_USE && delay < KEY_IN_USE_MIN_DELAY_MS) delay = KEY_IN_USE_MIN_DELAY_MS;
+    if (s->last_reason == TP_REASON_KEY_IN_USE && delay < KEY_IN_USE_MIN_DELAY_MS)
+        delay = KEY_IN_USE_MIN_DELAY_MS;
     s->failures++;
     s->next_connect_us = tp_mono_us() + delay * 1000;
     tp_warn(MOD, "disconnected from %s: %s; reconnecting in %.1f s", s->safe_url,
@@ -565,8 +588,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                      sample);
             tp_error(MOD, "the server closed the connection: %s", s->last_error);
         } else if (!s->last_error[0]) {
-            snprintf(s->last_error, sizeof s->last_error, "the server closed the connection (code %d%s%s%s)", code,
-                     rl ? ": \"" : "", sample, rl ? "\"" : "");
+            snprintf(s->last_error, sizeof s->last_error, "the server closed the connection (code %d%s%s%s)",
+                     code, rl ? ": \"" : "", sample, rl ? "\"" : "");
         }
         break;
     }
@@ -574,8 +597,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (!s->active) break;
         schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
         break;
-    default:
-        break;
+    default: break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -595,8 +617,8 @@ static void try_connect(tp_source *s) {
     if (s->connects > 0) {
         if (s->max_reconnects >= 0 && (int)atomic_load(&s->st_reconnects) >= s->max_reconnects) {
             s->fatal = 1;
-            snprintf(s->fatal_msg, sizeof s->fatal_msg, "gave up after %d reconnect%s to %s: %s", s->max_reconnects,
-                     s->max_reconnects == 1 ? "" : "s", s->safe_url,
+            snprintf(s->fatal_msg, sizeof s->fatal_msg, "gave up after %d reconnect%s to %s: %s",
+                     s->max_reconnects, s->max_reconnects == 1 ? "" : "s", s->safe_url,
                      s->last_error[0] ? s->last_error : "connection lost");
             return;
         }
@@ -658,7 +680,8 @@ static int validate_symbols(tp_source *s, char *err, size_t errlen) {
     }
     s->nsymbols = kept;
     if (!kept)
-        return tp_seterr(err, errlen, TP_EINVAL, "none of the tickers exists (FINNHUB_VALIDATE_TICKERS=1); nothing to subscribe");
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "none of the tickers exists (FINNHUB_VALIDATE_TICKERS=1); nothing to subscribe");
     return 0;
 }
 
@@ -686,10 +709,10 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
             if (stopping(s)) break;
         }
         if (s->wsi && s->established && s->stale_ms > 0 && now - s->last_rx_us > s->stale_ms * 1000) {
-            tp_warn(MOD, "no message from %s for %.1f s (--stale-timeout); dropping the connection", s->safe_url,
-                    (double)(now - s->last_rx_us) / 1e6);
-            snprintf(s->last_error, sizeof s->last_error, "silent for longer than the stale timeout of %.1f s",
-                     (double)s->stale_ms / 1000.0);
+            tp_warn(MOD, "no message from %s for %.1f s (--stale-timeout); dropping the connection",
+                    s->safe_url, (double)(now - s->last_rx_us) / 1e6);
+            snprintf(s->last_error, sizeof s->last_error,
+                     "silent for longer than the stale timeout of %.1f s", (double)s->stale_ms / 1000.0);
             s->established = 0;
             lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
@@ -703,8 +726,9 @@ done:
     lws_context_destroy(ctx);
     s->ctx = NULL;
     tp_gauge_set(s->m.connected, 0);
-    if (s->fatal) return tp_seterr(err, errlen, s->last_reason == TP_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,
-                                   "%s", s->fatal_msg);
+    if (s->fatal)
+        return tp_seterr(err, errlen, s->last_reason == TP_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL, "%s",
+                         s->fatal_msg);
     return 0;
 }
 

@@ -12,21 +12,21 @@
 #include <stdint.h>
 
 typedef struct tp_sim_config {
-    const char *listen;       /* "127.0.0.1:8765"; port 0 = pick a free one */
-    const char *token;        /* NULL: any non-empty token is accepted */
-    double rate;              /* trades/s in total over all subscriptions */
-    int batch;                /* max trades per message */
+    const char *listen; /* "127.0.0.1:8765"; port 0 = pick a free one */
+    const char *token;  /* NULL: any non-empty token is accepted */
+    double rate;        /* trades/s in total over all subscriptions */
+    int batch;          /* max trades per message */
     uint64_t seed;
     double ping_interval_s;
-    const char *replay_path;  /* replay a recording instead of the market */
-    double replay_speed;      /* 0 = as fast as the client reads */
+    const char *replay_path; /* replay a recording instead of the market */
+    double replay_speed;     /* 0 = as fast as the client reads */
     int replay_loop;
     const char *tls_cert, *tls_key;
     /* fault injection (0 = off) */
-    double drop_every_s;      /* close the connection every N s */
-    double silent_after_s;    /* stop sending anything after N s */
-    double malformed_rate;    /* fraction of frames replaced by garbage */
-    double error_every_s;     /* send {"type":"error",...} every N s */
+    double drop_every_s;   /* close the connection every N s */
+    double silent_after_s; /* stop sending anything after N s */
+    double malformed_rate; /* fraction of frames replaced by garbage */
+    double error_every_s;  /* send {"type":"error",...} every N s */
 } tp_sim_config;
 
 void tp_sim_config_default(tp_sim_config *c);
