@@ -25,6 +25,12 @@ typedef struct tp_pipeline_config {
     tp_window_config win;
     int64_t flush_interval_ms; /* flush at least this often; default 200 */
     size_t flush_max_trades;   /* flush when this many are pending; default 20000 */
+    /* Optional: called from tp_pipeline_flush() after a successful commit
+     * with the rows that just became durable (run's live dashboard push).
+     * Pointers are valid only during the call. */
+    void (*on_durable)(void *ud, const tp_trade *t, size_t nt, const tp_candle *c, size_t nc,
+                       const tp_average *a, size_t na);
+    void *on_durable_ud;
 } tp_pipeline_config;
 
 void tp_pipeline_config_default(tp_pipeline_config *c);

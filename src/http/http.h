@@ -1,0 +1,50 @@
+/* http.h - the HTTP side of `tickpipe serve` and `tickpipe run`.
+ *
+ * One libwebsockets server on one port serves:
+ *   /            the dashboard (embedded assets: page, script, lightweight-charts)
+ *   /api/...     REST queries over the store (symbols, trades, candles, averages)
+ *   /ws          live push of trades, candles, averages and pipeline health
+ *   /metrics     Prometheus text format (tp_metrics_render)
+ *   /healthz     "ok"
+ *
+ * REST handlers open their own reader tp_sink on cfg->store_url (a tp_sink is
+ * used by one thread at a time, so the server thread has its own).
+ *
+ * Live push: in `run` the pipeline calls tp_http_publish_*() after rows are
+ * durable; the calls are thread-safe, copy what they need, never block the
+ * caller for long and drop the oldest queued updates for a slow browser
+ * (a browser that falls behind re-reads through REST on reconnect).
+ * In `serve` (cfg->poll_store_ms > 0) the server itself polls the store for
+ * new rows and pushes them, so serve beside produce/process is live too.
+ *
+ * Threading: tp_http_start() runs the server in a background thread;
+ * tp_http_stop() stops it, joins and frees. */
+#ifndef TP_HTTP_H
+#define TP_HTTP_H
+
+#include "core/trade.h"
+#include "sink/sink.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tp_http_config {
+    const char *listen;    /* "127.0.0.1:8080"; port 0 = pick a free one */
+    const char *store_url; /* store queried by the REST API */
+    int64_t poll_store_ms; /* serve: poll the store for new rows; 0 = off (run pushes) */
+    int max_limit;         /* REST row limit cap; default 5000 */
+} tp_http_config;
+
+void tp_http_config_default(tp_http_config *c);
+
+typedef struct tp_http tp_http;
+int tp_http_start(const tp_http_config *cfg, tp_http **out, char *err, size_t errlen);
+int tp_http_port(const tp_http *h); /* the port actually bound */
+void tp_http_stop(tp_http *h);
+
+/* Thread-safe live push (see above). NULL h is a no-op. */
+void tp_http_publish_trades(tp_http *h, const tp_trade *t, size_t n);
+void tp_http_publish_candles(tp_http *h, const tp_candle *c, size_t n);
+void tp_http_publish_averages(tp_http *h, const tp_average *a, size_t n);
+
+#endif
