@@ -66,6 +66,7 @@ struct tp_pipeline {
     char topic[128];      /* topic of the cached key hashes */
     uint64_t topic_k1, topic_k2;
     int have_topic;
+    uint64_t skipped_seen; /* the window module's skipped count already in st */
     _Atomic int stop;
     tp_pipeline_stats st;
     uint64_t lat_hist[TP_PIPELINE_LAT_BUCKETS];
@@ -217,6 +218,17 @@ int tp_pipeline_add(tp_pipeline *p, const tp_batch *b) {
 
 void tp_pipeline_advance(tp_pipeline *p, int64_t event_ms) {
     tp_windows_advance(p->win, event_ms);
+}
+
+int tp_pipeline_reset_windows(tp_pipeline *p) {
+    if (p->pend.n || p->navg || p->ncand) return TP_ESTATE;
+    tp_windows *w = tp_windows_new(&p->cfg.win);
+    if (!w) return TP_ENOMEM;
+    tp_windows_free(p->win);
+    p->win = w;
+    p->last_emit_wm = INT64_MIN;
+    p->skipped_seen = 0;
+    return 0;
 }
 
 int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms) {
@@ -414,8 +426,11 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
     tp_gauge_set(p->m.open_windows, (int64_t)ws.open_windows);
     tp_gauge_set(p->m.watermark,
                  tp_windows_watermark(p->win) == INT64_MIN ? 0 : tp_windows_watermark(p->win));
-    if (ws.skipped > p->st.skipped) tp_counter_add(p->m.skipped, ws.skipped - p->st.skipped);
-    p->st.skipped = ws.skipped;
+    if (ws.skipped > p->skipped_seen) {
+        tp_counter_add(p->m.skipped, ws.skipped - p->skipped_seen);
+        p->st.skipped += ws.skipped - p->skipped_seen;
+        p->skipped_seen = ws.skipped;
+    }
     if (!p->pend.n && !p->navg && !p->ncand) return 0;
 
     int64_t backoff = BACKOFF_MIN_MS;

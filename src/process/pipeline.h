@@ -64,6 +64,10 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms);
  * (Kafka: the slowest assigned partition's newest event time). */
 void tp_pipeline_advance(tp_pipeline *p, int64_t event_ms);
 int64_t tp_pipeline_watermark(const tp_pipeline *p); /* INT64_MIN before any */
+/* Forget all window state (Kafka: partitions were revoked; the next owner
+ * rebuilds their windows from the committed offsets). Only with nothing
+ * pending (after a successful flush): TP_ESTATE otherwise. */
+int tp_pipeline_reset_windows(tp_pipeline *p);
 /* 1 if a flush is due (interval elapsed or too many pending), else 0. */
 int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms);
 /* force: also emit open windows now and final ones regardless of interval.
