@@ -29,7 +29,8 @@
 
 static const char *k_symbols[] = {"AAPL", "MSFT", "AMZN", "BINANCE:BTCUSDT", "OANDA:EUR_USD", "TSLA",
                                   "NVDA", "GOOG", "META", "BINANCE:ETHUSDT", "IC MARKETS:1",  "Ä€ÜNICODE"};
-#define NSYM_MAX (sizeof k_symbols / sizeof k_symbols[0])
+#define NSYM_NAMED (sizeof k_symbols / sizeof k_symbols[0])
+#define NSYM_MAX 1000 /* past the named ones: SYM0012, SYM0013, ... */
 
 static uint64_t rng_state;
 static uint64_t rng(void) {
@@ -107,7 +108,7 @@ int main(int argc, char **argv) {
         fprintf(stderr,
                 "usage: gen_trades --brokers B [--topic T] [--records N] [--per-record K] [--symbols 1..%zu] "
                 "[--seed S] [--start-ms T] [--step-ms D] [--poison-every M] [--oracle FILE]\n",
-                NSYM_MAX);
+                (size_t)NSYM_MAX);
         return 2;
     }
     rng_state = (uint64_t)seed;
@@ -132,15 +133,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "gen_trades: %s\n", errstr);
         return 1;
     }
-    double price[NSYM_MAX];
-    for (size_t s = 0; s < NSYM_MAX; s++) price[s] = 10.0 + 37.0 * (double)s;
+    static double price[NSYM_MAX];
+    static char names[NSYM_MAX][16];
+    for (size_t s = 0; s < NSYM_MAX; s++) {
+        price[s] = 10.0 + 37.0 * (double)(s % 50);
+        snprintf(names[s], sizeof names[s], "%s", s < NSYM_NAMED ? k_symbols[s] : "");
+        if (s >= NSYM_NAMED) snprintf(names[s], sizeof names[s], "SYM%04zu", s);
+    }
     tp_trade *tr = calloc((size_t)per, sizeof *tr);
     tp_str cond_items[3] = {{"1", 1}, {NULL, 0}, {"12", 2}};
     tp_buf buf = {0};
     long long trades = 0;
     for (long long i = 0; i < nrec; i++) {
         size_t s = (size_t)(i % nsym);
-        const char *sym = k_symbols[s];
+        const char *sym = names[s];
         int64_t ts = start_ms + i * step;
         for (long long k = 0; k < per; k++) {
             tp_trade *t = &tr[k];
