@@ -16,6 +16,7 @@
  *   store_contract count URL SYMBOL
  *       Prints the number of distinct trades of SYMBOL and checks that their
  *       ids are exactly 0..n-1 of the write mode's sequence. */
+#include "core/log.h"
 #include "core/trade.h"
 #include "sink/sink.h"
 
@@ -29,12 +30,13 @@
 #include <unistd.h>
 
 static const char *g_url;
+static char g_url_safe[512]; /* for messages: password masked */
 static char g_err[1024];
 
 static void failf(int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "store_contract [%s] FAIL (line %d): ", g_url, line);
+    fprintf(stderr, "store_contract [%s] FAIL (line %d): ", g_url_safe, line);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -752,6 +754,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     g_url = argv[2];
+    tp_log_redact(g_url, g_url_safe, sizeof g_url_safe);
     if (!strcmp(argv[1], "check")) return cmd_check(argc, argv);
     if (!strcmp(argv[1], "write")) return cmd_write(argc, argv);
     if (!strcmp(argv[1], "count")) return cmd_count(argc, argv);
