@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern const char tp_sql_postgresql[];
 
@@ -59,6 +60,9 @@ typedef struct pg_store {
     int64_t seq;
     tp_buf cond;
     tp_cond_decoder dec;
+    int64_t time_sec; /* copy_time's cache */
+    char time_text[32];
+    size_t time_len;
 } pg_store;
 
 /* Server NOTICEs ("relation already exists, skipping") are not for users. */
@@ -146,8 +150,7 @@ fail:
 static int session_setup(pg_store *s, char *err, size_t errlen) {
     static const char *const sql =
         "SET client_min_messages = warning;"
-        "CREATE TEMP TABLE IF NOT EXISTS tp_stage_trades (uuid uuid, symbol text, cond text, price float8,"
-        " volume float8, ts int8, ingest int8) ON COMMIT DELETE ROWS;"
+        "CREATE TEMP TABLE IF NOT EXISTS tp_stage_trades (LIKE trades) ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS tp_stage_averages (seq int8, uuid uuid, symbol text, ws int8, we "
         "int8,"
         " pv float8, n int8, ingest int8, final bool) ON COMMIT DELETE ROWS;"
@@ -261,6 +264,24 @@ static int copy_double(tp_buf *b, double d) {
     return copy_fmt(b, "%.17g", d);
 }
 
+/* A timestamptz literal for epoch ms, "2023-11-14 22:13:20.123+00". The
+ * date part is cached per second: trades arrive in time order. */
+static int copy_time(pg_store *s, tp_buf *b, int64_t ms) {
+    int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int frac = (int)(ms - sec * 1000);
+    if (sec != s->time_sec || !s->time_len) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        if (!gmtime_r(&t, &tm)) return -1;
+        s->time_len = strftime(s->time_text, sizeof s->time_text, "%Y-%m-%d %H:%M:%S", &tm);
+        if (!s->time_len) return -1;
+        s->time_sec = sec;
+    }
+    char tail[8] = {
+        '.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10), '+', '0', '0'};
+    return tp_buf_append(b, s->time_text, s->time_len) || tp_buf_append(b, tail, 7);
+}
+
 static int pg_write_trades(void *state, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
                            size_t errlen) {
     pg_store *s = state;
@@ -278,8 +299,8 @@ static int pg_write_trades(void *state, const tp_trade *t, size_t n, int64_t ing
             bad = tp_cond_json(&s->cond, &t[i]) || copy_text(b, (const char *)s->cond.p, s->cond.len);
         }
         bad = bad || tp_buf_append(b, "\t", 1) || copy_double(b, t[i].price) || tp_buf_append(b, "\t", 1) ||
-              copy_double(b, t[i].volume) ||
-              copy_fmt(b, "\t%" PRId64 "\t%" PRId64 "\n", t[i].ts_ms, ingest_ms);
+              copy_double(b, t[i].volume) || tp_buf_append(b, "\t", 1) || copy_time(s, b, t[i].ts_ms) ||
+              tp_buf_append(b, "\t", 1) || copy_time(s, b, ingest_ms) || tp_buf_append(b, "\n", 1);
         if (bad) {
             drop_unit(s);
             return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -331,7 +352,9 @@ static int pg_write_candles(void *state, const tp_candle *c, size_t n, char *err
     return 0;
 }
 
-static int copy_in(pg_store *s, const char *table, const tp_buf *b, char *err, size_t errlen) {
+/* COPY b into table. *unique (if non-NULL) is set when the COPY failed
+ * only because a row already exists. */
+static int copy_in(pg_store *s, const char *table, const tp_buf *b, int *unique, char *err, size_t errlen) {
     char sql[96];
     snprintf(sql, sizeof sql, "COPY %s FROM STDIN", table);
     PGresult *r = PQexec(s->conn, sql);
@@ -347,6 +370,10 @@ static int copy_in(pg_store *s, const char *table, const tp_buf *b, char *err, s
     }
     if (PQputCopyEnd(s->conn, NULL) != 1) return conn_err(s, err, errlen, "COPY");
     r = PQgetResult(s->conn);
+    if (unique && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        *unique = state && !strcmp(state, "23505");
+    }
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : res_err(s, r, err, errlen, "COPY");
     if (!rc) PQclear(r);
     while ((r = PQgetResult(s->conn))) PQclear(r);
@@ -354,9 +381,7 @@ static int copy_in(pg_store *s, const char *table, const tp_buf *b, char *err, s
 }
 
 static const char k_merge_trades[] =
-    "INSERT INTO trades (uuid, symbol, trade_conditions, price, volume, trade_timestamp, ingest_timestamp)"
-    " SELECT uuid, symbol, cond::jsonb, price, volume, " TS("ts") ", " TS("ingest") " FROM tp_stage_trades"
-                                                                                    " ON CONFLICT DO NOTHING";
+    "INSERT INTO trades SELECT * FROM tp_stage_trades ON CONFLICT DO NOTHING";
 
 static const char k_merge_averages[] =
     "INSERT INTO running_averages_15_sec AS t (uuid, symbol, window_start, window_end, price_volume_multiply,"
@@ -386,19 +411,34 @@ static const char k_merge_candles[] =
                             "excluded.final"
                             " WHERE excluded.final OR NOT t.final";
 
+/* Trades, which are most of the rows: COPY straight into the table, as
+ * PostgreSQL's own bulk load does. Only if some row is already there (a
+ * re-sent unit, after a failure or a restart) is the unit rolled back to
+ * the savepoint and merged through the staging table with ON CONFLICT DO
+ * NOTHING. */
+static int write_trades_unit(pg_store *s, char *err, size_t errlen) {
+    int rc = exec_ok(s, "SAVEPOINT tp_trades", err, errlen, "savepoint");
+    if (rc) return rc;
+    int unique = 0;
+    rc = copy_in(s, "trades", &s->trades, &unique, err, errlen);
+    if (!rc || !unique) return rc;
+    tp_debug("postgresql", "%s: unit holds trades already stored; merging", s->where);
+    if ((rc = exec_ok(s, "ROLLBACK TO SAVEPOINT tp_trades", err, errlen, "rollback to savepoint"))) return rc;
+    if ((rc = copy_in(s, "tp_stage_trades", &s->trades, NULL, err, errlen))) return rc;
+    return exec_ok(s, k_merge_trades, err, errlen, "writing trades");
+}
+
 static int pg_commit(void *state, char *err, size_t errlen) {
     pg_store *s = state;
     if (!s->n_trades && !s->n_averages && !s->n_candles) return 0;
     int rc = ensure(s, err, errlen);
     if (rc) goto out;
     if ((rc = exec_ok(s, "BEGIN", err, errlen, "begin"))) goto out;
-    if (s->n_trades && ((rc = copy_in(s, "tp_stage_trades", &s->trades, err, errlen)) ||
-                        (rc = exec_ok(s, k_merge_trades, err, errlen, "writing trades"))))
-        goto rollback;
-    if (s->n_averages && ((rc = copy_in(s, "tp_stage_averages", &s->averages, err, errlen)) ||
+    if (s->n_trades && (rc = write_trades_unit(s, err, errlen))) goto rollback;
+    if (s->n_averages && ((rc = copy_in(s, "tp_stage_averages", &s->averages, NULL, err, errlen)) ||
                           (rc = exec_ok(s, k_merge_averages, err, errlen, "writing running averages"))))
         goto rollback;
-    if (s->n_candles && ((rc = copy_in(s, "tp_stage_candles", &s->candles, err, errlen)) ||
+    if (s->n_candles && ((rc = copy_in(s, "tp_stage_candles", &s->candles, NULL, err, errlen)) ||
                          (rc = exec_ok(s, k_merge_candles, err, errlen, "writing candles"))))
         goto rollback;
     rc = exec_ok(s, "COMMIT", err, errlen, "commit");
