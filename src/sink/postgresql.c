@@ -221,21 +221,51 @@ fail:
 
 /* ---- COPY text encoding ---- */
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one.
+ * NUL counts as invalid: PostgreSQL text cannot hold it. */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    if (c >= 0x01 && c < 0x80) return 1;
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!len || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (c == 0xe0 && p[1] < 0xa0) return 0;  /* overlong */
+    if (c == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
+    if (c == 0xf0 && p[1] < 0x90) return 0;  /* overlong */
+    if (c == 0xf4 && p[1] >= 0x90) return 0; /* past U+10FFFF */
+    return len;
+}
+
+/* Append text in COPY text format. Bytes PostgreSQL would refuse (NUL,
+ * invalid UTF-8) become U+FFFD: one bad string must not make every retry
+ * of the unit fail. */
 static int copy_text(tp_buf *b, const char *p, size_t n) {
     if (tp_buf_reserve(b, n)) return -1;
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i], e;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)p[i];
+        char e = 0;
         switch (c) {
         case '\\': e = '\\'; break;
         case '\t': e = 't'; break;
         case '\n': e = 'n'; break;
         case '\r': e = 'r'; break;
-        default: continue;
+        default: break;
         }
-        char esc[2] = {'\\', e};
-        if (tp_buf_append(b, p + run, i - run) || tp_buf_append(b, esc, 2)) return -1;
-        run = i + 1;
+        if (e) {
+            char esc[2] = {'\\', e};
+            if (tp_buf_append(b, p + run, i - run) || tp_buf_append(b, esc, 2)) return -1;
+            run = ++i;
+            continue;
+        }
+        size_t len = utf8_len((const unsigned char *)p + i, n - i);
+        if (len) {
+            i += len;
+            continue;
+        }
+        if (tp_buf_append(b, p + run, i - run) || tp_buf_append(b, "\xef\xbf\xbd", 3)) return -1;
+        run = ++i;
     }
     return tp_buf_append(b, p + run, n - run);
 }
@@ -262,6 +292,17 @@ static int copy_double(tp_buf *b, double d) {
     if (isnan(d)) return copy_fmt(b, "NaN");
     if (isinf(d)) return copy_fmt(b, d > 0 ? "Infinity" : "-Infinity");
     return copy_fmt(b, "%.17g", d);
+}
+
+/* jsonb refuses the escape \\u0000 (a NUL in a condition): make it U+FFFD.
+ * Only a backslash that is not itself escaped starts an escape. */
+static int json_no_nul(tp_buf *b) {
+    for (size_t i = 0; i + 6 <= b->len; i++) {
+        if (b->p[i] != '\\') continue;
+        if (!memcmp(b->p + i, "\\u0000", 6)) memcpy(b->p + i, "\\ufffd", 6);
+        i++; /* skip the escaped character */
+    }
+    return 0;
 }
 
 /* A timestamptz literal for epoch ms, "2023-11-14 22:13:20.123+00". The
@@ -296,7 +337,8 @@ static int pg_write_trades(void *state, const tp_trade *t, size_t n, int64_t ing
             bad = tp_buf_append(b, "\\N", 2);
         } else if (!bad) {
             tp_buf_reset(&s->cond);
-            bad = tp_cond_json(&s->cond, &t[i]) || copy_text(b, (const char *)s->cond.p, s->cond.len);
+            bad = tp_cond_json(&s->cond, &t[i]) || json_no_nul(&s->cond) ||
+                  copy_text(b, (const char *)s->cond.p, s->cond.len);
         }
         bad = bad || tp_buf_append(b, "\t", 1) || copy_double(b, t[i].price) || tp_buf_append(b, "\t", 1) ||
               copy_double(b, t[i].volume) || tp_buf_append(b, "\t", 1) || copy_time(s, b, t[i].ts_ms) ||

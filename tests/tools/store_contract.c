@@ -478,6 +478,44 @@ static void check_mixed_resend(run *r) {
     printf("ok - a re-sent unit mixing stored and new rows: each row once\n");
 }
 
+/* Bytes a store may refuse (invalid UTF-8, NUL in a condition) must not
+ * make the unit fail on every retry: the commit succeeds and the trade
+ * next to them is stored exactly. (Stores that cannot keep such bytes may
+ * replace them, so the odd trade's own values are not compared.) */
+static void check_bad_bytes(run *r) {
+    tp_sink *s;
+    OK(tp_sink_open(g_url, &s, g_err, sizeof g_err));
+    char odd[64], good[64];
+    sym_name(r, "BAD\xff\xfe\xc3(", odd, sizeof odd);
+    sym_name(r, "GOOD", good, sizeof good);
+    tp_batch b;
+    tp_batch_init(&b);
+    tp_trade *t = add_trade(&b, odd, 1, 1, r->t0, r->nonce, 4000);
+    static const char nul_item[] = {'a', 0, 'b'};
+    tp_str *c = tp_batch_alloc(&b, 2 * sizeof *c);
+    c[0].ptr = tp_batch_strdup(&b, nul_item, 3);
+    c[0].len = 3;
+    c[1] = s_of(&b, "\xed\xa0\x80x"); /* a UTF-16 surrogate in UTF-8: invalid */
+    t->ncond = 2;
+    t->cond = c;
+    add_trade(&b, good, 2, 2, r->t0, r->nonce, 4001);
+    OK(tp_sink_write_trades(s, b.trades, b.n, r->t0, g_err, sizeof g_err));
+    OK(tp_sink_commit(s, g_err, sizeof g_err));
+    trades_out o;
+    memset(&o, 0, sizeof o);
+    tp_batch_init(&o.b);
+    trades_query(s, good, 0, 0, 0, &o);
+    CHECK(o.b.n == 1, "the trade beside one with bad bytes: %zu rows, want 1", o.b.n);
+    same_trade(&b.trades[1], &o.b.trades[0], "beside bad bytes");
+    r->trades += 2;
+    count_conds(r, &b);
+    tp_batch_free(&o.b);
+    free(o.ingest);
+    tp_batch_free(&b);
+    tp_sink_close(s);
+    printf("ok - invalid UTF-8 and NUL bytes do not make the unit fail\n");
+}
+
 static tp_candle candle(const char *sym, int iv, int64_t start, double o, double h, double l, double c,
                         double v, double vwap, int64_t n, int64_t upd, int fin) {
     tp_candle k = {{sym, (uint32_t)strlen(sym)}, iv, start, o, h, l, c, v, vwap, n, upd, fin};
@@ -704,6 +742,7 @@ static int cmd_check(int argc, char **argv) {
     check_round_trip(&r);
     check_queries(&r);
     check_mixed_resend(&r);
+    check_bad_bytes(&r);
     check_candles(&r);
     check_averages(&r);
     if (large) check_large(&r, large);
