@@ -57,7 +57,7 @@ bench_postgresql() {
   local ref_url="postgresql://tp:$PG_PASSWORD@127.0.0.1:$PG_PORT/ref"
   psql -X -q -v ON_ERROR_STOP=1 "$ref_url" -f "$SQL/postgresql.sql" >/dev/null
   "$BS" sink "$PG_URL" 1 1 >/dev/null 2>&1 # creates the schema
-  local sink="" ref="" i out t0 t1
+  local sink="" ref="" resend="" i out t0 t1
   for ((i = 0; i < RUNS; i++)); do
     psql -X -q "$ref_url" -c "TRUNCATE trades" && psql -X -q "$PG_URL" -c "TRUNCATE trades"
     t0=$(now)
@@ -68,8 +68,13 @@ bench_postgresql() {
     out=$("$BS" sink "$PG_URL" "$N" "$UNIT" 2>/dev/null)
     sink+=" ${out%% *}"
     check_count "tickpipe postgresql" "$(psql -X -A -t "$PG_URL" -c "SELECT count(*) FROM trades")"
+    # the same rows again: every unit conflicts, so each takes the merge path
+    out=$("$BS" sink "$PG_URL" "$N" "$UNIT" 2>/dev/null)
+    resend+=" ${out%% *}"
+    check_count "tickpipe postgresql re-send" "$(psql -X -A -t "$PG_URL" -c "SELECT count(*) FROM trades")"
   done
   report PostgreSQL "$sink" "$ref" "psql \\copy"
+  report "PostgreSQL, re-sent units (all rows stored already)" "$resend" "$ref" "psql \\copy"
 }
 
 bench_clickhouse() {

@@ -540,7 +540,7 @@ static int range_init(range_params *p, const tp_query *q, char *err, size_t errl
 
 static int pg_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
     pg_store *s = state;
-    PGresult *r;
+    PGresult *r = NULL;
     int rc = query(s,
                    "SELECT c.symbol, c.n, l.price, " MS(
                        "l.trade_timestamp") " FROM"
@@ -565,7 +565,7 @@ static int pg_query_trades(void *state, const tp_query *q, tp_trade_row_fn fn, v
     range_params p;
     int rc = range_init(&p, q, err, errlen);
     if (rc) return rc;
-    PGresult *r;
+    PGresult *r = NULL;
     static const char sql_trades[] =
         "SELECT uuid, symbol, cond, price, volume, ts, ingest FROM (SELECT uuid, symbol,"
         " trade_conditions::text AS cond, price, volume, trade_timestamp, " MS(
@@ -613,7 +613,7 @@ static int pg_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
     char iv[16];
     snprintf(iv, sizeof iv, "%d", q->interval_s > 0 ? q->interval_s : 1);
     p.v[4] = iv;
-    PGresult *r;
+    PGresult *r = NULL;
     rc = query(s,
                "SELECT * FROM (SELECT symbol, interval_s, " MS(
                    "start_time") " AS start, open, high, low, close,"
@@ -651,7 +651,7 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     range_params p;
     int rc = range_init(&p, q, err, errlen);
     if (rc) return rc;
-    PGresult *r;
+    PGresult *r = NULL;
     static const char sql_averages[] =
         "SELECT * FROM (SELECT uuid, symbol, " MS("window_start") " AS ws, " MS(
             "window_end") ", price_volume_multiply, trade_count, " MS("ingest_timestamp") ", final FROM "
