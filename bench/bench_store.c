@@ -20,8 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const k_syms[] = {"AAPL", "MSFT", "AMZN", "GOOGL", "TSLA", "BINANCE:BTCUSDT", "BINANCE:ETHUSDT",
-                                     "OANDA:EUR_USD", "IC MARKETS:1", "NVDA"};
+static const char *const k_syms[] = {
+    "AAPL",          "MSFT",         "AMZN", "GOOGL", "TSLA", "BINANCE:BTCUSDT", "BINANCE:ETHUSDT",
+    "OANDA:EUR_USD", "IC MARKETS:1", "NVDA"};
 static const tp_str k_conds[] = {{"1", 1}, {"12", 2}};
 #define INGEST 1700000100000LL
 
@@ -116,8 +117,8 @@ static int cmd_file(const char *fmt, uint64_t n, const char *path) {
                     isnull ? "\\N" : (const char *)cond.p, t.price, t.volume, ts, ing);
         } else {
             fprintf(f, "%s\t%s\t%.*s\t%.17g\t%.17g\t%" PRId64 "\t%lld\n", uuid, t.symbol.ptr,
-                    isnull ? 2 : (int)cond.len, isnull ? "\\N" : (const char *)cond.p, t.price, t.volume, t.ts_ms,
-                    INGEST);
+                    isnull ? 2 : (int)cond.len, isnull ? "\\N" : (const char *)cond.p, t.price, t.volume,
+                    t.ts_ms, INGEST);
         }
     }
     tp_buf_free(&cond);

@@ -129,9 +129,10 @@ static int parse_url(ch_store *s, const char *url, char *err, size_t errlen) {
             else if (kn == 8 && !memcmp(p, "password", 8))
                 pct_decode(eq + 1, vn, s->password, sizeof s->password);
             else if (!(kn == 8 && !memcmp(p, "database", 8)))
-                return tp_seterr(err, errlen, TP_EINVAL,
-                                 "ClickHouse store URL: unknown parameter '%.*s' (known: user, password, database)",
-                                 (int)kn, p);
+                return tp_seterr(
+                    err, errlen, TP_EINVAL,
+                    "ClickHouse store URL: unknown parameter '%.*s' (known: user, password, database)",
+                    (int)kn, p);
             else
                 pct_decode(eq + 1, vn, s->db, sizeof s->db);
         }
