@@ -49,6 +49,20 @@ expect_eq "trades after kill and rerun (sqlite3)" "$N" "$(q "SELECT count(*) FRO
 expect_eq "trades after kill and rerun (store)" "$N" "$("$SC" count "$URL" KILLED)"
 ok "writer killed at $before rows and restarted: $N trades, each once"
 
+# Two writer processes on one file at once (two processors in one consumer
+# group), while a third reads: both finish, every trade once.
+"$SC" write "$URL" TWO_A 100000 1000 >"$TMP/a.out" 2>"$TMP/a.err" &
+apid=$!
+"$SC" write "$URL" TWO_B 100000 1000 >"$TMP/b.out" 2>"$TMP/b.err" &
+bpid=$!
+on_exit "kill -9 $apid $bpid 2>/dev/null"
+"$SC" count "$URL" TWO_A >/dev/null # a reader in the middle of it
+wait "$apid" || fail "first writer failed: $(tail -2 "$TMP/a.err")"
+wait "$bpid" || fail "second writer failed: $(tail -2 "$TMP/b.err")"
+expect_eq "concurrent writer A (sqlite3)" 100000 "$(q "SELECT count(*) FROM trades WHERE symbol = 'TWO_A'")"
+expect_eq "concurrent writer B (sqlite3)" 100000 "$(q "SELECT count(*) FROM trades WHERE symbol = 'TWO_B'")"
+ok "two writer processes and a reader on one file: every trade once ($(cat "$TMP/a.err" "$TMP/b.err" | grep -c retrying) retries)"
+
 # A store that cannot be opened: a clear error naming it.
 mkdir -p "$TMP/ro" && touch "$TMP/ro/file"
 if "$SC" check "sqlite:$TMP/ro/file/x.db" >"$TMP/bad.out" 2>&1; then fail "opening a path under a file succeeded"; fi
