@@ -37,18 +37,29 @@ HBA
 }
 
 pg_restart() {
-  _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null ||
-    { cat "$PG_DIR/server.log" >&2; fail "PostgreSQL did not start"; }
+  local i
+  for i in 1 2 3; do
+    _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  cat "$PG_DIR/server.log" >&2
+  fail "PostgreSQL did not start"
 }
 
 pg_kill() {
-  local pid
+  local pid kids="" f p pp _
   pid=$(head -1 "$PG_DIR/data/postmaster.pid")
+  # its children (backends, walwriter, ...) outlive it briefly; a new
+  # postmaster refuses to start while they hold the old shared memory
+  for f in /proc/[0-9]*/stat; do
+    read -r p _ _ pp _ <"$f" 2>/dev/null || continue
+    [ "$pp" = "$pid" ] && kids+=" $p"
+  done
   kill -9 "$pid"
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  # the backends exit when they notice the postmaster is gone
-  for _ in $(seq 100); do pgrep -u postgres -f "$PG_DIR/data" >/dev/null || break; sleep 0.1; done
+  for p in $pid $kids; do
+    for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
 }
 
 pg_stop() {
