@@ -807,7 +807,7 @@ static int cmd_count(int argc, char **argv) {
     tp_batch want;
     tp_batch_init(&want);
     for (size_t k = 0; k < o.b.n; k++) seq_trade(&want, argv[3], k);
-    qsort(want.trades, want.n, sizeof *want.trades, cmp_trade_order);
+    if (want.n) qsort(want.trades, want.n, sizeof *want.trades, cmp_trade_order);
     for (size_t i = 0; i < o.b.n; i++) same_trade(&want.trades[i], &o.b.trades[i], "after restart");
     printf("%zu\n", o.b.n);
     tp_batch_free(&want);
