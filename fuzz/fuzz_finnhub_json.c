@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void die(const char *what, const char *detail) {
+__attribute__((noreturn)) static void die(const char *what, const char *detail) {
     fprintf(stderr, "fuzz_finnhub_json: %s: %s\n", what, detail ? detail : "");
     abort();
 }
