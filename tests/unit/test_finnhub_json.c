@@ -13,6 +13,7 @@
 
 #include "../lib/finnhub_compare.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -382,6 +383,74 @@ static void test_numbers(void **st) {
     }
 }
 
+static uint64_t xorshift(uint64_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Random number tokens of every shape: same double as strtod (or the
+ * 64-bit integer), same verdict as the reference. */
+static void test_numbers_random(void **st) {
+    (void)st;
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+#define RND() xorshift(&x)
+    for (int i = 0; i < 20000; i++) {
+        char num[128];
+        size_t n = 0;
+        if (RND() % 3 == 0) num[n++] = '-';
+        int nint = (int)(RND() % 22);
+        if (nint == 0 || RND() % 4 == 0) {
+            num[n++] = '0';
+        } else {
+            num[n++] = (char)('1' + RND() % 9);
+            for (int k = 1; k < nint; k++) num[n++] = (char)('0' + RND() % 10);
+        }
+        int real = 0;
+        if (RND() % 2) {
+            real = 1;
+            num[n++] = '.';
+            int nf = 1 + (int)(RND() % 22);
+            for (int k = 0; k < nf; k++) num[n++] = (char)('0' + (RND() % 3 ? RND() % 10 : 0));
+        }
+        if (RND() % 2) {
+            real = 1;
+            num[n++] = RND() % 2 ? 'e' : 'E';
+            int r = (int)(RND() % 3);
+            if (r) num[n++] = r == 1 ? '+' : '-';
+            n += (size_t)snprintf(num + n, sizeof num - n, "%d",
+                                  (int)(RND() % (uint64_t)(RND() % 2 ? 30 : 400)));
+        }
+        num[n] = '\0';
+        char frame[300];
+        int fl = snprintf(frame, sizeof frame,
+                          "{\"type\":\"trade\",\"data\":[{\"s\":\"A\",\"p\":%s,\"t\":1,\"v\":1}]}", num);
+        parsed P;
+        parse_both(&P, frame, (size_t)fl);
+        if (real) {
+            double want = strtod(num, NULL);
+            if (isinf(want)) {
+                assert_int_equal(P.rh.rc, TP_EPARSE);
+            } else {
+                if (P.rh.rc) fail_msg("%s rejected: %s", num, P.rh.err);
+                expect_bits(P.b.trades[1].price, want);
+            }
+        } else {
+            errno = 0;
+            long long v = strtoll(num, NULL, 10);
+            if (errno == ERANGE) {
+                assert_int_equal(P.rh.rc, TP_EPARSE);
+            } else {
+                if (P.rh.rc) fail_msg("%s rejected: %s", num, P.rh.err);
+                expect_bits(P.b.trades[1].price, (double)v);
+            }
+        }
+        done(&P);
+    }
+#undef RND
+}
+
 static void test_big_frame(void **st) {
     (void)st;
     size_t cap = 1 << 20, n = 0;
@@ -562,9 +631,9 @@ int main(void) {
         cmocka_unit_test(test_c_null_item),    cmocka_unit_test(test_nested_unknown),
         cmocka_unit_test(test_duplicate_keys), cmocka_unit_test(test_whitespace),
         cmocka_unit_test(test_escapes_edges),  cmocka_unit_test(test_table),
-        cmocka_unit_test(test_numbers),        cmocka_unit_test(test_big_frame),
-        cmocka_unit_test(test_deep_nesting),   cmocka_unit_test(test_max_trades),
-        cmocka_unit_test(test_trade_json),
+        cmocka_unit_test(test_numbers),        cmocka_unit_test(test_numbers_random),
+        cmocka_unit_test(test_big_frame),      cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_max_trades),     cmocka_unit_test(test_trade_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
