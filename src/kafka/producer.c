@@ -1,10 +1,10 @@
 /* producer.c - see producer.h.
  *
  * librdkafka does the real work on its own threads; this file owns the
- * policy around it. Delivery reports and errors are served by
- * rd_kafka_poll from the owner's thread (no background queue), so the
- * callbacks below run in that thread and only the counters, which a
- * progress logger reads from another thread, need to be atomic.
+ * policy around it. Delivery reports and errors are served by a small
+ * poller thread of ours (rd_kafka_poll in a loop), so they are counted
+ * even while the feed is quiet or blocked; the counters are atomics and
+ * the fatal-error text is published through an atomic flag.
  *
  * The start-up check loops over short metadata requests instead of one
  * long one so that librdkafka's error events (connection refused, name not
@@ -17,11 +17,13 @@
 #include "core/log.h"
 #include "core/metrics.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct producer_metrics {
     tp_counter *messages, *trades, *bytes, *delivered_messages, *delivered_trades, *failed_messages,
@@ -38,11 +40,15 @@ struct tp_producer {
     volatile sig_atomic_t interrupts;
     _Atomic uint64_t messages, trades, bytes, delivered_messages, delivered_trades, failed_messages,
         failed_trades, queue_full;
-    unsigned sends_since_poll;
     char last_error[512]; /* librdkafka's latest error event, for start-up diagnostics */
     int64_t last_error_log_ms;
     uint64_t errors_suppressed;
     char fatal[512];
+    _Atomic int has_fatal; /* set after fatal[] is written */
+    pthread_mutex_t errmu; /* error_cb may run in the poller and in flush */
+    pthread_t poller;
+    int poller_started;
+    _Atomic int poller_stop;
     producer_metrics m;
 };
 
@@ -108,12 +114,15 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     tp_producer *p = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        if (atomic_load(&p->has_fatal)) return;
         char buf[400];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
         snprintf(p->fatal, sizeof p->fatal, "%s: %s", rd_kafka_err2name(orig), buf);
+        atomic_store(&p->has_fatal, 1);
         tp_error("produce", "fatal producer error: %s", p->fatal);
         return;
     }
+    pthread_mutex_lock(&p->errmu);
     snprintf(p->last_error, sizeof p->last_error, "%s", reason);
     /* Connection errors repeat every retry while a broker is away: one line
      * per 5 s is enough to say so. */
@@ -129,6 +138,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
     } else {
         p->errors_suppressed++;
     }
+    pthread_mutex_unlock(&p->errmu);
 }
 
 static int64_t remaining_ms(int64_t deadline) {
@@ -253,6 +263,15 @@ static int check_topic(tp_producer *p, const tp_producer_config *cfg, int64_t de
                      last_topic_err ? rd_kafka_err2str(last_topic_err) : "no partitions");
 }
 
+static void *poller_main(void *arg) {
+    tp_producer *p = arg;
+    while (!atomic_load(&p->poller_stop)) {
+        rd_kafka_poll(p->rk, 100);
+        tp_gauge_set(p->m.queue_depth, rd_kafka_outq_len(p->rk));
+    }
+    return NULL;
+}
+
 int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err, size_t errlen) {
     *out = NULL;
     if (!cfg->brokers || !*cfg->brokers) return tp_seterr(err, errlen, TP_EINVAL, "no Kafka brokers given");
@@ -262,6 +281,7 @@ int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err,
     p->topic = strdup(cfg->topic);
     p->brokers = strdup(cfg->brokers);
     p->drain_timeout_ms = cfg->drain_timeout_ms;
+    pthread_mutex_init(&p->errmu, NULL);
     if (!p->topic || !p->brokers) {
         tp_producer_free(p);
         return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -305,6 +325,10 @@ int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err,
     if (!rc && !p->rkt && !(p->rkt = rd_kafka_topic_new(p->rk, cfg->topic, NULL)))
         rc = tp_seterr(err, errlen, TP_EINVAL, "topic %s: %s", cfg->topic,
                        rd_kafka_err2str(rd_kafka_last_error()));
+    if (!rc && pthread_create(&p->poller, NULL, poller_main, p))
+        rc = tp_seterr(err, errlen, TP_ENOMEM, "cannot start the producer's poller thread");
+    else if (!rc)
+        p->poller_started = 1;
     if (rc) {
         tp_producer_free(p);
         return rc;
@@ -318,7 +342,8 @@ int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void 
     int64_t give_up = 0;
     int waited = 0;
     for (;;) {
-        if (p->fatal[0]) return tp_seterr(err, errlen, TP_EREFUSED, "producer failed: %s", p->fatal);
+        if (atomic_load(&p->has_fatal))
+            return tp_seterr(err, errlen, TP_EREFUSED, "producer failed: %s", p->fatal);
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
@@ -332,7 +357,7 @@ int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void 
             if (e == RD_KAFKA_RESP_ERR__FATAL) {
                 rd_kafka_poll(p->rk, 0);
                 return tp_seterr(err, errlen, TP_EREFUSED, "producer failed: %s",
-                                 p->fatal[0] ? p->fatal : rd_kafka_err2str(e));
+                                 atomic_load(&p->has_fatal) ? p->fatal : rd_kafka_err2str(e));
             }
             return tp_seterr(err, errlen, TP_EREFUSED, "cannot queue a message for %s: %s", p->topic,
                              rd_kafka_err2str(e));
@@ -350,17 +375,13 @@ int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void 
                 return tp_seterr(err, errlen, TP_EAGAIN,
                                  "the producer queue stayed full for %d ms after stop", p->drain_timeout_ms);
         }
-        rd_kafka_poll(p->rk, 20);
-        tp_gauge_set(p->m.queue_depth, rd_kafka_outq_len(p->rk));
+        /* the poller thread serves delivery reports; just wait for room */
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
     }
     add(&p->messages, p->m.messages, 1);
     add(&p->trades, p->m.trades, ntrades);
     add(&p->bytes, p->m.bytes, len);
-    if (++p->sends_since_poll >= 256) {
-        p->sends_since_poll = 0;
-        rd_kafka_poll(p->rk, 0);
-        tp_gauge_set(p->m.queue_depth, rd_kafka_outq_len(p->rk));
-    }
     return 0;
 }
 
@@ -386,7 +407,7 @@ int tp_producer_flush(tp_producer *p, int timeout_ms, uint64_t *left_messages, u
         uint64_t lm;
         rd_kafka_poll(p->rk, 0);
         left(p, &lm, NULL);
-        if (lm == 0 || p->interrupts >= 2 || p->fatal[0]) break;
+        if (lm == 0 || p->interrupts >= 2 || atomic_load(&p->has_fatal)) break;
         int64_t r = remaining_ms(deadline);
         if (r <= 0) break;
         rd_kafka_flush(p->rk, (int)(r < 100 ? r : 100));
@@ -415,12 +436,16 @@ void tp_producer_get_stats(tp_producer *p, tp_producer_stats *s) {
 }
 
 const char *tp_producer_fatal(tp_producer *p) {
-    return p->fatal[0] ? p->fatal : NULL;
+    return atomic_load(&p->has_fatal) ? p->fatal : NULL;
 }
 
 void tp_producer_free(tp_producer *p) {
     if (!p) return;
     if (p->rkt) rd_kafka_topic_destroy(p->rkt);
+    if (p->poller_started) {
+        atomic_store(&p->poller_stop, 1);
+        pthread_join(p->poller, NULL);
+    }
     if (p->rk) {
         /* Undelivered messages are the caller's to report (flush); do not
          * let rd_kafka_destroy wait for a cluster that is away. */
@@ -429,6 +454,7 @@ void tp_producer_free(tp_producer *p) {
         rd_kafka_poll(p->rk, 0);
         rd_kafka_destroy(p->rk);
     }
+    pthread_mutex_destroy(&p->errmu);
     free(p->topic);
     free(p->brokers);
     free(p);

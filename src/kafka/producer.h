@@ -25,7 +25,8 @@
  * _delivered_trades_total, _failed_messages_total, _failed_trades_total,
  * _queue_full_total, and the gauge tickpipe_produce_queue_depth.
  *
- * Threading: one thread owns the producer (new, send, poll, flush, free).
+ * Threading: one thread owns the producer (new, send, poll, flush, free);
+ * delivery reports are served by the producer's own poller thread.
  * tp_producer_interrupt is async-signal-safe and may be called from any
  * thread; tp_producer_get_stats and tp_producer_queue_depth may be called
  * from any thread (e.g. a progress logger). */
