@@ -161,8 +161,12 @@ static uint32_t hash_str(tp_str s) {
  * trade indices group after group (groups in order of first appearance,
  * trades in frame order), gstart/gcount delimit each group. */
 static size_t group_by_symbol(produce_state *st, const tp_trade *t, size_t n) {
-    memset(st->htab, 0, st->hcap * sizeof(uint32_t));
-    size_t mask = st->hcap - 1, ng = 0;
+    /* a table twice the frame's size, not the largest frame's */
+    size_t hsize = 16;
+    while (hsize < 2 * n) hsize *= 2;
+    if (hsize > st->hcap) hsize = st->hcap;
+    memset(st->htab, 0, hsize * sizeof(uint32_t));
+    size_t mask = hsize - 1, ng = 0;
     for (size_t i = 0; i < n; i++) {
         size_t h = hash_str(t[i].symbol) & mask;
         for (;;) {
