@@ -605,15 +605,17 @@ int tp_cmd_produce(int argc, char **argv) {
     tp_source_get_stats(src, &ss);
     double secs = (double)(t_end - t0) / 1e6, read_secs = (double)(t_read - t0) / 1e6;
     fprintf(stderr,
-            "summary: trades=%llu messages=%llu bytes=%llu delivered_trades=%llu delivered_messages=%llu "
+            "summary: trades=%llu messages=%llu bytes=%llu accepted_trades=%llu delivered_trades=%llu "
+            "delivered_messages=%llu "
             "failed_trades=%llu undelivered_trades=%llu queue_full_waits=%llu feed_trades=%llu frames=%llu "
             "pings=%llu errors=%llu malformed=%llu reconnects=%llu unknown=%llu oversize=%llu seconds=%.3f "
             "trades_per_s=%.0f\n",
             (unsigned long long)ps.trades, (unsigned long long)ps.messages, (unsigned long long)ps.bytes,
-            (unsigned long long)ps.delivered_trades, (unsigned long long)ps.delivered_messages,
-            (unsigned long long)ps.failed_trades, (unsigned long long)(left_trades + st->unsent_trades),
-            (unsigned long long)ps.queue_full, (unsigned long long)ss.trades, (unsigned long long)ss.frames,
-            (unsigned long long)ss.pings, (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
+            (unsigned long long)st->taken, (unsigned long long)ps.delivered_trades,
+            (unsigned long long)ps.delivered_messages, (unsigned long long)ps.failed_trades,
+            (unsigned long long)(left_trades + st->unsent_trades), (unsigned long long)ps.queue_full,
+            (unsigned long long)ss.trades, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
+            (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
             (unsigned long long)ss.oversize, secs, read_secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
 
