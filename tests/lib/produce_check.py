@@ -70,4 +70,5 @@ def main():
           (ntrades, len(msgs), len(by_sym_want)))
 
 
-main()
+if __name__ == "__main__":
+    main()
