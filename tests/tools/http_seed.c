@@ -96,7 +96,8 @@ static int seed_fixed(tp_sink *s) {
         }
         if (b.n >= 200 && flush(s, w, &b, base + i * 250 + 100, 0)) return 1;
     }
-    tp_windows_advance(w, base + 3600 * 1000);
+    if (flush(s, w, &b, base + 60000, 0)) return 1;
+    tp_windows_advance(w, base + 3600 * 1000); /* every window final */
     if (flush(s, w, &b, base + 120000, 1)) return 1;
     tp_batch_free(&b);
     tp_windows_free(w);
