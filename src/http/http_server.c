@@ -150,10 +150,11 @@ struct tp_http {
     _Atomic uint64_t rows_seen; /* trades published (run) */
     _Atomic int64_t lag_ms;     /* now - newest trade ts, at its arrival */
     _Atomic int64_t lag_at_ms;
-    uint64_t stats_prev_stored, stats_prev_ingest;
-    int64_t stats_prev_ms;
-    int stats_have_prev;
-    int64_t stored_total; /* serve: sum of the store's per-symbol counts */
+    uint64_t prev_stored, prev_ingest; /* samples of the previous second */
+    int64_t prev_stored_at, prev_ingest_at;
+    double rate_stored, rate_ingest; /* per second; < 0 = not known yet */
+    int64_t stored_total;            /* serve: sum of the store's per-symbol counts */
+    int64_t stored_at_ms;            /* serve: when stored_total was read */
     int store_ok;
 
     poll_sym *syms;
@@ -249,16 +250,8 @@ static msg *stats_msg(tp_http *h) {
     json_object_set_new(o, "clients", json_integer(atomic_load(&h->nclients)));
     json_object_set_new(o, "stored_trades", json_integer((json_int_t)stored));
     if (have_ingest) json_object_set_new(o, "ingest_trades", json_integer((json_int_t)ingest));
-    double dt = (double)(now - h->stats_prev_ms) / 1000.0;
-    if (h->stats_have_prev && dt > 0) {
-        double rate = stored >= h->stats_prev_stored ? (double)(stored - h->stats_prev_stored) / dt : 0;
-        json_object_set_new(o, "trades_per_s", json_real(rate));
-        if (have_ingest && (uint64_t)ingest >= h->stats_prev_ingest)
-            json_object_set_new(o, "ingest_per_s",
-                                json_real(((double)(uint64_t)ingest - h->stats_prev_ingest) / dt));
-    } else {
-        json_object_set_new(o, "trades_per_s", json_null());
-    }
+    json_object_set_new(o, "trades_per_s", h->rate_stored >= 0 ? json_real(h->rate_stored) : json_null());
+    if (have_ingest && h->rate_ingest >= 0) json_object_set_new(o, "ingest_per_s", json_real(h->rate_ingest));
     int64_t lag_at = atomic_load(&h->lag_at_ms);
     json_object_set_new(o, "lag_ms",
                         lag_at && now - lag_at < 5000 ? json_integer(atomic_load(&h->lag_ms)) : json_null());
@@ -270,8 +263,30 @@ static msg *stats_msg(tp_http *h) {
     return msg_new(NULL, 0, o);
 }
 
+/* rate of a growing count from two samples at most 5 s apart */
+static double rate(uint64_t v, int64_t at, uint64_t *pv, int64_t *pat, double old) {
+    double r = old;
+    if (*pat && at > *pat && at - *pat <= 5000 && v >= *pv)
+        r = (double)(v - *pv) * 1000.0 / (double)(at - *pat);
+    else if (at != *pat)
+        r = -1;
+    *pv = v;
+    *pat = at;
+    return r;
+}
+
 static void on_stats_timer(lws_sorted_usec_list_t *sul) {
     tp_http *h = lws_container_of(sul, tp_http, sul_stats);
+    int64_t now = tp_now_ms();
+    if (h->cfg.poll_store_ms > 0)
+        h->rate_stored = rate((uint64_t)h->stored_total, h->stored_at_ms, &h->prev_stored, &h->prev_stored_at,
+                              h->rate_stored);
+    else
+        h->rate_stored =
+            rate(atomic_load(&h->rows_seen), now, &h->prev_stored, &h->prev_stored_at, h->rate_stored);
+    double v;
+    if (tp_metrics_value("tickpipe_ingest_trades_total", NULL, &v) == 0)
+        h->rate_ingest = rate((uint64_t)v, now, &h->prev_ingest, &h->prev_ingest_at, h->rate_ingest);
     if (h->clients) {
         msg *m = stats_msg(h);
         if (m) {
@@ -279,12 +294,6 @@ static void on_stats_timer(lws_sorted_usec_list_t *sul) {
             msg_unref(m);
         }
     }
-    int64_t now = tp_now_ms();
-    double v;
-    h->stats_prev_ingest = tp_metrics_value("tickpipe_ingest_trades_total", NULL, &v) == 0 ? (uint64_t)v : 0;
-    h->stats_prev_stored = h->cfg.poll_store_ms > 0 ? (uint64_t)h->stored_total : atomic_load(&h->rows_seen);
-    h->stats_prev_ms = now;
-    h->stats_have_prev = 1;
     lws_sul_schedule(h->ctx, 0, &h->sul_stats, on_stats_timer, LWS_US_PER_SEC);
 }
 
@@ -534,6 +543,7 @@ static void poll_store(tp_http *h) {
         h->stored_total = prev_total;
         goto fail;
     }
+    h->stored_at_ms = tp_now_ms();
     int polled = 0;
     for (size_t i = 0; i < h->nsyms && polled < POLL_MAX_SYMBOLS; i++) {
         poll_sym *ps = &h->syms[i];
@@ -906,6 +916,7 @@ int tp_http_start(const tp_http_config *cfg, tp_http **out, char *err, size_t er
     h->cfg.store_url = h->store_url;
     h->store.url = h->store_url;
     h->store_ok = 1;
+    h->rate_stored = h->rate_ingest = -1;
     pthread_mutex_init(&h->lock, NULL);
     h->m_ws_msgs =
         tp_metrics_counter("tickpipe_http_ws_messages_total", NULL, "messages sent to /ws clients");
