@@ -10,7 +10,6 @@ source "$(dirname "$0")/../lib/common.sh"
 PY=/usr/bin/python3
 command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (apt-get install sqlite3)"
 command -v promtool >/dev/null || fail "promtool missing (apt-get install prometheus)"
-command -v node >/dev/null || fail "node missing (scripts/install-deps.sh)"
 
 DB="$TMP/store.db"
 "$TP_TOOLS_DIR/http_seed" "sqlite:$DB" fixed >"$TMP/seed.log" || fail "seeding the store failed: $(cat "$TMP/seed.log")"
@@ -197,25 +196,8 @@ grep -q '^tickpipe_http_request_duration_seconds_bucket{route="/api/trades",le="
 ok "/healthz ok; /metrics passes promtool and counts $n400 bad trade requests"
 
 # ---- /ws: live push from polling, filtered by symbol ----
-cat >"$TMP/ws.mjs" <<'EOF'
-// connect, ask for one symbol, collect messages until trades, candles and
-// averages of it arrived (or time out), then print what came
-const [url, sym] = process.argv.slice(2);
-const ws = new WebSocket(url);
-const got = { types: {}, symbols: {}, trades: [] };
-ws.onopen = () => ws.send(JSON.stringify({ symbol: sym }));
-ws.onmessage = (e) => {
-  const m = JSON.parse(e.data);
-  got.types[m.type] = (got.types[m.type] || 0) + 1;
-  if (m.symbol) got.symbols[m.symbol] = 1;
-  if (m.type === 'trades') got.trades.push(...m.data);
-  if (got.types.trades && got.types.candles && got.types.averages && got.types.stats && got.trades.length >= 50) done();
-};
-const done = () => { console.log(JSON.stringify(got)); process.exit(0); };
-setTimeout(done, 30000);
-EOF
-WS="ws${BASE#http}/ws"
-node --experimental-websocket "$TMP/ws.mjs" "$WS" MSFT >"$TMP/ws.out" 2>"$TMP/ws.err" &
+PORT=${BASE##*:}
+$PY "$TP_SOURCE_DIR/tests/lib/ws_client.py" 127.0.0.1 "$PORT" MSFT >"$TMP/ws.out" 2>"$TMP/ws.err" &
 WSPID=$!
 on_exit "kill $WSPID 2>/dev/null"
 bg writer "$TP_TOOLS_DIR/http_seed" "sqlite:$DB" live 60
