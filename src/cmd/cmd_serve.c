@@ -40,8 +40,9 @@ static void usage(FILE *f) {
             "  --store URL           store to read (env TICKPIPE_STORE; default sqlite:data/tickpipe.db):\n"
             "                        sqlite:PATH, postgresql://USER:PW@HOST/DB,\n"
             "                        clickhouse://HOST:8123/DB?user=U&password=P\n"
-            "  --http ADDR:PORT      listen address (default 127.0.0.1:8080; port 0 picks a free\n"
-            "                        port, printed at start; 0.0.0.0:PORT listens on every address)\n"
+            "  --http ADDR:PORT      listen address (env TICKPIPE_HTTP; default 127.0.0.1:8080; port 0\n"
+            "                        picks a free port, printed at start; 0.0.0.0:PORT listens on\n"
+            "                        every address)\n"
             "  --poll-interval MS    how often to look for new rows to push live, in milliseconds\n"
             "                        (default 1000; 0 = no live updates, REST only)\n"
             "  --max-limit N         largest limit= a REST query may ask for (default 5000)\n"
@@ -75,7 +76,7 @@ int tp_cmd_serve(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *store = NULL, *listen = "127.0.0.1:8080", *log_level = NULL;
+    const char *store = NULL, *listen = NULL, *log_level = NULL;
     int64_t poll_ms = 1000, max_limit = 5000;
     char err[512];
     int c;
@@ -118,6 +119,7 @@ int tp_cmd_serve(int argc, char **argv) {
 
     tp_http_config cfg;
     tp_http_config_default(&cfg);
+    listen = tp_cfg_str(listen, "TICKPIPE_HTTP", "127.0.0.1:8080");
     cfg.listen = listen;
     cfg.store_url = tp_cfg_str(store, "TICKPIPE_STORE", "sqlite:data/tickpipe.db");
     cfg.poll_store_ms = poll_ms;
