@@ -1,12 +1,14 @@
 """ws_client.py - a minimal RFC 6455 WebSocket client (Python stdlib only)
 for the HTTP tests: connect to /ws, ask for one symbol, collect messages
 until trades, candles, averages and stats arrived and at least MIN trades,
-then print a JSON summary {"types", "symbols", "trades"}.
-    python3 ws_client.py HOST PORT SYMBOL [MIN]"""
+then print a JSON summary {"types", "symbols", "trades", "stats"}.
+With MIN = stall it connects and then never reads (a slow browser).
+    python3 ws_client.py HOST PORT SYMBOL [MIN|stall]"""
 import base64, json, os, socket, struct, sys, time
 
 host, port, sym = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-want_trades = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+stall = len(sys.argv) > 4 and sys.argv[4] == "stall"
+want_trades = int(sys.argv[4]) if len(sys.argv) > 4 and not stall else 50
 s = socket.create_connection((host, port), timeout=30)
 key = base64.b64encode(os.urandom(16)).decode()
 s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -40,7 +42,10 @@ def read(n):
 
 
 send_text(json.dumps({"symbol": sym}))
-got = {"types": {}, "symbols": {}, "trades": []}
+if stall:
+    print("stalled", flush=True)
+    time.sleep(3600)
+got = {"types": {}, "symbols": {}, "trades": [], "stats": None}
 deadline = time.time() + 60
 while time.time() < deadline:
     b0, b1 = read(2)
@@ -58,6 +63,8 @@ while time.time() < deadline:
         got["symbols"][m["symbol"]] = 1
     if m["type"] == "trades":
         got["trades"] += m["data"]
+    if m["type"] == "stats":
+        got["stats"] = m
     if all(got["types"].get(t) for t in ("trades", "candles", "averages", "stats")) and len(got["trades"]) >= want_trades:
         break
 print(json.dumps(got))
