@@ -14,7 +14,7 @@ kcat -b "$BS" -P -t market -k AAPL "$TMP/poison.bin"
 cat "$TMP/o1.csv" "$TMP/o2.csv" >"$TMP/oracle.csv"
 total=$(wc -l <"$TMP/oracle.csv")
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}"
-wait_for 60 test "$(db_count "$TMP/t.db")" = "$total"
+wait_for 60 stored_eq "$TMP/t.db" "$total"
 kill -TERM "$PID_proc"
 wait "$PID_proc" || fail "process exited with $?"
 grep -q "market \[0\] offset 100 (17 bytes) does not decode" "$TMP/proc.log" || { cat "$TMP/proc.log"; fail "no clear log line"; }

@@ -16,7 +16,7 @@ wait_for 30 grep -q "assigned market" "$TMP/b.log"
 "$GEN" --brokers "$BS" --topic market --records 2000 --per-record 5 --symbols 8 --rate 500 \
   --oracle "$TMP/oracle.csv"
 total=$(wc -l <"$TMP/oracle.csv")
-wait_for 60 test "$(db_count "$TMP/t.db")" = "$total"
+wait_for 60 stored_eq "$TMP/t.db" "$total"
 kill -TERM "$PID_a" "$PID_b"
 wait "$PID_a" || fail "a exited with $?"
 wait "$PID_b" || fail "b exited with $?"

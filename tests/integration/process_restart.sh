@@ -14,7 +14,7 @@ bg gen "$GEN" --brokers "$BS" --topic market --records 4000 --per-record 5 --sym
 run() { bg "$1" "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \
   --flush-interval 50 --progress-interval 1; }
 run proc1
-wait_for 60 test "$(db_count "$TMP/t.db")" -ge 4000
+wait_for 60 stored_ge "$TMP/t.db" 4000
 kill -9 "$PID_proc1"
 wait "$PID_proc1" 2>/dev/null || true
 before=$(db_count "$TMP/t.db")
@@ -23,7 +23,7 @@ run proc2
 wait "$PID_gen" || fail "generator failed"
 total=$(wc -l <"$TMP/oracle.csv")
 [ "$before" -lt "$total" ] || fail "the stream ended before the kill: nothing tested"
-wait_for 90 test "$(db_count "$TMP/t.db")" = "$total"
+wait_for 90 stored_eq "$TMP/t.db" "$total"
 kill -TERM "$PID_proc2"
 wait "$PID_proc2" || fail "restarted process exited with $?"
 grep -q "resuming at committed offset" "$TMP/proc2.log" || fail "restart did not resume from committed offsets"

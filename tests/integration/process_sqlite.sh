@@ -13,7 +13,7 @@ total=$(wc -l <"$TMP/oracle.csv")
 
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \
   --progress-interval 1
-wait_for 60 test "$(db_count "$TMP/t.db")" = "$total"
+wait_for 60 stored_eq "$TMP/t.db" "$total"
 kill -TERM "$PID_proc"
 wait "$PID_proc" || fail "process exited with $? after SIGTERM"
 grep -q "summary: 1200 records, $total trades" "$TMP/proc.log" || { cat "$TMP/proc.log"; fail "summary line"; }

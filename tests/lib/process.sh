@@ -27,6 +27,9 @@ sql() { sqlite3 -batch -noheader "$@"; }
 
 # db_count DB: trades stored (0 when the table does not exist yet).
 db_count() { sqlite3 -batch -noheader "$1" "SELECT count(*) FROM trades" 2>/dev/null || echo 0; }
+# stored_eq DB N / stored_ge DB N: for wait_for (evaluated on every try).
+stored_eq() { [ "$(db_count "$1")" = "$2" ]; }
+stored_ge() { [ "$(db_count "$1")" -ge "$2" ]; }
 
 check_store() {
   local db=$1 oracle=$2 n
@@ -63,7 +66,7 @@ EOF
   c=$(sql "$TMP/oracle.db" <<EOF
 ATTACH '$db' AS s;
 CREATE TEMP TABLE want AS
-WITH b AS (SELECT rowid r, symbol, price, volume, ts, iv, (ts / (iv * 1000)) * iv * 1000 AS start
+WITH b AS (SELECT expected.rowid AS r, symbol, price, volume, ts, iv, (ts / (iv * 1000)) * iv * 1000 AS start
            FROM expected, (SELECT 1 AS iv UNION ALL SELECT 60))
 SELECT symbol, iv, start,
   (SELECT price FROM b b2 WHERE b2.symbol = b.symbol AND b2.iv = b.iv AND b2.start = b.start ORDER BY ts, r LIMIT 1) AS open,
