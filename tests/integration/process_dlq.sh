@@ -17,7 +17,7 @@ bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/
 wait_for 60 stored_eq "$TMP/t.db" "$total"
 kill -TERM "$PID_proc"
 wait "$PID_proc" || fail "process exited with $?"
-grep -q "market \[0\] offset 100 (17 bytes) does not decode" "$TMP/proc.log" || { cat "$TMP/proc.log"; fail "no clear log line"; }
+grep -q "market \[0\] offset 100 (18 bytes) does not decode" "$TMP/proc.log" || { cat "$TMP/proc.log"; fail "no clear log line"; }
 grep -q "1 bad records" "$TMP/proc.log" || fail "bad record not counted"
 kcat -b "$BS" -C -t market.dlq -e -q -f '%k|%h\n' >"$TMP/dlq.txt"
 kcat -b "$BS" -C -t market.dlq -e -q -D '' >"$TMP/dlq.bin"

@@ -15,6 +15,7 @@
  * Usage: gen_trades --brokers B --topic T --records N [--per-record K]
  *        [--symbols N] [--seed S] [--start-ms T] [--step-ms D]
  *        [--poison-every M] [--rate RECORDS_PER_S] [--oracle FILE]
+ *        [--jitter-every N --jitter-ms J]  (every N-th record J ms in the past)
  * The oracle is written as records are produced (flushed at the end). */
 #include "codec/avro_trades.h"
 #include "core/buf.h"
@@ -73,6 +74,7 @@ int main(int argc, char **argv) {
     const char *brokers = NULL, *topic = "market", *oracle_path = NULL;
     long long nrec = 1000, per = 5, nsym = 6, seed = 1, poison = 0;
     long long start_ms = 1700000000000LL, step = 10;
+    long long jitter_every = 0, jitter_ms = 0;
     double rate = 0; /* records per second; 0 = as fast as possible */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -100,6 +102,10 @@ int main(int argc, char **argv) {
             step = atoll(v);
         else if (!strcmp(a, "--poison-every"))
             poison = atoll(v);
+        else if (!strcmp(a, "--jitter-every"))
+            jitter_every = atoll(v);
+        else if (!strcmp(a, "--jitter-ms"))
+            jitter_ms = atoll(v);
         else if (!strcmp(a, "--rate"))
             rate = atof(v);
         else if (!strcmp(a, "--oracle"))
@@ -154,6 +160,7 @@ int main(int argc, char **argv) {
         size_t s = (size_t)(i % nsym);
         const char *sym = names[s];
         int64_t ts = start_ms + i * step;
+        if (jitter_every && i % jitter_every == jitter_every - 1) ts -= jitter_ms; /* out of order */
         for (long long k = 0; k < per; k++) {
             tp_trade *t = &tr[k];
             memset(t, 0, sizeof *t);
