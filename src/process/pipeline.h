@@ -40,7 +40,7 @@ void tp_pipeline_config_default(tp_pipeline_config *c);
  * same ids. */
 void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]);
 
-#define TP_PIPELINE_LAT_BUCKETS 24
+#define TP_PIPELINE_LAT_BUCKETS 200
 typedef struct tp_pipeline_stats {
     uint64_t trades, late, flushes, store_errors;
     int64_t watermark_ms;
@@ -48,8 +48,9 @@ typedef struct tp_pipeline_stats {
     uint64_t skipped; /* non-finite price/volume or v < 0: stored, not folded */
     size_t pending;   /* trades not yet durable */
     uint64_t rows_trades, rows_candles, rows_averages; /* rows made durable */
-    /* Receipt (tp_trade.recv_ms) to durable, per trade: bucket 0 is < 1 ms,
-     * bucket k is [2^(k-1), 2^k) ms. */
+    /* Receipt (tp_trade.recv_ms) to durable, per trade, in ms: bucket 0
+     * holds 0, bucket k > 0 holds (2^((k-1)/8), 2^(k/8)] (8 per octave,
+     * +-9%; the last one everything above ~31 h). */
     uint64_t latency_hist[TP_PIPELINE_LAT_BUCKETS];
 } tp_pipeline_stats;
 
