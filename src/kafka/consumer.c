@@ -7,6 +7,7 @@
  * has passed an entry, compaction when the dead head is half the array. */
 #include "kafka/consumer.h"
 
+#include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -116,6 +117,7 @@ static void assign_parts(tp_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
                     tp->partition);
     }
     c->st.assigned += (size_t)parts->cnt;
+    if (!c->st.first_assign_us) c->st.first_assign_us = tp_mono_us();
     tp_gauge_set(c->m_assigned, (int64_t)c->st.assigned);
     e = rd_kafka_assign(rk, parts);
     if (e) tp_error(MOD, "assign failed: %s", rd_kafka_err2str(e));
