@@ -25,13 +25,6 @@
 
 static tp_source *volatile g_capture_src;
 
-#ifndef TP_HAVE_RECORD /* recordings (feed/record.c) not in this build yet */
-#define tp_record_writer_open(p, w, e, el)                                                                   \
-    (*(w) = NULL, tp_seterr(e, el, TP_EINVAL, "--record is not available in this build"))
-#define tp_record_write(w, t, f, l) ((void)(w), (void)(t), (void)(f), (void)(l), -1)
-#define tp_record_writer_close(w) ((void)(w), 0)
-#endif
-
 static void on_signal(int sig) {
     (void)sig;
     tp_source *s = g_capture_src;

@@ -740,10 +740,6 @@ static void sleep_us(int64_t us) {
 }
 
 static int run_replay(tp_source *s, char *err, size_t errlen) {
-#ifndef TP_HAVE_RECORD
-    (void)sleep_us;
-    return tp_seterr(err, errlen, TP_EINVAL, "replay of recordings is not available in this build");
-#else
     tp_record_reader *r;
     int rc = tp_record_reader_open(s->replay_path, s->max_frame, &r, err, errlen);
     if (rc) return rc;
@@ -774,7 +770,6 @@ static int run_replay(tp_source *s, char *err, size_t errlen) {
     }
     tp_record_reader_close(r);
     return rc;
-#endif
 }
 
 int tp_source_run(tp_source *s, char *err, size_t errlen) {

@@ -4,7 +4,12 @@
  * A libwebsockets server that behaves like wss://ws.finnhub.io: token
  * check, subscribe/unsubscribe, pings, one connection per token, a random-
  * walk market (or a replayed recording), fault injection, and the REST
- * symbol search /api/v1/search?q=. */
+ * symbol search /api/v1/search?q=.
+ *
+ * Threading: every connection is served by one service thread (the caller of
+ * tp_sim_serve, or the thread tp_sim_start creates); tp_sim_stop and
+ * tp_sim_get_stats may be called from any other thread. The configuration's
+ * strings are copied. */
 #ifndef TP_SIM_H
 #define TP_SIM_H
 
@@ -27,6 +32,12 @@ typedef struct tp_sim_config {
     double silent_after_s; /* stop sending anything after N s */
     double malformed_rate; /* fraction of frames replaced by garbage */
     double error_every_s;  /* send {"type":"error",...} every N s */
+    /* --- Extensions (compatible additions; tp_sim_config_default zeroes them) */
+    uint64_t max_trades; /* stop generating after N trades in total; serve returns once
+                            every client has gone (0 = no limit) */
+    /* Called once from tp_sim_serve/tp_sim_start when listening, with the port. */
+    void (*on_ready)(void *ud, int port);
+    void *ready_ud;
 } tp_sim_config;
 
 void tp_sim_config_default(tp_sim_config *c);
@@ -36,6 +47,15 @@ typedef struct tp_sim tp_sim;
 int tp_sim_start(const tp_sim_config *cfg, tp_sim **out, char *err, size_t errlen);
 int tp_sim_port(const tp_sim *s); /* the port actually bound */
 void tp_sim_stop(tp_sim *s);      /* stops and joins the thread, frees */
+
+typedef struct tp_sim_stats {
+    uint64_t connections; /* WebSocket connections accepted (token or not) */
+    uint64_t rejected;    /* closed for a bad or missing token */
+    uint64_t kicked;      /* closed because a newer connection used the same token */
+    uint64_t trades, frames, pings, errors, malformed, drops, searches;
+} tp_sim_stats;
+/* Counters so far; callable from any thread. */
+void tp_sim_get_stats(const tp_sim *s, tp_sim_stats *out);
 
 /* The blocking form used by `tickpipe simulate`: serves until *stop != 0. */
 int tp_sim_serve(const tp_sim_config *cfg, volatile int *stop, char *err, size_t errlen);

@@ -1,0 +1,968 @@
+/* sim.c - the Finnhub-compatible simulator: a libwebsockets server.
+ *
+ * One lws context with one vhost and one protocol serves both sides of the
+ * port: WebSocket upgrades (any path, ?token= required) and plain HTTP GETs
+ * (the REST symbol search /api/v1/search?q=). Everything runs in the single
+ * service thread, so connection state needs no locks; only the counters are
+ * atomics, read by tp_sim_get_stats from other threads.
+ *
+ * Sending is pull-driven: a connection asks for LWS_CALLBACK_SERVER_WRITEABLE
+ * when it has something to say, and each writeable callback writes exactly
+ * one message (a queued control message first: errors, pings, then trades).
+ * With --rate 0 (or a replay at speed 0) a connection re-arms itself after
+ * every frame, so the kernel's socket buffer paces the stream: the server
+ * sends exactly as fast as the client reads. With a finite rate, a 5 ms
+ * timer tick works out how many trades each connection is due (rate times
+ * the time since its first subscription) and arms the connections that owe
+ * trades; a client that falls more than a second behind loses the backlog
+ * rather than growing it without bound. The same tick drives pings, the
+ * injected faults and the stop check.
+ *
+ * Trade frames are formatted by hand into a buffer each connection reuses
+ * (market.c), so the hot path neither allocates nor touches jansson; the
+ * control side (client messages, the REST answer) uses jansson. */
+#include "sim/sim.h"
+
+#include "codec/finnhub_json.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/trade.h"
+#include "feed/record.h"
+#include "sim/market.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MOD "simulate"
+#define TICK_US 5000
+#define MAX_SUBS 1000
+#define MAX_CLIENT_MSG 4096
+#define NCTL 8
+#define CTL_LEN 256
+
+/* What Finnhub-compatible clients are told. tp_source_classify (feed/source.c)
+ * recognises "API key" as a rejected token and "in use" as a second
+ * connection with the same key. */
+#define MSG_BAD_TOKEN "Invalid API key"
+#define MSG_KEY_IN_USE "API key in use by another connection; one connection per API key is allowed"
+#define MSG_INJECTED "Simulated server error (fault injection)"
+
+typedef struct tp_sim tp_sim;
+
+typedef struct ctl_msg {
+    char text[CTL_LEN];
+    size_t len;
+    int close_after; /* close with reason text after sending (code close_code) */
+    int close_code;
+    char reason[120];
+} ctl_msg;
+
+typedef struct conn {
+    struct conn *next;
+    struct lws *wsi;
+    tp_sim *sim;
+    uint64_t id;
+    char token[256];
+    int authorized;
+    tp_market_sym **subs;
+    size_t nsubs, capsubs;
+    /* timing (monotonic us) */
+    int64_t open_us, next_ping_us, next_error_us, drop_at_us, silent_at_us;
+    int silent;
+    int closing; /* close frame sent or about to be; send nothing else */
+    int close_now;
+    int close_code;
+    char close_reason[120];
+    /* control messages waiting to go out before trades */
+    ctl_msg ctl[NCTL];
+    int nctl;
+    /* rate accounting */
+    int64_t rate_t0_us;
+    uint64_t rate_sent;
+    uint64_t rng;
+    /* the frame buffer, reused: LWS_PRE bytes of headroom, then the message */
+    unsigned char *buf;
+    size_t cap;
+    /* the client's message being reassembled */
+    char rx[MAX_CLIENT_MSG];
+    size_t rx_len;
+    int rx_over;
+    /* replay */
+    tp_record_reader *rr;
+    int replay_done, have_frame;
+    const char *frame;
+    size_t frame_len;
+    int64_t frame_ms, first_ms, replay_t0_us;
+    uint64_t pass_sent;
+    tp_batch batch;
+} conn;
+
+typedef struct pss {
+    conn *c;
+    unsigned char *body; /* HTTP answer, LWS_PRE bytes of headroom */
+    size_t body_len;
+} pss;
+
+struct tp_sim {
+    tp_sim_config cfg;
+    char *listen_s, *token_s, *replay_s, *cert_s, *key_s;
+    char host[256];
+    int want_port;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    struct lws_protocols protocols[2];
+    int port;
+    tp_market *market;
+    conn *conns;
+    int nconns;
+    uint64_t next_conn_id;
+    uint64_t fault_rng;
+    lws_sorted_usec_list_t tick;
+    atomic_int stop;
+    volatile int *ext_stop;
+    int finished; /* max_trades reached */
+    int done;     /* finished and every client gone */
+    pthread_t thread;
+    int thread_started;
+    _Atomic uint64_t st_connections, st_rejected, st_kicked, st_trades, st_frames, st_pings, st_errors,
+        st_malformed, st_drops, st_searches;
+};
+
+static void add(_Atomic uint64_t *c, uint64_t n) {
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+void tp_sim_config_default(tp_sim_config *c) {
+    memset(c, 0, sizeof *c);
+    c->listen = "127.0.0.1:8765";
+    c->token = NULL;
+    c->rate = 50;
+    c->batch = 10;
+    c->seed = 1;
+    c->ping_interval_s = 60;
+    c->replay_speed = 1;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static int ensure_cap(conn *c, size_t need) {
+    if (LWS_PRE + need <= c->cap) return 0;
+    size_t cap = c->cap ? c->cap : 16384;
+    while (cap < LWS_PRE + need) cap *= 2;
+    unsigned char *nb = realloc(c->buf, cap);
+    if (!nb) return -1;
+    c->buf = nb;
+    c->cap = cap;
+    return 0;
+}
+
+static void ctl_push(conn *c, const char *json, size_t len, int close_after, int code, const char *reason) {
+    if (c->nctl >= NCTL || len >= CTL_LEN) return;
+    ctl_msg *m = &c->ctl[c->nctl++];
+    memcpy(m->text, json, len);
+    m->len = len;
+    m->close_after = close_after;
+    m->close_code = code;
+    snprintf(m->reason, sizeof m->reason, "%s", reason ? reason : "");
+    lws_callback_on_writable(c->wsi);
+}
+
+static void ctl_error(conn *c, const char *msg, int close_after, int code) {
+    char j[CTL_LEN];
+    int n = snprintf(j, sizeof j, "{\"type\":\"error\",\"msg\":\"%s\"}", msg);
+    if (n > 0 && (size_t)n < sizeof j) ctl_push(c, j, (size_t)n, close_after, code, msg);
+}
+
+static int is_subscribed(const conn *c, const char *s, size_t len) {
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (strlen(c->subs[i]->name) == len && memcmp(c->subs[i]->name, s, len) == 0) return 1;
+    return 0;
+}
+
+static void conn_free(conn *c) {
+    if (c->rr) tp_record_reader_close(c->rr);
+    tp_batch_free(&c->batch);
+    free(c->subs);
+    free(c->buf);
+    free(c);
+}
+
+static void unlink_conn(tp_sim *s, conn *c) {
+    for (conn **pp = &s->conns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            s->nconns--;
+            return;
+        }
+}
+
+/* ------------------------------------------------------- client messages */
+
+static void handle_client_message(conn *c, const char *data, size_t len) {
+    tp_sim *s = c->sim;
+    json_error_t je;
+    json_t *root = json_loadb(data, len, 0, &je);
+    const char *type = root ? json_string_value(json_object_get(root, "type")) : NULL;
+    const char *sym = root ? json_string_value(json_object_get(root, "symbol")) : NULL;
+    if (!type) {
+        ctl_error(c, "Invalid message: expected {\\\"type\\\":\\\"subscribe\\\",\\\"symbol\\\":...}", 0, 0);
+    } else if (strcmp(type, "subscribe") && strcmp(type, "unsubscribe")) {
+        ctl_error(c, "Unknown message type", 0, 0);
+    } else if (!sym || !*sym) {
+        ctl_error(c, "Invalid symbol", 0, 0);
+    } else if (!strcmp(type, "subscribe")) {
+        size_t sl = strlen(sym);
+        if (!is_subscribed(c, sym, sl)) {
+            if (c->nsubs >= MAX_SUBS) {
+                ctl_error(c, "Subscribing to too many symbols", 0, 0);
+            } else {
+                tp_market_sym *ms = tp_market_get(s->market, sym, sl);
+                if (ms && c->nsubs == c->capsubs) {
+                    size_t cap = c->capsubs ? c->capsubs * 2 : 16;
+                    tp_market_sym **ns = realloc(c->subs, cap * sizeof *ns);
+                    if (ns) {
+                        c->subs = ns;
+                        c->capsubs = cap;
+                    }
+                }
+                if (ms && c->nsubs < c->capsubs) {
+                    if (!c->nsubs) {
+                        c->rate_t0_us = tp_mono_us();
+                        c->rate_sent = 0;
+                    }
+                    c->subs[c->nsubs++] = ms;
+                    tp_debug(MOD, "connection %llu subscribed %s", (unsigned long long)c->id, ms->name);
+                }
+            }
+        }
+        if (s->replay_s && !c->rr && !c->replay_done) {
+            char err[512];
+            if (tp_record_reader_open(s->replay_s, 0, &c->rr, err, sizeof err)) {
+                tp_error(MOD, "cannot replay: %s", err);
+                c->replay_done = 1;
+            } else {
+                c->replay_t0_us = tp_mono_us();
+                c->first_ms = -1;
+            }
+        }
+        lws_callback_on_writable(c->wsi);
+    } else {
+        for (size_t i = 0; i < c->nsubs; i++)
+            if (!strcmp(c->subs[i]->name, sym)) {
+                c->subs[i] = c->subs[--c->nsubs];
+                break;
+            }
+    }
+    json_decref(root);
+}
+
+/* ------------------------------------------------------------ sending */
+
+static int write_msg(conn *c, size_t len) {
+    int n = lws_write(c->wsi, c->buf + LWS_PRE, len, LWS_WRITE_TEXT);
+    return n < (int)len ? -1 : 0;
+}
+
+/* Replace the frame in the buffer with something no parser accepts. */
+static size_t make_malformed(conn *c, size_t len) {
+    char *f = (char *)c->buf + LWS_PRE;
+    uint64_t r = tp_sim_rand(&c->sim->fault_rng);
+    static const char *const garbage[] = {
+        "{\"data\":[{\"c\":null,\"p\":\"NaN\",\"s\":\"AAPL\",\"t\":1,\"v\":1}],\"type\":\"trade\"}",
+        "not json at all",
+        "{\"type\":\"trade\",\"data\":[{\"p\":1.5,\"s\":\"AAPL\",\"t\":1,\"v\":1}]",
+        "{\"data\":[{\"p\":190.1,\"s\":\"AAPL\",\"t\":1700000000000,\"v\":1,}],\"type\":\"trade\"}",
+        "[]",
+    };
+    size_t ng = sizeof garbage / sizeof garbage[0];
+    if (len > 2 && (r & 1)) return 1 + (size_t)((r >> 8) % (len - 1)); /* a proper prefix */
+    const char *g = garbage[(r >> 8) % ng];
+    size_t gl = strlen(g);
+    if (ensure_cap(c, gl) == 0) {
+        f = (char *)c->buf + LWS_PRE;
+        memcpy(f, g, gl);
+        return gl;
+    }
+    return 1;
+}
+
+/* Send len bytes from the buffer as a frame carrying ntrades trades, maybe
+ * mangled by the malformed-frame fault. */
+static int send_frame(conn *c, size_t len, uint64_t ntrades) {
+    tp_sim *s = c->sim;
+    if (s->cfg.malformed_rate > 0 && tp_sim_rand01(&s->fault_rng) < s->cfg.malformed_rate) {
+        len = make_malformed(c, len);
+        add(&s->st_malformed, 1);
+        ntrades = 0;
+    }
+    if (write_msg(c, len)) return -1;
+    add(&s->st_frames, 1);
+    if (ntrades) add(&s->st_trades, ntrades);
+    return 0;
+}
+
+static uint64_t trades_left(tp_sim *s) {
+    if (!s->cfg.max_trades) return UINT64_MAX;
+    uint64_t sent = atomic_load_explicit(&s->st_trades, memory_order_relaxed);
+    return sent >= s->cfg.max_trades ? 0 : s->cfg.max_trades - sent;
+}
+
+static uint64_t trades_due(conn *c, int64_t now) {
+    tp_sim *s = c->sim;
+    if (s->cfg.rate <= 0) return UINT64_MAX;
+    double allowed = s->cfg.rate * (double)(now - c->rate_t0_us) / 1e6;
+    uint64_t a = (uint64_t)allowed;
+    if (a > c->rate_sent + (uint64_t)s->cfg.rate + 1) c->rate_sent = a - (uint64_t)s->cfg.rate; /* 1 s max */
+    return a > c->rate_sent ? a - c->rate_sent : 0;
+}
+
+static int send_market(conn *c) {
+    tp_sim *s = c->sim;
+    int64_t now = tp_mono_us();
+    uint64_t due = trades_due(c, now);
+    uint64_t n = (uint64_t)(s->cfg.batch > 0 ? s->cfg.batch : 1);
+    if (due < n) n = due;
+    uint64_t left = trades_left(s);
+    if (left < n) n = left;
+    if (!n) {
+        if (!left) s->finished = 1;
+        return 0;
+    }
+    int64_t ts = tp_now_ms();
+    size_t maxsym = 0;
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (c->subs[i]->json_len > maxsym) maxsym = c->subs[i]->json_len;
+    if (ensure_cap(c, 32 + n * (maxsym + 161))) return -1;
+    char *f = (char *)c->buf + LWS_PRE, *o = f;
+    memcpy(o, "{\"data\":[", 9);
+    o += 9;
+    for (uint64_t i = 0; i < n; i++) {
+        if (i) *o++ = ',';
+        tp_market_sym *ms = c->subs[c->nsubs == 1 ? 0 : tp_sim_rand(&c->rng) % c->nsubs];
+        o += tp_market_trade_json(ms, ts, o);
+    }
+    memcpy(o, "],\"type\":\"trade\"}", 17);
+    o += 17;
+    c->rate_sent += n;
+    if (send_frame(c, (size_t)(o - f), n)) return -1;
+    if (trades_left(s) == 0) {
+        s->finished = 1;
+        return 0;
+    }
+    if (s->cfg.rate <= 0 || due > n) lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* The next frame of the recording for this connection: a trade frame is
+ * sent whole when every trade in it is subscribed, rebuilt from the
+ * subscribed trades when only some are, skipped when none is; pings and
+ * errors are skipped (the simulator sends its own); anything else (unknown
+ * types, frames that do not parse) is passed on as recorded. */
+static int send_replay(conn *c) {
+    tp_sim *s = c->sim;
+    if (!c->rr || c->replay_done || s->finished) return 0;
+    char err[512];
+    for (int iter = 0; iter < 256; iter++) {
+        if (!c->have_frame) {
+            int64_t ms;
+            int rc = tp_record_next(c->rr, &ms, &c->frame, &c->frame_len, err, sizeof err);
+            if (rc == TP_ELIMIT) {
+                tp_warn(MOD, "replay: %s; skipped", err);
+                continue;
+            }
+            if (rc == TP_EEOF) {
+                if (s->cfg.replay_loop && c->pass_sent > 0 && tp_record_rewind(c->rr) == 0) {
+                    c->pass_sent = 0;
+                    c->first_ms = -1;
+                    c->replay_t0_us = tp_mono_us();
+                    continue;
+                }
+                tp_info(MOD, "replay finished for connection %llu", (unsigned long long)c->id);
+                c->replay_done = 1;
+                return 0;
+            }
+            if (rc) {
+                tp_error(MOD, "replay stopped: %s", err);
+                c->replay_done = 1;
+                return 0;
+            }
+            c->have_frame = 1;
+            c->frame_ms = ms;
+            if (c->first_ms < 0) c->first_ms = ms;
+        }
+        if (s->cfg.replay_speed > 0) {
+            int64_t due = c->replay_t0_us +
+                          (int64_t)((double)(c->frame_ms - c->first_ms) * 1000.0 / s->cfg.replay_speed);
+            if (tp_mono_us() < due) return 0; /* the tick re-arms us */
+        }
+        tp_batch_reset(&c->batch);
+        tp_msg_info info;
+        int prc = tp_finnhub_parse(c->frame, c->frame_len, &c->batch, &info, err, sizeof err);
+        size_t len = 0;
+        uint64_t ntrades = 0;
+        if (prc || info.type == TP_MSG_UNKNOWN) {
+            if (ensure_cap(c, c->frame_len)) return -1;
+            memcpy(c->buf + LWS_PRE, c->frame, c->frame_len);
+            len = c->frame_len;
+        } else if (info.type == TP_MSG_TRADE) {
+            size_t keep = 0;
+            for (size_t i = 0; i < c->batch.n; i++)
+                keep += is_subscribed(c, c->batch.trades[i].symbol.ptr, c->batch.trades[i].symbol.len);
+            if (keep == c->batch.n && keep) {
+                if (ensure_cap(c, c->frame_len)) return -1;
+                memcpy(c->buf + LWS_PRE, c->frame, c->frame_len);
+                len = c->frame_len;
+            } else if (keep) {
+                if (ensure_cap(c, c->frame_len + 64)) return -1;
+                char *o = (char *)c->buf + LWS_PRE, *f = o;
+                memcpy(o, "{\"data\":[", 9);
+                o += 9;
+                size_t k = 0;
+                for (size_t i = 0; i < c->batch.n; i++) {
+                    const tp_trade *t = &c->batch.trades[i];
+                    if (!is_subscribed(c, t->symbol.ptr, t->symbol.len)) continue;
+                    if (k++) *o++ = ',';
+                    size_t room = c->cap - LWS_PRE - (size_t)(o - f) - 20;
+                    int w = tp_finnhub_trade_json(t, o, room);
+                    if (w < 0) return -1;
+                    o += w;
+                }
+                memcpy(o, "],\"type\":\"trade\"}", 17);
+                o += 17;
+                len = (size_t)(o - f);
+            }
+            ntrades = keep;
+        }
+        c->have_frame = 0;
+        if (!len) continue; /* ping, error, or nothing subscribed */
+        c->pass_sent++;
+        if (send_frame(c, len, ntrades)) return -1;
+        if (s->cfg.max_trades && trades_left(s) == 0) s->finished = 1;
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static int on_writable(conn *c) {
+    tp_sim *s = c->sim;
+    if (c->close_now) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+                         strlen(c->close_reason));
+        return -1;
+    }
+    if (c->nctl) {
+        ctl_msg m = c->ctl[0];
+        memmove(&c->ctl[0], &c->ctl[1], (size_t)(c->nctl - 1) * sizeof c->ctl[0]);
+        c->nctl--;
+        if (ensure_cap(c, m.len)) return -1;
+        memcpy(c->buf + LWS_PRE, m.text, m.len);
+        if (write_msg(c, m.len)) return -1;
+        if (m.close_after) {
+            c->closing = 1;
+            c->close_now = 1;
+            c->close_code = m.close_code;
+            snprintf(c->close_reason, sizeof c->close_reason, "%s", m.reason);
+        }
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    if (!c->authorized || c->closing || c->silent || !c->nsubs || s->finished) return 0;
+    return s->replay_s ? send_replay(c) : send_market(c);
+}
+
+/* ------------------------------------------------------------ the tick */
+
+static void on_tick(lws_sorted_usec_list_t *sul) {
+    tp_sim *s = lws_container_of(sul, tp_sim, tick);
+    int64_t now = tp_mono_us();
+    for (conn *c = s->conns; c; c = c->next) {
+        if (!c->authorized || c->closing) continue;
+        if (s->cfg.drop_every_s > 0 && now >= c->drop_at_us) {
+            tp_info(MOD, "fault injection: dropping connection %llu", (unsigned long long)c->id);
+            add(&s->st_drops, 1);
+            c->closing = 1;
+            c->close_now = 1;
+            c->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+            snprintf(c->close_reason, sizeof c->close_reason, "simulated connection drop");
+            lws_callback_on_writable(c->wsi);
+            continue;
+        }
+        if (s->cfg.silent_after_s > 0 && !c->silent && now >= c->silent_at_us) {
+            tp_info(MOD, "fault injection: connection %llu falls silent", (unsigned long long)c->id);
+            c->silent = 1;
+        }
+        if (c->silent) continue;
+        if (s->cfg.ping_interval_s > 0 && now >= c->next_ping_us) {
+            c->next_ping_us = now + (int64_t)(s->cfg.ping_interval_s * 1e6);
+            ctl_push(c, "{\"type\":\"ping\"}", 15, 0, 0, NULL);
+            add(&s->st_pings, 1);
+        }
+        if (s->cfg.error_every_s > 0 && now >= c->next_error_us) {
+            c->next_error_us = now + (int64_t)(s->cfg.error_every_s * 1e6);
+            ctl_error(c, MSG_INJECTED, 0, 0);
+            add(&s->st_errors, 1);
+        }
+        if (c->nsubs && !s->finished) {
+            if (s->replay_s) {
+                if (c->have_frame || (c->rr && !c->replay_done)) lws_callback_on_writable(c->wsi);
+            } else if (s->cfg.rate > 0 && trades_due(c, now) > 0) {
+                lws_callback_on_writable(c->wsi);
+            }
+        }
+    }
+    if (s->finished && !s->nconns) s->done = 1;
+    lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
+}
+
+/* --------------------------------------------------------------- HTTP */
+
+static int ci_contains(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    if (!n) return 1;
+    for (const char *p = hay; *p; p++)
+        if (!strncasecmp(p, needle, n)) return 1;
+    return 0;
+}
+
+/* Finnhub's answer: exact symbol matches first, then symbols starting with
+ * the query, then any symbol or description containing it. */
+static char *search_json(const char *q) {
+    size_t n;
+    const tp_market_info *k = tp_market_known(&n);
+    json_t *res = json_array();
+    size_t ql = strlen(q);
+    for (int pass = 0; pass < 3 && ql; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            int exact = !strcasecmp(k[i].symbol, q) || !strcasecmp(k[i].display, q);
+            int prefix = !exact && (!strncasecmp(k[i].symbol, q, ql) || !strncasecmp(k[i].display, q, ql));
+            int any = !exact && !prefix &&
+                      (ci_contains(k[i].symbol, q) || ci_contains(k[i].display, q) ||
+                       ci_contains(k[i].description, q));
+            if ((pass == 0 && exact) || (pass == 1 && prefix) || (pass == 2 && any))
+                json_array_append_new(res, json_pack("{s:s,s:s,s:s,s:s}", "description", k[i].description,
+                                                     "displaySymbol", k[i].display, "symbol", k[i].symbol,
+                                                     "type", k[i].type));
+        }
+    }
+    json_t *root = json_pack("{s:I,s:o}", "count", (json_int_t)json_array_size(res), "result", res);
+    char *out = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    return out;
+}
+
+static int http_answer(struct lws *wsi, pss *p, unsigned int status, const char *ctype, const char *body) {
+    size_t bl = strlen(body);
+    p->body = malloc(LWS_PRE + bl + 1);
+    if (!p->body) return -1;
+    memcpy(p->body + LWS_PRE, body, bl);
+    p->body_len = bl;
+    unsigned char hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *o = start, *end = hb + sizeof hb - 1;
+    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)bl, &o, end)) return -1;
+    if (lws_finalize_write_http_header(wsi, start, &o, end)) return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int handle_http(tp_sim *s, struct lws *wsi, pss *p, const char *path) {
+    char tbuf[300], qbuf[300];
+    if (!strcmp(path, "/api/v1/search") || !strcmp(path, "/api/v1/search/")) {
+        add(&s->st_searches, 1);
+        const char *tok = lws_get_urlarg_by_name(wsi, "token=", tbuf, sizeof tbuf);
+        int ok = tok && *tok && (!s->token_s || !strcmp(tok, s->token_s));
+        if (!ok) return http_answer(wsi, p, 401, "application/json", "{\"error\":\"Invalid API key\"}");
+        const char *q = lws_get_urlarg_by_name(wsi, "q=", qbuf, sizeof qbuf);
+        char *body = search_json(q ? q : "");
+        if (!body) return -1;
+        int rc = http_answer(wsi, p, 200, "application/json", body);
+        free(body);
+        return rc;
+    }
+    if (!strcmp(path, "/"))
+        return http_answer(wsi, p, 200, "text/plain",
+                           "tickpipe simulate: a Finnhub-compatible feed.\n"
+                           "WebSocket: connect to this address with ?token=TOKEN and send\n"
+                           "  {\"type\":\"subscribe\",\"symbol\":\"AAPL\"}\n"
+                           "REST: GET /api/v1/search?q=QUERY&token=TOKEN\n");
+    return http_answer(wsi, p, 404, "application/json", "{\"error\":\"Not found\"}");
+}
+
+/* ----------------------------------------------------------- callback */
+
+static void conn_established(tp_sim *s, struct lws *wsi, pss *p) {
+    conn *c = calloc(1, sizeof *c);
+    if (!c) return;
+    p->c = c;
+    c->wsi = wsi;
+    c->sim = s;
+    c->id = s->next_conn_id++;
+    c->rng = s->cfg.seed * 0x9e3779b97f4a7c15ull + c->id;
+    tp_batch_init(&c->batch);
+    int64_t now = tp_mono_us();
+    c->open_us = now;
+    c->next_ping_us = now + (int64_t)(s->cfg.ping_interval_s * 1e6);
+    c->next_error_us = now + (int64_t)(s->cfg.error_every_s * 1e6);
+    c->drop_at_us = now + (int64_t)(s->cfg.drop_every_s * 1e6);
+    c->silent_at_us = now + (int64_t)(s->cfg.silent_after_s * 1e6);
+    c->next = s->conns;
+    s->conns = c;
+    s->nconns++;
+    add(&s->st_connections, 1);
+
+    char tbuf[sizeof c->token + 8];
+    const char *tok = lws_get_urlarg_by_name(wsi, "token=", tbuf, sizeof tbuf);
+    if (tok) snprintf(c->token, sizeof c->token, "%s", tok);
+    if (!tok || !*tok || (s->token_s && strcmp(tok, s->token_s))) {
+        tp_info(MOD, "connection %llu: %s token; rejected", (unsigned long long)c->id,
+                tok && *tok ? "wrong" : "no");
+        add(&s->st_rejected, 1);
+        ctl_error(c, MSG_BAD_TOKEN, 1, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        return;
+    }
+    c->authorized = 1;
+    /* one connection per token: the newer one wins, as on Finnhub */
+    for (conn *o = s->conns; o; o = o->next) {
+        if (o == c || !o->authorized || o->closing || strcmp(o->token, c->token)) continue;
+        tp_info(MOD, "connection %llu uses the same token as connection %llu; closing the older one",
+                (unsigned long long)c->id, (unsigned long long)o->id);
+        add(&s->st_kicked, 1);
+        o->nctl = 0;
+        ctl_error(o, MSG_KEY_IN_USE, 1, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        o->closing = 1; /* no more trades; the queued message still goes */
+    }
+    tp_debug(MOD, "connection %llu established", (unsigned long long)c->id);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    tp_sim *s = vh ? (tp_sim *)lws_get_vhost_user(vh) : NULL;
+    pss *p = user;
+    if (!s) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        if (handle_http(s, wsi, p, in ? (const char *)in : "/")) return -1;
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!p || !p->body) break;
+        int n = lws_write(wsi, p->body + LWS_PRE, p->body_len, LWS_WRITE_HTTP_FINAL);
+        free(p->body);
+        p->body = NULL;
+        if (n < (int)p->body_len) return -1;
+        if (lws_http_transaction_completed(wsi)) return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (p && p->body) {
+            free(p->body);
+            p->body = NULL;
+        }
+        break;
+    case LWS_CALLBACK_ESTABLISHED: conn_established(s, wsi, p); return 0;
+    case LWS_CALLBACK_RECEIVE: {
+        conn *c = p ? p->c : NULL;
+        if (!c) return -1;
+        if (c->rx_len + len > sizeof c->rx - 1)
+            c->rx_over = 1;
+        else {
+            memcpy(c->rx + c->rx_len, in, len);
+            c->rx_len += len;
+        }
+        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+            if (c->rx_over)
+                ctl_error(c, "Message too long", 0, 0);
+            else if (c->authorized && !c->closing)
+                handle_client_message(c, c->rx, c->rx_len);
+            c->rx_len = 0;
+            c->rx_over = 0;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        conn *c = p ? p->c : NULL;
+        if (!c) return -1;
+        return on_writable(c);
+    }
+    case LWS_CALLBACK_CLOSED: {
+        conn *c = p ? p->c : NULL;
+        if (!c) break;
+        tp_debug(MOD, "connection %llu closed", (unsigned long long)c->id);
+        unlink_conn(s, c);
+        conn_free(c);
+        p->c = NULL;
+        if (s->finished && !s->nconns) s->done = 1;
+        return 0;
+    }
+    default: break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ------------------------------------------------------- start, stop */
+
+static void lws_log_emit(int level, const char *line) {
+    (void)level;
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    tp_debug("lws", "%.*s", (int)n, line);
+}
+
+static char *dup_or_null(const char *v) {
+    return v ? strdup(v) : NULL;
+}
+
+static void sim_free(tp_sim *s) {
+    if (!s) return;
+    if (s->ctx) lws_context_destroy(s->ctx);
+    while (s->conns) { /* normally freed by LWS_CALLBACK_CLOSED during destroy */
+        conn *c = s->conns;
+        s->conns = c->next;
+        conn_free(c);
+    }
+    tp_market_free(s->market);
+    free(s->listen_s);
+    free(s->token_s);
+    free(s->replay_s);
+    free(s->cert_s);
+    free(s->key_s);
+    free(s);
+}
+
+/* "host:port", "[v6]:port", ":port" or "port". */
+static int parse_listen(tp_sim *s, const char *l, char *err, size_t errlen) {
+    const char *colon = strrchr(l, ':');
+    const char *ps = colon ? colon + 1 : l;
+    size_t hl = colon ? (size_t)(colon - l) : 0;
+    const char *h = l;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(ps, &end, 10);
+    if (!*ps || *end || errno || port < 0 || port > 65535 || hl >= sizeof s->host)
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "--listen '%s' is not HOST:PORT (e.g. 127.0.0.1:8765; port 0 picks a free port)", l);
+    s->want_port = (int)port;
+    if (!hl || (hl == 1 && h[0] == '*')) {
+        s->host[0] = '\0';
+        return 0;
+    }
+    char host[256];
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int rc = getaddrinfo(host, NULL, &hints, &ai);
+    if (rc || !ai)
+        return tp_seterr(err, errlen, TP_EINVAL, "--listen: cannot resolve '%s': %s", host, gai_strerror(rc));
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, s->host, sizeof s->host, NULL, 0, NI_NUMERICHOST)) {
+        freeaddrinfo(ai);
+        return tp_seterr(err, errlen, TP_EINVAL, "--listen: cannot use '%s'", host);
+    }
+    freeaddrinfo(ai);
+    if (!strcmp(s->host, "0.0.0.0") || !strcmp(s->host, "::")) s->host[0] = '\0';
+    return 0;
+}
+
+/* Bind the address once ourselves: lws only logs why a bind failed. */
+static int check_bindable(tp_sim *s, char *err, size_t errlen) {
+    if (!s->want_port) return 0;
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->want_port);
+    if (getaddrinfo(s->host[0] ? s->host : NULL, port, &hints, &ai) || !ai) return 0;
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    int rc = 0;
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+            rc = tp_seterr(err, errlen, TP_EIO, "cannot listen on %s: %s", s->cfg.listen, strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return rc;
+}
+
+static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (cfg->batch < 1) return tp_seterr(err, errlen, TP_EINVAL, "the batch size must be at least 1");
+    if (cfg->rate < 0) return tp_seterr(err, errlen, TP_EINVAL, "the rate must not be negative");
+    if (cfg->malformed_rate < 0 || cfg->malformed_rate > 1)
+        return tp_seterr(err, errlen, TP_EINVAL, "the malformed rate must lie between 0 and 1");
+    if ((cfg->tls_cert && *cfg->tls_cert) != (cfg->tls_key && *cfg->tls_key))
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+    tp_sim *s = calloc(1, sizeof *s);
+    if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    s->listen_s = strdup(cfg->listen ? cfg->listen : "127.0.0.1:8765");
+    s->token_s = cfg->token && *cfg->token ? strdup(cfg->token) : NULL;
+    s->replay_s = cfg->replay_path && *cfg->replay_path ? strdup(cfg->replay_path) : NULL;
+    s->cert_s = dup_or_null(cfg->tls_cert && *cfg->tls_cert ? cfg->tls_cert : NULL);
+    s->key_s = dup_or_null(cfg->tls_key && *cfg->tls_key ? cfg->tls_key : NULL);
+    s->cfg.listen = s->listen_s;
+    s->cfg.token = s->token_s;
+    s->cfg.replay_path = s->replay_s;
+    s->cfg.tls_cert = s->cert_s;
+    s->cfg.tls_key = s->key_s;
+    s->fault_rng = cfg->seed ^ 0x5eed5eed5eed5eedull;
+    s->market = tp_market_new(cfg->seed);
+    int rc;
+    if (!s->listen_s || !s->market) {
+        rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = parse_listen(s, s->listen_s, err, errlen))) goto fail;
+    if (s->replay_s) { /* fail now, not at the first subscription */
+        tp_record_reader *r;
+        if ((rc = tp_record_reader_open(s->replay_s, 0, &r, err, errlen))) goto fail;
+        tp_record_reader_close(r);
+    }
+    for (const char *f = s->cert_s; f; f = f == s->cert_s ? s->key_s : NULL)
+        if (access(f, R_OK) != 0) {
+            rc = tp_seterr(err, errlen, TP_EINVAL, "cannot read %s: %s", f, strerror(errno));
+            goto fail;
+        }
+    if ((rc = check_bindable(s, err, errlen))) goto fail;
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    s->protocols[0] =
+        (struct lws_protocols){"tickpipe-sim", callback, sizeof(pss), MAX_CLIENT_MSG, 0, NULL, 0};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.gid = -1;
+    info.uid = -1;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        rc = tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket server context");
+        goto fail;
+    }
+    memset(&info, 0, sizeof info);
+    info.port = s->want_port;
+    info.iface = s->host[0] ? s->host : NULL;
+    info.protocols = s->protocols;
+    info.user = s;
+    info.vhost_name = "tickpipe-sim";
+    info.alpn = "http/1.1";
+    if (s->host[0] && !strchr(s->host, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (s->cert_s) {
+        info.ssl_cert_filepath = s->cert_s;
+        info.ssl_private_key_filepath = s->key_s;
+    }
+    s->vh = lws_create_vhost(s->ctx, &info);
+    if (!s->vh) {
+        rc = tp_seterr(err, errlen, TP_EIO, "cannot listen on %s%s", s->listen_s,
+                       s->cert_s ? " (or the TLS certificate/key is not usable)" : "");
+        goto fail;
+    }
+    s->port = lws_get_vhost_listen_port(s->vh);
+    lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, TICK_US);
+    *out = s;
+    return 0;
+fail:
+    sim_free(s);
+    return rc;
+}
+
+static void ready(tp_sim *s) {
+    tp_info(MOD, "listening on %s://%s:%d (%s; batch %d; seed %llu)", s->cert_s ? "wss" : "ws",
+            s->host[0] ? s->host : "0.0.0.0", s->port, s->replay_s ? "replay" : "synthetic market",
+            s->cfg.batch, (unsigned long long)s->cfg.seed);
+    if (s->cfg.on_ready) s->cfg.on_ready(s->cfg.ready_ud, s->port);
+}
+
+static int stopping(tp_sim *s) {
+    return atomic_load(&s->stop) || (s->ext_stop && *s->ext_stop) || s->done;
+}
+
+static void serve_loop(tp_sim *s) {
+    while (!stopping(s))
+        if (lws_service(s->ctx, 0) < 0) break;
+    lws_sul_cancel(&s->tick);
+}
+
+static void *thread_main(void *ud) {
+    serve_loop(ud);
+    return NULL;
+}
+
+int tp_sim_start(const tp_sim_config *cfg, tp_sim **out, char *err, size_t errlen) {
+    tp_sim *s;
+    int rc = sim_create(cfg, &s, err, errlen);
+    if (rc) return rc;
+    ready(s);
+    if (pthread_create(&s->thread, NULL, thread_main, s)) {
+        sim_free(s);
+        return tp_seterr(err, errlen, TP_ENOMEM, "cannot start the simulator thread");
+    }
+    s->thread_started = 1;
+    *out = s;
+    return 0;
+}
+
+int tp_sim_port(const tp_sim *s) {
+    return s ? s->port : -1;
+}
+
+void tp_sim_stop(tp_sim *s) {
+    if (!s) return;
+    atomic_store(&s->stop, 1);
+    lws_cancel_service(s->ctx);
+    if (s->thread_started) pthread_join(s->thread, NULL);
+    sim_free(s);
+}
+
+void tp_sim_get_stats(const tp_sim *s, tp_sim_stats *o) {
+    memset(o, 0, sizeof *o);
+    if (!s) return;
+    tp_sim *m = (tp_sim *)s;
+    o->connections = atomic_load(&m->st_connections);
+    o->rejected = atomic_load(&m->st_rejected);
+    o->kicked = atomic_load(&m->st_kicked);
+    o->trades = atomic_load(&m->st_trades);
+    o->frames = atomic_load(&m->st_frames);
+    o->pings = atomic_load(&m->st_pings);
+    o->errors = atomic_load(&m->st_errors);
+    o->malformed = atomic_load(&m->st_malformed);
+    o->drops = atomic_load(&m->st_drops);
+    o->searches = atomic_load(&m->st_searches);
+}
+
+int tp_sim_serve(const tp_sim_config *cfg, volatile int *stop, char *err, size_t errlen) {
+    tp_sim *s;
+    int rc = sim_create(cfg, &s, err, errlen);
+    if (rc) return rc;
+    s->ext_stop = stop;
+    ready(s);
+    serve_loop(s);
+    tp_sim_stats st;
+    tp_sim_get_stats(s, &st);
+    tp_info(MOD,
+            "stopped: connections=%llu rejected=%llu kicked=%llu trades=%llu frames=%llu pings=%llu "
+            "errors=%llu malformed=%llu drops=%llu searches=%llu",
+            (unsigned long long)st.connections, (unsigned long long)st.rejected,
+            (unsigned long long)st.kicked, (unsigned long long)st.trades, (unsigned long long)st.frames,
+            (unsigned long long)st.pings, (unsigned long long)st.errors, (unsigned long long)st.malformed,
+            (unsigned long long)st.drops, (unsigned long long)st.searches);
+    sim_free(s);
+    return 0;
+}
