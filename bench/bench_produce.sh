@@ -62,7 +62,7 @@ run_one() { # BATCH TRADES
   local feed_args=()
   if [ "$have_simulate" = 1 ]; then
     port=$(free_port)
-    "$TICKPIPE" simulate --listen "127.0.0.1:$port" --rate 100000000 --batch "$batch" --seed 1 \
+    "$TICKPIPE" simulate --listen "127.0.0.1:$port" --rate 0 --batch "$batch" --seed 1 \
       >/dev/null 2>"$TMP/sim.log" &
     feedpid=$!
     pids+=("$feedpid")
