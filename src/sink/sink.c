@@ -14,8 +14,14 @@
 #include <string.h>
 
 extern const tp_sink_ops tp_sink_null_ops;
+extern const tp_sink_ops tp_sink_sqlite_ops;
+extern const tp_sink_ops tp_sink_postgresql_ops;
+extern const tp_sink_ops tp_sink_clickhouse_ops;
 
 static const tp_sink_ops *const k_stores[] = {
+    &tp_sink_sqlite_ops,
+    &tp_sink_postgresql_ops,
+    &tp_sink_clickhouse_ops,
     &tp_sink_null_ops,
 };
 
