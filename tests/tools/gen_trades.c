@@ -14,7 +14,9 @@
  *
  * Usage: gen_trades --brokers B --topic T --records N [--per-record K]
  *        [--symbols N] [--seed S] [--start-ms T] [--step-ms D]
- *        [--poison-every M] [--oracle FILE] */
+ *        [--poison-every M] [--rate RECORDS_PER_S] [--oracle FILE]
+ *        [--jitter-every N --jitter-ms J]  (every N-th record J ms in the past)
+ * The oracle is written as records are produced (flushed at the end). */
 #include "codec/avro_trades.h"
 #include "core/buf.h"
 #include "core/trade.h"
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *k_symbols[] = {"AAPL", "MSFT", "AMZN", "BINANCE:BTCUSDT", "OANDA:EUR_USD", "TSLA",
                                   "NVDA", "GOOG", "META", "BINANCE:ETHUSDT", "IC MARKETS:1",  "Ä€ÜNICODE"};
@@ -71,6 +74,8 @@ int main(int argc, char **argv) {
     const char *brokers = NULL, *topic = "market", *oracle_path = NULL;
     long long nrec = 1000, per = 5, nsym = 6, seed = 1, poison = 0;
     long long start_ms = 1700000000000LL, step = 10;
+    long long jitter_every = 0, jitter_ms = 0;
+    double rate = 0; /* records per second; 0 = as fast as possible */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -97,6 +102,12 @@ int main(int argc, char **argv) {
             step = atoll(v);
         else if (!strcmp(a, "--poison-every"))
             poison = atoll(v);
+        else if (!strcmp(a, "--jitter-every"))
+            jitter_every = atoll(v);
+        else if (!strcmp(a, "--jitter-ms"))
+            jitter_ms = atoll(v);
+        else if (!strcmp(a, "--rate"))
+            rate = atof(v);
         else if (!strcmp(a, "--oracle"))
             oracle_path = v;
         else {
@@ -144,10 +155,12 @@ int main(int argc, char **argv) {
     tp_str cond_items[3] = {{"1", 1}, {NULL, 0}, {"12", 2}};
     tp_buf buf = {0};
     long long trades = 0;
+    struct timespec t0 = {0, 0};
     for (long long i = 0; i < nrec; i++) {
         size_t s = (size_t)(i % nsym);
         const char *sym = names[s];
         int64_t ts = start_ms + i * step;
+        if (jitter_every && i % jitter_every == jitter_every - 1) ts -= jitter_ms; /* out of order */
         for (long long k = 0; k < per; k++) {
             tp_trade *t = &tr[k];
             memset(t, 0, sizeof *t);
@@ -176,6 +189,17 @@ int main(int argc, char **argv) {
             if (produce(rk, topic, sym, strlen(sym), junk, sizeof junk - 1)) return 1;
         }
         rd_kafka_poll(rk, 0);
+        if (rate > 0) { /* pace: record i is due at t0 + i / rate */
+            if (i == 0) clock_gettime(CLOCK_MONOTONIC, &t0);
+            double due = (double)(i + 1) / rate;
+            for (;;) {
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+                if (el >= due) break;
+                rd_kafka_poll(rk, (int)((due - el) * 1000) + 1);
+            }
+        }
     }
     while (rd_kafka_outq_len(rk) > 0) rd_kafka_poll(rk, 100);
     if (oracle && fclose(oracle)) {
