@@ -278,12 +278,13 @@ static void *progress_main(void *arg) {
         double dt = (double)(now - prev_us) / 1e6;
         if (dt <= 0) dt = 1e-9;
         tp_info("produce",
-                "trades/s=%.0f messages/s=%.0f queue=%d delivered_trades=%llu failed_trades=%llu "
-                "feed_errors=%llu malformed=%llu reconnects=%llu",
+                "trades/s=%.0f messages/s=%.0f queue=%d queue_full_waits=%llu delivered_trades=%llu "
+                "failed_trades=%llu feed_errors=%llu malformed=%llu reconnects=%llu",
                 (double)(s.trades - prev.trades) / dt, (double)(s.messages - prev.messages) / dt,
-                tp_producer_queue_depth(pg->prod), (unsigned long long)s.delivered_trades,
-                (unsigned long long)s.failed_trades, (unsigned long long)(ss.errors + ss.oversize),
-                (unsigned long long)ss.malformed, (unsigned long long)ss.reconnects);
+                tp_producer_queue_depth(pg->prod), (unsigned long long)s.queue_full,
+                (unsigned long long)s.delivered_trades, (unsigned long long)s.failed_trades,
+                (unsigned long long)(ss.errors + ss.oversize), (unsigned long long)ss.malformed,
+                (unsigned long long)ss.reconnects);
         prev = s;
         prev_us = now;
     }

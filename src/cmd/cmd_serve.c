@@ -12,13 +12,11 @@
 #include "core/log.h"
 #include "http/http.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t g_serve_stop;
@@ -124,17 +122,6 @@ int tp_cmd_serve(int argc, char **argv) {
     cfg.store_url = tp_cfg_str(store, "TICKPIPE_STORE", "sqlite:data/tickpipe.db");
     cfg.poll_store_ms = poll_ms;
     cfg.max_limit = (int)max_limit;
-    if (!strncmp(cfg.store_url, "sqlite:", 7)) {
-        /* The default store's folder does not exist on a fresh clone. */
-        const char *path = cfg.store_url + 7, *slash = strrchr(path, '/');
-        if (slash && slash != path) {
-            char dir[1024];
-            snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-            if (access(dir, F_OK) != 0 && mkdir(dir, 0755) != 0)
-                tp_warn("serve", "cannot create %s for the store: %s", dir, strerror(errno));
-        }
-    }
-
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

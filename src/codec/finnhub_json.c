@@ -31,7 +31,7 @@
 
 #include <errno.h>
 #include <float.h>
-#include <locale.h>
+#include <langinfo.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -287,7 +287,7 @@ static int slow_strtod(const unsigned char *tok, size_t n, double *out) {
     if (!buf) return -2;
     memcpy(buf, tok, n);
     buf[n] = '\0';
-    const char *point = localeconv()->decimal_point;
+    const char *point = nl_langinfo(RADIXCHAR); /* thread-safe, unlike localeconv() */
     if (point[0] != '.') {
         char *dot = strchr(buf, '.');
         if (dot) *dot = point[0];

@@ -35,7 +35,8 @@ typedef struct tp_http_resp {
 typedef struct tp_http_store {
     const char *url;
     tp_sink *sink;
-    int64_t failed_at_ms; /* last failed open, to retry at most once a second */
+    int64_t failed_at_ms; /* last failed open */
+    int64_t backoff_ms;   /* wait before the next try: 1 s, doubling to 30 s (an open can block) */
     char last_err[256];
 } tp_http_store;
 

@@ -11,7 +11,9 @@
  * {"error": "..."} naming the parameter. Rows come back oldest first (the
  * latest `limit` rows of the range, as the store returns them). A store
  * that cannot be opened or fails a query gets 503 and is reopened on a
- * later request, so serve outlives a store restart. */
+ * later request, so serve outlives a store restart; reopening backs off
+ * from 1 s to 30 s, because an open to an unreachable server blocks the
+ * server thread for as long as the store's connect timeout. */
 #include "http/http_internal.h"
 
 #include "core/config.h"
@@ -101,7 +103,7 @@ json_t *tp_http_average_json(const tp_average *a) {
 int tp_http_store_ready(tp_http_store *st, tp_http_resp *r) {
     if (st->sink) return 0;
     int64_t now = tp_now_ms();
-    if (st->failed_at_ms && now - st->failed_at_ms < 1000) {
+    if (st->failed_at_ms && now - st->failed_at_ms < st->backoff_ms) {
         tp_http_error(r, 503, "store unavailable: %s", st->last_err);
         return -1;
     }
@@ -110,12 +112,14 @@ int tp_http_store_ready(tp_http_store *st, tp_http_resp *r) {
     if (rc) {
         st->sink = NULL;
         st->failed_at_ms = now;
+        st->backoff_ms = st->backoff_ms ? (st->backoff_ms * 2 > 30000 ? 30000 : st->backoff_ms * 2) : 1000;
         snprintf(st->last_err, sizeof st->last_err, "%s", err);
         tp_warn(MOD, "cannot open the store for queries (will retry): %s", err);
         tp_http_error(r, 503, "store unavailable: %s", err);
         return -1;
     }
     st->failed_at_ms = 0;
+    st->backoff_ms = 0;
     return 0;
 }
 

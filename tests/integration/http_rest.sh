@@ -232,6 +232,16 @@ $PY -c 'import json,sys; assert "store unavailable" in json.load(open(sys.argv[1
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BAD/")" = 200 ] || fail "the page should still be served"
 ok "a store that cannot be opened gives 503 JSON; page and health still served"
 
+# ---- a store that comes back is used again without a restart ----
+echo "not a folder" >"$TMP/later" # the store cannot create its folder here
+start_serve later --store "sqlite:$TMP/later/deeper/x.db" --poll-interval 0
+LATER=$URL
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$LATER/api/symbols")" = 503 ] || fail "unopenable store should give 503"
+rm "$TMP/later"
+store_back() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$LATER/api/symbols")" = 200 ]; }
+wait_for 30 store_back
+ok "the store is reopened once it can be (no restart)"
+
 # ---- clean stop on SIGTERM ----
 kill -TERM "$PID_serve"
 wait "$PID_serve" || fail "serve exited with $? on SIGTERM"

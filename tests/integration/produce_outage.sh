@@ -51,15 +51,18 @@ total2=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv
 bg mock2 "$TP_TOOLS_DIR/mock_kafka" --brokers 1 --topic market:3 --bootstrap-file "$TMP/boot2"
 wait_for 20 test -s "$TMP/boot2"
 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$(cat "$TMP/port2")" --token t --symbols "$syms" \
-  --brokers "$(cat "$TMP/boot2")" --max-reconnects 0 --flush-timeout 1 --progress 0 \
+  --brokers "$(cat "$TMP/boot2")" --max-reconnects 0 --flush-timeout 1 --progress 0.2 \
   -X queue.buffering.max.messages=20 2>"$TMP/produce2.log" &
 prod2=$!
 on_exit "kill $prod2 2>/dev/null; wait $prod2 2>/dev/null"
 wait_for 20 test -e "$TMP/paused2"
 kill -USR1 "$PID_mock2"
 wait_for 20 grep -q "broker(s) down" "$TMP/mock2.log"
+from=$(($(wc -l <"$TMP/produce2.log") + 1))
 touch "$TMP/go2"
-sleep 2 # the last 40 frames are read meanwhile; they cannot be delivered
+# wait until produce's queue is full and the feed is held back
+blocked() { tail -n +"$from" "$TMP/produce2.log" | grep -q "queue_full_waits=[1-9]"; }
+wait_for 30 blocked
 kill -TERM "$prod2"
 rc=0; wait "$prod2" || rc=$?
 [ "$rc" = 1 ] || fail "produce exited $rc, want 1 when trades were not delivered: $(tail -3 "$TMP/produce2.log")"

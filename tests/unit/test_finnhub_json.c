@@ -390,6 +390,33 @@ static uint64_t xorshift(uint64_t *x) {
     return *x;
 }
 
+/* Number tokens longer than the parser's stack copy (strtod on the heap). */
+static void test_numbers_long(void **st) {
+    (void)st;
+    char num[700], frame[1600];
+    memset(num, '7', 600);
+    num[0] = '0';
+    num[1] = '.';
+    strcpy(num + 600, "e-5");
+    int n =
+        snprintf(frame, sizeof frame,
+                 "{\"type\":\"trade\",\"x\":%s,\"data\":[{\"s\":\"A\",\"p\":%s,\"t\":1,\"v\":1}]}", num, num);
+    parsed P;
+    parse_both(&P, frame, (size_t)n);
+    assert_int_equal(P.rh.rc, 0);
+    expect_bits(P.b.trades[1].price, strtod(num, NULL));
+    done(&P);
+    /* 600 digits before an exponent of 1: far past a double, in a skipped value too. */
+    num[0] = '7';
+    num[1] = '7';
+    strcpy(num + 600, "e1");
+    n = snprintf(frame, sizeof frame, "{\"type\":\"ping\",\"x\":[%s]}", num);
+    parse_both(&P, frame, (size_t)n);
+    assert_int_equal(P.rh.rc, TP_EPARSE);
+    assert_non_null(strstr(P.rh.err, "range"));
+    done(&P);
+}
+
 /* Random number tokens of every shape: same double as strtod (or the
  * 64-bit integer), same verdict as the reference. */
 static void test_numbers_random(void **st) {
@@ -632,8 +659,9 @@ int main(void) {
         cmocka_unit_test(test_duplicate_keys), cmocka_unit_test(test_whitespace),
         cmocka_unit_test(test_escapes_edges),  cmocka_unit_test(test_table),
         cmocka_unit_test(test_numbers),        cmocka_unit_test(test_numbers_random),
-        cmocka_unit_test(test_big_frame),      cmocka_unit_test(test_deep_nesting),
-        cmocka_unit_test(test_max_trades),     cmocka_unit_test(test_trade_json),
+        cmocka_unit_test(test_numbers_long),   cmocka_unit_test(test_big_frame),
+        cmocka_unit_test(test_deep_nesting),   cmocka_unit_test(test_max_trades),
+        cmocka_unit_test(test_trade_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
