@@ -163,6 +163,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     }
 }
 
+/* The dead-letter producer gets the user's -X properties too, so that
+ * security and connection settings apply; consumer-only ones among them
+ * would make librdkafka warn once per property: those lines are dropped. */
+static void dlq_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    if (!strcmp(fac, "CONFWARN") && strstr(buf, "consumer property")) return;
+    tp_log_level l = level <= 3 ? TP_LOG_ERROR : level == 4 ? TP_LOG_WARN : TP_LOG_DEBUG;
+    if (tp_log_enabled(l)) tp_log(l, "kafka", "dead-letter producer: %s: %s", fac, buf);
+}
+
 static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     tp_consumer *c = opaque;
@@ -228,6 +238,7 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
             return TP_EINVAL;
         }
         rd_kafka_conf_set_dr_msg_cb(pconf, dlq_dr_cb);
+        rd_kafka_conf_set_log_cb(pconf, dlq_log_cb);
         rd_kafka_conf_set_opaque(pconf, c);
         c->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, e, sizeof e);
         if (!c->dlq) {
