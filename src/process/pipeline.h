@@ -9,7 +9,10 @@
  * clearly, keeps everything pending and retries with backoff (up to 30 s
  * between attempts) until it succeeds or tp_pipeline_stop() is called.
  * When flush returns 0, everything added before it is durable: the caller
- * may then commit its Kafka offsets.
+ * may then commit its Kafka offsets. After tp_pipeline_stop() a flush still
+ * makes one attempt (the drain at exit), it only stops retrying.
+ * Failed units are re-sent whole, window rows included: a window the window
+ * module emitted final and freed stays pending here until it is durable.
  *
  * Threading: one thread drives a tp_pipeline; tp_pipeline_stop() may be
  * called from any thread or a signal handler. */
