@@ -869,6 +869,7 @@ static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t 
     info.alpn = "http/1.1";
     if (s->host[0] && !strchr(s->host, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (s->cert_s) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws enables a vhost's TLS only with it */
         info.ssl_cert_filepath = s->cert_s;
         info.ssl_private_key_filepath = s->key_s;
     }
