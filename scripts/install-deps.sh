@@ -17,7 +17,7 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev libpq-dev libssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
-  curl procps iproute2)
+  curl procps iproute2 time)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")

@@ -18,6 +18,10 @@
  *   are strings or null. Unknown keys are ignored; a repeated key: last wins.
  * - "error": info->text is "msg" (empty if missing). Any other type:
  *   TP_MSG_UNKNOWN with info->text = the type.
+ * - JSON is strict RFC 8259 as jansson reads it: valid UTF-8, no raw NUL or
+ *   control characters in strings, no \u0000, paired surrogates, 64-bit
+ *   integers (a token without '.'/exponent out of range is an error), reals
+ *   that overflow a double are an error, at most 2048 levels of nesting.
  * - On any violation: TP_EPARSE, err says what and at which byte offset, and
  *   the batch is left exactly as before the call.
  * Thread-safety: none needed; touches only its arguments. */
@@ -40,8 +44,11 @@ int tp_finnhub_parse_ref(const char *frame, size_t len, tp_batch *out, tp_msg_in
                          size_t errlen);
 
 /* Write one trade as a JSON line {"s":..,"p":..,"t":..,"v":..,"c":..} (no
- * newline) into out; returns bytes written (excluding NUL) or -1 if out is
- * too small. Numbers round-trip exactly (%.17g where needed). */
+ * newline, NUL-terminated) into out; returns bytes written (excluding NUL)
+ * or -1 if out is too small. p and v are the shortest of %.15g/%.16g/%.17g
+ * that reads back as the same double, always in real form ("100.0",
+ * "-0.0"); a non-finite value is written as null. Strings are escaped as
+ * JSON requires; invalid UTF-8 bytes become U+FFFD. */
 int tp_finnhub_trade_json(const tp_trade *t, char *out, size_t outlen);
 
 #endif

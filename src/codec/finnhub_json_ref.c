@@ -2,7 +2,8 @@
  *
  * Slow and obviously correct: it is the oracle the hand-written parser in
  * finnhub_json.c is tested and fuzzed against. Same rules as documented in
- * finnhub_json.h. */
+ * finnhub_json.h. One deviation from plain json_loadb: a raw NUL byte is
+ * rejected up front (jansson would skip one after a number or literal). */
 #include "codec/finnhub_json.h"
 #include "core/err.h"
 
@@ -23,8 +24,9 @@ static int get_number(json_t *v, double *out) {
     return -1;
 }
 
-static int fail(tp_batch *out, size_t n0, json_t *root, char *err, size_t errlen, const char *fmt, size_t i) {
-    out->n = n0;
+static int fail(tp_batch *out, tp_batch_mark n0, json_t *root, char *err, size_t errlen, const char *fmt,
+                size_t i) {
+    tp_batch_rewind(out, n0);
     json_decref(root);
     char msg[160];
     snprintf(msg, sizeof msg, fmt, i);
@@ -34,8 +36,13 @@ static int fail(tp_batch *out, size_t n0, json_t *root, char *err, size_t errlen
 int tp_finnhub_parse_ref(const char *frame, size_t len, tp_batch *out, tp_msg_info *info, char *err,
                          size_t errlen) {
     json_error_t je;
-    size_t n0 = out->n;
+    tp_batch_mark n0 = tp_batch_get_mark(out);
     memset(info, 0, sizeof(*info));
+    /* jansson silently drops one NUL byte that directly follows a number or
+     * a literal (its lexer's look-ahead); JSON allows NUL nowhere raw. */
+    const char *nul = memchr(frame, '\0', len);
+    if (nul)
+        return tp_seterr(err, errlen, TP_EPARSE, "invalid JSON at byte %zu: NUL byte", (size_t)(nul - frame));
     json_t *root = json_loadb(frame, len, 0, &je);
     if (!root) return tp_seterr(err, errlen, TP_EPARSE, "invalid JSON at byte %d: %s", je.position, je.text);
     if (!json_is_object(root)) return fail(out, n0, root, err, errlen, "frame is not a JSON object", 0);
@@ -127,7 +134,7 @@ int tp_finnhub_parse_ref(const char *frame, size_t len, tp_batch *out, tp_msg_in
         tr->ncond = ncond;
         tr->cond = cond;
     }
-    info->ntrades = out->n - n0;
+    info->ntrades = out->n - n0.n;
     json_decref(root);
     return 0;
 }

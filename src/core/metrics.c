@@ -82,6 +82,39 @@ void tp_histogram_observe_us(tp_histogram *h, uint64_t us) {
     atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
 }
 
+static double entry_value(const entry *e) {
+    if (e->kind == K_COUNTER) return (double)atomic_load_explicit(&e->u.c.v, memory_order_relaxed);
+    if (e->kind == K_GAUGE) return (double)atomic_load_explicit(&e->u.g.v, memory_order_relaxed);
+    return (double)atomic_load_explicit(&e->u.h.count, memory_order_relaxed);
+}
+
+int tp_metrics_value(const char *name, const char *labels, double *out) {
+    int found = 0;
+    double sum = 0;
+    pthread_mutex_lock(&g_lock);
+    for (entry *e = g_head; e; e = e->next) {
+        if (strcmp(e->name, name) != 0) continue;
+        if (labels && strcmp(e->labels ? e->labels : "", labels) != 0) continue;
+        found = 1;
+        sum += entry_value(e);
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (found) *out = sum;
+    return found ? 0 : -1;
+}
+
+double tp_metrics_sum_suffix(const char *suffix) {
+    size_t sl = strlen(suffix);
+    double sum = 0;
+    pthread_mutex_lock(&g_lock);
+    for (entry *e = g_head; e; e = e->next) {
+        size_t nl = strlen(e->name);
+        if (e->kind == K_COUNTER && nl >= sl && strcmp(e->name + nl - sl, suffix) == 0) sum += entry_value(e);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return sum;
+}
+
 typedef struct sbuf {
     char *p;
     size_t len, cap;

@@ -51,6 +51,14 @@ static inline int64_t tp_gauge_get(tp_gauge *g) {
 }
 void tp_histogram_observe_us(tp_histogram *h, uint64_t us);
 
+/* Read a metric back (the dashboard's health panel): the value of the
+ * counter or gauge `name` with exactly `labels`, or, when labels is NULL,
+ * the sum over every label set; a histogram gives its count. Returns 0 and
+ * sets *out, or -1 if no metric of that name is registered. */
+int tp_metrics_value(const char *name, const char *labels, double *out);
+/* Sum of every counter whose name ends with suffix (e.g. "_errors_total"). */
+double tp_metrics_sum_suffix(const char *suffix);
+
 /* Render all metrics in Prometheus text format into a malloc'd string
  * (caller frees); NULL on OOM. */
 char *tp_metrics_render(size_t *len);

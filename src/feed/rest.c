@@ -52,6 +52,36 @@ static const char *str_field(json_t *o, const char *key) {
     return s ? s : "";
 }
 
+int tp_rest_parse_search(const char *text, size_t len, const char *what, tp_rest_symbol_fn fn, void *ud,
+                         size_t *count, char *err, size_t errlen) {
+    if (count) *count = 0;
+    json_error_t je;
+    json_t *root = json_loadb(text, len, 0, &je);
+    if (!root) {
+        char sample[160];
+        tp_log_sample(text, len, 120, sample, sizeof sample);
+        return tp_seterr(err, errlen, TP_EPARSE, "the answer of %s is not JSON (%s at byte %d): %s", what,
+                         je.text, je.position, sample);
+    }
+    json_t *res = json_object_get(root, "result");
+    if (!json_is_object(root) || !json_is_array(res)) {
+        json_decref(root);
+        return tp_seterr(err, errlen, TP_EPARSE,
+                         "the answer of %s has no \"result\" list; is this a Finnhub search endpoint?", what);
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(res, i, item) {
+        if (!json_is_object(item)) continue;
+        tp_rest_symbol sym = {str_field(item, "symbol"), str_field(item, "displaySymbol"),
+                              str_field(item, "type"), str_field(item, "description")};
+        if (count) (*count)++;
+        if (fn && fn(ud, &sym)) break;
+    }
+    json_decref(root);
+    return 0;
+}
+
 int tp_rest_search(const char *base_url, const char *token, const char *query, long timeout_ms,
                    tp_rest_symbol_fn fn, void *ud, size_t *count, char *err, size_t errlen) {
     if (count) *count = 0;
@@ -116,32 +146,7 @@ int tp_rest_search(const char *base_url, const char *token, const char *query, l
             rc = tp_seterr(err, errlen, TP_EREFUSED, "HTTP %ld from %s: %s", status, safe, sample);
         goto out;
     }
-    json_error_t je;
-    json_t *root = json_loadb(b.p ? b.p : "", b.n, 0, &je);
-    if (!root) {
-        char sample[160];
-        tp_log_sample(b.p ? b.p : "", b.n, 120, sample, sizeof sample);
-        rc = tp_seterr(err, errlen, TP_EPARSE, "the answer of %s is not JSON (%s at byte %d): %s", safe,
-                       je.text, je.position, sample);
-        goto out;
-    }
-    json_t *res = json_object_get(root, "result");
-    if (!json_is_object(root) || !json_is_array(res)) {
-        json_decref(root);
-        rc = tp_seterr(err, errlen, TP_EPARSE,
-                       "the answer of %s has no \"result\" list; is this a Finnhub search endpoint?", safe);
-        goto out;
-    }
-    size_t i;
-    json_t *item;
-    json_array_foreach(res, i, item) {
-        if (!json_is_object(item)) continue;
-        tp_rest_symbol sym = {str_field(item, "symbol"), str_field(item, "displaySymbol"),
-                              str_field(item, "type"), str_field(item, "description")};
-        if (count) (*count)++;
-        if (fn && fn(ud, &sym)) break;
-    }
-    json_decref(root);
+    rc = tp_rest_parse_search(b.p ? b.p : "", b.n, safe, fn, ud, count, err, errlen);
 out:
     free(b.p);
     free(url);

@@ -29,6 +29,12 @@ typedef int (*tp_rest_symbol_fn)(void *ud, const tp_rest_symbol *sym);
 int tp_rest_search(const char *base_url, const char *token, const char *query, long timeout_ms,
                    tp_rest_symbol_fn fn, void *ud, size_t *count, char *err, size_t errlen);
 
+/* Parse a search answer (the JSON above); what names its source in errors.
+ * Items that are not objects are skipped; missing fields read as "".
+ * Returns 0 or TP_EPARSE. Exposed for tests and the fuzz target. */
+int tp_rest_parse_search(const char *body, size_t len, const char *what, tp_rest_symbol_fn fn, void *ud,
+                         size_t *count, char *err, size_t errlen);
+
 /* Does a search for symbol return a result whose "symbol" is exactly it?
  * *exists = 1/0 on success; on failure returns the tp_rest_search error. */
 int tp_rest_symbol_exists(const char *base_url, const char *token, const char *symbol, int *exists, char *err,

@@ -48,8 +48,8 @@ static int set_kv(rd_kafka_conf_t *c, const char *kv, char *err, size_t errlen) 
     return 0;
 }
 
-rd_kafka_conf_t *tp_kafka_conf_new(const char *brokers, const char *const *defaults, const tp_kafka_props *user,
-                                   char *err, size_t errlen) {
+rd_kafka_conf_t *tp_kafka_conf_new(const char *brokers, const char *const *defaults,
+                                   const tp_kafka_props *user, char *err, size_t errlen) {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (!c) {
         tp_seterr(err, errlen, TP_ENOMEM, "out of memory");

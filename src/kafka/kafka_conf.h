@@ -30,7 +30,7 @@ void tp_kafka_props_free(tp_kafka_props *p);
  * strings, may be NULL-terminated list or NULL), then the user's props.
  * NULL with err set ("-X foo=bar: No such configuration property ...") on
  * a bad property. */
-rd_kafka_conf_t *tp_kafka_conf_new(const char *brokers, const char *const *defaults, const tp_kafka_props *user,
-                                   char *err, size_t errlen);
+rd_kafka_conf_t *tp_kafka_conf_new(const char *brokers, const char *const *defaults,
+                                   const tp_kafka_props *user, char *err, size_t errlen);
 
 #endif

@@ -40,14 +40,34 @@ void tp_pipeline_config_default(tp_pipeline_config *c);
  * same ids. */
 void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]);
 
+#define TP_PIPELINE_LAT_BUCKETS 24
 typedef struct tp_pipeline_stats {
     uint64_t trades, late, flushes, store_errors;
     int64_t watermark_ms;
+    /* Added after the first fields; callers may ignore them. */
+    uint64_t skipped; /* non-finite price/volume or v < 0: stored, not folded */
+    size_t pending;   /* trades not yet durable */
+    uint64_t rows_trades, rows_candles, rows_averages; /* rows made durable */
+    /* Receipt (tp_trade.recv_ms) to durable, per trade: bucket 0 is < 1 ms,
+     * bucket k is [2^(k-1), 2^k) ms. */
+    uint64_t latency_hist[TP_PIPELINE_LAT_BUCKETS];
 } tp_pipeline_stats;
 
 typedef struct tp_pipeline tp_pipeline;
 int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err, size_t errlen);
 int tp_pipeline_add(tp_pipeline *p, const tp_batch *b);
+/* tp_pipeline_add for a restart: trades are not folded into windows that
+ * start before floor_ms, which an earlier run completed and stored (see
+ * tp_windows_add_since). INT64_MIN = tp_pipeline_add. */
+int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms);
+/* With cfg.win.external_watermark = 1, the caller drives the watermark
+ * (Kafka: the slowest assigned partition's newest event time). */
+void tp_pipeline_advance(tp_pipeline *p, int64_t event_ms);
+int64_t tp_pipeline_watermark(const tp_pipeline *p); /* INT64_MIN before any */
+/* Forget all window state (Kafka: partitions were revoked; the next owner
+ * rebuilds their windows from the committed offsets). Only with nothing
+ * pending (after a successful flush): TP_ESTATE otherwise. */
+int tp_pipeline_reset_windows(tp_pipeline *p);
 /* 1 if a flush is due (interval elapsed or too many pending), else 0. */
 int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms);
 /* force: also emit open windows now and final ones regardless of interval.
@@ -55,6 +75,9 @@ int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms);
 int tp_pipeline_flush(tp_pipeline *p, int force);
 int64_t tp_pipeline_open_since(const tp_pipeline *p); /* see tp_windows_open_since */
 void tp_pipeline_get_stats(const tp_pipeline *p, tp_pipeline_stats *out);
+/* Upper bound (ms) of the latency bucket holding quantile q (0..1) of
+ * s->latency_hist; -1 when empty. */
+int64_t tp_pipeline_latency_quantile_ms(const tp_pipeline_stats *s, double q);
 void tp_pipeline_stop(tp_pipeline *p);
 void tp_pipeline_free(tp_pipeline *p); /* does not flush */
 

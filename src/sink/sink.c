@@ -14,8 +14,14 @@
 #include <string.h>
 
 extern const tp_sink_ops tp_sink_null_ops;
+extern const tp_sink_ops tp_sink_sqlite_ops;
+extern const tp_sink_ops tp_sink_postgresql_ops;
+extern const tp_sink_ops tp_sink_clickhouse_ops;
 
 static const tp_sink_ops *const k_stores[] = {
+    &tp_sink_sqlite_ops,
+    &tp_sink_postgresql_ops,
+    &tp_sink_clickhouse_ops,
     &tp_sink_null_ops,
 };
 
@@ -36,8 +42,9 @@ static const tp_sink_ops *find_store(const char *url, size_t scheme_len) {
 int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen) {
     *out = NULL;
     if (!url || !*url)
-        return tp_seterr(err, errlen, TP_EINVAL,
-                         "no store URL; use sqlite:PATH, postgresql://USER@HOST/DB or clickhouse://HOST:8123/DB");
+        return tp_seterr(
+            err, errlen, TP_EINVAL,
+            "no store URL; use sqlite:PATH, postgresql://USER@HOST/DB or clickhouse://HOST:8123/DB");
     const char *colon = strchr(url, ':');
     char safe[512];
     tp_log_redact(url, safe, sizeof safe);
@@ -47,8 +54,8 @@ int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen) {
         size_t o = 0;
         for (size_t i = 0; i < sizeof k_stores / sizeof k_stores[0] && o < sizeof known; i++)
             o += (size_t)snprintf(known + o, sizeof known - o, "%s%s:", i ? ", " : "", k_stores[i]->scheme);
-        return tp_seterr(err, errlen, TP_EINVAL, "store URL '%s' names no store this build knows; use one of %s",
-                         safe, known);
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "store URL '%s' names no store this build knows; use one of %s", safe, known);
     }
     tp_sink *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -66,7 +73,8 @@ const char *tp_sink_scheme(const tp_sink *s) {
     return s->ops->scheme;
 }
 
-int tp_sink_write_trades(tp_sink *s, const tp_trade *t, size_t n, int64_t ingest_ms, char *err, size_t errlen) {
+int tp_sink_write_trades(tp_sink *s, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
+                         size_t errlen) {
     if (!n) return 0;
     return s->ops->write_trades(s->state, t, n, ingest_ms, err, errlen);
 }
@@ -89,7 +97,8 @@ int tp_sink_query_symbols(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, 
     return s->ops->query_symbols(s->state, fn, ud, err, errlen);
 }
 
-int tp_sink_query_trades(tp_sink *s, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err, size_t errlen) {
+int tp_sink_query_trades(tp_sink *s, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
+                         size_t errlen) {
     return s->ops->query_trades(s->state, q, fn, ud, err, errlen);
 }
 

@@ -1,0 +1,644 @@
+/* clickhouse.c - the ClickHouse store (`clickhouse://HOST:PORT/DB?user=U&password=P`)
+ * over ClickHouse's HTTP interface, through libcurl.
+ *
+ * Design:
+ * - ClickHouse has no transactions, so a unit of work is buffered in
+ *   memory, one RowBinary buffer per table, and commit() sends each buffer
+ *   as one bulk INSERT. A failed commit drops the unit; the caller re-sends
+ *   it all (sink.h), which is safe because every table is a
+ *   ReplacingMergeTree keyed like the SQL stores' primary keys, and every
+ *   query reads with FINAL, so a row written twice is seen once.
+ * - RowBinary both ways: no escaping, and doubles travel as their exact
+ *   bits.
+ * - Candles and averages carry version = final * 2^62 + ingest ms: the
+ *   replacing engine keeps the highest version, so a final row is never
+ *   replaced by a non-final one and a later version beats an earlier one.
+ * - Times are Int64 epoch ms (18.16 has no DateTime64) plus MATERIALIZED
+ *   DateTime columns for Grafana; see sql/clickhouse.sql.
+ * - One keep-alive curl handle per store; a dead server shows as a curl
+ *   error: "ClickHouse at HOST:PORT: ... (is the server running?)". The
+ *   password goes in a basic-auth header, never in a URL or message.
+ *
+ * One thread per store handle (see sink.h). */
+#include "sink/rowfmt.h"
+#include "sink/sink.h"
+
+#include "core/err.h"
+#include "core/log.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char tp_sql_clickhouse[];
+
+/* k_migrations[i] takes the schema from version i to i + 1: statements
+ * separated by ";" at the end of a line. */
+static const char *const k_migrations[] = {
+    tp_sql_clickhouse,
+};
+#define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
+#define FINAL_BIT (1ULL << 62)
+
+typedef struct ch_store {
+    CURL *curl;
+    struct curl_slist *headers;
+    char base[300];  /* http://host:port/ */
+    char where[280]; /* host:port */
+    char db[128];
+    char user[128], password[256];
+    tp_buf trades, averages, candles; /* RowBinary rows of the unit */
+    tp_buf resp, sql, cond;
+    tp_cond_decoder dec;
+} ch_store;
+
+static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- URL ---- */
+
+static int hexv(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode [p, p+n) into out. */
+static void pct_decode(const char *p, size_t n, char *out, size_t outlen) {
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++) {
+        if (p[i] == '%' && i + 2 < n && hexv(p[i + 1]) >= 0 && hexv(p[i + 2]) >= 0) {
+            out[o++] = (char)(hexv(p[i + 1]) << 4 | hexv(p[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = p[i] == '+' ? ' ' : p[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+static int parse_url(ch_store *s, const char *url, char *err, size_t errlen) {
+    const char *p = url + strlen("clickhouse://");
+    if (strncmp(url, "clickhouse://", 13))
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "ClickHouse store URL must look like clickhouse://HOST:8123/DB");
+    const char *end = p + strcspn(p, "/?");
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    snprintf(s->user, sizeof s->user, "default");
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        pct_decode(p, (size_t)((colon ? colon : at) - p), s->user, sizeof s->user);
+        if (colon) pct_decode(colon + 1, (size_t)(at - colon - 1), s->password, sizeof s->password);
+        p = at + 1;
+    }
+    if (p == end) return tp_seterr(err, errlen, TP_EINVAL, "ClickHouse store URL has no host");
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    if (colon)
+        snprintf(s->where, sizeof s->where, "%.*s", (int)(end - p), p);
+    else
+        snprintf(s->where, sizeof s->where, "%.*s:8123", (int)(end - p), p);
+    snprintf(s->base, sizeof s->base, "http://%s/", s->where);
+    snprintf(s->db, sizeof s->db, "default");
+    p = end;
+    if (*p == '/') {
+        p++;
+        size_t n = strcspn(p, "?");
+        if (n) pct_decode(p, n, s->db, sizeof s->db);
+        p += n;
+    }
+    for (const char *c = s->db; *c; c++)
+        if (!(*c == '_' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+            return tp_seterr(err, errlen, TP_EINVAL,
+                             "ClickHouse database name '%s': use letters, digits and _", s->db);
+    if (*p == '?') p++;
+    while (*p) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        if (eq) {
+            size_t kn = (size_t)(eq - p), vn = n - kn - 1;
+            if (kn == 4 && !memcmp(p, "user", 4))
+                pct_decode(eq + 1, vn, s->user, sizeof s->user);
+            else if (kn == 8 && !memcmp(p, "password", 8))
+                pct_decode(eq + 1, vn, s->password, sizeof s->password);
+            else if (!(kn == 8 && !memcmp(p, "database", 8)))
+                return tp_seterr(
+                    err, errlen, TP_EINVAL,
+                    "ClickHouse store URL: unknown parameter '%.*s' (known: user, password, database)",
+                    (int)kn, p);
+            else
+                pct_decode(eq + 1, vn, s->db, sizeof s->db);
+        }
+        p += n;
+        if (*p == '&') p++;
+    }
+    return 0;
+}
+
+/* ---- HTTP ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+    return tp_buf_append(ud, data, size * n) ? 0 : size * n;
+}
+
+/* POST body to the server. `query` (optional) goes in the URL, for INSERTs
+ * whose data is the body; otherwise the body is the query. The response is
+ * in s->resp. */
+static int request(ch_store *s, const char *query, const void *body, size_t len, int use_db, char *err,
+                   size_t errlen) {
+    char *url = NULL;
+    char *q = query ? curl_easy_escape(s->curl, query, 0) : NULL;
+    size_t ulen = strlen(s->base) + (q ? strlen(q) : 0) + sizeof s->db + 64;
+    url = malloc(ulen);
+    if (!url || (query && !q)) {
+        free(url);
+        curl_free(q);
+        return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    }
+    snprintf(url, ulen, "%s?%s%s%s%s", s->base, use_db ? "database=" : "", use_db ? s->db : "",
+             q && use_db ? "&" : "", q ? "query=" : "");
+    if (q) strcat(url, q);
+    curl_free(q);
+    tp_buf_reset(&s->resp);
+    curl_easy_setopt(s->curl, CURLOPT_URL, url);
+    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body ? body : "");
+    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    CURLcode cc = curl_easy_perform(s->curl);
+    free(url);
+    if (cc != CURLE_OK)
+        return tp_seterr(err, errlen, TP_EUNAVAIL, "ClickHouse at %s: %s (is the server running?)", s->where,
+                         curl_easy_strerror(cc));
+    long code = 0;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200) {
+        char line[400];
+        size_t n = s->resp.len < sizeof line - 1 ? s->resp.len : sizeof line - 1;
+        memcpy(line, s->resp.p ? (const char *)s->resp.p : "", n);
+        line[n] = '\0';
+        line[strcspn(line, "\n")] = '\0';
+        return tp_seterr(err, errlen, code >= 500 && code != 500 ? TP_EUNAVAIL : TP_EREFUSED,
+                         "ClickHouse at %s: HTTP %ld: %s", s->where, code, line);
+    }
+    return 0;
+}
+
+static int exec_sql(ch_store *s, const char *sql, int use_db, char *err, size_t errlen) {
+    return request(s, NULL, sql, strlen(sql), use_db, err, errlen);
+}
+
+/* ---- schema ---- */
+
+static int run_script(ch_store *s, const char *script, char *err, size_t errlen) {
+    const char *p = script;
+    while (*p) {
+        const char *end = strstr(p, ";\n");
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        /* skip pieces that are only comments and blank lines */
+        int has_sql = 0;
+        for (const char *l = p; l < p + n;) {
+            const char *nl = memchr(l, '\n', (size_t)(p + n - l));
+            const char *le = nl ? nl : p + n;
+            const char *c = l;
+            while (c < le && (*c == ' ' || *c == '\t')) c++;
+            if (c < le && !(le - c >= 2 && c[0] == '-' && c[1] == '-')) has_sql = 1;
+            l = nl ? nl + 1 : p + n;
+        }
+        if (has_sql) {
+            int rc = request(s, NULL, p, n, 1, err, errlen);
+            if (rc) return rc;
+        }
+        p += n;
+        if (end) p += 2;
+    }
+    return 0;
+}
+
+static int migrate(ch_store *s, char *err, size_t errlen) {
+    char sql[256];
+    int rc;
+    if (strcmp(s->db, "default")) {
+        snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS %s", s->db);
+        if ((rc = exec_sql(s, sql, 0, err, errlen))) return rc;
+    }
+    if ((rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version (version UInt32) ENGINE = TinyLog", 1,
+                       err, errlen)))
+        return rc;
+    if ((rc = exec_sql(s, "SELECT max(version) FROM schema_version", 1, err, errlen))) return rc;
+    tp_buf_append(&s->resp, "", 1);
+    int v = atoi(s->resp.p ? (const char *)s->resp.p : "0");
+    if (v > SCHEMA_VERSION)
+        return tp_seterr(
+            err, errlen, TP_EREFUSED,
+            "ClickHouse at %s: schema version %d is newer than this tickpipe knows (%d); upgrade tickpipe",
+            s->where, v, SCHEMA_VERSION);
+    for (; v < SCHEMA_VERSION; v++) {
+        if ((rc = run_script(s, k_migrations[v], err, errlen))) return rc;
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d)", v + 1);
+        if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+        tp_info("clickhouse", "%s/%s: schema migrated to version %d", s->where, s->db, v + 1);
+    }
+    return 0;
+}
+
+static void ch_close(void *state) {
+    ch_store *s = state;
+    if (!s) return;
+    if (s->curl) curl_easy_cleanup(s->curl);
+    curl_slist_free_all(s->headers);
+    tp_buf_free(&s->trades);
+    tp_buf_free(&s->averages);
+    tp_buf_free(&s->candles);
+    tp_buf_free(&s->resp);
+    tp_buf_free(&s->sql);
+    tp_buf_free(&s->cond);
+    tp_cond_decoder_free(&s->dec);
+    memset(s->password, 0, sizeof s->password);
+    free(s);
+}
+
+static int ch_open(const char *url, void **state, char *err, size_t errlen) {
+    pthread_once(&g_curl_once, curl_init_once);
+    ch_store *s = calloc(1, sizeof *s);
+    if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = parse_url(s, url, err, errlen);
+    if (rc) goto fail;
+    s->curl = curl_easy_init();
+    if (!s->curl) {
+        rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+        goto fail;
+    }
+    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &s->resp);
+    curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a server that stops answering */
+    curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_TIME, 120L);
+    curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(s->curl, CURLOPT_USERNAME, s->user);
+    curl_easy_setopt(s->curl, CURLOPT_PASSWORD, s->password);
+    curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "tickpipe");
+    s->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip on large inserts */
+    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
+    if ((rc = migrate(s, err, errlen))) goto fail;
+    *state = s;
+    return 0;
+fail:
+    ch_close(s);
+    return rc;
+}
+
+/* ---- RowBinary writing ---- */
+
+static int put_varint(tp_buf *b, uint64_t v) {
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return tp_buf_append(b, tmp, n);
+}
+static int put_str(tp_buf *b, const char *p, size_t n) {
+    return put_varint(b, n) || tp_buf_append(b, p ? p : "", n);
+}
+static int put_u64(tp_buf *b, uint64_t v) {
+    uint8_t tmp[8];
+    for (int i = 0; i < 8; i++) tmp[i] = (uint8_t)(v >> (8 * i));
+    return tp_buf_append(b, tmp, 8);
+}
+static int put_i64(tp_buf *b, int64_t v) {
+    return put_u64(b, (uint64_t)v);
+}
+static int put_f64(tp_buf *b, double d) {
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    return put_u64(b, v);
+}
+static int put_i32(tp_buf *b, int32_t v) {
+    uint8_t tmp[4];
+    for (int i = 0; i < 4; i++) tmp[i] = (uint8_t)((uint32_t)v >> (8 * i));
+    return tp_buf_append(b, tmp, 4);
+}
+static int put_u8(tp_buf *b, uint8_t v) {
+    return tp_buf_append(b, &v, 1);
+}
+
+static void drop_unit(ch_store *s) {
+    tp_buf_reset(&s->trades);
+    tp_buf_reset(&s->averages);
+    tp_buf_reset(&s->candles);
+}
+
+static int oom(ch_store *s, char *err, size_t errlen) {
+    drop_unit(s);
+    return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+}
+
+static uint64_t version_of(int final, int64_t ms) {
+    return (final ? FINAL_BIT : 0) + (uint64_t)(ms > 0 ? ms : 0);
+}
+
+static int ch_write_trades(void *state, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
+                           size_t errlen) {
+    ch_store *s = state;
+    tp_buf *b = &s->trades;
+    char uuid[37];
+    for (size_t i = 0; i < n; i++) {
+        tp_uuid_format(t[i].id, uuid);
+        int bad = put_str(b, uuid, 36) || put_str(b, t[i].symbol.ptr, t[i].symbol.len);
+        if (!bad && t[i].ncond == TP_COND_NULL) {
+            bad = put_u8(b, 1);
+        } else if (!bad) {
+            tp_buf_reset(&s->cond);
+            bad = tp_cond_json(&s->cond, &t[i]) || put_u8(b, 0) ||
+                  put_str(b, (const char *)s->cond.p, s->cond.len);
+        }
+        bad = bad || put_f64(b, t[i].price) || put_f64(b, t[i].volume) || put_i64(b, t[i].ts_ms) ||
+              put_i64(b, ingest_ms);
+        if (bad) return oom(s, err, errlen);
+    }
+    return 0;
+}
+
+static int ch_write_averages(void *state, const tp_average *a, size_t n, char *err, size_t errlen) {
+    ch_store *s = state;
+    tp_buf *b = &s->averages;
+    char uuid[37];
+    for (size_t i = 0; i < n; i++) {
+        tp_uuid_format(a[i].id, uuid);
+        if (put_str(b, uuid, 36) || put_str(b, a[i].symbol.ptr, a[i].symbol.len) ||
+            put_i64(b, a[i].window_start_ms) || put_i64(b, a[i].window_end_ms) ||
+            put_f64(b, a[i].price_volume_multiply) || put_i64(b, a[i].trade_count) ||
+            put_i64(b, a[i].ingest_ms) || put_u8(b, a[i].final ? 1 : 0) ||
+            put_u64(b, version_of(a[i].final, a[i].ingest_ms)))
+            return oom(s, err, errlen);
+    }
+    return 0;
+}
+
+static int ch_write_candles(void *state, const tp_candle *c, size_t n, char *err, size_t errlen) {
+    ch_store *s = state;
+    tp_buf *b = &s->candles;
+    for (size_t i = 0; i < n; i++) {
+        int bad = put_str(b, c[i].symbol.ptr, c[i].symbol.len) || put_i32(b, c[i].interval_s) ||
+                  put_i64(b, c[i].start_ms) || put_f64(b, c[i].open) || put_f64(b, c[i].high) ||
+                  put_f64(b, c[i].low) || put_f64(b, c[i].close) || put_f64(b, c[i].volume);
+        bad = bad || (isnan(c[i].vwap) ? put_u8(b, 1) : (put_u8(b, 0) || put_f64(b, c[i].vwap)));
+        bad = bad || put_i64(b, c[i].trade_count) || put_i64(b, c[i].updated_ms) ||
+              put_u8(b, c[i].final ? 1 : 0) || put_u64(b, version_of(c[i].final, c[i].updated_ms));
+        if (bad) return oom(s, err, errlen);
+    }
+    return 0;
+}
+
+static int ch_commit(void *state, char *err, size_t errlen) {
+    ch_store *s = state;
+    int rc = 0;
+    if (s->trades.len)
+        rc = request(s,
+                     "INSERT INTO trades (uuid, symbol, trade_conditions, price, volume, trade_timestamp,"
+                     " ingest_timestamp) FORMAT RowBinary",
+                     s->trades.p, s->trades.len, 1, err, errlen);
+    if (!rc && s->averages.len)
+        rc =
+            request(s,
+                    "INSERT INTO running_averages_15_sec (uuid, symbol, window_start, window_end,"
+                    " price_volume_multiply, trade_count, ingest_timestamp, final, version) FORMAT RowBinary",
+                    s->averages.p, s->averages.len, 1, err, errlen);
+    if (!rc && s->candles.len)
+        rc =
+            request(s,
+                    "INSERT INTO candles (symbol, interval_s, start_ms, open, high, low, close, volume, vwap,"
+                    " trade_count, updated_ms, final, version) FORMAT RowBinary",
+                    s->candles.p, s->candles.len, 1, err, errlen);
+    drop_unit(s); /* durable, or lost: the caller re-sends (sink.h) */
+    return rc;
+}
+
+/* ---- RowBinary reading ---- */
+
+typedef struct rb {
+    const uint8_t *p, *end;
+    int bad;
+} rb;
+
+static uint64_t rb_u64(rb *r) {
+    if (r->end - r->p < 8) return r->bad = 1, 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += 8;
+    return v;
+}
+static int64_t rb_i64(rb *r) {
+    return (int64_t)rb_u64(r);
+}
+static double rb_f64(rb *r) {
+    uint64_t v = rb_u64(r);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+static int32_t rb_i32(rb *r) {
+    if (r->end - r->p < 4) return r->bad = 1, 0;
+    uint32_t v =
+        (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    return (int32_t)v;
+}
+static uint8_t rb_u8(rb *r) {
+    if (r->p >= r->end) return r->bad = 1, 0;
+    return *r->p++;
+}
+static tp_str rb_str(rb *r) {
+    uint64_t n = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        uint8_t b = rb_u8(r);
+        n |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+    }
+    tp_str s = {"", 0};
+    if (r->bad || (uint64_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return s;
+    }
+    s.ptr = (const char *)r->p;
+    s.len = (uint32_t)n;
+    r->p += n;
+    return s;
+}
+
+/* Append a single-quoted ClickHouse string literal. */
+static int sql_quote(tp_buf *b, const char *p) {
+    if (tp_buf_append(b, "'", 1)) return -1;
+    for (; *p; p++) {
+        if ((*p == '\'' || *p == '\\') && tp_buf_append(b, "\\", 1)) return -1;
+        if (tp_buf_append(b, p, 1)) return -1;
+    }
+    return tp_buf_append(b, "'", 1);
+}
+
+static int sql_add(tp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sql_add(tp_buf *b, const char *fmt, ...) {
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) return -1;
+    return tp_buf_append(b, tmp, (size_t)n);
+}
+
+/* SELECT * FROM (SELECT cols FROM table FINAL WHERE symbol = .. [range]
+ * ORDER BY key DESC LIMIT n) ORDER BY key: the latest rows, oldest first. */
+static int range_query(ch_store *s, const char *cols, const char *table, const char *extra_where,
+                       const char *tcol, const char *order_desc, const char *order_asc, const tp_query *q,
+                       char *err, size_t errlen) {
+    if (!q->symbol || !*q->symbol) return tp_seterr(err, errlen, TP_EINVAL, "query needs a symbol");
+    tp_buf *b = &s->sql;
+    tp_buf_reset(b);
+    int bad = sql_add(b, "SELECT * FROM (SELECT %s FROM %s FINAL WHERE symbol = ", cols, table) ||
+              sql_quote(b, q->symbol) || sql_add(b, "%s", extra_where);
+    if (q->from_ms > 0) bad = bad || sql_add(b, " AND %s >= %" PRId64, tcol, q->from_ms);
+    if (q->to_ms > 0) bad = bad || sql_add(b, " AND %s < %" PRId64, tcol, q->to_ms);
+    bad = bad || sql_add(b, " ORDER BY %s", order_desc);
+    if (q->limit > 0) bad = bad || sql_add(b, " LIMIT %d", q->limit);
+    bad = bad || sql_add(b, ") ORDER BY %s FORMAT RowBinary", order_asc);
+    if (bad) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    return request(s, NULL, b->p, b->len, 1, err, errlen);
+}
+
+static int bad_reply(ch_store *s, char *err, size_t errlen) {
+    return tp_seterr(err, errlen, TP_EPARSE, "ClickHouse at %s: reply does not match the expected columns",
+                     s->where);
+}
+
+static int ch_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    ch_store *s = state;
+    int rc = exec_sql(
+        s,
+        "SELECT symbol, toInt64(count()), argMax(price, (trade_timestamp, uuid)), max(trade_timestamp)"
+        " FROM trades FINAL GROUP BY symbol ORDER BY symbol FORMAT RowBinary",
+        1, err, errlen);
+    if (rc) return rc;
+    rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
+    while (r.p < r.end) {
+        tp_symbol_info si;
+        si.symbol = rb_str(&r);
+        si.trade_count = rb_i64(&r);
+        si.last_price = rb_f64(&r);
+        si.last_ts_ms = rb_i64(&r);
+        if (r.bad) return bad_reply(s, err, errlen);
+        if (fn(ud, &si)) break;
+    }
+    return 0;
+}
+
+static int ch_query_trades(void *state, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
+                           size_t errlen) {
+    ch_store *s = state;
+    int rc = range_query(
+        s, "uuid, symbol, trade_conditions, price, volume, trade_timestamp, ingest_timestamp", "trades", "",
+        "trade_timestamp", "trade_timestamp DESC, uuid DESC", "trade_timestamp, uuid", q, err, errlen);
+    if (rc) return rc;
+    rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
+    while (r.p < r.end) {
+        tp_trade t;
+        memset(&t, 0, sizeof t);
+        tp_str id = rb_str(&r);
+        t.symbol = rb_str(&r);
+        int isnull = rb_u8(&r);
+        tp_str cj = isnull ? (tp_str){NULL, 0} : rb_str(&r);
+        t.price = rb_f64(&r);
+        t.volume = rb_f64(&r);
+        t.ts_ms = rb_i64(&r);
+        t.recv_ms = rb_i64(&r);
+        if (r.bad) return bad_reply(s, err, errlen);
+        if (tp_uuid_parse(id.ptr, id.len, t.id)) memset(t.id, 0, sizeof t.id);
+        if (tp_cond_decode(&s->dec, cj.ptr, cj.len, &t))
+            return tp_seterr(err, errlen, TP_EPARSE, "ClickHouse at %s: trade %.*s has bad trade_conditions",
+                             s->where, (int)id.len, id.ptr);
+        if (fn(ud, &t, t.recv_ms)) break;
+    }
+    return 0;
+}
+
+static int ch_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,
+                            size_t errlen) {
+    ch_store *s = state;
+    char where[48];
+    snprintf(where, sizeof where, " AND interval_s = %d", q->interval_s > 0 ? q->interval_s : 1);
+    int rc = range_query(s,
+                         "symbol, interval_s, start_ms, open, high, low, close, volume, vwap, trade_count,"
+                         " updated_ms, final",
+                         "candles", where, "start_ms", "start_ms DESC", "start_ms", q, err, errlen);
+    if (rc) return rc;
+    rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
+    while (r.p < r.end) {
+        tp_candle c;
+        c.symbol = rb_str(&r);
+        c.interval_s = rb_i32(&r);
+        c.start_ms = rb_i64(&r);
+        c.open = rb_f64(&r);
+        c.high = rb_f64(&r);
+        c.low = rb_f64(&r);
+        c.close = rb_f64(&r);
+        c.volume = rb_f64(&r);
+        c.vwap = rb_u8(&r) ? NAN : rb_f64(&r);
+        c.trade_count = rb_i64(&r);
+        c.updated_ms = rb_i64(&r);
+        c.final = rb_u8(&r);
+        if (r.bad) return bad_reply(s, err, errlen);
+        if (fn(ud, &c)) break;
+    }
+    return 0;
+}
+
+static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
+                             size_t errlen) {
+    ch_store *s = state;
+    int rc = range_query(s,
+                         "uuid, symbol, window_start, window_end, price_volume_multiply, trade_count,"
+                         " ingest_timestamp, final",
+                         "running_averages_15_sec", "", "window_start", "window_start DESC", "window_start",
+                         q, err, errlen);
+    if (rc) return rc;
+    rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
+    while (r.p < r.end) {
+        tp_average a;
+        memset(&a, 0, sizeof a);
+        tp_str id = rb_str(&r);
+        a.symbol = rb_str(&r);
+        a.window_start_ms = rb_i64(&r);
+        a.window_end_ms = rb_i64(&r);
+        a.price_volume_multiply = rb_f64(&r);
+        a.trade_count = rb_i64(&r);
+        a.ingest_ms = rb_i64(&r);
+        a.final = rb_u8(&r);
+        if (r.bad) return bad_reply(s, err, errlen);
+        if (tp_uuid_parse(id.ptr, id.len, a.id)) memset(a.id, 0, sizeof a.id);
+        if (fn(ud, &a)) break;
+    }
+    return 0;
+}
+
+const tp_sink_ops tp_sink_clickhouse_ops = {
+    .scheme = "clickhouse",
+    .alias = NULL,
+    .open = ch_open,
+    .write_trades = ch_write_trades,
+    .write_averages = ch_write_averages,
+    .write_candles = ch_write_candles,
+    .commit = ch_commit,
+    .query_symbols = ch_query_symbols,
+    .query_trades = ch_query_trades,
+    .query_candles = ch_query_candles,
+    .query_averages = ch_query_averages,
+    .close = ch_close,
+};

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# http_rest.sh - `tickpipe serve` over a SQLite store seeded through tp_sink
+# (tests/tools/http_seed.c): every REST endpoint checked row by row against
+# the database's own answer (sqlite3 CLI), bad parameters -> 400 JSON,
+# unknown paths -> 404 JSON, the limit cap, a store that cannot be opened ->
+# 503 JSON while the rest keeps serving, /metrics through promtool with the
+# request counters matching what this test sent, /healthz, /ws live push
+# with a symbol filter while a writer appends rows.
+source "$(dirname "$0")/../lib/common.sh"
+PY=/usr/bin/python3
+command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (apt-get install sqlite3)"
+command -v promtool >/dev/null || fail "promtool missing (apt-get install prometheus)"
+
+DB="$TMP/store.db"
+"$TP_TOOLS_DIR/http_seed" "sqlite:$DB" fixed >"$TMP/seed.log" || fail "seeding the store failed: $(cat "$TMP/seed.log")"
+[ "$(sqlite3 "$DB" 'SELECT count(*) FROM trades')" = 780 ] || fail "seed did not write 780 trades"
+
+# serve on a free port (port 0); URL=the address from its banner
+start_serve() { # NAME ARGS...
+  local name=$1; shift
+  bg "$name" "$TICKPIPE" serve --http 127.0.0.1:0 "$@"
+  wait_for 20 grep -q 'dashboard at' "$TMP/$name.log"
+  URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/$name.log" | head -1)
+}
+start_serve serve --store "sqlite:$DB" --max-limit 100 --poll-interval 200
+BASE=$URL
+ok "serve listening at $BASE"
+
+get() { # PATH -> body in $TMP/body, status echoed
+  curl -s -o "$TMP/body" -w '%{http_code}' "$BASE$1"
+}
+
+# ---- every endpoint against the database's own query ----
+cat >"$TMP/check.py" <<'EOF'
+import json, sqlite3, subprocess, sys, urllib.request, urllib.parse
+base, db = sys.argv[1], sys.argv[2]
+def get(path):
+    with urllib.request.urlopen(base + path) as r:
+        assert r.headers["Content-Type"].startswith("application/json"), r.headers["Content-Type"]
+        return json.load(r)
+def oracle(sql, *args):
+    # the sqlite3 CLI, not Python's module: its own JSON output
+    q = sql
+    for a in args:
+        q = q.replace("?", "'" + str(a).replace("'", "''") + "'", 1)
+    out = subprocess.run(["sqlite3", "-json", db, q], capture_output=True, text=True, check=True).stdout
+    return json.loads(out) if out.strip() else []
+def close(a, b):
+    if a is None or b is None: return a is b
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+checked = 0
+def eq(what, a, b):
+    global checked
+    ok = close(a, b) if isinstance(a, float) or isinstance(b, float) else a == b
+    if not ok:
+        sys.exit(f"FAIL: {what}: api={a!r} db={b!r}")
+    checked += 1
+
+# symbols
+api = get("/api/symbols")
+db_syms = oracle("SELECT symbol, count(*) AS n, max(trade_timestamp) AS last FROM trades GROUP BY symbol")
+eq("symbol count", api["count"], len(db_syms))
+by = {s["symbol"]: s for s in api["symbols"]}
+for s in db_syms:
+    a = by[s["symbol"]]
+    eq(s["symbol"] + " trade_count", a["trade_count"], s["n"])
+    eq(s["symbol"] + " last_ts", a["last_ts"], s["last"])
+    lp = oracle("SELECT price FROM trades WHERE symbol=? AND trade_timestamp=?", s["symbol"], s["last"])[0]["price"]
+    eq(s["symbol"] + " last_price", a["last_price"], lp)
+assert "\u00c4TSCH.DE" in by, "unicode symbol missing"
+
+def trades_q(sym, frm=None, to=None, limit=None):
+    where, args = "symbol=?", [sym]
+    if frm: where += f" AND trade_timestamp >= {int(frm)}"
+    if to: where += f" AND trade_timestamp < {int(to)}"
+    rows = oracle(f"SELECT uuid, price, volume, trade_timestamp AS ts, trade_conditions AS c, ingest_timestamp AS it "
+                  f"FROM trades WHERE {where} ORDER BY trade_timestamp DESC, uuid DESC LIMIT {limit or 100}", *args)
+    return rows[::-1]
+
+for sym in by:
+    for frm, to, limit in [(None, None, None), (None, None, 7), (1700000010000, 1700000020000, 100),
+                           (1700000050000, None, 3), (None, 1700000000500, 100)]:
+        params = {"symbol": sym}
+        if frm: params["from"] = frm
+        if to: params["to"] = to
+        if limit: params["limit"] = limit
+        api = get("/api/trades?" + urllib.parse.urlencode(params))
+        want = trades_q(sym, frm, to, limit)
+        eq(f"{sym} {params} count", api["count"], len(want))
+        eq(f"{sym} symbol echo", api["symbol"], sym)
+        got_ids = sorted(t["id"] for t in api["trades"])
+        eq(f"{sym} {params} ids", got_ids, sorted(r["uuid"] for r in want))
+        ts = [t["ts"] for t in api["trades"]]
+        eq(f"{sym} {params} oldest first", ts, sorted(ts))
+        w = {r["uuid"]: r for r in want}
+        for t in api["trades"]:
+            r = w[t["id"]]
+            eq("price", t["price"], r["price"]); eq("volume", t["volume"], r["volume"])
+            eq("ts", t["ts"], r["ts"]); eq("ingest_ts", t["ingest_ts"], r["it"])
+            eq("symbol", t["symbol"], sym)
+            eq("conditions", t["conditions"], None if r["c"] is None else json.loads(r["c"]))
+# every shape of conditions made it through
+shapes = {json.dumps(t["conditions"]) for t in get("/api/trades?symbol=AAPL&limit=8")["trades"]}
+eq("condition shapes", sorted(shapes), sorted(["null", "[]", '["1"]', '["1", "12", null]']))
+
+for sym in by:
+    for iv, secs in [("1s", 1), ("1m", 60)]:
+        for extra in ["", "&limit=5", "&from=1700000030000&to=1700000040000"]:
+            api = get(f"/api/candles?symbol={urllib.parse.quote(sym)}&interval={iv}{extra}")
+            eq("interval echo", api["interval"], iv)
+            where = f"symbol=? AND interval_s={secs}"
+            lim = 100
+            if "from" in extra: where += " AND start_ms >= 1700000030000 AND start_ms < 1700000040000"
+            if "limit" in extra: lim = 5
+            want = oracle(f"SELECT * FROM candles WHERE {where} ORDER BY start_ms DESC LIMIT {lim}", sym)[::-1]
+            eq(f"{sym} {iv}{extra} candle count", api["count"], len(want))
+            assert want or extra, f"no {iv} candles for {sym} in the oracle"
+            for a, r in zip(api["candles"], want):
+                eq("start", a["start"], r["start_ms"])
+                for k in ["open", "high", "low", "close", "volume", "vwap"]: eq(k, a[k], r[k])
+                eq("count", a["count"], r["trade_count"]); eq("final", a["final"], bool(r["final"]))
+                eq("interval", a["interval"], secs); eq("updated", a["updated"], r["updated_ms"])
+    for extra in ["", "&limit=2"]:
+        api = get(f"/api/averages?symbol={urllib.parse.quote(sym)}{extra}")
+        lim = 2 if extra else 100
+        want = oracle(f"SELECT * FROM running_averages_15_sec WHERE symbol=? ORDER BY window_start DESC LIMIT {lim}", sym)[::-1]
+        assert want or sym == "OANDA:EUR_USD", f"no averages for {sym}"
+        eq(f"{sym} averages count", api["count"], len(want))
+        for a, r in zip(api["averages"], want):
+            for k in ["window_start", "window_end", "price_volume_multiply", "trade_count"]: eq(k, a[k], r[k])
+            eq("final", a["final"], bool(r["final"]))
+print(f"{checked} values equal to the database's")
+EOF
+$PY "$TMP/check.py" "$BASE" "$DB" || fail "REST answers differ from the database"
+ok "REST answers equal the database's rows"
+
+# ---- bad parameters: 400 with a JSON error naming the problem ----
+n400=0
+while IFS='|' read -r path want_code want_text; do
+  code=$(get "$path")
+  [ "$code" = "$want_code" ] || fail "$path: status $code, want $want_code ($(cat "$TMP/body"))"
+  $PY -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; sys.exit(0 if sys.argv[2] in e else "error text %r lacks %r" % (e, sys.argv[2]))' \
+    "$TMP/body" "$want_text" || fail "$path: wrong error JSON: $(cat "$TMP/body")"
+  case "$path" in /api/trades*) [ "$want_code" = 400 ] && n400=$((n400 + 1)) ;; esac
+done <<'EOF'
+/api/trades|400|missing parameter 'symbol'
+/api/trades?symbol=|400|symbol must not be empty
+/api/trades?symbol=AAPL&limit=0|400|limit
+/api/trades?symbol=AAPL&limit=101|400|from 1 to 100
+/api/trades?symbol=AAPL&limit=ten|400|limit
+/api/trades?symbol=AAPL&from=abc|400|from
+/api/trades?symbol=AAPL&from=-5|400|from
+/api/trades?symbol=AAPL&from=20&to=10|400|from must be before to
+/api/trades?symbol=AAPL&symbol=MSFT|400|given twice
+/api/trades?symbol=AAPL&colour=red|400|unknown parameter 'colour'
+/api/trades?symbol=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA|400|longer than 64
+/api/trades?symbol=%FF%FE|400|UTF-8
+/api/trades?symbol=A%01B|400|control character
+/api/candles?symbol=AAPL&interval=5m|400|interval must be 1s or 1m
+/api/candles?symbol=AAPL&interval=|400|interval must be 1s or 1m
+/api/averages?symbol=AAPL&interval=1s|400|unknown parameter 'interval'
+/api/symbols?symbol=AAPL|400|unknown parameter 'symbol'
+/api/nothing|404|no such endpoint
+/no/such/page|404|not found
+/ws|400|WebSocket endpoint
+EOF
+code=$(get "/api/trades?symbol=AAPL&limit=100")
+[ "$code" = 200 ] || fail "limit=100 (the cap) refused: $code"
+code=$(get "/api/trades?symbol=NOSUCH")
+[ "$code" = 200 ] && $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["count"] != 0 or d["trades"] != [])' "$TMP/body" ||
+  fail "unknown symbol should give an empty list"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST "$BASE/api/symbols")
+[ "$code" = 405 ] || fail "POST should be refused with 405, got $code"
+ok "bad parameters get 400 JSON errors, unknown paths 404, the limit cap holds"
+
+# ---- the page and its files ----
+for p in / /app.js /style.css /lightweight-charts.js; do
+  code=$(get "$p"); [ "$code" = 200 ] || fail "$p: $code"
+  cmp -s "$TMP/body" "$TP_SOURCE_DIR/web/${p#/}" 2>/dev/null || [ "$p" = / ] || [ "$p" = /lightweight-charts.js ] ||
+    fail "$p differs from web/${p#/}"
+done
+get / >/dev/null; cmp -s "$TMP/body" "$TP_SOURCE_DIR/web/index.html" || fail "/ is not web/index.html"
+get /lightweight-charts.js >/dev/null
+cmp -s "$TMP/body" "$TP_SOURCE_DIR/web/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js" ||
+  fail "/lightweight-charts.js is not the npm bundle"
+ok "dashboard files served byte for byte"
+
+# ---- /healthz and /metrics ----
+[ "$(curl -s "$BASE/healthz")" = ok ] || fail "/healthz"
+curl -s "$BASE/metrics" >"$TMP/metrics.txt"
+promtool check metrics <"$TMP/metrics.txt" || fail "promtool rejects /metrics"
+got=$(grep '^tickpipe_http_requests_total{route="/api/trades",code="400"}' "$TMP/metrics.txt" | awk '{print $2}')
+[ "$got" = "$n400" ] || fail "metrics count $got bad /api/trades requests, this test sent $n400"
+grep -q '^tickpipe_http_request_duration_seconds_bucket{route="/api/trades",le="+Inf"}' "$TMP/metrics.txt" ||
+  fail "no latency histogram for /api/trades"
+ok "/healthz ok; /metrics passes promtool and counts $n400 bad trade requests"
+
+# ---- /ws: live push from polling, filtered by symbol ----
+PORT=${BASE##*:}
+$PY "$TP_SOURCE_DIR/tests/lib/ws_client.py" 127.0.0.1 "$PORT" MSFT >"$TMP/ws.out" 2>"$TMP/ws.err" &
+WSPID=$!
+on_exit "kill $WSPID 2>/dev/null"
+bg writer "$TP_TOOLS_DIR/http_seed" "sqlite:$DB" live 60
+wait $WSPID || fail "ws client failed: $(cat "$TMP/ws.err")"
+kill "$PID_writer" 2>/dev/null; wait "$PID_writer" 2>/dev/null || true
+$PY - "$TMP/ws.out" "$DB" <<'EOF' || fail "/ws push wrong"
+import json, subprocess, sys
+got = json.load(open(sys.argv[1]))
+for t in ["trades", "candles", "averages", "stats"]:
+    assert got["types"].get(t), f"no {t} message: {got['types']}"
+assert list(got["symbols"]) == ["MSFT"], f"filter leaked other symbols: {list(got['symbols'])}"
+ids = [t["id"] for t in got["trades"]]
+assert len(ids) == len(set(ids)), "a trade was pushed twice"
+# every pushed trade is a stored row with the same price
+for t in got["trades"]:
+    out = subprocess.run(["sqlite3", sys.argv[2], f"SELECT price, trade_timestamp FROM trades WHERE uuid='{t['id']}'"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    p, ts = out.split("|")
+    assert abs(float(p) - t["price"]) < 1e-9 and int(ts) == t["ts"], (t, out)
+print(f"{len(ids)} live MSFT trades, all stored rows")
+EOF
+ok "/ws pushes new trades, candles, averages and stats, only for the chosen symbol"
+
+# ---- a store that cannot be opened: 503 JSON, the server keeps serving ----
+start_serve bad --store "sqlite:/dev/null/nope/x.db" --poll-interval 0
+BAD=$URL
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BAD/api/symbols")
+[ "$code" = 503 ] || fail "unopenable store: status $code, want 503"
+$PY -c 'import json,sys; assert "store unavailable" in json.load(open(sys.argv[1]))["error"]' "$TMP/body" ||
+  fail "503 body is not a JSON error: $(cat "$TMP/body")"
+[ "$(curl -s "$BAD/healthz")" = ok ] || fail "/healthz should still answer"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$BAD/")" = 200 ] || fail "the page should still be served"
+ok "a store that cannot be opened gives 503 JSON; page and health still served"
+
+# ---- a store that comes back is used again without a restart ----
+echo "not a folder" >"$TMP/later" # the store cannot create its folder here
+start_serve later --store "sqlite:$TMP/later/deeper/x.db" --poll-interval 0
+LATER=$URL
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$LATER/api/symbols")" = 503 ] || fail "unopenable store should give 503"
+rm "$TMP/later"
+store_back() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$LATER/api/symbols")" = 200 ]; }
+wait_for 30 store_back
+ok "the store is reopened once it can be (no restart)"
+
+# ---- clean stop on SIGTERM ----
+kill -TERM "$PID_serve"
+wait "$PID_serve" || fail "serve exited with $? on SIGTERM"
+ok "serve stops cleanly on SIGTERM"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# store_clickhouse.sh - the store contract suite against a real ClickHouse
+# (started here on free loopback ports), clickhouse-client as oracle, the
+# server killed mid-stream and restarted while a writer retries, and a
+# server that is down reported clearly without the password.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/store_oracle.sh"
+. "$(dirname "$0")/../lib/clickhouse.sh"
+SC="$TP_TOOLS_DIR/store_contract"
+ch_start
+URL="$CH_URL"
+
+"$SC" check "$URL" --large 100000 | tee "$TMP/check.out"
+summary_vars "$TMP/check.out"
+like="$(printf '%s' "$prefix" | sed "s/'/\\\\'/g")%"
+expect_eq "schema_version (clickhouse-client)" 1 "$(ch_q "SELECT max(version) FROM tickpipe.schema_version")"
+expect_eq "trades (clickhouse-client)" "$trades" \
+  "$(ch_q "SELECT count() FROM tickpipe.trades FINAL WHERE symbol LIKE '$like'")"
+expect_eq "distinct trade ids (clickhouse-client)" "$trades" \
+  "$(ch_q "SELECT uniqExact(uuid) FROM tickpipe.trades WHERE symbol LIKE '$like'")"
+expect_eq "null conditions (clickhouse-client)" "$null_cond" \
+  "$(ch_q "SELECT count() FROM tickpipe.trades FINAL WHERE symbol LIKE '$like' AND isNull(trade_conditions)")"
+expect_eq "empty conditions (clickhouse-client)" "$empty_cond" \
+  "$(ch_q "SELECT count() FROM tickpipe.trades FINAL WHERE symbol LIKE '$like' AND trade_conditions = '[]'")"
+expect_eq "averages (clickhouse-client)" "$averages" \
+  "$(ch_q "SELECT count() FROM tickpipe.running_averages_15_sec FINAL WHERE symbol LIKE '$like'")"
+expect_eq "candles (clickhouse-client)" "$candles" \
+  "$(ch_q "SELECT count() FROM tickpipe.candles FINAL WHERE symbol LIKE '$like'")"
+expect_eq "final candles win after OPTIMIZE FINAL (clickhouse-client)" "1	13	170" \
+  "$(ch_q "OPTIMIZE TABLE tickpipe.candles FINAL" && ch_q "SELECT final, high, volume FROM tickpipe.candles
+          WHERE symbol = '${prefix}C😀' AND interval_s = 1 ORDER BY start_ms LIMIT 1")"
+expect_eq "DateTime column beside the ms (clickhouse-client)" 0 \
+  "$(ch_q "SELECT count() FROM tickpipe.trades WHERE symbol LIKE '$like'
+           AND toInt64(trade_time) != intDiv(trade_timestamp, 1000)")"
+ok "contract suite and clickhouse-client oracle"
+
+# The server killed (-9) mid-stream and restarted: the writer retries, nothing is lost.
+N=150000
+"$SC" write "$URL" RESTART "$N" 2000 >"$TMP/w.out" 2>"$TMP/w.err" &
+wpid=$!
+on_exit "kill -9 $wpid 2>/dev/null"
+wait_for 60 grep -q "committed 20000" "$TMP/w.out"
+ch_kill
+wait_for 30 grep -q "retrying" "$TMP/w.err"
+grep -m1 retrying "$TMP/w.err" | grep -q "is the server running" || fail "unclear error: $(grep -m1 retrying "$TMP/w.err")"
+ch_restart
+wait "$wpid" || fail "writer failed: $(tail -3 "$TMP/w.err")"
+grep -q "^done $N" "$TMP/w.out" || fail "writer did not finish"
+expect_eq "trades after server kill and restart (clickhouse-client)" "$N" \
+  "$(ch_q "SELECT count() FROM tickpipe.trades FINAL WHERE symbol = 'RESTART'")"
+expect_eq "trades after server kill and restart (store)" "$N" "$("$SC" count "$URL" RESTART)"
+ok "server killed mid-stream and restarted: $N trades, each once ($(grep -m1 retrying "$TMP/w.err" | cut -c1-150))"
+
+# Wrong password: refused, clearly. Server down: a clear error. No password anywhere.
+if "$SC" check "clickhouse://127.0.0.1:$CH_HTTP_PORT/tickpipe?user=tp&password=wrong-pw" >"$TMP/auth.out" 2>&1; then
+  fail "check succeeded with a wrong password"
+fi
+grep -q "ClickHouse at 127.0.0.1:$CH_HTTP_PORT: HTTP" "$TMP/auth.out" || fail "unclear auth error: $(cat "$TMP/auth.out")"
+ch_stop
+if "$SC" check "$URL" >"$TMP/down.out" 2>&1; then fail "check succeeded with the server down"; fi
+grep -q "ClickHouse at 127.0.0.1:$CH_HTTP_PORT" "$TMP/down.out" || fail "error does not name the server: $(cat "$TMP/down.out")"
+grep -q "is the server running" "$TMP/down.out" || fail "error gives no hint: $(cat "$TMP/down.out")"
+if grep -q -e "$CH_PASSWORD" -e wrong-pw "$TMP/down.out" "$TMP/w.err" "$TMP/auth.out"; then fail "a password was printed"; fi
+ok "wrong password: $(grep -m1 -o 'ClickHouse at.*' "$TMP/auth.out" | cut -c1-120)"
+ok "server down: $(grep -m1 -o 'ClickHouse at.*' "$TMP/down.out" | cut -c1-120)"

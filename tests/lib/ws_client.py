@@ -1,0 +1,70 @@
+"""ws_client.py - a minimal RFC 6455 WebSocket client (Python stdlib only)
+for the HTTP tests: connect to /ws, ask for one symbol, collect messages
+until trades, candles, averages and stats arrived and at least MIN trades,
+then print a JSON summary {"types", "symbols", "trades", "stats"}.
+With MIN = stall it connects and then never reads (a slow browser).
+    python3 ws_client.py HOST PORT SYMBOL [MIN|stall]"""
+import base64, json, os, socket, struct, sys, time
+
+host, port, sym = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+stall = len(sys.argv) > 4 and sys.argv[4] == "stall"
+want_trades = int(sys.argv[4]) if len(sys.argv) > 4 and not stall else 50
+s = socket.create_connection((host, port), timeout=30)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+buf = b""
+while b"\r\n\r\n" not in buf:
+    chunk = s.recv(4096)
+    if not chunk:
+        sys.exit("connection closed during the handshake")
+    buf += chunk
+head, buf = buf.split(b"\r\n\r\n", 1)
+if not head.startswith(b"HTTP/1.1 101"):
+    sys.exit(f"handshake refused: {head[:200]!r}")
+
+
+def send_text(text):
+    data, mask = text.encode(), os.urandom(4)
+    assert len(data) < 126
+    s.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+
+def read(n):
+    global buf
+    while len(buf) < n:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise EOFError("server closed the connection")
+        buf += chunk
+    out, buf = buf[:n], buf[n:]
+    return out
+
+
+send_text(json.dumps({"symbol": sym}))
+if stall:
+    print("stalled", flush=True)
+    time.sleep(3600)
+got = {"types": {}, "symbols": {}, "trades": [], "stats": None}
+deadline = time.time() + 60
+while time.time() < deadline:
+    b0, b1 = read(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", read(2))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", read(8))[0]
+    payload = read(n)
+    if b0 & 0x0F != 1:  # text frames only (all of ours are unfragmented)
+        continue
+    m = json.loads(payload)
+    got["types"][m["type"]] = got["types"].get(m["type"], 0) + 1
+    if "symbol" in m:
+        got["symbols"][m["symbol"]] = 1
+    if m["type"] == "trades":
+        got["trades"] += m["data"]
+    if m["type"] == "stats":
+        got["stats"] = m
+    if all(got["types"].get(t) for t in ("trades", "candles", "averages", "stats")) and len(got["trades"]) >= want_trades:
+        break
+print(json.dumps(got))

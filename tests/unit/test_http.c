@@ -1,0 +1,145 @@
+/* test_http.c - unit tests of the HTTP side's pure parts: REST parameter
+ * checking (through tp_http_api over the null store), the row formatters
+ * (checked by parsing their JSON back with jansson), and the metrics
+ * lookups the health push uses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/metrics.h"
+#include "http/http_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tp_http_resp api(const char *path, const char *a0, const char *a1, const char *a2) {
+    char *args[3];
+    int n = 0;
+    if (a0) args[n++] = (char *)a0;
+    if (a1) args[n++] = (char *)a1;
+    if (a2) args[n++] = (char *)a2;
+    static tp_http_store st = {.url = "null:"};
+    tp_http_resp r = {0};
+    tp_http_api(&st, 100, path, args, n, &r);
+    return r;
+}
+
+static void expect_error(const char *path, const char *a0, const char *a1, const char *a2, int status,
+                         const char *text) {
+    tp_http_resp r = api(path, a0, a1, a2);
+    assert_int_equal(r.status, status);
+    json_t *j = json_loadb(r.body, r.len, 0, NULL);
+    assert_non_null(j);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    assert_non_null(e);
+    if (!strstr(e, text)) fail_msg("error '%s' lacks '%s'", e, text);
+    json_decref(j);
+    free(r.body);
+}
+
+static void test_params(void **state) {
+    (void)state;
+    expect_error("/api/trades", NULL, NULL, NULL, 400, "missing parameter 'symbol'");
+    expect_error("/api/trades", "symbol=A", "limit=101", NULL, 400, "from 1 to 100");
+    expect_error("/api/trades", "symbol=A", "limit=0", NULL, 400, "limit");
+    expect_error("/api/trades", "symbol=A", "from=5", "to=5", 400, "before");
+    expect_error("/api/trades", "symbol=A", "from=1e3", NULL, 400, "from");
+    expect_error("/api/trades", "symbol=A", "symbol=B", NULL, 400, "twice");
+    expect_error("/api/trades", "symbol=A", "x=1", NULL, 400, "unknown parameter 'x'");
+    expect_error("/api/trades", "symbol", NULL, NULL, 400, "empty");
+    expect_error("/api/candles", "symbol=A", "interval=1h", NULL, 400, "1s or 1m");
+    expect_error("/api/averages", "symbol=A", "interval=1s", NULL, 400, "unknown parameter");
+    expect_error("/api/symbols", "limit=1", NULL, NULL, 400, "unknown parameter");
+    expect_error("/api/nope", NULL, NULL, NULL, 404, "no such endpoint");
+    char longsym[80] = "symbol=";
+    memset(longsym + 7, 'A', 65);
+    expect_error("/api/trades", longsym, NULL, NULL, 400, "longer than 64");
+    expect_error("/api/trades", "symbol=\xff", NULL, NULL, 400, "UTF-8");
+
+    tp_http_resp r = api("/api/candles", "symbol=A", "interval=1s", "limit=100");
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loadb(r.body, r.len, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "interval")), "1s");
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
+    json_decref(j);
+    free(r.body);
+}
+
+static void test_rows(void **state) {
+    (void)state;
+    tp_str conds[] = {{"1", 1}, {NULL, 0}};
+    tp_trade t = {.symbol = {"\xc3\x84X", 3},
+                  .price = 1.5,
+                  .volume = 0,
+                  .ts_ms = 1700000000123,
+                  .ncond = 2,
+                  .cond = conds};
+    t.id[15] = 7;
+    json_t *j = tp_http_trade_json(&t, 42);
+    char *s = json_dumps(j, TP_HTTP_JSON_FLAGS);
+    json_decref(j);
+    j = json_loads(s, 0, NULL);
+    free(s);
+    assert_string_equal(json_string_value(json_object_get(j, "symbol")), "\xc3\x84X");
+    assert_true(json_real_value(json_object_get(j, "price")) == 1.5);
+    assert_int_equal(json_integer_value(json_object_get(j, "ts")), 1700000000123);
+    assert_int_equal(json_integer_value(json_object_get(j, "ingest_ts")), 42);
+    json_t *c = json_object_get(j, "conditions");
+    assert_int_equal(json_array_size(c), 2);
+    assert_true(json_is_null(json_array_get(c, 1)));
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "00000000-0000-0000-0000-000000000007");
+    json_decref(j);
+
+    t.ncond = TP_COND_NULL;
+    j = tp_http_trade_json(&t, 0);
+    assert_true(json_is_null(json_object_get(j, "conditions")));
+    json_decref(j);
+
+    tp_candle cd = {.symbol = {"A", 1},
+                    .interval_s = 60,
+                    .start_ms = 60000,
+                    .open = 1,
+                    .high = 2,
+                    .low = 0.5,
+                    .close = 1.5,
+                    .volume = 0,
+                    .vwap = NAN,
+                    .trade_count = 3,
+                    .final = 1};
+    j = tp_http_candle_json(&cd);
+    assert_true(json_is_null(json_object_get(j, "vwap"))); /* NaN is not JSON */
+    assert_true(json_is_true(json_object_get(j, "final")));
+    assert_int_equal(json_integer_value(json_object_get(j, "interval")), 60);
+    json_decref(j);
+}
+
+static void test_metrics_lookup(void **state) {
+    (void)state;
+    double v = -1;
+    assert_int_equal(tp_metrics_value("tickpipe_test_nothing_total", NULL, &v), -1);
+    tp_counter_add(tp_metrics_counter("tickpipe_test_a_errors_total", "k=\"1\"", "t"), 2);
+    tp_counter_add(tp_metrics_counter("tickpipe_test_a_errors_total", "k=\"2\"", "t"), 3);
+    tp_counter_add(tp_metrics_counter("tickpipe_test_b_errors_total", NULL, "t"), 4);
+    tp_gauge_set(tp_metrics_gauge("tickpipe_test_g", NULL, "t"), -5);
+    assert_int_equal(tp_metrics_value("tickpipe_test_a_errors_total", NULL, &v), 0);
+    assert_true(v == 5);
+    assert_int_equal(tp_metrics_value("tickpipe_test_a_errors_total", "k=\"2\"", &v), 0);
+    assert_true(v == 3);
+    assert_int_equal(tp_metrics_value("tickpipe_test_a_errors_total", "k=\"3\"", &v), -1);
+    assert_int_equal(tp_metrics_value("tickpipe_test_g", NULL, &v), 0);
+    assert_true(v == -5);
+    assert_true(tp_metrics_sum_suffix("_errors_total") >= 9);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_metrics_lookup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,276 @@
+// app.js - tickpipe's dashboard: initial data through the REST API, live
+// updates over /ws (trades, candles, averages, stats), reconnect with backoff.
+// No build step: lightweight-charts' standalone bundle defines the global
+// LightweightCharts; both files are embedded into the tickpipe binary.
+'use strict';
+
+(function () {
+  const LWC = window.LightweightCharts;
+  const $ = (id) => document.getElementById(id);
+  const TAPE_ROWS = 50;
+  const AVG_ROWS = 24;
+
+  const state = {
+    symbol: null,
+    interval: '1m',
+    candles: new Map(), // start ms -> candle, for the current symbol and interval
+    lastBar: 0,
+    averages: new Map(), // window_start -> row
+    tape: [],
+    tapeIds: new Set(),
+    ws: null,
+    wsUp: false,
+    backoff: 1000,
+    live: { trades: 0, candles: 0, averages: 0, stats: 0 },
+    loadSeq: 0,
+  };
+  // For tests and the curious: window.tickpipe.state.
+  window.tickpipe = { state };
+
+  // ---- chart ----
+  const chart = LWC.createChart($('chart'), {
+    autoSize: true,
+    layout: { background: { color: '#171e26' }, textColor: '#b8c2cc' },
+    grid: { vertLines: { color: '#1f2933' }, horzLines: { color: '#1f2933' } },
+    timeScale: { timeVisible: true, secondsVisible: true, borderColor: '#2c3845' },
+    rightPriceScale: { borderColor: '#2c3845' },
+    crosshair: { mode: 0 },
+  });
+  const candleSeries = chart.addSeries(LWC.CandlestickSeries, {
+    upColor: '#26a69a', downColor: '#ef5350', borderVisible: false,
+    wickUpColor: '#26a69a', wickDownColor: '#ef5350',
+  });
+  const volumeSeries = chart.addSeries(LWC.HistogramSeries, {
+    priceFormat: { type: 'volume' }, priceScaleId: 'vol', color: '#3d5a80',
+  });
+  chart.priceScale('vol').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+  candleSeries.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
+
+  function priceFormatFor(p) {
+    const precision = p >= 1000 ? 2 : p >= 1 ? 3 : p >= 0.01 ? 5 : 8;
+    return { type: 'price', precision, minMove: Math.pow(10, -precision) };
+  }
+
+  function bar(c) {
+    return { time: Math.floor(c.start / 1000), open: c.open, high: c.high, low: c.low, close: c.close };
+  }
+  function volBar(c) {
+    return { time: Math.floor(c.start / 1000), value: c.volume || 0,
+      color: c.close >= c.open ? 'rgba(38,166,154,0.5)' : 'rgba(239,83,80,0.5)' };
+  }
+  function redraw() {
+    const rows = [...state.candles.values()].sort((a, b) => a.start - b.start);
+    candleSeries.setData(rows.map(bar));
+    volumeSeries.setData(rows.map(volBar));
+    state.lastBar = rows.length ? rows[rows.length - 1].start : 0;
+    $('chart-empty').style.display = rows.length ? 'none' : '';
+    if (rows.length) candleSeries.applyOptions({ priceFormat: priceFormatFor(rows[rows.length - 1].close) });
+  }
+  function upsertCandle(c) {
+    if (c.open == null || c.close == null) return;
+    const fresh = !state.candles.has(c.start);
+    state.candles.set(c.start, c);
+    if (c.start >= state.lastBar) {
+      // lightweight-charts only updates the newest bar in place
+      candleSeries.update(bar(c));
+      volumeSeries.update(volBar(c));
+      state.lastBar = c.start;
+      if (fresh) $('chart-empty').style.display = 'none';
+    } else {
+      redraw();
+    }
+  }
+
+  // ---- tables ----
+  const fmtTime = (ms) => new Date(ms).toISOString().substring(11, 23);
+  const fmtClock = (ms) => new Date(ms).toISOString().substring(11, 19);
+  function fmtNum(v, digits) {
+    if (v == null || !isFinite(v)) return '-';
+    return Number(v).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  }
+  function cell(tr, text, cls) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+  }
+
+  function addTrades(rows) {
+    for (const t of rows) {
+      if (state.tapeIds.has(t.id)) continue;
+      state.tapeIds.add(t.id);
+      state.tape.push(t);
+    }
+    state.tape.sort((a, b) => b.ts - a.ts);
+    if (state.tape.length > TAPE_ROWS) {
+      for (const t of state.tape.splice(TAPE_ROWS)) state.tapeIds.delete(t.id);
+    }
+    const body = $('tape').tBodies[0];
+    body.replaceChildren();
+    state.tape.forEach((t, i) => {
+      const tr = document.createElement('tr');
+      const prev = state.tape[i + 1];
+      if (prev) tr.className = t.price >= prev.price ? 'up' : 'down';
+      cell(tr, fmtTime(t.ts));
+      cell(tr, fmtNum(t.price, 8), 'num p');
+      cell(tr, fmtNum(t.volume, 8), 'num');
+      cell(tr, t.conditions == null ? '' : t.conditions.join(' '));
+      body.appendChild(tr);
+    });
+    if (state.tape.length) $('h-last').textContent = fmtNum(state.tape[0].price, 8);
+  }
+
+  function addAverages(rows) {
+    for (const a of rows) state.averages.set(a.window_start, a);
+    const all = [...state.averages.values()].sort((a, b) => b.window_start - a.window_start);
+    for (const a of all.slice(AVG_ROWS)) state.averages.delete(a.window_start);
+    const body = $('averages').tBodies[0];
+    body.replaceChildren();
+    for (const a of all.slice(0, AVG_ROWS)) {
+      const tr = document.createElement('tr');
+      if (!a.final) tr.className = 'open';
+      cell(tr, fmtClock(a.window_start) + '-' + fmtClock(a.window_end));
+      cell(tr, fmtNum(a.price_volume_multiply, 4), 'num');
+      cell(tr, String(a.trade_count), 'num');
+      cell(tr, a.final ? '' : 'open');
+      body.appendChild(tr);
+    }
+  }
+
+  function showStats(s) {
+    $('h-rate').textContent = s.trades_per_s == null ? '-' : fmtNum(s.trades_per_s, 1);
+    $('h-stored').textContent = fmtNum(s.stored_trades, 0);
+    $('h-lag').textContent = s.lag_ms == null ? '-' : fmtNum(s.lag_ms, 0) + ' ms';
+    $('h-errors').textContent = fmtNum(s.errors, 0);
+    $('h-store').textContent = s.store + (s.store_error ? ': ' + s.store_error : '');
+  }
+
+  // ---- REST ----
+  async function getJSON(path) {
+    const r = await fetch(path, { cache: 'no-store' });
+    const j = await r.json();
+    if (!r.ok) throw new Error(j.error || r.statusText);
+    return j;
+  }
+
+  async function loadSymbols() {
+    try {
+      const j = await getJSON('/api/symbols');
+      const sel = $('symbol');
+      const have = new Set([...sel.options].map((o) => o.value));
+      const names = j.symbols.map((s) => s.symbol).sort();
+      for (const n of names) {
+        if (have.has(n)) continue;
+        const o = document.createElement('option');
+        o.value = o.textContent = n;
+        sel.appendChild(o);
+      }
+      if (!state.symbol && names.length) {
+        const want = new URLSearchParams(location.search).get('symbol');
+        selectSymbol(want && names.includes(want) ? want : names[0]);
+      }
+    } catch (e) {
+      $('h-store').textContent = 'unavailable: ' + e.message;
+    }
+  }
+
+  async function loadData() {
+    const seq = ++state.loadSeq;
+    const sym = encodeURIComponent(state.symbol);
+    try {
+      const [c, a, t] = await Promise.all([
+        getJSON(`/api/candles?symbol=${sym}&interval=${state.interval}&limit=1000`),
+        getJSON(`/api/averages?symbol=${sym}&limit=${AVG_ROWS}`),
+        getJSON(`/api/trades?symbol=${sym}&limit=${TAPE_ROWS}`),
+      ]);
+      if (seq !== state.loadSeq) return; // the user switched again meanwhile
+      state.candles.clear();
+      for (const row of c.candles) state.candles.set(row.start, row);
+      redraw();
+      chart.timeScale().scrollToRealTime();
+      state.averages.clear();
+      addAverages(a.averages);
+      state.tape = [];
+      state.tapeIds.clear();
+      addTrades(t.trades);
+    } catch (e) {
+      $('h-store').textContent = 'unavailable: ' + e.message;
+    }
+  }
+
+  function selectSymbol(s) {
+    state.symbol = s;
+    $('symbol').value = s;
+    const u = new URL(location.href);
+    u.searchParams.set('symbol', s);
+    history.replaceState(null, '', u);
+    state.candles.clear();
+    redraw();
+    loadData();
+    subscribe();
+  }
+
+  function setInterval_(iv) {
+    state.interval = iv;
+    for (const b of document.querySelectorAll('.toggle button')) b.classList.toggle('on', b.dataset.interval === iv);
+    if (state.symbol) loadData();
+  }
+
+  // ---- /ws ----
+  function subscribe() {
+    if (state.ws && state.wsUp && state.symbol) state.ws.send(JSON.stringify({ symbol: state.symbol }));
+  }
+
+  function onMessage(ev) {
+    let m;
+    try { m = JSON.parse(ev.data); } catch (e) { return; }
+    if (m.type === 'stats') {
+      state.live.stats++;
+      showStats(m);
+      return;
+    }
+    if (m.symbol !== state.symbol) return;
+    if (m.type === 'trades') {
+      state.live.trades += m.data.length;
+      addTrades(m.data);
+    } else if (m.type === 'candles') {
+      const want = state.interval === '1s' ? 1 : 60;
+      for (const c of m.data) if (c.interval === want) { state.live.candles++; upsertCandle(c); }
+    } else if (m.type === 'averages') {
+      state.live.averages += m.data.length;
+      addAverages(m.data);
+    }
+  }
+
+  function connect() {
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+    state.ws = ws;
+    ws.onopen = () => {
+      const wasDown = state.everUp;
+      state.wsUp = true;
+      state.everUp = true;
+      state.backoff = 1000;
+      $('conn').textContent = 'live';
+      $('conn').className = 'conn up';
+      subscribe();
+      if (wasDown) { loadSymbols(); if (state.symbol) loadData(); } // catch up what was missed
+    };
+    ws.onmessage = onMessage;
+    ws.onclose = () => {
+      state.wsUp = false;
+      $('conn').textContent = 'reconnecting';
+      $('conn').className = 'conn down';
+      const wait = state.backoff * (0.75 + Math.random() * 0.5);
+      state.backoff = Math.min(state.backoff * 2, 15000);
+      setTimeout(connect, wait);
+    };
+    ws.onerror = () => ws.close();
+  }
+
+  // ---- start ----
+  $('symbol').addEventListener('change', (e) => selectSymbol(e.target.value));
+  for (const b of document.querySelectorAll('.toggle button')) b.addEventListener('click', () => setInterval_(b.dataset.interval));
+  loadSymbols();
+  setInterval(loadSymbols, 10000); // symbols that appear later
+  connect();
+})();
