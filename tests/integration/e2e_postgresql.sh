@@ -40,15 +40,28 @@ n=12000
 e2e_run "$n"
 
 # --- the store goes away while process runs --------------------------------
+# Recorded trades after phase one's in event time: 2000 trades 100 ms apart
+# (200 s, so windows close and process's committed offsets move forward: it
+# commits the first record of a window still open), produced before the
+# member starts so it reads them as a backlog; then, while the server is
+# down, 2000 more 5 ms apart (10 s, less than the allowed lateness).
+t0=$(psql_q "SELECT (extract(epoch FROM max(trade_timestamp)) * 1000)::bigint / 60000 * 60000 + 60000 FROM trades")
+e2e_recording "$TMP/before.rec" "$t0" 2000 100 1
+e2e_recording "$TMP/during.rec" $((t0 + 200000)) 2000 5 2
+e2e_replay prod2 "$TMP/before.rec"
+e2e_produced prod2 2000
 e2e_proc procc
-wait_for 40 has_assignment procc
+wait_for 60 stored_eq $((n + 2000))
+wait_for 30 committed_gt 0
+c0=$(committed_total)
+echo "  committed offsets before the outage: $c0"
 pg_stop
 echo "  PostgreSQL stopped"
-e2e_produce prod2 3000
+e2e_replay prod3 "$TMP/during.rec"
+e2e_produced prod3 2000
 wait_for 40 grep -q 'store postgresql failed' "$TMP/procc.log"
 group_offsets >"$TMP/offsets.down1" || fail "group_offsets: $(cat "$TMP/offsets.down1")"
-e2e_produced prod2 3000
-# two more failed attempts after everything was produced and consumed
+# two more failed attempts
 wait_for 40 grep -q 'store postgresql failed.* retry 3 ' "$TMP/procc.log"
 group_offsets >"$TMP/offsets.down2" || fail "group_offsets: $(cat "$TMP/offsets.down2")"
 grep 'store postgresql failed' "$TMP/procc.log" | head -1 | sed 's/^/  log: /'
@@ -58,12 +71,18 @@ echo "  while down: committed $c1 -> $c2, end of partitions $h1 -> $h2"
 [ "$c1" = "$c2" ] || fail "offsets were committed while the store was down ($c1 -> $c2)"
 diff <(awk '{print $1, $2}' "$TMP/offsets.down1") <(awk '{print $1, $2}' "$TMP/offsets.down2") >/dev/null ||
   fail "a partition's committed offset moved while the store was down"
+[ "$c2" -ge "$c0" ] && [ "$c2" -gt 0 ] || fail "committed offsets went back ($c0 -> $c2)"
 [ "$h2" -gt "$c2" ] || fail "nothing was produced during the outage: nothing tested"
 pg_restart
 echo "  PostgreSQL restarted"
-wait_for 60 stored_eq $((n + 3000))
-grep -q 'store postgresql is writable again' "$TMP/procc.log" || fail "process did not log the recovery"
+wait_for 60 stored_eq $((n + 4000))
+wait_for 30 grep -q 'store postgresql is writable again' "$TMP/procc.log"
 e2e_stop procc
 offsets_sane || fail "committed offsets: $(cat "$TMP/offsets")"
+read -r _ c3 _ < <(grep '^total' "$TMP/offsets")
+echo "  committed offsets after the recovery: $c3"
+[ "$c3" -ge "$c2" ] || fail "committed offsets went back ($c2 -> $c3)"
+! grep -Eq 'total [0-9]+ trades, [0-9]+ durable, [1-9][0-9]* late' "$TMP/procc.log" ||
+  fail "trades counted late: $(grep -Eo '[0-9]+ late' "$TMP/procc.log" | tail -1)"
 e2e_check_store
-ok "PostgreSQL stopped mid-stream and restarted: no commit while down, every trade stored exactly once"
+ok "PostgreSQL stopped mid-stream and restarted: no commit while down, every trade stored exactly once, candles agree"

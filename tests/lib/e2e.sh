@@ -57,6 +57,17 @@ e2e_produce() {
   bg "$1" "$TICKPIPE" produce --ws-url "$SIM_URL" --token t --symbols "$E2E_SYMS" --brokers "$BS" \
     --topic market --max-trades "$2" --max-reconnects 0 --progress 1
 }
+# e2e_replay NAME FILE N: produce a recording (N trades) as fast as it goes,
+# in the background (wait with e2e_produced NAME N).
+e2e_replay() {
+  bg "$1" "$TICKPIPE" produce --replay "$2" --speed 0 --brokers "$BS" --topic market --progress 1
+}
+# e2e_recording FILE START_MS N STEP_MS SEED: N trades of E2E_SYMS, STEP_MS
+# of event time apart (tests/lib/e2e_recording.py).
+e2e_recording() {
+  /usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/e2e_recording.py" "$1" "$2" "$3" "$4" "$5" "$E2E_SYMS" ||
+    fail "cannot write the recording $1"
+}
 e2e_produced() {
   local pid
   pid=$(eval echo "\$PID_$1")
@@ -75,13 +86,16 @@ e2e_stop() {
 }
 
 # has_assignment NAME: the member's log shows a partition assigned.
-has_assignment() { grep -q '\[consumer\] assigned market ' "$TMP/$1.log"; }
+has_assignment() { grep -qs '\[consumer\] assigned market ' "$TMP/$1.log"; }
 
 stored_eq() { [ "$(store_count)" = "$1" ]; }
 stored_ge() { [ "$(store_count)" -ge "$1" ]; }
 
 # group_offsets: "PARTITION COMMITTED HWM" lines and "total C H".
 group_offsets() { "$TP_TOOLS_DIR/group_offsets" --brokers "$BS" --topic market --group "$E2E_GROUP"; }
+# committed_total: the sum of the group's committed offsets.
+committed_total() { group_offsets | awk '$1 == "total" {print $2}'; }
+committed_gt() { [ "$(committed_total)" -gt "$1" ]; }
 # offsets_sane: every partition holding records has a committed offset, at
 # most its high watermark. (process commits the first record of a window
 # still open, so on a short stream the offset stays behind the end.)
