@@ -159,8 +159,12 @@ e2e_run() {
   grep -q "resuming at committed offset" "$TMP/proca2.log" "$TMP/procb.log" ||
     fail "after the kill no member resumed from committed offsets"
   for m in proca procb; do
-    grep -Eq 'total [1-9][0-9]* trades' "$TMP/$m.log" || fail "member $m stored nothing: the group did not split the work"
+    cat "$TMP/$m"*.log | grep -Eq 'total [1-9][0-9]* trades' || fail "member $m stored nothing: the group did not split the work"
   done
+  # nothing was dead-lettered: every record produced decoded
+  local dlq
+  dlq=$(kcat -C -b "$BS" -t market.dlq -e -q -f '%o\n' 2>"$TMP/kcat-dlq.err") || fail "kcat: $(cat "$TMP/kcat-dlq.err")"
+  [ -z "$dlq" ] || fail "$(echo "$dlq" | wc -l) records in the dead-letter topic"
   e2e_check_store
   ok "simulate -> produce -> 3 partitions -> 2 process members (one killed -9, restarted) -> store: $n trades exactly once"
   e2e_check_serve
