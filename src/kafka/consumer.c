@@ -27,6 +27,7 @@ typedef struct mono_entry {
 typedef struct part {
     int assigned;
     int eof;
+    int64_t eof_offset;  /* the partition's end offset when eof was reported */
     int64_t next_offset; /* -1 until a record was consumed since assignment */
     int64_t floor;       /* from the previous owner's commit; INT64_MIN = none */
     int64_t max_ts;      /* newest event time consumed; INT64_MIN = none */
@@ -269,7 +270,10 @@ int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, ch
         int rc = TP_EAGAIN;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             part *p = get_part(c, m->partition);
-            if (p && p->assigned) p->eof = 1;
+            if (p && p->assigned) {
+                p->eof = 1;
+                p->eof_offset = m->offset;
+            }
         } else {
             tp_counter_add(c->m_errors, 1);
             rc = tp_seterr(err, errlen, TP_EUNAVAIL, "%s%s%s", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
@@ -374,7 +378,20 @@ int64_t tp_consumer_input_watermark(const tp_consumer *c) {
     for (size_t i = 0; i < c->nparts; i++) {
         const part *p = &c->parts[i];
         if (!p->assigned) continue;
-        if (!p->eof) {
+        int idle = p->eof;
+        if (idle) {
+            /* At its end when last polled, but records may have arrived
+             * since (a burst after a quiet spell): librdkafka's cached high
+             * watermark, updated by every fetch response before the records
+             * are handed out, tells without a round trip. A partition with
+             * records waiting holds the watermark back again. */
+            int64_t lo = 0, hi = 0;
+            if (rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)i, &lo, &hi) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                hi > p->eof_offset)
+                idle = 0;
+        }
+        if (!idle) {
             if (p->max_ts == INT64_MIN) return INT64_MIN;
             if (p->max_ts < active) active = p->max_ts;
         }
