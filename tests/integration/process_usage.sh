@@ -12,11 +12,11 @@ opts=$(grep -o '{"[a-z-]*", \(required\|no\)_argument' "$TP_SOURCE_DIR/src/cmd/c
 [ "$(echo "$opts" | wc -l)" -ge 14 ] || fail "could not read the option table"
 for o in $opts; do
   grep -q -- "--$o" "$TMP/help" || fail "--help does not mention --$o"
-  echo "$readme" | grep -q -- "--$o" || fail "README does not document --$o"
+  grep -q -- "--$o" <<<"$readme" || fail "README does not document --$o"
 done
 for v in KAFKA_SERVER KAFKA_PORT KAFKA_TOPIC_NAME TICKPIPE_STORE TICKPIPE_LOG; do
   grep -q "$v" "$TMP/help" || fail "--help does not mention $v"
-  echo "$readme" | grep -q "$v" || fail "README does not mention $v"
+  grep -q "$v" <<<"$readme" || fail "README does not mention $v"
 done
 ok "--help and README cover every flag and variable"
 
