@@ -45,7 +45,7 @@ for r in rows:
     assert sym == "AAPL", r
 PY
 ok "REST answers with stored trades"
-curl -fsS "http://127.0.0.1:$port/api/candles?symbol=AAPL&interval=1s" | grep -q '[0-9]' || fail "/api/candles empty"
+curl -fsS "http://127.0.0.1:$port/api/candles?symbol=AAPL&interval=1s" | grep '[0-9]' >/dev/null || fail "/api/candles empty"
 curl -fsS "http://127.0.0.1:$port/metrics" >"$TMP/metrics.txt" || fail "/metrics"
 grep -q '^tickpipe_ingest_trades_total [1-9]' "$TMP/metrics.txt" || fail "no ingest counter in /metrics"
 ok "/metrics counts ingested trades"
