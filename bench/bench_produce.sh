@@ -13,7 +13,14 @@ TRADES_B50=${TRADES_B50:-2000000}
 TRADES_B1=${TRADES_B1:-500000}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tickpipe-bench.XXXXXX")
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+# pids are GNU time processes: stop the program each one runs, then it.
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill $(pgrep -P "$p") "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 [ -x /usr/bin/time ] || { echo "bench_produce: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 command -v kcat >/dev/null || { echo "bench_produce: kcat missing" >&2; exit 1; }

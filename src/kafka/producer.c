@@ -171,8 +171,11 @@ static int create_topic(tp_producer *p, const tp_producer_config *cfg, int64_t d
                        cfg->topic, p->brokers, (cfg->connect_timeout_ms + 999) / 1000,
                        p->last_error[0] ? ": " : "", p->last_error);
     } else if (rd_kafka_event_error(ev)) {
-        rc = tp_seterr(err, errlen, TP_EUNAVAIL, "cannot create topic %s on %s: %s", cfg->topic, p->brokers,
-                       rd_kafka_event_error_string(ev));
+        rc = tp_seterr(
+            err, errlen, TP_EUNAVAIL,
+            "cannot create topic %s on %s: %s; create it with the cluster's own tools, or leave out "
+            "--create-topic if the cluster creates topics on first use",
+            cfg->topic, p->brokers, rd_kafka_event_error_string(ev));
     } else {
         size_t n = 0;
         const rd_kafka_topic_result_t **res =

@@ -9,7 +9,8 @@ feed order, exact (avro_exact.py). Checks, with the reference schema:
 every message decodes, its type is "trade" and all its trades belong to its
 key; every trade arrives exactly once with exact values; each symbol's
 messages sit on one partition and, read by offset, give that symbol's
-trades in feed order."""
+trades in feed order; where EXPECTED_JSON has recv_ms, each message's
+timestamp is the receive time of the frame its trades came from."""
 import json
 import os
 import sys
@@ -41,10 +42,13 @@ def main():
     want = expected["trades"]
     assert len(msgs) == expected["messages"], ("messages", len(msgs), "want one per symbol per frame",
                                                expected["messages"])
-    by_sym_want = {}
-    for t in want:
+    recv = expected.get("recv_ms")  # per trade: the Kafka timestamp its message must carry
+    by_sym_want, by_sym_recv = {}, {}
+    for i, t in enumerate(want):
         by_sym_want.setdefault(t["s"], []).append(t)
-    got_by_sym, parts = {}, {}
+        if recv:
+            by_sym_recv.setdefault(t["s"], []).append(recv[i])
+    got_by_sym, got_ts, parts = {}, {}, {}
     ntrades = 0
     for p, o, ts, key, val in sorted(msgs, key=lambda m: (m[0], m[1])):
         rec = avro_exact.decode(schema, val)
@@ -57,6 +61,7 @@ def main():
             assert t["s"] == k, (p, o, "trade of", t["s"], "under key", k)
         parts.setdefault(k, set()).add(p)
         got_by_sym.setdefault(k, []).extend(ex["data"])
+        got_ts.setdefault(k, []).extend([ts] * len(ex["data"]))
         ntrades += len(ex["data"])
     for k, ps in parts.items():
         assert len(ps) == 1, ("symbol on several partitions", bytes.fromhex(k), ps)
@@ -66,8 +71,11 @@ def main():
         assert len(g) == len(w), ("trade count for", bytes.fromhex(k).decode(), len(g), len(w))
         for i, (a, b) in enumerate(zip(g, w)):
             assert a == b, ("trade", i, "of", bytes.fromhex(k).decode(), a, b)
-    print("ok - %d trades in %d messages, %d symbols, exact and in order per symbol" %
-          (ntrades, len(msgs), len(by_sym_want)))
+        if recv:
+            assert got_ts[k] == by_sym_recv[k], ("message timestamps != frame receive times for",
+                                                 bytes.fromhex(k).decode())
+    print("ok - %d trades in %d messages, %d symbols, exact and in order per symbol%s" %
+          (ntrades, len(msgs), len(by_sym_want), ", timestamps = frame receive times" if recv else ""))
 
 
 if __name__ == "__main__":

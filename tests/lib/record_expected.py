@@ -2,8 +2,9 @@
 the exact form produce_check.py compares against.
 
 Usage: record_expected.py RECORDING OUT_JSON
-Writes {"trades": [...], "messages": N}: every trade of every "trade" frame
-in order, and N = one message per symbol per frame. Parsed with Python's
+Writes {"trades": [...], "messages": N, "recv_ms": [...]}: every trade of
+every "trade" frame in order, N = one message per symbol per frame, and the
+recorded receive time of each trade's frame (the Kafka timestamp expected). Parsed with Python's
 json module, independent of tickpipe's parser."""
 import json
 import os
@@ -20,15 +21,15 @@ def frames(path):
             hdr = f.readline()
             if not hdr:
                 return
-            _, n = hdr.split()
+            recv_ms, n = hdr.split()
             body = f.read(int(n))
             assert f.read(1) == b"\n", "recording out of step"
-            yield body
+            yield int(recv_ms), body
 
 
 def main():
-    trades, nmsgs = [], 0
-    for body in frames(sys.argv[1]):
+    trades, recv, nmsgs = [], [], 0
+    for recv_ms, body in frames(sys.argv[1]):
         try:
             m = json.loads(body)
         except ValueError:
@@ -39,12 +40,13 @@ def main():
         for t in m["data"]:
             c = t.get("c")
             syms.add(t["s"])
+            recv.append(recv_ms)
             trades.append({"s": avro_exact.hexs(t["s"]), "p": avro_exact.dbits(float(t["p"])), "t": int(t["t"]),
                            "v": avro_exact.dbits(float(t["v"])),
                            "c": None if c is None else [None if x is None else avro_exact.hexs(x) for x in c]})
         nmsgs += len(syms)
     with open(sys.argv[2], "w") as f:
-        json.dump({"trades": trades, "messages": nmsgs}, f)
+        json.dump({"trades": trades, "messages": nmsgs, "recv_ms": recv}, f)
     print(len(trades))
 
 
