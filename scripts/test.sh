@@ -13,7 +13,7 @@ echo "== format"
 scripts/check-format.sh
 
 echo "== build and test"
-scripts/build.sh build
+scripts/build.sh build -DTP_TESTS=ON
 ctest --test-dir build --output-on-failure -j2
 
 if [ "${TP_SKIP_SANITIZE:-0}" != 1 ]; then

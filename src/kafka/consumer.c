@@ -7,6 +7,7 @@
  * has passed an entry, compaction when the dead head is half the array. */
 #include "kafka/consumer.h"
 
+#include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -26,6 +27,7 @@ typedef struct mono_entry {
 typedef struct part {
     int assigned;
     int eof;
+    int64_t eof_offset;  /* the partition's end offset when eof was reported */
     int64_t next_offset; /* -1 until a record was consumed since assignment */
     int64_t floor;       /* from the previous owner's commit; INT64_MIN = none */
     int64_t max_ts;      /* newest event time consumed; INT64_MIN = none */
@@ -116,6 +118,7 @@ static void assign_parts(tp_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
                     tp->partition);
     }
     c->st.assigned += (size_t)parts->cnt;
+    if (!c->st.first_assign_us) c->st.first_assign_us = tp_mono_us();
     tp_gauge_set(c->m_assigned, (int64_t)c->st.assigned);
     e = rd_kafka_assign(rk, parts);
     if (e) tp_error(MOD, "assign failed: %s", rd_kafka_err2str(e));
@@ -159,6 +162,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         tp_error(MOD, "rebalance error: %s", rd_kafka_err2str(err));
         rd_kafka_assign(rk, NULL);
     }
+}
+
+/* The dead-letter producer gets the user's -X properties too, so that
+ * security and connection settings apply; consumer-only ones among them
+ * would make librdkafka warn once per property: those lines are dropped. */
+static void dlq_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    if (!strcmp(fac, "CONFWARN") && strstr(buf, "consumer property")) return;
+    tp_log_level l = level <= 3 ? TP_LOG_ERROR : level == 4 ? TP_LOG_WARN : TP_LOG_DEBUG;
+    if (tp_log_enabled(l)) tp_log(l, "kafka", "dead-letter producer: %s: %s", fac, buf);
 }
 
 static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -226,6 +239,7 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
             return TP_EINVAL;
         }
         rd_kafka_conf_set_dr_msg_cb(pconf, dlq_dr_cb);
+        rd_kafka_conf_set_log_cb(pconf, dlq_log_cb);
         rd_kafka_conf_set_opaque(pconf, c);
         c->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, e, sizeof e);
         if (!c->dlq) {
@@ -256,7 +270,10 @@ int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, ch
         int rc = TP_EAGAIN;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             part *p = get_part(c, m->partition);
-            if (p && p->assigned) p->eof = 1;
+            if (p && p->assigned) {
+                p->eof = 1;
+                p->eof_offset = m->offset;
+            }
         } else {
             tp_counter_add(c->m_errors, 1);
             rc = tp_seterr(err, errlen, TP_EUNAVAIL, "%s%s%s", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
@@ -361,7 +378,20 @@ int64_t tp_consumer_input_watermark(const tp_consumer *c) {
     for (size_t i = 0; i < c->nparts; i++) {
         const part *p = &c->parts[i];
         if (!p->assigned) continue;
-        if (!p->eof) {
+        int idle = p->eof;
+        if (idle) {
+            /* At its end when last polled, but records may have arrived
+             * since (a burst after a quiet spell): librdkafka's cached high
+             * watermark, updated by every fetch response before the records
+             * are handed out, tells without a round trip. A partition with
+             * records waiting holds the watermark back again. */
+            int64_t lo = 0, hi = 0;
+            if (rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)i, &lo, &hi) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                hi > p->eof_offset)
+                idle = 0;
+        }
+        if (!idle) {
             if (p->max_ts == INT64_MIN) return INT64_MIN;
             if (p->max_ts < active) active = p->max_ts;
         }

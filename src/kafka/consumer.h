@@ -72,6 +72,7 @@ typedef struct tp_consumer_record {
 typedef struct tp_consumer_stats {
     uint64_t records, dlq, commits, commit_errors, rebalances;
     size_t assigned;
+    int64_t first_assign_us; /* tp_mono_us() of the first assignment; 0 before */
 } tp_consumer_stats;
 
 typedef struct tp_consumer tp_consumer;

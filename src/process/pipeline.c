@@ -371,22 +371,24 @@ static int write_unit(tp_pipeline *p, int64_t now_ms, char *err, size_t errlen) 
 }
 
 static size_t lat_bucket(int64_t ms) {
-    /* bucket 0: < 1 ms; bucket k: [2^(k-1), 2^k) ms */
-    size_t k = 0;
-    while (ms > 0 && k + 1 < TP_PIPELINE_LAT_BUCKETS) {
-        ms >>= 1;
-        k++;
-    }
-    return k;
+    if (ms <= 0) return 0;
+    size_t k = (size_t)ceil(8.0 * log2((double)ms));
+    if (k == 0) k = 1; /* 1 ms */
+    return k < TP_PIPELINE_LAT_BUCKETS ? k : TP_PIPELINE_LAT_BUCKETS - 1;
 }
 
 static void after_commit(tp_pipeline *p, int64_t t0_us) {
     int64_t now = tp_now_ms();
     tp_histogram_observe_us(p->m.commit_latency, (uint64_t)(tp_mono_us() - t0_us));
+    int64_t prev_recv = INT64_MIN;
+    size_t bucket = 0;
     for (size_t i = 0; i < p->pend.n; i++) {
-        int64_t d = now - p->pend.trades[i].recv_ms;
-        if (d < 0) d = 0;
-        p->lat_hist[lat_bucket(d)]++;
+        int64_t r = p->pend.trades[i].recv_ms;
+        if (r != prev_recv) { /* trades of one record share it: one log2 per record */
+            bucket = lat_bucket(now - r);
+            prev_recv = r;
+        }
+        p->lat_hist[bucket]++;
     }
     /* The shared histogram gets one sample per 64 trades: enough for its
      * quantiles, cheap on the hot path. */
@@ -491,7 +493,7 @@ int64_t tp_pipeline_latency_quantile_ms(const tp_pipeline_stats *s, double q) {
     if (!want) want = 1;
     for (size_t i = 0; i < TP_PIPELINE_LAT_BUCKETS; i++) {
         acc += s->latency_hist[i];
-        if (acc >= want) return i == 0 ? 1 : (int64_t)1 << i; /* upper bound of the bucket */
+        if (acc >= want) return (int64_t)floor(exp2((double)i / 8.0) + 1e-9) * (i > 0);
     }
-    return (int64_t)1 << (TP_PIPELINE_LAT_BUCKETS - 1);
+    return (int64_t)floor(exp2((double)(TP_PIPELINE_LAT_BUCKETS - 1) / 8.0));
 }

@@ -9,7 +9,10 @@
  * clearly, keeps everything pending and retries with backoff (up to 30 s
  * between attempts) until it succeeds or tp_pipeline_stop() is called.
  * When flush returns 0, everything added before it is durable: the caller
- * may then commit its Kafka offsets.
+ * may then commit its Kafka offsets. After tp_pipeline_stop() a flush still
+ * makes one attempt (the drain at exit), it only stops retrying.
+ * Failed units are re-sent whole, window rows included: a window the window
+ * module emitted final and freed stays pending here until it is durable.
  *
  * Threading: one thread drives a tp_pipeline; tp_pipeline_stop() may be
  * called from any thread or a signal handler. */
@@ -40,7 +43,7 @@ void tp_pipeline_config_default(tp_pipeline_config *c);
  * same ids. */
 void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]);
 
-#define TP_PIPELINE_LAT_BUCKETS 24
+#define TP_PIPELINE_LAT_BUCKETS 200
 typedef struct tp_pipeline_stats {
     uint64_t trades, late, flushes, store_errors;
     int64_t watermark_ms;
@@ -48,8 +51,9 @@ typedef struct tp_pipeline_stats {
     uint64_t skipped; /* non-finite price/volume or v < 0: stored, not folded */
     size_t pending;   /* trades not yet durable */
     uint64_t rows_trades, rows_candles, rows_averages; /* rows made durable */
-    /* Receipt (tp_trade.recv_ms) to durable, per trade: bucket 0 is < 1 ms,
-     * bucket k is [2^(k-1), 2^k) ms. */
+    /* Receipt (tp_trade.recv_ms) to durable, per trade, in ms: bucket 0
+     * holds 0, bucket k > 0 holds (2^((k-1)/8), 2^(k/8)] (8 per octave,
+     * +-9%; the last one everything above ~31 h). */
     uint64_t latency_hist[TP_PIPELINE_LAT_BUCKETS];
 } tp_pipeline_stats;
 

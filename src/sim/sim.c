@@ -50,6 +50,7 @@
 #define MAX_SUBS 1000
 #define MAX_CLIENT_MSG 4096
 #define NCTL 8
+#define REPLAY_SETTLE_US 100000
 #define CTL_LEN 256
 
 /* What Finnhub-compatible clients are told. tp_source_classify (feed/source.c)
@@ -104,7 +105,7 @@ typedef struct conn {
     int replay_done, have_frame;
     const char *frame;
     size_t frame_len;
-    int64_t frame_ms, first_ms, replay_t0_us;
+    int64_t frame_ms, first_ms, replay_t0_us, replay_start_us;
     uint64_t pass_sent;
     tp_batch batch;
 } conn;
@@ -247,16 +248,9 @@ static void handle_client_message(conn *c, const char *data, size_t len) {
                 }
             }
         }
-        if (s->replay_s && !c->rr && !c->replay_done) {
-            char err[512];
-            if (tp_record_reader_open(s->replay_s, 0, &c->rr, err, sizeof err)) {
-                tp_error(MOD, "cannot replay: %s", err);
-                c->replay_done = 1;
-            } else {
-                c->replay_t0_us = tp_mono_us();
-                c->first_ms = -1;
-            }
-        }
+        /* a replay starts once the subscriptions have settled, so its first
+         * frames are not filtered against a half-made subscription list */
+        if (s->replay_s && !c->rr) c->replay_start_us = tp_mono_us() + REPLAY_SETTLE_US;
         lws_callback_on_writable(c->wsi);
     } else {
         for (size_t i = 0; i < c->nsubs; i++)
@@ -517,7 +511,17 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
             add(&s->st_errors, 1);
         }
         if (c->nsubs && !s->finished) {
-            if (s->replay_s) {
+            if (s->replay_s && !c->rr && !c->replay_done && now >= c->replay_start_us) {
+                char err[512];
+                if (tp_record_reader_open(s->replay_s, 0, &c->rr, err, sizeof err)) {
+                    tp_error(MOD, "cannot replay: %s", err);
+                    c->replay_done = 1;
+                } else {
+                    c->replay_t0_us = now;
+                    c->first_ms = -1;
+                    lws_callback_on_writable(c->wsi);
+                }
+            } else if (s->replay_s) {
                 if (c->have_frame || (c->rr && !c->replay_done)) lws_callback_on_writable(c->wsi);
             } else if (s->cfg.rate > 0 && trades_due(c, now) > 0) {
                 lws_callback_on_writable(c->wsi);
@@ -865,6 +869,7 @@ static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t 
     info.alpn = "http/1.1";
     if (s->host[0] && !strchr(s->host, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (s->cert_s) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws enables a vhost's TLS only with it */
         info.ssl_cert_filepath = s->cert_s;
         info.ssl_private_key_filepath = s->key_s;
     }

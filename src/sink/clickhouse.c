@@ -227,8 +227,12 @@ static int migrate(ch_store *s, char *err, size_t errlen) {
         snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS %s", s->db);
         if ((rc = exec_sql(s, sql, 0, err, errlen))) return rc;
     }
-    if ((rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version (version UInt32) ENGINE = TinyLog", 1,
-                       err, errlen)))
+    /* Log, not TinyLog: members of a consumer group open a fresh store at
+     * once, and TinyLog fails a read that overlaps another process's INSERT
+     * ("File not found: .../tmp_sizes.json"); Log makes the read wait. The
+     * migration itself is idempotent (IF NOT EXISTS, max(version)). */
+    if ((rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version (version UInt32) ENGINE = Log", 1, err,
+                       errlen)))
         return rc;
     if ((rc = exec_sql(s, "SELECT max(version) FROM schema_version", 1, err, errlen))) return rc;
     tp_buf_append(&s->resp, "", 1);

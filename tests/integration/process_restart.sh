@@ -8,11 +8,12 @@ source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
 
 start_mock market:3 market.dlq:1
-# 4000 records at 400/s: about 10 s of live stream, 200 s of event time
+# 8000 records at 400/s: about 20 s of live stream (the restarted run sees
+# much of it live, so its windows become final), 400 s of event time
 # (1-minute windows complete before the kill);
 # every 7th record 3 s out of order, so records re-read after the restart
 # hold trades of windows the first run already completed (the floor skips them)
-bg gen "$GEN" --brokers "$BS" --topic market --records 4000 --per-record 5 --symbols 6 --rate 400 --step-ms 50 \
+bg gen "$GEN" --brokers "$BS" --topic market --records 8000 --per-record 5 --symbols 6 --rate 400 --step-ms 50 \
   --jitter-every 7 --jitter-ms 3000 \
   --oracle "$TMP/oracle.csv"
 run() { bg "$1" "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \

@@ -40,3 +40,19 @@ bg() {
   eval "PID_$name=$pid"
   on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 }
+# start_sim NAME [simulate flags...]: `tickpipe simulate --listen 127.0.0.1:0 FLAGS` in the
+# background (log in $TMP/NAME.log, killed at exit); sets SIM_PORT from its ready line.
+start_sim() {
+  local name=$1 i pid; shift
+  bg "$name" "$TICKPIPE" simulate --listen 127.0.0.1:0 "$@"
+  pid=$(eval echo "\$PID_$name")
+  for ((i = 0; i < 300; i++)); do
+    SIM_PORT=$(sed -n 's|^simulate: listening on wss\{0,1\}://.*:\([0-9][0-9]*\)$|\1|p' "$TMP/$name.log" | head -1)
+    [ -n "$SIM_PORT" ] && return 0
+    kill -0 "$pid" 2>/dev/null || fail "simulate exited early: $(cat "$TMP/$name.log")"
+    sleep 0.1
+  done
+  fail "simulate printed no ready line: $(cat "$TMP/$name.log")"
+}
+# summary_field LOG NAME: the value of NAME=... on capture's summary line in LOG.
+summary_field() { sed -n "s/^summary: .*\b$2=\([0-9.]*\).*/\1/p" "$1" | tail -1; }
