@@ -42,6 +42,7 @@
   });
   const volumeSeries = chart.addSeries(LWC.HistogramSeries, {
     priceFormat: { type: 'volume' }, priceScaleId: 'vol', color: '#3d5a80',
+    lastValueVisible: false, priceLineVisible: false,
   });
   chart.priceScale('vol').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
   candleSeries.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
@@ -139,6 +140,7 @@
 
   function showStats(s) {
     $('h-rate').textContent = s.trades_per_s == null ? '-' : fmtNum(s.trades_per_s, 1);
+    $('h-ingest').textContent = s.ingest_per_s == null ? '-' : fmtNum(s.ingest_per_s, 1);
     $('h-stored').textContent = fmtNum(s.stored_trades, 0);
     $('h-lag').textContent = s.lag_ms == null ? '-' : fmtNum(s.lag_ms, 0) + ' ms';
     $('h-errors').textContent = fmtNum(s.errors, 0);

@@ -481,7 +481,7 @@ static int poll_symbol(tp_http *h, poll_sym *ps, int push, char *err, size_t err
         json_decref(pc.arr);
         return rc;
     }
-    /* newest first is what a tape wants, but the message keeps store order */
+    /* rows go out in store order (oldest first), as REST gives them */
     poll_push(h, "trades", ps, pc.arr);
     if (pc.newest > ps->max_ts && push) note_lag(h, pc.newest);
     ps->max_ts = pc.newest;
@@ -689,7 +689,7 @@ static int on_http_writeable(struct lws *wsi, pss *p) {
 
 /* ---- /ws clients ---- */
 
-static void ws_on_message(tp_http *h, client *c) {
+static void ws_on_message(client *c) {
     json_error_t je;
     json_t *j = json_loadb(c->rx, c->rxlen, 0, &je);
     json_t *sym = j ? json_object_get(j, "symbol") : NULL;
@@ -700,7 +700,6 @@ static void ws_on_message(tp_http *h, client *c) {
     } else if (json_string_length(sym) <= TP_HTTP_MAX_SYMBOL) {
         snprintf(c->filter, sizeof c->filter, "%s", json_string_value(sym));
     }
-    (void)h;
     json_decref(j);
 }
 
@@ -749,7 +748,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             c->rxlen += len;
         }
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            if (!c->rx_too_big) ws_on_message(h, c);
+            if (!c->rx_too_big) ws_on_message(c);
             c->rxlen = 0;
             c->rx_too_big = 0;
         }
