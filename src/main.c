@@ -19,8 +19,8 @@ static const struct {
     {"run", tp_cmd_run, "the whole pipeline in one process: feed, windows, store, dashboard"},
     {"simulate", tp_cmd_simulate, "a Finnhub-compatible WebSocket server (synthetic market or replay)"},
     {"capture", tp_cmd_capture, "connect to a feed; print trades as JSON lines or record raw frames"},
-    {"produce", tp_cmd_produce, "feed -> Avro -> Kafka (the original's producer)"},
-    {"process", tp_cmd_process, "Kafka -> transforms and windows -> store (the original's stream processor)"},
+    {"produce", tp_cmd_produce, "feed -> Avro -> Kafka (the producer)"},
+    {"process", tp_cmd_process, "Kafka -> transforms and windows -> store (the stream processor)"},
     {"serve", tp_cmd_serve, "dashboard, REST API and /metrics over a store"},
     {"symbols", tp_cmd_symbols, "Finnhub symbol search"},
 };

@@ -1,9 +1,9 @@
 /* avro_trades.h - Avro binary encoding of Finnhub messages.
  *
  * The schema is schemas/trades.avsc (record FinnhubProducer.message, the
- * original system's schema, embedded in the binary at build time as
+ * reference schema of Finnhub pipelines, embedded in the binary at build time as
  * tp_avro_schema_json). One Kafka message = one `message` record with no
- * framing (no Confluent header, no container file), as the original wrote.
+ * framing (no Confluent header, no container file), as existing consumers expect.
  *
  * Encoding is hand-written for speed (no allocation per trade); avro-c and
  * Python's avro package are the test oracles. The three shapes of "c" stay

@@ -1,7 +1,7 @@
 /* config.h - configuration helpers shared by the subcommands.
  *
  * Precedence everywhere: command-line flag, then environment variable (the
- * original system's names, see README), then a default that works on a
+ * names Finnhub pipelines already use, see README), then a default that works on a
  * laptop. These helpers never print the values they read: the API token
  * must not reach a log. */
 #ifndef TP_CONFIG_H
@@ -20,8 +20,8 @@ int tp_cfg_parse_i64(const char *s, const char *what, int64_t min, int64_t max, 
 int tp_cfg_parse_double(const char *s, const char *what, double min, double max, double *out, char *err,
                         size_t errlen);
 
-/* A list of symbols: a JSON list ("[\"AAPL\",\"MSFT\"]", as the original's
- * FINNHUB_STOCKS_TICKERS) or a comma list ("AAPL,MSFT"). Whitespace around
+/* A list of symbols: a JSON list ("[\"AAPL\",\"MSFT\"]", as
+ * FINNHUB_STOCKS_TICKERS has it) or a comma list ("AAPL,MSFT"). Whitespace around
  * items is trimmed, empty items and duplicates are dropped. */
 typedef struct tp_symbols {
     char **items;

@@ -1,7 +1,7 @@
 /* kafka_conf.h - librdkafka configuration shared by the producer and the
  * consumer.
  *
- * Brokers come from --brokers, else KAFKA_SERVER:KAFKA_PORT (the original's
+ * Brokers come from --brokers, else KAFKA_SERVER:KAFKA_PORT (the usual
  * variables), else localhost:9092 (tp_cfg_brokers). Any librdkafka property
  * can be set with -X key=value, as kcat does; those are applied last, so a
  * user can override every default tickpipe sets. librdkafka's own log lines

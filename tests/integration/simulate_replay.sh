@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # simulate_replay.sh - record then replay: `capture --record` writes the raw
 # frames of a live simulator; `simulate --replay` sends them again, and a
-# capture of the replay prints exactly the trades of the original (at
+# capture of the replay prints exactly the trades of the first capture (at
 # --speed 0 and at --speed 50); a client that subscribes fewer symbols
 # gets just their trades; --loop starts over at the end; capture --replay
 # reads the same recording offline; a file that is not a recording is a
