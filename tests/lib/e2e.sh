@@ -139,11 +139,11 @@ e2e_run() {
   e2e_proc proca
   e2e_proc procb
   # both members hold partitions: the group has settled
-  wait_for 40 has_assignment proca
-  wait_for 40 has_assignment procb
+  wait_for 120 has_assignment proca
+  wait_for 120 has_assignment procb
   e2e_produce prod1 "$n"
   # kill -9 one member mid-stream, restart it
-  wait_for 40 stored_ge $((n / 3))
+  wait_for 120 stored_ge $((n / 3))
   kill -9 "$PID_proca"
   wait "$PID_proca" 2>/dev/null || true
   before=$(store_count)
@@ -151,7 +151,7 @@ e2e_run() {
   e2e_proc proca2
   e2e_produced prod1 "$n"
   [ "$before" -lt "$n" ] || fail "the stream ended before the kill: nothing tested"
-  wait_for 60 stored_eq "$n"
+  wait_for 180 stored_eq "$n"
   e2e_stop proca2
   e2e_stop procb
   offsets_sane || fail "committed offsets: $(cat "$TMP/offsets")"
