@@ -134,6 +134,16 @@ static void on_signal(int sig) {
     if (n >= 1 && r->pipe) tp_pipeline_stop(r->pipe); /* second signal: stop retrying the store */
 }
 
+static void abs_deadline(struct timespec *ts, int64_t ms) {
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 /* Source thread: copy the frame's trades into a queued batch. Blocks while
  * the queue is full (backpressure: the source reads nothing meanwhile). */
 static int on_batch(void *ud, tp_batch *b) {
@@ -152,7 +162,11 @@ static int on_batch(void *ud, tp_batch *b) {
             tp_counter_add(r->m_queue_full, 1);
             warned = 1;
         }
-        pthread_cond_wait(&q->not_full, &q->mu);
+        /* timed: a signal handler sets stopping but cannot signal the
+         * condition; with the store down nothing else would wake us */
+        struct timespec ts;
+        abs_deadline(&ts, 100);
+        pthread_cond_timedwait(&q->not_full, &q->mu, &ts);
     }
     if (q->aborted) {
         pthread_mutex_unlock(&q->mu);
@@ -204,6 +218,11 @@ static void *source_thread(void *arg) {
     int rc = tp_source_run(r->src, err, sizeof err);
     if (rc) tp_error("run", "feed stopped: %s", err);
     pthread_mutex_lock(&r->q.mu);
+    if (atomic_load(&r->signals) == 1 && !r->q.aborted)
+        tp_info("run",
+                "stopping: the feed is closed; storing the %zu queued trades and the open windows "
+                "(a second Ctrl-C gives up on rows the store has not accepted)",
+                r->q.trades);
     r->q.closed = 1;
     pthread_cond_broadcast(&r->q.not_empty);
     pthread_mutex_unlock(&r->q.mu);
@@ -217,16 +236,6 @@ static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *
     if (nt) tp_http_publish_trades(r->http, t, nt);
     if (nc) tp_http_publish_candles(r->http, c, nc);
     if (na) tp_http_publish_averages(r->http, a, na);
-}
-
-static void abs_deadline(struct timespec *ts, int64_t ms) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 /* Pipeline thread (the caller's): take queued batches, add, flush when due.
