@@ -537,8 +537,10 @@ int tp_cmd_run(int argc, char **argv) {
     pcfg.flush_interval_ms = flush_ms;
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
-    if (tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err)) {
+    int orc = tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err);
+    if (orc) {
         fprintf(stderr, "tickpipe run: %s\n", err);
+        status = orc == TP_EINVAL ? 2 : 1; /* a bad URL is a usage error */
         goto out;
     }
 
@@ -547,8 +549,10 @@ int tp_cmd_run(int argc, char **argv) {
         tp_http_config_default(&hcfg);
         hcfg.listen = http_listen;
         hcfg.store_url = store_url;
-        if (tp_http_start(&hcfg, &r->http, err, sizeof err)) {
+        int hrc = tp_http_start(&hcfg, &r->http, err, sizeof err);
+        if (hrc) {
             fprintf(stderr, "tickpipe run: %s\n", err);
+            status = hrc == TP_EINVAL ? 2 : 1; /* a bad address is a usage error, as in serve */
             goto out;
         }
         char host[128];
