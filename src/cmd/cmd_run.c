@@ -84,8 +84,10 @@ static void usage(FILE *f) {
                "  --log-level LEVEL     error, warn, info (default) or debug (env TICKPIPE_LOG)\n"
                "  -h, --help            this help\n"
                "\n"
-               "Exit status: 0 after a clean drain, 1 on a runtime failure (store, port in use,\n"
-               "rejected token), 2 on a usage error.\n");
+               "Exit status: 0 after a clean drain, 1 on a runtime failure (store unreachable at\n"
+               "start, rows not stored at exit, port in use), 2 on a usage error (bad flag, store\n"
+               "URL or --http address). A rejected token is logged on every attempt and retried\n"
+               "with backoff (capped at 60 s), like any other feed failure.\n");
 }
 
 /* ---- the hand-off queue: source thread -> pipeline thread ------------- */
