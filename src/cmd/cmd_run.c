@@ -84,8 +84,10 @@ static void usage(FILE *f) {
                "  --log-level LEVEL     error, warn, info (default) or debug (env TICKPIPE_LOG)\n"
                "  -h, --help            this help\n"
                "\n"
-               "Exit status: 0 after a clean drain, 1 on a runtime failure (store, port in use,\n"
-               "rejected token), 2 on a usage error.\n");
+               "Exit status: 0 after a clean drain, 1 on a runtime failure (store unreachable at\n"
+               "start, rows not stored at exit, port in use), 2 on a usage error (bad flag, store\n"
+               "URL or --http address). A rejected token is logged on every attempt and retried\n"
+               "with backoff (capped at 60 s), like any other feed failure.\n");
 }
 
 /* ---- the hand-off queue: source thread -> pipeline thread ------------- */
@@ -134,6 +136,16 @@ static void on_signal(int sig) {
     if (n >= 1 && r->pipe) tp_pipeline_stop(r->pipe); /* second signal: stop retrying the store */
 }
 
+static void abs_deadline(struct timespec *ts, int64_t ms) {
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 /* Source thread: copy the frame's trades into a queued batch. Blocks while
  * the queue is full (backpressure: the source reads nothing meanwhile). */
 static int on_batch(void *ud, tp_batch *b) {
@@ -152,7 +164,11 @@ static int on_batch(void *ud, tp_batch *b) {
             tp_counter_add(r->m_queue_full, 1);
             warned = 1;
         }
-        pthread_cond_wait(&q->not_full, &q->mu);
+        /* timed: a signal handler sets stopping but cannot signal the
+         * condition; with the store down nothing else would wake us */
+        struct timespec ts;
+        abs_deadline(&ts, 100);
+        pthread_cond_timedwait(&q->not_full, &q->mu, &ts);
     }
     if (q->aborted) {
         pthread_mutex_unlock(&q->mu);
@@ -204,6 +220,11 @@ static void *source_thread(void *arg) {
     int rc = tp_source_run(r->src, err, sizeof err);
     if (rc) tp_error("run", "feed stopped: %s", err);
     pthread_mutex_lock(&r->q.mu);
+    if (atomic_load(&r->signals) == 1 && !r->q.aborted)
+        tp_info("run",
+                "stopping: the feed is closed; storing the %zu queued trades and the open windows "
+                "(a second Ctrl-C gives up on rows the store has not accepted)",
+                r->q.trades);
     r->q.closed = 1;
     pthread_cond_broadcast(&r->q.not_empty);
     pthread_mutex_unlock(&r->q.mu);
@@ -217,16 +238,6 @@ static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *
     if (nt) tp_http_publish_trades(r->http, t, nt);
     if (nc) tp_http_publish_candles(r->http, c, nc);
     if (na) tp_http_publish_averages(r->http, a, na);
-}
-
-static void abs_deadline(struct timespec *ts, int64_t ms) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 /* Pipeline thread (the caller's): take queued batches, add, flush when due.
@@ -528,8 +539,10 @@ int tp_cmd_run(int argc, char **argv) {
     pcfg.flush_interval_ms = flush_ms;
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
-    if (tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err)) {
+    int orc = tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err);
+    if (orc) {
         fprintf(stderr, "tickpipe run: %s\n", err);
+        status = orc == TP_EINVAL ? 2 : 1; /* a bad URL is a usage error */
         goto out;
     }
 
@@ -538,8 +551,10 @@ int tp_cmd_run(int argc, char **argv) {
         tp_http_config_default(&hcfg);
         hcfg.listen = http_listen;
         hcfg.store_url = store_url;
-        if (tp_http_start(&hcfg, &r->http, err, sizeof err)) {
+        int hrc = tp_http_start(&hcfg, &r->http, err, sizeof err);
+        if (hrc) {
             fprintf(stderr, "tickpipe run: %s\n", err);
+            status = hrc == TP_EINVAL ? 2 : 1; /* a bad address is a usage error, as in serve */
             goto out;
         }
         char host[128];

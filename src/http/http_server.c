@@ -618,22 +618,34 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         return send_response(wsi, p);
     }
     char *args[TP_HTTP_MAX_ARGS];
-    int nargs = 0, too_many = 0;
+    int nargs = 0, too_many = 0, too_long = 0, oom = 0;
     char frag[1024];
     for (int i = 0;; i++) {
         int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0) break;
+        if (n < 0) {
+            /* -1 both at the end and for a parameter that does not fit:
+             * never skip a parameter silently */
+            if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >= (int)sizeof frag) too_long = 1;
+            break;
+        }
         if (nargs == TP_HTTP_MAX_ARGS) {
             too_many = 1;
             break;
         }
         args[nargs] = strdup(frag);
-        if (!args[nargs]) break;
+        if (!args[nargs]) {
+            oom = 1;
+            break;
+        }
         nargs++;
     }
     const tp_http_asset *a;
     if (too_many) {
         tp_http_error(&p->resp, 400, "too many query parameters");
+    } else if (too_long) {
+        tp_http_error(&p->resp, 400, "a query parameter is longer than %d bytes", (int)sizeof frag - 1);
+    } else if (oom) {
+        tp_http_error(&p->resp, 500, "out of memory reading the query parameters");
     } else if (!strncmp(path, "/api/", 5)) {
         route = ROUTE_API;
         tp_http_api(&h->store, h->cfg.max_limit, path, args, nargs, &p->resp);

@@ -164,6 +164,13 @@ done <<'EOF'
 /no/such/page|404|not found
 /ws|400|WebSocket endpoint
 EOF
+# a parameter too long for the server's buffer is refused, never skipped
+long=$(printf '9%.0s' $(seq 1 1100))
+for path in "/api/trades?symbol=AAPL&limit=1$long" "/api/trades?symbol=A$long" "/api/trades?symbol=AAPL&x$long=1"; do
+  code=$(get "$path")
+  [ "$code" = 400 ] && grep -q 'longer than 1023 bytes' "$TMP/body" ||
+    fail "over-long parameter (${path:0:40}...): status $code, want 400 ($(head -c 200 "$TMP/body"))"
+done
 code=$(get "/api/trades?symbol=AAPL&limit=100")
 [ "$code" = 200 ] || fail "limit=100 (the cap) refused: $code"
 code=$(get "/api/trades?symbol=NOSUCH")

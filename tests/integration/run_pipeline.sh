@@ -89,6 +89,25 @@ rc=0; "$TICKPIPE" run --sim-rate nope >/dev/null 2>"$TMP/bad.log" || rc=$?
 [ "$rc" = 2 ] || fail "bad flag exit $rc"
 grep -q -- '--sim-rate' "$TMP/bad.log" || fail "bad flag not named"
 rc=0; "$TICKPIPE" run --store "nosuch:x" --no-http >/dev/null 2>"$TMP/bad2.log" || rc=$?
-[ "$rc" != 0 ] || fail "unknown store accepted"
-grep -qi 'store' "$TMP/bad2.log" || fail "unknown store not explained"
-ok "bad flag and unknown store rejected with clear errors"
+[ "$rc" = 2 ] || fail "unknown store: exit $rc, want 2 (usage error)"
+grep -q "store URL 'nosuch:x' names no store" "$TMP/bad2.log" || fail "unknown store not explained: $(cat "$TMP/bad2.log")"
+rc=0; "$TICKPIPE" run --store "sqlite:$TMP/bad3.db" --http 'no-port' >/dev/null 2>"$TMP/bad3.log" || rc=$?
+[ "$rc" = 2 ] || fail "bad --http: exit $rc, want 2 (usage error)"
+grep -q -- "--http 'no-port': expected ADDR:PORT" "$TMP/bad3.log" || fail "bad --http not explained: $(cat "$TMP/bad3.log")"
+# a store that is down at start: exit 1 at once, saying which store and why
+rc=0; "$TICKPIPE" run --store "postgresql://nobody@127.0.0.1:1/x" --no-http >/dev/null 2>"$TMP/bad4.log" || rc=$?
+[ "$rc" = 1 ] || fail "store down at start: exit $rc, want 1"
+grep -q 'PostgreSQL at 127.0.0.1:1: cannot connect' "$TMP/bad4.log" || fail "store down not explained: $(cat "$TMP/bad4.log")"
+# the HTTP port taken by another program: exit 1, naming the port
+/usr/bin/python3 -c 'import socket,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(120)' >"$TMP/busy.port" &
+busy_pid=$!
+on_exit "kill $busy_pid 2>/dev/null"
+for _ in $(seq 100); do [ -s "$TMP/busy.port" ] && break; sleep 0.1; done
+busy=$(cat "$TMP/busy.port")
+[ -n "$busy" ] || fail "could not hold a port for the port-in-use check"
+rc=0; "$TICKPIPE" run --store "sqlite:$TMP/bad5.db" --http "127.0.0.1:$busy" >/dev/null 2>"$TMP/bad5.log" || rc=$?
+kill "$busy_pid" 2>/dev/null || true
+[ "$rc" = 1 ] || fail "port in use: exit $rc, want 1"
+grep -q "cannot listen on 127.0.0.1:$busy: Address already in use" "$TMP/bad5.log" || fail "port in use not explained: $(cat "$TMP/bad5.log")"
+ok "bad flag, unknown store, bad --http (2), store down and port in use (1) rejected with clear errors"
