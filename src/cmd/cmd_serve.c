@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "sink/sink.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -122,6 +123,10 @@ int tp_cmd_serve(int argc, char **argv) {
     cfg.store_url = tp_cfg_str(store, "TICKPIPE_STORE", "sqlite:data/tickpipe.db");
     cfg.poll_store_ms = poll_ms;
     cfg.max_limit = (int)max_limit;
+    if (tp_sink_check_url(cfg.store_url, err, sizeof err)) {
+        fprintf(stderr, "tickpipe serve: %s\n", err);
+        return 2;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -459,15 +459,16 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
         p->st.store_errors++;
         tp_counter_add(p->m.errors, 1);
         tp_warn(MOD,
-                "store %s failed (%s: %s); %zu trades, %zu candles, %zu averages kept pending, offsets not "
-                "committed; retry %u in %.1f s",
+                "store %s failed (%s: %s); %zu trades, %zu candles, %zu averages kept pending (Kafka "
+                "offsets, if any, not committed); retry %u in %.1f s",
                 tp_sink_scheme(p->sink), tp_strerror(rc), err[0] ? err : "no detail", p->pend.n, p->ncand,
                 p->navg, attempt, (double)backoff / 1000.0);
         for (int64_t slept = 0; slept < backoff; slept += 50) {
             if (stopped(p)) {
                 tp_warn(MOD,
-                        "stopping with %zu trades not durable (the store never recovered); their offsets "
-                        "stay uncommitted and will be re-read",
+                        "stopping with %zu trades not durable (the store never recovered): read from Kafka, "
+                        "their offsets stay uncommitted and they will be re-read; from a live feed, they "
+                        "are not stored",
                         p->pend.n);
                 return TP_ESTATE;
             }

@@ -39,24 +39,34 @@ static const tp_sink_ops *find_store(const char *url, size_t scheme_len) {
     return NULL;
 }
 
-int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen) {
-    *out = NULL;
-    if (!url || !*url)
-        return tp_seterr(
-            err, errlen, TP_EINVAL,
-            "no store URL; use sqlite:PATH, postgresql://USER@HOST/DB or clickhouse://HOST:8123/DB");
+static const tp_sink_ops *resolve(const char *url, char *err, size_t errlen) {
+    if (!url || !*url) {
+        tp_seterr(err, errlen, TP_EINVAL,
+                  "no store URL; use sqlite:PATH, postgresql://USER@HOST/DB or clickhouse://HOST:8123/DB");
+        return NULL;
+    }
     const char *colon = strchr(url, ':');
-    char safe[512];
-    tp_log_redact(url, safe, sizeof safe);
     const tp_sink_ops *ops = colon ? find_store(url, (size_t)(colon - url)) : NULL;
     if (!ops) {
-        char known[256] = "";
+        char safe[512], known[256] = "";
+        tp_log_redact(url, safe, sizeof safe);
         size_t o = 0;
         for (size_t i = 0; i < sizeof k_stores / sizeof k_stores[0] && o < sizeof known; i++)
             o += (size_t)snprintf(known + o, sizeof known - o, "%s%s:", i ? ", " : "", k_stores[i]->scheme);
-        return tp_seterr(err, errlen, TP_EINVAL,
-                         "store URL '%s' names no store this build knows; use one of %s", safe, known);
+        tp_seterr(err, errlen, TP_EINVAL, "store URL '%s' names no store this build knows; use one of %s",
+                  safe, known);
     }
+    return ops;
+}
+
+int tp_sink_check_url(const char *url, char *err, size_t errlen) {
+    return resolve(url, err, errlen) ? 0 : TP_EINVAL;
+}
+
+int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen) {
+    *out = NULL;
+    const tp_sink_ops *ops = resolve(url, err, errlen);
+    if (!ops) return TP_EINVAL;
     tp_sink *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     s->ops = ops;

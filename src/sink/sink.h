@@ -104,6 +104,9 @@ typedef struct tp_sink tp_sink;
  * the store and say how to fix it ("is the server running?"). */
 int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen);
 const char *tp_sink_scheme(const tp_sink *s);
+/* Does url name a store this build knows? 0, or TP_EINVAL with err saying
+ * which schemes exist. Opens nothing (for flag checks at start-up). */
+int tp_sink_check_url(const char *url, char *err, size_t errlen);
 int tp_sink_write_trades(tp_sink *s, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
                          size_t errlen);
 int tp_sink_write_averages(tp_sink *s, const tp_average *a, size_t n, char *err, size_t errlen);

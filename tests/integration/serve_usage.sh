@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# serve_usage.sh - `tickpipe serve` refuses what it cannot serve at start:
+# an unknown store scheme and bad flags exit 2 naming the problem, instead of
+# answering 503 forever.
+source "$TP_SOURCE_DIR/tests/lib/common.sh"
+rc=0; timeout 10 "$TICKPIPE" serve --store foo:bar --http 127.0.0.1:0 2>"$TMP/e1" || rc=$?
+[ "$rc" = 2 ] || fail "unknown store: exit $rc"
+grep -q "store URL 'foo:bar' names no store" "$TMP/e1" || fail "unknown store not explained: $(cat "$TMP/e1")"
+rc=0; timeout 10 "$TICKPIPE" serve --poll-interval soon 2>"$TMP/e2" || rc=$?
+[ "$rc" = 2 ] || fail "bad flag: exit $rc"
+grep -q -- "--poll-interval" "$TMP/e2" || fail "bad flag not named: $(cat "$TMP/e2")"
+ok "unknown store and bad flag exit 2 with the reason"
