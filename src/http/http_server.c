@@ -701,6 +701,10 @@ static int on_http_writeable(struct lws *wsi, pss *p) {
 
 /* ---- /ws clients ---- */
 
+/* Live clients at most; more are refused at the upgrade so a flood of
+ * browsers cannot take every descriptor from the REST API and /healthz. */
+#define TP_HTTP_MAX_WS_CLIENTS 256
+
 static void ws_on_message(client *c) {
     json_error_t je;
     json_t *j = json_loadb(c->rx, c->rxlen, 0, &je);
@@ -733,7 +737,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
         if (p && !p->is_ws) resp_free(&p->resp);
         break;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return check_ws_path(wsi);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (check_ws_path(wsi)) return 1;
+        if (h && atomic_load(&h->nclients) >= TP_HTTP_MAX_WS_CLIENTS) {
+            /* keep descriptors for REST, /metrics and /healthz */
+            static _Atomic unsigned long refused;
+            unsigned long n = atomic_fetch_add(&refused, 1);
+            if (n % 1000 == 0)
+                tp_warn(MOD, "refusing /ws clients: %d are connected, the limit (%lu refused so far)",
+                        TP_HTTP_MAX_WS_CLIENTS, n + 1);
+            return 1;
+        }
+        return 0;
     case LWS_CALLBACK_ESTABLISHED: {
         memset(p, 0, sizeof *p);
         p->is_ws = 1;
