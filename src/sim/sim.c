@@ -211,19 +211,40 @@ static void unlink_conn(tp_sim *s, conn *c) {
 
 /* ------------------------------------------------------- client messages */
 
-static void handle_client_message(conn *c, const char *data, size_t len) {
-    tp_sim *s = c->sim;
+tp_sim_msg tp_sim_parse_client_msg(const char *data, size_t len, char *sym, size_t symlen) {
     json_error_t je;
+    if (symlen) sym[0] = '\0';
     json_t *root = json_loadb(data, len, 0, &je);
     const char *type = root ? json_string_value(json_object_get(root, "type")) : NULL;
-    const char *sym = root ? json_string_value(json_object_get(root, "symbol")) : NULL;
-    if (!type) {
+    json_t *js = root ? json_object_get(root, "symbol") : NULL;
+    const char *v = json_string_value(js);
+    size_t vl = v ? json_string_length(js) : 0;
+    tp_sim_msg m;
+    if (!type)
+        m = TP_SIM_MSG_INVALID;
+    else if (strcmp(type, "subscribe") && strcmp(type, "unsubscribe"))
+        m = TP_SIM_MSG_UNKNOWN_TYPE;
+    else if (!v || !vl || vl >= symlen || memchr(v, '\0', vl))
+        m = TP_SIM_MSG_BAD_SYMBOL;
+    else {
+        memcpy(sym, v, vl + 1);
+        m = strcmp(type, "subscribe") ? TP_SIM_MSG_UNSUBSCRIBE : TP_SIM_MSG_SUBSCRIBE;
+    }
+    json_decref(root);
+    return m;
+}
+
+static void handle_client_message(conn *c, const char *data, size_t len) {
+    tp_sim *s = c->sim;
+    char sym[TP_SIM_MAX_SYMBOL + 1];
+    tp_sim_msg m = tp_sim_parse_client_msg(data, len, sym, sizeof sym);
+    if (m == TP_SIM_MSG_INVALID) {
         ctl_error(c, "Invalid message: expected {\\\"type\\\":\\\"subscribe\\\",\\\"symbol\\\":...}", 0, 0);
-    } else if (strcmp(type, "subscribe") && strcmp(type, "unsubscribe")) {
+    } else if (m == TP_SIM_MSG_UNKNOWN_TYPE) {
         ctl_error(c, "Unknown message type", 0, 0);
-    } else if (!sym || !*sym) {
+    } else if (m == TP_SIM_MSG_BAD_SYMBOL) {
         ctl_error(c, "Invalid symbol", 0, 0);
-    } else if (!strcmp(type, "subscribe")) {
+    } else if (m == TP_SIM_MSG_SUBSCRIBE) {
         size_t sl = strlen(sym);
         if (!is_subscribed(c, sym, sl)) {
             if (c->nsubs >= MAX_SUBS) {
@@ -259,7 +280,6 @@ static void handle_client_message(conn *c, const char *data, size_t len) {
                 break;
             }
     }
-    json_decref(root);
 }
 
 /* ------------------------------------------------------------ sending */

@@ -57,6 +57,20 @@ typedef struct tp_sim_stats {
 /* Counters so far; callable from any thread. */
 void tp_sim_get_stats(const tp_sim *s, tp_sim_stats *out);
 
+/* A client's control message, {"type":"subscribe"|"unsubscribe","symbol":S}.
+ * On (UN)SUBSCRIBE the symbol is copied NUL-terminated into sym; a symbol
+ * that is missing, empty, holds a NUL or does not fit symlen is BAD_SYMBOL.
+ * Pure; exposed for the fuzz target. */
+#define TP_SIM_MAX_SYMBOL 255
+typedef enum tp_sim_msg {
+    TP_SIM_MSG_SUBSCRIBE = 1,
+    TP_SIM_MSG_UNSUBSCRIBE,
+    TP_SIM_MSG_INVALID,      /* not JSON, or no string "type" */
+    TP_SIM_MSG_UNKNOWN_TYPE, /* a type other than the two */
+    TP_SIM_MSG_BAD_SYMBOL,
+} tp_sim_msg;
+tp_sim_msg tp_sim_parse_client_msg(const char *data, size_t len, char *sym, size_t symlen);
+
 /* The blocking form used by `tickpipe simulate`: serves until *stop != 0. */
 int tp_sim_serve(const tp_sim_config *cfg, volatile int *stop, char *err, size_t errlen);
 
