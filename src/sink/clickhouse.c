@@ -21,6 +21,7 @@
  *
  * One thread per store handle (see sink.h). */
 #include "sink/rowfmt.h"
+#include "sink/clickhouse_url.h"
 #include "sink/sink.h"
 
 #include "core/err.h"
@@ -140,6 +141,21 @@ static int parse_url(ch_store *s, const char *url, char *err, size_t errlen) {
         if (*p == '&') p++;
     }
     return 0;
+}
+
+int tp_clickhouse_parse_url(const char *url, tp_ch_url *out, char *err, size_t errlen) {
+    ch_store *s = calloc(1, sizeof *s);
+    if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = parse_url(s, url, err, errlen);
+    if (!rc) {
+        memcpy(out->base, s->base, sizeof out->base);
+        memcpy(out->where, s->where, sizeof out->where);
+        memcpy(out->db, s->db, sizeof out->db);
+        memcpy(out->user, s->user, sizeof out->user);
+        memcpy(out->password, s->password, sizeof out->password);
+    }
+    free(s);
+    return rc;
 }
 
 /* ---- HTTP ---- */
