@@ -754,6 +754,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         p->is_ws = 1;
         client *c = &p->c;
         c->wsi = wsi;
+        /* /ws?symbol=S filters from the first message on (a {"symbol":S}
+         * message sent after connecting races with pushes already queued) */
+        char arg[TP_HTTP_MAX_SYMBOL + 16];
+        const char *v = lws_get_urlarg_by_name(wsi, "symbol=", arg, (int)sizeof arg);
+        if (v && *v && strlen(v) <= TP_HTTP_MAX_SYMBOL) snprintf(c->filter, sizeof c->filter, "%s", v);
         c->next = h->clients;
         if (h->clients) h->clients->prev = c;
         h->clients = c;

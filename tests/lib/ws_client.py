@@ -4,6 +4,7 @@ until trades, candles, averages and stats arrived and at least MIN trades,
 then print a JSON summary {"types", "symbols", "trades", "stats"}.
 With MIN = stall it connects and then never reads (a slow browser).
     python3 ws_client.py HOST PORT SYMBOL [MIN|stall]"""
+import urllib.parse
 import base64, json, os, socket, struct, sys, time
 
 host, port, sym = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -11,7 +12,7 @@ stall = len(sys.argv) > 4 and sys.argv[4] == "stall"
 want_trades = int(sys.argv[4]) if len(sys.argv) > 4 and not stall else 50
 s = socket.create_connection((host, port), timeout=30)
 key = base64.b64encode(os.urandom(16)).decode()
-s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+s.sendall((f"GET /ws?symbol={urllib.parse.quote(sym, safe='')} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
 buf = b""
 while b"\r\n\r\n" not in buf:
