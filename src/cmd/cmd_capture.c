@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 static tp_source *volatile g_capture_src;
 
@@ -197,15 +196,7 @@ int tp_cmd_capture(int argc, char **argv) {
         case OPT_DURATION:
             rc = tp_cfg_parse_double(optarg, "--duration", 0.001, 1e9, &duration, err, sizeof err);
             break;
-        case OPT_LOG_LEVEL: {
-            int l = tp_log_level_parse(optarg);
-            if (l < 0)
-                rc = tp_seterr(err, sizeof err, TP_EINVAL,
-                               "--log-level '%s' is not one of error, warn, info, debug", optarg);
-            else
-                tp_log_set_level((tp_log_level)l);
-            break;
-        }
+        case OPT_LOG_LEVEL: rc = tp_cfg_log_level(optarg, err, sizeof err); break;
         default:
             fprintf(stderr,
                     "tickpipe capture: unknown or incomplete option '%s'; see 'tickpipe capture --help'\n",
@@ -228,9 +219,7 @@ int tp_cmd_capture(int argc, char **argv) {
     cfg.url = tp_cfg_str(f_url, "FINNHUB_WS_URL", "wss://ws.finnhub.io");
     cfg.token = tp_cfg_str(f_token, "FINNHUB_API_TOKEN", NULL);
     cfg.rest_url = tp_cfg_str(f_rest, "FINNHUB_REST_URL", "https://finnhub.io/api/v1");
-    const char *venv = getenv("FINNHUB_VALIDATE_TICKERS");
-    cfg.validate =
-        f_validate || (venv && (!strcmp(venv, "1") || !strcasecmp(venv, "true") || !strcasecmp(venv, "yes")));
+    cfg.validate = f_validate || tp_cfg_env_flag("FINNHUB_VALIDATE_TICKERS");
     cfg.max_frame_bytes = (size_t)max_frame;
     cfg.stale_timeout_ms = (int64_t)(stale_s * 1000.0);
     cfg.max_reconnects = (int)max_reconnects;
@@ -287,19 +276,13 @@ int tp_cmd_capture(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGALRM, &sa, NULL);
-    if (duration > 0) {
-        struct itimerval it = {
-            {0, 0}, {(time_t)duration, (suseconds_t)((duration - (double)(time_t)duration) * 1e6)}};
-        if (!it.it_value.tv_sec && !it.it_value.tv_usec) it.it_value.tv_usec = 1;
-        setitimer(ITIMER_REAL, &it, NULL);
-    }
+    if (duration > 0) tp_cfg_alarm_after(duration);
 
     int64_t t0 = tp_mono_us();
     char rerr[512] = "";
     int run_rc = tp_source_run(src, rerr, sizeof rerr);
 
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &off, NULL);
+    tp_cfg_alarm_after(0);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     g_capture_src = NULL;

@@ -255,15 +255,7 @@ int tp_cmd_process(int argc, char **argv) {
         case OPT_PROGRESS:
             rc = tp_cfg_parse_double(optarg, "--progress-interval", 0, 86400, &progress, err, sizeof err);
             break;
-        case OPT_LOG_LEVEL: {
-            int l = tp_log_level_parse(optarg);
-            if (l < 0)
-                rc = tp_seterr(err, sizeof err, TP_EINVAL,
-                               "--log-level '%s' is not one of error, warn, info, debug", optarg);
-            else
-                tp_log_set_level((tp_log_level)l);
-            break;
-        }
+        case OPT_LOG_LEVEL: rc = tp_cfg_log_level(optarg, err, sizeof err); break;
         default:
             fprintf(stderr,
                     "tickpipe process: unknown or incomplete option '%s'; see 'tickpipe process --help'\n",

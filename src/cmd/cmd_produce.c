@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 static tp_source *volatile g_produce_src;
@@ -420,15 +419,7 @@ int tp_cmd_produce(int argc, char **argv) {
         case OPT_PROGRESS:
             rc = tp_cfg_parse_double(optarg, "--progress", 0, 86400, &progress_s, err, sizeof err);
             break;
-        case OPT_LOG_LEVEL: {
-            int l = tp_log_level_parse(optarg);
-            if (l < 0)
-                rc = tp_seterr(err, sizeof err, TP_EINVAL,
-                               "--log-level '%s' is not one of error, warn, info, debug", optarg);
-            else
-                tp_log_set_level((tp_log_level)l);
-            break;
-        }
+        case OPT_LOG_LEVEL: rc = tp_cfg_log_level(optarg, err, sizeof err); break;
         default:
             fprintf(stderr,
                     "tickpipe produce: unknown or incomplete option '%s'; see 'tickpipe produce --help'\n",
@@ -454,9 +445,7 @@ int tp_cmd_produce(int argc, char **argv) {
     cfg.url = tp_cfg_str(f_url, "FINNHUB_WS_URL", "wss://ws.finnhub.io");
     cfg.token = tp_cfg_str(f_token, "FINNHUB_API_TOKEN", NULL);
     cfg.rest_url = tp_cfg_str(f_rest, "FINNHUB_REST_URL", "https://finnhub.io/api/v1");
-    const char *venv = getenv("FINNHUB_VALIDATE_TICKERS");
-    cfg.validate =
-        f_validate || (venv && (!strcmp(venv, "1") || !strcasecmp(venv, "true") || !strcasecmp(venv, "yes")));
+    cfg.validate = f_validate || tp_cfg_env_flag("FINNHUB_VALIDATE_TICKERS");
     cfg.max_frame_bytes = (size_t)max_frame;
     cfg.stale_timeout_ms = (int64_t)(stale_s * 1000.0);
     cfg.max_reconnects = (int)max_reconnects;
@@ -535,12 +524,7 @@ int tp_cmd_produce(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGALRM, &sa, NULL);
-    if (duration > 0) {
-        struct itimerval it = {
-            {0, 0}, {(time_t)duration, (suseconds_t)((duration - (double)(time_t)duration) * 1e6)}};
-        if (!it.it_value.tv_sec && !it.it_value.tv_usec) it.it_value.tv_usec = 1;
-        setitimer(ITIMER_REAL, &it, NULL);
-    }
+    if (duration > 0) tp_cfg_alarm_after(duration);
     progress pg = {.interval_s = progress_s, .src = src, .prod = prod};
     int have_progress = 0;
     if (progress_s > 0) {
@@ -554,8 +538,7 @@ int tp_cmd_produce(int argc, char **argv) {
     int run_rc = tp_source_run(src, rerr, sizeof rerr);
     int64_t t_read = tp_mono_us();
 
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &off, NULL);
+    tp_cfg_alarm_after(0);
 
     uint64_t left_msgs = 0, left_trades = 0;
     tp_producer_stats ps;

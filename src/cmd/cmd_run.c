@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -431,15 +430,7 @@ int tp_cmd_run(int argc, char **argv) {
         case OPT_DURATION:
             rc = tp_cfg_parse_double(optarg, "--duration", 0.001, 1e9, &duration, err, sizeof err);
             break;
-        case OPT_LOG_LEVEL: {
-            int l = tp_log_level_parse(optarg);
-            if (l < 0)
-                rc = tp_seterr(err, sizeof err, TP_EINVAL,
-                               "--log-level '%s' is not one of error, warn, info, debug", optarg);
-            else
-                tp_log_set_level((tp_log_level)l);
-            break;
-        }
+        case OPT_LOG_LEVEL: rc = tp_cfg_log_level(optarg, err, sizeof err); break;
         default:
             fprintf(stderr, "tickpipe run: unknown or incomplete option '%s'; see 'tickpipe run --help'\n",
                     argv[optind - 1]);
@@ -495,9 +486,7 @@ int tp_cmd_run(int argc, char **argv) {
     tp_source_config scfg;
     tp_source_config_default(&scfg);
     scfg.stale_timeout_ms = (int64_t)(stale_s * 1000.0);
-    const char *venv = getenv("FINNHUB_VALIDATE_TICKERS");
-    scfg.validate =
-        f_validate || (venv && (!strcmp(venv, "1") || !strcasecmp(venv, "true") || !strcasecmp(venv, "yes")));
+    scfg.validate = f_validate || tp_cfg_env_flag("FINNHUB_VALIDATE_TICKERS");
     scfg.symbols = (const char *const *)syms.items;
     scfg.nsymbols = syms.n;
 
@@ -579,12 +568,7 @@ int tp_cmd_run(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGALRM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (duration > 0) {
-        struct itimerval it = {
-            {0, 0}, {(time_t)duration, (suseconds_t)((duration - (double)(time_t)duration) * 1e6)}};
-        if (!it.it_value.tv_sec && !it.it_value.tv_usec) it.it_value.tv_usec = 1;
-        setitimer(ITIMER_REAL, &it, NULL);
-    }
+    if (duration > 0) tp_cfg_alarm_after(duration);
 
     if (pthread_create(&src_thread, NULL, source_thread, r)) {
         fprintf(stderr, "tickpipe run: cannot start the feed thread\n");
@@ -629,10 +613,7 @@ out:
         pthread_mutex_unlock(&r->q.mu);
         pthread_join(src_thread, NULL);
     }
-    {
-        struct itimerval off = {{0, 0}, {0, 0}};
-        setitimer(ITIMER_REAL, &off, NULL);
-    }
+    tp_cfg_alarm_after(0);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     g_run = NULL;

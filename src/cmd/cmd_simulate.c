@@ -201,15 +201,7 @@ int tp_cmd_simulate(int argc, char **argv) {
             rc = tp_cfg_parse_i64(optarg, "--max-trades", 1, INT64_MAX, &i64, err, sizeof err);
             cfg.max_trades = (uint64_t)i64;
             break;
-        case OPT_LOG_LEVEL: {
-            int l = tp_log_level_parse(optarg);
-            if (l < 0)
-                rc = tp_seterr(err, sizeof err, TP_EINVAL,
-                               "--log-level '%s' is not one of error, warn, info, debug", optarg);
-            else
-                tp_log_set_level((tp_log_level)l);
-            break;
-        }
+        case OPT_LOG_LEVEL: rc = tp_cfg_log_level(optarg, err, sizeof err); break;
         default:
             fprintf(stderr,
                     "tickpipe simulate: unknown or incomplete option '%s'; see 'tickpipe simulate --help'\n",

@@ -2,6 +2,7 @@
 #include "core/config.h"
 
 #include "core/err.h"
+#include "core/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/time.h>
 #include <time.h>
 
 const char *tp_cfg_str(const char *flag, const char *env, const char *def) {
@@ -140,4 +143,28 @@ int64_t tp_mono_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int tp_cfg_log_level(const char *s, char *err, size_t errlen) {
+    int l = tp_log_level_parse(s);
+    if (l < 0)
+        return tp_seterr(err, errlen, TP_EINVAL, "--log-level '%s' is not one of error, warn, info, debug",
+                         s);
+    tp_log_set_level((tp_log_level)l);
+    return 0;
+}
+
+int tp_cfg_env_flag(const char *env) {
+    const char *v = getenv(env);
+    return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"));
+}
+
+void tp_cfg_alarm_after(double seconds) {
+    struct itimerval it = {{0, 0}, {0, 0}};
+    if (seconds > 0) {
+        it.it_value.tv_sec = (time_t)seconds;
+        it.it_value.tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6);
+        if (!it.it_value.tv_sec && !it.it_value.tv_usec) it.it_value.tv_usec = 1;
+    }
+    setitimer(ITIMER_REAL, &it, NULL);
 }

@@ -34,6 +34,15 @@ void tp_symbols_free(tp_symbols *s);
  * "localhost:9092". Writes into out. */
 void tp_cfg_brokers(const char *flag, char *out, size_t outlen);
 
+/* --log-level / TICKPIPE_LOG: parse s and set the level; TP_EINVAL with
+ * the message "--log-level 'S' is not one of error, warn, info, debug". */
+int tp_cfg_log_level(const char *s, char *err, size_t errlen);
+/* An on/off environment variable: 1 if set to 1, true or yes (any case). */
+int tp_cfg_env_flag(const char *env);
+/* --duration: deliver SIGALRM once after `seconds` (at least 1 us later);
+ * seconds <= 0 cancels a pending one. */
+void tp_cfg_alarm_after(double seconds);
+
 /* Clocks. */
 int64_t tp_now_ms(void);  /* wall clock, epoch ms */
 int64_t tp_mono_us(void); /* monotonic, microseconds */
