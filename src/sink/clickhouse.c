@@ -648,6 +648,13 @@ static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     return 0;
 }
 
+static const tp_sink_reader_ops ch_reader = {
+    .query_symbols = ch_query_symbols,
+    .query_trades = ch_query_trades,
+    .query_candles = ch_query_candles,
+    .query_averages = ch_query_averages,
+};
+
 const tp_sink_ops tp_sink_clickhouse_ops = {
     .scheme = "clickhouse",
     .alias = NULL,
@@ -656,9 +663,6 @@ const tp_sink_ops tp_sink_clickhouse_ops = {
     .write_averages = ch_write_averages,
     .write_candles = ch_write_candles,
     .commit = ch_commit,
-    .query_symbols = ch_query_symbols,
-    .query_trades = ch_query_trades,
-    .query_candles = ch_query_candles,
-    .query_averages = ch_query_averages,
     .close = ch_close,
+    .reader = &ch_reader,
 };
