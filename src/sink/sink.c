@@ -10,6 +10,7 @@
 #include "sink/sink.h"
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -115,12 +116,14 @@ static const tp_sink_ops *resolve(const char *url, char *err, size_t errlen) {
 }
 
 int tp_sink_check_url(const char *url, char *err, size_t errlen) {
-    return resolve(url, err, errlen) ? 0 : TP_EINVAL;
+    const tp_sink_ops *ops = resolve(url, err, errlen);
+    if (!ops) return TP_EINVAL;
+    return ops->check_url && ops->check_url(url, err, errlen) ? TP_EINVAL : 0;
 }
 
 int tp_sink_check_reader_url(const char *url, char *err, size_t errlen) {
+    if (tp_sink_check_url(url, err, errlen)) return TP_EINVAL;
     const tp_sink_ops *ops = resolve(url, err, errlen);
-    if (!ops) return TP_EINVAL;
     if (ops->reader) return 0;
     char readers[512];
     list_schemes(readers, sizeof readers, 1);
@@ -209,12 +212,14 @@ void tp_sink_close(tp_sink *s) {
 }
 
 void tp_uuid_format(const uint8_t id[16], char out[37]) {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-        out[o++] = hex[id[i] >> 4];
-        out[o++] = hex[id[i] & 15];
+    /* 8-4-4-4-12 hex digits */
+    static const unsigned char k_groups[] = {4, 2, 2, 2, 6};
+    size_t o = 0, i = 0;
+    for (size_t g = 0; g < sizeof k_groups; g++) {
+        if (g) out[o++] = '-';
+        tp_hex_encode(id + i, k_groups[g], out + o);
+        o += 2u * k_groups[g];
+        i += k_groups[g];
     }
     out[o] = '\0';
 }

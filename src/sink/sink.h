@@ -124,6 +124,10 @@ typedef struct tp_sink_ops {
     void (*close)(void *state);
     /* reader: optional (NULL = write-only store) */
     const tp_sink_reader_ops *reader;
+    /* optional: is url well formed for this store? Opens and connects
+     * nothing; 0 or TP_EINVAL naming the rule. tp_sink_check_url runs it,
+     * so a bad URL is a usage error at start, not an error at open. */
+    int (*check_url)(const char *url, char *err, size_t errlen);
 } tp_sink_ops;
 
 typedef struct tp_sink tp_sink;
@@ -132,8 +136,10 @@ typedef struct tp_sink tp_sink;
  * the store and say how to fix it ("is the server running?"). */
 int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen);
 const char *tp_sink_scheme(const tp_sink *s);
-/* Does url name a store this build knows? 0, or TP_EINVAL with err saying
- * which schemes exist. Opens nothing (for flag checks at start-up). */
+/* Does url name a store this build knows, and is it well formed for that
+ * store (its check_url)? 0, or TP_EINVAL with err saying which schemes
+ * exist or which rule the URL breaks. Opens nothing (for flag checks at
+ * start-up). */
 int tp_sink_check_url(const char *url, char *err, size_t errlen);
 /* As tp_sink_check_url, and the store must have reader operations (serve):
  * TP_EINVAL naming the stores that do, for a write-only one. */

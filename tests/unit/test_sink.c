@@ -2,7 +2,8 @@
  * cmake/stores.cmake is well formed (scheme, every writer operation, a
  * reader that is whole or absent), schemes are unique, the help text lists
  * exactly the table, the registration check refuses broken entries, and a
- * write-only store is refused where reading is needed. */
+ * write-only store is refused where reading is needed. Also the ClickHouse
+ * URL parser (libcurl's curl_url) and the hex/percent codec. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 
 #include "core/err.h"
+#include "core/hex.h"
+#include "sink/clickhouse_url.h"
 #include "sink/sink.h"
 
 #include <stdio.h>
@@ -35,11 +38,11 @@ static void test_table(void **state) {
         }
         /* every scheme resolves to its own entry */
         char url[64];
-        snprintf(url, sizeof url, "%s:x", t[i]->scheme);
+        snprintf(url, sizeof url, "%s://127.0.0.1/x", t[i]->scheme);
         assert_int_equal(tp_sink_check_url(url, err, sizeof err), 0);
         assert_int_equal(tp_sink_check_reader_url(url, err, sizeof err), t[i]->reader ? 0 : TP_EINVAL);
         if (t[i]->alias) { /* "postgres:" for postgresql */
-            snprintf(url, sizeof url, "%s:x", t[i]->alias);
+            snprintf(url, sizeof url, "%s://127.0.0.1/x", t[i]->alias);
             assert_int_equal(tp_sink_check_url(url, err, sizeof err), 0);
         }
     }
@@ -153,12 +156,93 @@ static void test_unknown(void **state) {
     assert_non_null(strstr(err, tp_sink_schemes()));
 }
 
+static void ch_ok(const char *url, const char *where, const char *db, const char *user, const char *pw) {
+    tp_ch_url u;
+    char err[256] = "";
+    if (tp_clickhouse_parse_url(url, &u, err, sizeof err)) fail_msg("%s: %s", url, err);
+    assert_string_equal(u.where, where);
+    char base[300];
+    snprintf(base, sizeof base, "http://%s/", where);
+    assert_string_equal(u.base, base);
+    assert_string_equal(u.db, db);
+    assert_string_equal(u.user, user);
+    assert_string_equal(u.password, pw);
+}
+
+static void ch_bad(const char *url, const char *text) {
+    tp_ch_url u;
+    char err[256] = "";
+    assert_int_equal(tp_clickhouse_parse_url(url, &u, err, sizeof err), TP_EINVAL);
+    if (!strstr(err, text)) fail_msg("%s: error '%s' lacks '%s'", url, err, text);
+    if (strstr(err, "s3cret")) fail_msg("%s: the password is in the error '%s'", url, err);
+}
+
+static void test_clickhouse_url(void **state) {
+    (void)state;
+    ch_ok("clickhouse://h", "h:8123", "default", "default", "");
+    ch_ok("clickhouse://h:9000/market", "h:9000", "market", "default", "");
+    ch_ok("clickhouse://bob:p%40ss%3Aw@h/db_1", "h:8123", "db_1", "bob", "p@ss:w");
+    ch_ok("clickhouse://h/x?user=a+b&password=%26%3D&database=Other_2", "h:8123", "Other_2", "a b", "&=");
+    ch_ok("clickhouse://[::1]:8123/", "[::1]:8123", "default", "default", "");
+    ch_ok("clickhouse://h/db?&user=u&", "h:8123", "db", "u", "");
+
+    /* the defect: ?database= skipped the name rule and reached CREATE DATABASE */
+    const char *rule = "a name is letters, digits and _ only";
+    ch_bad("clickhouse://h/ok?database=x%3B%20DROP%20DATABASE%20y", rule);
+    ch_bad("clickhouse://h/ok?database=tp_evil+ENGINE+%3D+Memory", rule);
+    ch_bad("clickhouse://h/ok?database=", rule);
+    ch_bad("clickhouse://h/ok?database=a%60b", rule);
+    ch_bad("clickhouse://h/a%20b", rule);
+    ch_bad("clickhouse://h/a/b", rule);
+    ch_bad("clickhouse://u:s3cret@h/bad-name", rule);
+    ch_bad("clickhouse://h/db?database=a%00b", "%00");
+    ch_bad("clickhouse://h/db?colour=red", "unknown parameter 'colour'");
+    ch_bad("clickhouse://u:s3cret@h:port/db", "ClickHouse store URL");
+    ch_bad("clickhouse://", "ClickHouse store URL");
+    ch_bad("clickhous://h/db", "must look like");
+    char longdb[300] = "clickhouse://h/";
+    memset(longdb + strlen(longdb), 'a', 200);
+    ch_bad(longdb, "longer than");
+
+    /* the usage check at start runs the same parser */
+    char err[256];
+    assert_int_equal(tp_sink_check_url("clickhouse://h/ok?database=x;y", err, sizeof err), TP_EINVAL);
+    assert_non_null(strstr(err, rule));
+    assert_int_equal(tp_sink_check_reader_url("clickhouse://h/ok?database=x;y", err, sizeof err), TP_EINVAL);
+    assert_int_equal(tp_sink_check_url("clickhouse://h/ok?database=fine", err, sizeof err), 0);
+}
+
+static void test_hex(void **state) {
+    (void)state;
+    char out[64];
+    assert_int_equal(tp_pct_decode("a%41%2b+%zz%4", 13, 1, out, sizeof out), 9);
+    assert_string_equal(out, "aA+ %zz%4");
+    assert_int_equal(tp_pct_decode("a+b", 3, 0, out, sizeof out), 3);
+    assert_string_equal(out, "a+b");
+    assert_int_equal(tp_pct_decode("abcd", 4, 0, out, 4), -1); /* no room for the NUL */
+    assert_int_equal(tp_pct_decode("abc", 3, 0, out, 4), 3);
+    assert_int_equal(tp_pct_decode("a%00", 4, 0, out, sizeof out), -1);
+    assert_int_equal(tp_pct_decode("", 0, 0, out, 1), 0);
+    const uint8_t bytes[] = {0x00, 0x9f, 0xa0, 0xff};
+    tp_hex_encode(bytes, 4, out);
+    out[8] = 0;
+    assert_string_equal(out, "009fa0ff");
+    uint8_t back[4];
+    assert_int_equal(tp_hex_decode("009FA0ff", 4, back), 0);
+    assert_memory_equal(back, bytes, 4);
+    assert_int_equal(tp_hex_decode("0g", 1, back), -1);
+    uint8_t id[16];
+    for (int i = 0; i < 16; i++) id[i] = (uint8_t)(i * 17);
+    char uuid[37];
+    tp_uuid_format(id, uuid);
+    assert_string_equal(uuid, "00112233-4455-6677-8899-aabbccddeeff");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_check_ops),
-        cmocka_unit_test(test_write_only),
-        cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_table),          cmocka_unit_test(test_check_ops),
+        cmocka_unit_test(test_write_only),     cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_clickhouse_url), cmocka_unit_test(test_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
