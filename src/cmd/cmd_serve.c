@@ -77,7 +77,7 @@ int tp_cmd_serve(int argc, char **argv) {
     cfg.store_url = sto.store;
     cfg.poll_store_ms = sf.poll_ms;
     cfg.max_limit = (int)hf.max_limit;
-    if (tp_sink_check_url(cfg.store_url, err, sizeof err))
+    if (tp_sink_check_reader_url(cfg.store_url, err, sizeof err))
         return tp_cmd_usage_error(&tp_spec_serve, "%s", err);
     tp_shutdown *sd = NULL;
     if (tp_shutdown_start(0, &sd, err, sizeof err)) return tp_cmd_fail(&tp_spec_serve, "%s", err);

@@ -7,6 +7,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "sink/sink.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -136,7 +137,8 @@ static const tp_opt k_store[] = {
      .arg = "URL",
      .env = "TICKPIPE_STORE",
      .def = "sqlite:data/tickpipe.db",
-     .help = "the store: " TP_FLAGS_STORE_SCHEMES,
+     .help = "where trades and windows are: a URL starting with one of",
+     .help_more = tp_sink_schemes,
      .type = TP_OPT_STR,
      .off = offsetof(tp_store_flags, store),
      .min = 1},

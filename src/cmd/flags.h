@@ -98,7 +98,4 @@ typedef struct tp_log_flags {
 extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_store, tp_flags_windows,
     tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log;
 
-/* The store schemes for help texts ("sqlite:PATH, postgresql://..."). */
-#define TP_FLAGS_STORE_SCHEMES "sqlite:PATH, postgresql://..., clickhouse://HOST:8123/DB, null:"
-
 #endif

@@ -46,6 +46,13 @@ static void effective_default(const tp_cmd_spec *spec, const tp_opt *o, const ch
     }
 }
 
+/* The entry's help line with its run-time part. */
+static const char *full_help(const tp_opt *o, char *buf, size_t n) {
+    if (!o->help_more) return o->help;
+    snprintf(buf, n, "%s %s", o->help, o->help_more());
+    return buf;
+}
+
 static const char *unit_word(const char *unit) {
     if (!unit) return NULL;
     if (!strcmp(unit, "s")) return "seconds";
@@ -331,7 +338,8 @@ static void help_line(const tp_cmd_spec *spec, const tp_opt *o, FILE *f) {
     const char *env = o->env_doc ? o->env_doc : o->env;
     const char *uw = o->type == TP_OPT_TIME ? unit_word(o->unit) : NULL;
     const char *shown = def_doc ? def_doc : def;
-    size_t t = (size_t)snprintf(text, sizeof text, "%s", o->help);
+    char hb[512];
+    size_t t = (size_t)snprintf(text, sizeof text, "%s", full_help(o, hb, sizeof hb));
     if (env || uw || shown) {
         t += (size_t)snprintf(text + t, sizeof text - t, " (%s%s%s%s%s%s%s%s)", uw ? uw : "",
                               uw && (env || shown) ? "; " : "", env ? "env " : "", env ? env : "",
@@ -377,6 +385,7 @@ void tp_cmd_dump_flags(const tp_cmd_spec *spec, FILE *f) {
             /* an alias is dumped with its target's description */
             const tp_opt *o = a->alias_of ? find_in_group(spec->groups[g], a->alias_of) : a;
             if (!o) o = a;
+            char hb[512];
             const char *def, *def_doc;
             effective_default(spec, o, &def, &def_doc);
             char sn[3] = "";
@@ -384,7 +393,7 @@ void tp_cmd_dump_flags(const tp_cmd_spec *spec, FILE *f) {
             fprintf(f, "%s\t--%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", spec->name, a->name, sn,
                     o->arg ? o->arg : "", o->env_doc ? o->env_doc : (o->env ? o->env : ""),
                     def_doc ? def_doc : (def ? def : ""), o->unit ? o->unit : "", type_name(o->type),
-                    a->alias_of ? a->alias_of : "", spec->groups[g]->id, o->help);
+                    a->alias_of ? a->alias_of : "", spec->groups[g]->id, full_help(o, hb, sizeof hb));
         }
 }
 
@@ -412,7 +421,10 @@ void tp_cmd_markdown_flags(const tp_cmd_spec *spec, FILE *f) {
                 fprintf(f, "`%s` | ", def);
             else
                 fprintf(f, " | ");
-            fprintf(f, "%s%s%s%s |\n", o->help, uw ? " (" : "", uw ? uw : "", uw ? ")" : "");
+            /* the run-time part (the stores of this build) is left to --help, so the
+             * README does not depend on which stores a build has */
+            fprintf(f, "%s%s%s%s%s |\n", o->help, o->help_more ? " the schemes under Stores" : "",
+                    uw ? " (" : "", uw ? uw : "", uw ? ")" : "");
         }
     fprintf(f, "| `-h`, `--help` | | | this help |\n");
 }

@@ -46,15 +46,16 @@ typedef enum tp_opt_type {
 typedef int (*tp_opt_parse_fn)(const char *arg, void *field, char *err, size_t errlen);
 
 typedef struct tp_opt {
-    const char *name;    /* long name without "--"; NULL ends a table */
-    int short_name;      /* e.g. 'X', or 0 */
-    const char *arg;     /* metavariable in help ("URL", "S"); NULL for a switch */
-    const char *env;     /* read when the flag is not given; NULL = none */
-    const char *env_doc; /* shown instead of env when the command resolves it itself */
-    const char *def;     /* default, parsed like a value; NULL = none */
-    const char *def_doc; /* shown for the default when def cannot say it ("never") */
-    const char *unit;    /* "s", "ms", "bytes", ...; TP_OPT_TIME needs "s" or "ms" */
-    const char *help;    /* one line, no trailing period */
+    const char *name;               /* long name without "--"; NULL ends a table */
+    int short_name;                 /* e.g. 'X', or 0 */
+    const char *arg;                /* metavariable in help ("URL", "S"); NULL for a switch */
+    const char *env;                /* read when the flag is not given; NULL = none */
+    const char *env_doc;            /* shown instead of env when the command resolves it itself */
+    const char *def;                /* default, parsed like a value; NULL = none */
+    const char *def_doc;            /* shown for the default when def cannot say it ("never") */
+    const char *unit;               /* "s", "ms", "bytes", ...; TP_OPT_TIME needs "s" or "ms" */
+    const char *help;               /* one line, no trailing period */
+    const char *(*help_more)(void); /* appended to help: text known at run time (the store list) */
     tp_opt_type type;
     size_t off; /* offsetof(the group's struct, field) */
     double min, max;
