@@ -73,11 +73,10 @@ KAFKA_N=0
 KAFKA_DIR="$TMP/kafka"
 declare -a KAFKA_PID KAFKA_PORT KAFKA_CPORT KAFKA_SPORT
 
-_kafka_java() {
-  # shellcheck disable=SC2086 # KAFKA_HEAP is a list of JVM flags
-  java $KAFKA_HEAP -XX:+UseSerialGC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.yaml" -cp "$KAFKA_LIBS/*" "$@"
-}
+# shellcheck disable=SC2206 # KAFKA_HEAP is a list of JVM flags
+KAFKA_JAVA=(java $KAFKA_HEAP -XX:+UseSerialGC -Djava.awt.headless=true
+  -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.yaml" -cp "$KAFKA_LIBS/*")
+_kafka_java() { "${KAFKA_JAVA[@]}" "$@"; }
 
 _kafka_config() {
   local id=$1 n=$2 voters="" i listeners protos advertised
@@ -126,7 +125,8 @@ EOF
 # _kafka_launch ID: start node ID (formatted already) in the background.
 _kafka_launch() {
   local id=$1
-  _kafka_java kafka.Kafka "$KAFKA_DIR/$id/server.properties" >>"$TMP/kafka-$id.log" 2>&1 &
+  # exec: $! is the JVM itself, so kill -9 hits the broker, not a shell
+  (exec "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/$id/server.properties" >>"$TMP/kafka-$id.log" 2>&1) &
   KAFKA_PID[id]=$!
 }
 
