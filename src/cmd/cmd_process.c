@@ -303,6 +303,8 @@ int tp_cmd_process(int argc, char **argv) {
     pc.win.external_watermark = 1;
     pc.flush_interval_ms = flush_ms;
     pc.flush_max_trades = (size_t)flush_n;
+    pc.rebuild = TP_REBUILD_LAZY; /* only the symbols of the partitions this member gets */
+    pc.dedupe_rebuilt = 1;        /* re-delivered records hold trades the store has */
     int rc = tp_pipeline_new(&pc, &pr.pipe, err, sizeof err);
     if (rc) {
         fprintf(stderr, "tickpipe process: %s\n", err);

@@ -122,6 +122,11 @@ int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, 
     return s->ops->query_averages(s->state, q, fn, ud, err, errlen);
 }
 
+int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    if (s->ops->query_latest) return s->ops->query_latest(s->state, fn, ud, err, errlen);
+    return s->ops->query_symbols(s->state, fn, ud, err, errlen);
+}
+
 void tp_sink_close(tp_sink *s) {
     if (!s) return;
     s->ops->close(s->state);

@@ -96,6 +96,12 @@ typedef struct tp_sink_ops {
     int (*query_averages)(void *state, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
                           size_t errlen);
     void (*close)(void *state);
+    /* Optional ops: NULL in a store that lacks them; the tp_sink_ wrapper
+     * falls back to the required ops (slower, same answer). */
+    /* Every symbol with stored trades and the event time of its newest trade
+     * (trade_count -1, last_price NAN), without counting rows: a restart's
+     * first question, asked of a store that may hold days of trades. */
+    int (*query_latest)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
 } tp_sink_ops;
 
 typedef struct tp_sink tp_sink;
@@ -119,6 +125,8 @@ int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, vo
                           size_t errlen);
 int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
                            size_t errlen);
+/* query_latest if the store has it, else query_symbols (see tp_sink_ops). */
+int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
 void tp_sink_close(tp_sink *s);
 
 /* Format a 16-byte id as a UUID string (36 chars + NUL). */
