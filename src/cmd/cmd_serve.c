@@ -123,7 +123,7 @@ int tp_cmd_serve(int argc, char **argv) {
     cfg.store_url = tp_cfg_str(store, "TICKPIPE_STORE", "sqlite:data/tickpipe.db");
     cfg.poll_store_ms = poll_ms;
     cfg.max_limit = (int)max_limit;
-    if (tp_sink_check_url(cfg.store_url, err, sizeof err)) {
+    if (tp_sink_check_reader_url(cfg.store_url, err, sizeof err)) {
         fprintf(stderr, "tickpipe serve: %s\n", err);
         return 2;
     }

@@ -433,6 +433,7 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
         return rc;
     }
     p->cfg.store_url = NULL; /* the caller's string need not outlive us */
+    if (!tp_sink_can_read(p->sink)) p->cfg.rebuild = TP_REBUILD_OFF; /* a write-only store */
     if (p->cfg.rebuild == TP_REBUILD_ALL && (rc = rebuild_all(p, err, errlen))) {
         tp_pipeline_free(p);
         return rc;

@@ -761,6 +761,13 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     return 0;
 }
 
+static const tp_sink_reader_ops pg_reader = {
+    .query_symbols = pg_query_symbols,
+    .query_trades = pg_query_trades,
+    .query_candles = pg_query_candles,
+    .query_averages = pg_query_averages,
+};
+
 const tp_sink_ops tp_sink_postgresql_ops = {
     .scheme = "postgresql",
     .alias = "postgres",
@@ -769,10 +776,7 @@ const tp_sink_ops tp_sink_postgresql_ops = {
     .write_averages = pg_write_averages,
     .write_candles = pg_write_candles,
     .commit = pg_commit,
-    .query_symbols = pg_query_symbols,
-    .query_trades = pg_query_trades,
-    .query_candles = pg_query_candles,
-    .query_averages = pg_query_averages,
     .close = pg_close,
+    .reader = &pg_reader,
     .query_latest = pg_query_latest,
 };

@@ -486,6 +486,13 @@ static int sqlite_query_averages(void *state, const tp_query *q, tp_average_row_
     return query_end(s, st, rc, err, errlen);
 }
 
+static const tp_sink_reader_ops sqlite_reader = {
+    .query_symbols = sqlite_query_symbols,
+    .query_trades = sqlite_query_trades,
+    .query_candles = sqlite_query_candles,
+    .query_averages = sqlite_query_averages,
+};
+
 const tp_sink_ops tp_sink_sqlite_ops = {
     .scheme = "sqlite",
     .alias = NULL,
@@ -494,10 +501,7 @@ const tp_sink_ops tp_sink_sqlite_ops = {
     .write_averages = sqlite_write_averages,
     .write_candles = sqlite_write_candles,
     .commit = sqlite_commit,
-    .query_symbols = sqlite_query_symbols,
-    .query_trades = sqlite_query_trades,
-    .query_candles = sqlite_query_candles,
-    .query_averages = sqlite_query_averages,
     .close = sqlite_close,
+    .reader = &sqlite_reader,
     .query_latest = sqlite_query_latest,
 };

@@ -1,5 +1,6 @@
 /* test_http.c - unit tests of the HTTP side's pure parts: REST parameter
- * checking (through tp_http_api over the null store), the row formatters
+ * checking (through tp_http_api over an in-memory SQLite store, and the
+ * write-only null store's 501), the row formatters
  * (checked by parsing their JSON back with jansson), and the metrics
  * lookups the health push uses. */
 #include <setjmp.h>
@@ -16,16 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tp_http_resp api(const char *path, const char *a0, const char *a1, const char *a2) {
+static tp_http_resp api_on(tp_http_store *st, const char *path, const char *a0, const char *a1,
+                           const char *a2) {
     char *args[3];
     int n = 0;
     if (a0) args[n++] = (char *)a0;
     if (a1) args[n++] = (char *)a1;
     if (a2) args[n++] = (char *)a2;
-    static tp_http_store st = {.url = "null:"};
     tp_http_resp r = {0};
-    tp_http_api(&st, 100, path, args, n, &r);
+    tp_http_api(st, 100, path, args, n, &r);
     return r;
+}
+
+/* an empty in-memory SQLite store: answers every query with no rows */
+static tp_http_store g_mem = {.url = "sqlite::memory:"};
+
+static tp_http_resp api(const char *path, const char *a0, const char *a1, const char *a2) {
+    return api_on(&g_mem, path, a0, a1, a2);
 }
 
 static void expect_error(const char *path, const char *a0, const char *a1, const char *a2, int status,
@@ -67,6 +75,18 @@ static void test_params(void **state) {
     assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
     json_decref(j);
     free(r.body);
+
+    /* a write-only store: parameters are still checked first, then 501 */
+    static tp_http_store null_store = {.url = "null:"};
+    r = api_on(&null_store, "/api/trades", "symbol=A", NULL, NULL);
+    assert_int_equal(r.status, 501);
+    assert_non_null(strstr(r.body, "write-only"));
+    free(r.body);
+    r = api_on(&null_store, "/api/trades", "limit=1", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    tp_http_store_reset(&null_store);
+    tp_http_store_reset(&g_mem);
 }
 
 static void test_rows(void **state) {

@@ -77,6 +77,10 @@ void tp_sink_close(tp_sink *s) {
 }
 
 /* The restart rebuild reads the store at open: this one starts empty. */
+int tp_sink_can_read(const tp_sink *s) {
+    (void)s;
+    return 1;
+}
 int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
     (void)s, (void)fn, (void)ud, (void)err, (void)errlen;
     return 0;
