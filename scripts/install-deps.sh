@@ -18,6 +18,9 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
   curl procps iproute2 time)
+# The Cassandra tests: a JRE and Maven for the server, Debian's Python driver
+# as the oracle that reads rows back.
+test_pkgs+=(default-jre-headless maven python3-cassandra)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -35,6 +38,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Apache Cassandra's jars (Maven Central) into the test cache, outside the tree, once.
+if [ "$want_test" = 1 ]; then bash tests/lib/cassandra.sh fetch; fi
 
 if [ -f web/package.json ]; then
   (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
