@@ -17,12 +17,11 @@ extern const tp_sink_ops tp_sink_null_ops;
 extern const tp_sink_ops tp_sink_sqlite_ops;
 extern const tp_sink_ops tp_sink_postgresql_ops;
 extern const tp_sink_ops tp_sink_clickhouse_ops;
+extern const tp_sink_ops tp_sink_cassandra_ops;
 
 static const tp_sink_ops *const k_stores[] = {
-    &tp_sink_sqlite_ops,
-    &tp_sink_postgresql_ops,
-    &tp_sink_clickhouse_ops,
-    &tp_sink_null_ops,
+    &tp_sink_sqlite_ops,    &tp_sink_postgresql_ops, &tp_sink_clickhouse_ops,
+    &tp_sink_cassandra_ops, &tp_sink_null_ops,
 };
 
 struct tp_sink {
