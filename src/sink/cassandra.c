@@ -1162,13 +1162,13 @@ static int symbol_info(cass_store *s, const char *sym, size_t sl, const sym_day 
     return 0;
 }
 
-static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
-    cass_store *s = state;
-    int rc = ensure_conn(s, 1, err, errlen);
-    if (rc) return rc;
-    tp_buf names = {0};
+/* Every (symbol, day) of trades from symbol_days, names copied into *names;
+ * one symbol's days are adjacent, newest first. */
+static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t *nout, char *err,
+                            size_t errlen) {
     sym_day *d = NULL;
     size_t nd = 0, cap = 0;
+    int rc = 0;
     tp_buf_reset(&s->paging);
     for (;;) {
         tp_cql_result r;
@@ -1194,11 +1194,11 @@ static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *
             }
             /* rows of one symbol are adjacent (one partition): share the name */
             if (nd && d[nd - 1].sym_len == (uint32_t)v[0].len &&
-                !memcmp(names.p + d[nd - 1].sym_off, v[0].p, (size_t)v[0].len)) {
+                !memcmp(names->p + d[nd - 1].sym_off, v[0].p, (size_t)v[0].len)) {
                 d[nd] = (sym_day){d[nd - 1].sym_off, d[nd - 1].sym_len, day};
             } else {
-                d[nd] = (sym_day){names.len, (uint32_t)v[0].len, day};
-                if (tp_buf_append(&names, v[0].p, (size_t)v[0].len) || tp_buf_append(&names, "", 1)) {
+                d[nd] = (sym_day){names->len, (uint32_t)v[0].len, day};
+                if (tp_buf_append(names, v[0].p, (size_t)v[0].len) || tp_buf_append(names, "", 1)) {
                     rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
                     break;
                 }
@@ -1213,6 +1213,19 @@ static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *
             break;
         }
     }
+    *out = d;
+    *nout = nd;
+    return rc;
+}
+
+static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    cass_store *s = state;
+    int rc = ensure_conn(s, 1, err, errlen);
+    if (rc) return rc;
+    tp_buf names = {0};
+    sym_day *d = NULL;
+    size_t nd = 0;
+    rc = load_symbol_days(s, &names, &d, &nd, err, errlen);
     for (size_t i = 0; !rc && i < nd;) {
         size_t j = i;
         while (j < nd && d[j].sym_off == d[i].sym_off) j++;
@@ -1227,6 +1240,62 @@ static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *
     return rc;
 }
 
+/* The newest trade of every symbol, without counting: the newest day of
+ * trades that holds one, then its latest row. */
+static int cass_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    cass_store *s = state;
+    int rc = ensure_conn(s, 1, err, errlen);
+    if (rc) return rc;
+    tp_buf names = {0};
+    sym_day *d = NULL;
+    size_t nd = 0;
+    rc = load_symbol_days(s, &names, &d, &nd, err, errlen);
+    for (size_t i = 0; !rc && i < nd;) {
+        size_t j = i;
+        while (j < nd && d[j].sym_off == d[i].sym_off) j++;
+        const char *sym = (const char *)names.p + d[i].sym_off;
+        tp_symbol_info info = {{sym, d[i].sym_len}, -1, NAN, 0};
+        int found = 0;
+        /* days of one symbol come newest first (clustering order) */
+        for (size_t k = i; k < j && !rc && !found; k++) {
+            args_reset(s);
+            if (tp_cql_val_blob(&s->args, sym, d[i].sym_len) || tp_cql_val_date(&s->args, d[k].day)) {
+                rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+                break;
+            }
+            tp_cql_result r;
+            rc = exec_simple(s, ST_SEL_LAST, 2, &r, err, errlen);
+            tp_cql_rows it;
+            tp_cql_value v[TP_CQL_MAX_COLS];
+            if (!rc) {
+                tp_cql_rows_begin(&r, &it);
+                found = tp_cql_row_next(&it, v) && !tp_cql_get_i64(v[0], &info.last_ts_ms);
+            }
+        }
+        if (!rc && found && fn(ud, &info)) break;
+        i = j;
+    }
+    free(d);
+    tp_buf_free(&names);
+    return rc;
+}
+
+static int cass_check_url(const char *url, char *err, size_t errlen) {
+    cass_store *s = calloc(1, sizeof *s);
+    if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = parse_url(s, url, err, errlen);
+    memset(s->password, 0, sizeof s->password);
+    free(s);
+    return rc ? TP_EINVAL : 0;
+}
+
+static const tp_sink_reader_ops cass_reader = {
+    .query_symbols = cass_query_symbols,
+    .query_trades = cass_query_trades,
+    .query_candles = cass_query_candles,
+    .query_averages = cass_query_averages,
+};
+
 const tp_sink_ops tp_sink_cassandra_ops = {
     .scheme = "cassandra",
     .alias = NULL,
@@ -1235,9 +1304,8 @@ const tp_sink_ops tp_sink_cassandra_ops = {
     .write_averages = cass_write_averages,
     .write_candles = cass_write_candles,
     .commit = cass_commit,
-    .query_symbols = cass_query_symbols,
-    .query_trades = cass_query_trades,
-    .query_candles = cass_query_candles,
-    .query_averages = cass_query_averages,
     .close = cass_close,
+    .reader = &cass_reader,
+    .check_url = cass_check_url,
+    .query_latest = cass_query_latest,
 };
