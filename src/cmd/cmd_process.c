@@ -88,6 +88,8 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
     pc.win.external_watermark = 1;
     pc.flush_interval_ms = wf->flush_interval_ms;
     pc.flush_max_trades = (size_t)wf->flush_max_trades;
+    pc.rebuild = TP_REBUILD_LAZY; /* only the symbols of the partitions this member gets */
+    pc.dedupe_rebuilt = 1;        /* re-delivered records hold trades the store has */
     int rc = tp_pipeline_new(&pc, &pr->c.pipe, err, sizeof err);
     if (rc)
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_process, "%s", err)

@@ -68,6 +68,9 @@ int tp_sink_check_ops(const tp_sink_ops *o, char *err, size_t errlen) {
                              "store '%s' has reader operations but lacks %s (give all four, or none)", name,
                              missing);
     }
+    if (o->query_latest && !r)
+        return tp_seterr(err, errlen, TP_EINVAL, "store '%s' has query_latest but no reader operations",
+                         name);
     return 0;
 }
 
@@ -203,6 +206,12 @@ int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, 
                            size_t errlen) {
     if (!s->ops->reader) return write_only(s, err, errlen);
     return s->ops->reader->query_averages(s->state, q, fn, ud, err, errlen);
+}
+
+int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    if (!s->ops->reader) return write_only(s, err, errlen);
+    if (s->ops->query_latest) return s->ops->query_latest(s->state, fn, ud, err, errlen);
+    return s->ops->reader->query_symbols(s->state, fn, ud, err, errlen);
 }
 
 void tp_sink_close(tp_sink *s) {

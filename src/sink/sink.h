@@ -10,6 +10,7 @@
  *   sqlite:PATH                       embedded default (sqlite:data/tickpipe.db)
  *   postgresql://user:pw@host/db      libpq URI (postgres:// too)
  *   clickhouse://host:8123/db?user=u&password=p   HTTP interface
+ *   cassandra://user:pw@host:9042,host2/keyspace  CQL native protocol
  *   null:                             discards writes (benchmarks)
  *
  * Write protocol: write_* calls add rows to the current unit of work;
@@ -128,6 +129,10 @@ typedef struct tp_sink_ops {
      * nothing; 0 or TP_EINVAL naming the rule. tp_sink_check_url runs it,
      * so a bad URL is a usage error at start, not an error at open. */
     int (*check_url)(const char *url, char *err, size_t errlen);
+    /* optional, with reader: every symbol with stored trades and the event time of its newest trade
+     * (trade_count -1, last_price NAN), without counting rows: a restart's
+     * first question, asked of a store that may hold days of trades. */
+    int (*query_latest)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
 } tp_sink_ops;
 
 typedef struct tp_sink tp_sink;
@@ -158,6 +163,9 @@ int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, vo
                           size_t errlen);
 int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
                            size_t errlen);
+/* query_latest if the store has it, else the reader's query_symbols (same
+ * answer, slower); a write-only store answers TP_ESTATE. */
+int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
 void tp_sink_close(tp_sink *s);
 
 /* The store table, for help texts and checks. tp_sink_schemes() is the
