@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "feed/feed.h"
 #include "feed/rest.h"
 
 #include <stddef.h>
@@ -76,8 +77,9 @@ int tp_cmd_symbols(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     char err[512];
     rows r = {0};
     r.exact = a->symbols.exact ? query : NULL;
-    int rc = tp_rest_search(a->api.rest_url, a->api.token ? a->api.token : "", query,
-                            (long)a->symbols.timeout_ms, on_symbol, &r, NULL, err, sizeof err);
+    const char *rest = a->api.rest_url ? a->api.rest_url : tp_feed_finnhub.default_rest_url;
+    int rc = tp_rest_search(rest, a->api.token ? a->api.token : "", query, (long)a->symbols.timeout_ms,
+                            on_symbol, &r, NULL, err, sizeof err);
     int status = 0;
     if (rc) {
         fprintf(stderr, "tickpipe symbols: %s\n", err);

@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "feed/feed.h"
 #include "sink/sink.h"
 
 #include <stddef.h>

@@ -53,6 +53,7 @@ typedef struct tp_api_flags {
 
 /* The WebSocket feed (or a recording of it). */
 typedef struct tp_feed_flags {
+    const char *name; /* --feed: a tp_feed_ops name (feed/feed.h) */
     const char *ws_url;
     const char *symbols; /* text: comma or JSON list; see tp_symbols_parse */
     int validate;

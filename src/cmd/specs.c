@@ -79,8 +79,8 @@ const tp_cmd_spec tp_spec_produce = {
 
 static const tp_opt_default k_run_defaults[] = {
     {"symbols", "AAPL,MSFT,AMZN,NVDA,TSLA,BINANCE:BTCUSDT,BINANCE:ETHUSDT,OANDA:EUR_USD", NULL},
-    {"ws-url", NULL, "wss://ws.finnhub.io; the built-in simulator without a token"},
-    {"rest-url", NULL, "https://finnhub.io/api/v1; the simulator's without a token"},
+    {"ws-url", NULL, "the feed's (wss://ws.finnhub.io for finnhub); the built-in simulator without a token"},
+    {"rest-url", NULL, "the feed's (https://finnhub.io/api/v1 for finnhub); the simulator's without a token"},
     {"progress-interval", "10", NULL},
     {NULL, NULL, NULL},
 };

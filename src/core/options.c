@@ -425,10 +425,11 @@ void tp_cmd_markdown_flags(const tp_cmd_spec *spec, FILE *f) {
                 fprintf(f, "`%s` | ", def);
             else
                 fprintf(f, " | ");
-            /* the run-time part (the stores of this build) is left to --help, so the
-             * README does not depend on which stores a build has */
-            fprintf(f, "%s%s%s%s%s |\n", o->help, o->help_more ? " the schemes under Stores" : "",
-                    uw ? " (" : "", uw ? uw : "", uw ? ")" : "");
+            /* a run-time part that varies by build (the stores) has its own README
+             * words, so the README does not depend on which stores a build has */
+            const char *more = o->help_more_doc ? o->help_more_doc : o->help_more ? o->help_more() : NULL;
+            fprintf(f, "%s%s%s%s%s%s |\n", o->help, more ? " " : "", more ? more : "", uw ? " (" : "",
+                    uw ? uw : "", uw ? ")" : "");
         }
     fprintf(f, "| `-h`, `--help` | | | this help |\n");
 }

@@ -57,6 +57,7 @@ typedef struct tp_opt {
     const char *unit;                 /* "s", "ms", "bytes", ...; TP_OPT_TIME needs "s" or "ms" */
     const char *help;                 /* one line, no trailing period */
     const char *(*help_more)(void);   /* appended to help: text known at run time (the store list) */
+    const char *help_more_doc; /* ... and what the README says instead, when help_more varies by build */
     tp_opt_type type;
     size_t off; /* where the value goes: offset in the struct given to tp_cmd_parse */
     double min, max;
