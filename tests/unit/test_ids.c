@@ -21,7 +21,7 @@
 
 #define NP 32  /* partitions */
 #define NI 128 /* indexes within a record */
-#define NO 64 /* offsets */
+#define NO 64  /* offsets */
 #define NTOPIC 4
 
 static int cmp16(const void *a, const void *b) {
