@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NP 32  /* partitions */
-#define NI 128 /* indexes within a record */
-#define NO 64  /* offsets */
+#define NP 32 /* partitions */
+#define NI 64 /* indexes within a record */
+#define NO 32 /* offsets */
 #define NTOPIC 4
 
 static int cmp16(const void *a, const void *b) {
