@@ -38,6 +38,7 @@
 #include "core/config.h"
 #include "core/options.h"
 #include "kafka/kafka_conf.h"
+#include "sink/store_forms.h" /* generated: TP_STORE_URL_FORMS */
 
 #include <stdint.h>
 
@@ -98,7 +99,8 @@ typedef struct tp_log_flags {
 extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_store, tp_flags_windows,
     tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log;
 
-/* The store schemes for help texts ("sqlite:PATH, postgresql://..."). */
-#define TP_FLAGS_STORE_SCHEMES "sqlite:PATH, postgresql://..., clickhouse://HOST:8123/DB, null:"
+/* The store schemes for help texts ("sqlite:PATH, postgresql://..."),
+ * generated from the store list (cmake/stores.cmake). */
+#define TP_FLAGS_STORE_SCHEMES TP_STORE_URL_FORMS
 
 #endif
