@@ -130,6 +130,16 @@ DEAD=$(free_port)
 expect_eq "failover count" "$N" "$(tail -1 "$TMP/fo.out")"
 ok "failover across contact points"
 
+# TLS on the same native port: the node's certificate given as CA file;
+# without it the certificate is not trusted, and the error says what to do.
+TLS="cassandra://cassandra:cassandra@127.0.0.1:$CASS_PORT/tp_test?consistency=ONE&tls=1&cafile=$CASS_CA"
+expect_eq "trades over TLS" "$N" "$("$SC" count "$TLS" RESTART)"
+if "$SC" count "cassandra://cassandra:cassandra@127.0.0.1:$CASS_PORT/tp_test?tls=1" RESTART >"$TMP/tls.out" 2>&1; then
+  fail "TLS with an untrusted certificate succeeded"
+fi
+grep -q "certificate is not trusted.*give its CA with cafile=PATH" "$TMP/tls.out" || fail "untrusted TLS: $(cat "$TMP/tls.out")"
+ok "TLS (tls=1, cafile=): reads over TLS; an untrusted certificate: $(grep -o 'TLS:.*' "$TMP/tls.out" | cut -c1-120)"
+
 # The server down: a clear error naming it, no password.
 cass_stop
 if "$SC" check "$URL" >"$TMP/down.out" 2>&1; then fail "check succeeded with the server down"; fi
