@@ -81,6 +81,17 @@ expect_eq "trades after stop and start (python3-cassandra)" "$N" \
 expect_eq "trades after stop and start (store)" "$N" "$("$SC" count "$URL" RESTART)"
 ok "stopped mid-stream and started again: $N trades, each once ($(grep -m1 retrying "$TMP/w.err" | cut -c1-160))"
 
+# tickpipe run on Cassandra, twice on the same keyspace (the second start
+# reads the newest trades back to rebuild its windows): the second run adds
+# its trades, overwriting none of the first's.
+RUN_URL="cassandra://$CASS_USER:$CASS_PASSWORD@127.0.0.1:$CASS_PORT/tp_run?consistency=ONE"
+for k in 1 2; do
+  "$TICKPIPE" run --store "$RUN_URL" --no-http --symbols AAPL,BINANCE:BTCUSDT --sim-rate 2000 --max-trades 1500 \
+    >"$TMP/run$k.out" 2>"$TMP/run$k.log" || fail "run $k on Cassandra failed: $(tail -5 "$TMP/run$k.log")"
+done
+expect_eq "trades of two runs (python3-cassandra)" 3000 "$(cass_q "SELECT count(*) FROM tp_run.trades")"
+ok "tickpipe run on Cassandra, started twice: 1500 + 1500 trades stored"
+
 # Bad credentials: a clear error, no password printed.
 BAD="cassandra://cassandra:wrong-pw-Qx7@127.0.0.1:$CASS_PORT/tp_test?consistency=ONE"
 if "$SC" check "$BAD" >"$TMP/bad.out" 2>&1; then fail "check succeeded with a wrong password"; fi
