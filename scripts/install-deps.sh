@@ -17,13 +17,16 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev libpq-dev libssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
-  curl procps iproute2 time)
+  curl procps iproute2 time docker-compose)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
 # node and npm bundle the dashboard's chart library at build time; a machine
 # that already has node (from any source) keeps it.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+# go builds the deploy tests' helm and runs their Kubernetes schema checks
+# (tests/deploy/); a machine that already has go keeps it.
+[ "$want_test" = 1 ] && ! command -v go >/dev/null 2>&1 && pkgs+=(golang-go)
 
 missing=()
 for p in "${pkgs[@]}"; do
