@@ -42,9 +42,12 @@ ok "the Dockerfile's scripts ($n) and copied files exist"
 pkgs=$(awk '/apt-get install/{f=1} f{print} f && /&&/ && !/apt-get install/{exit}' <<<"$final" |
   tr ' \\' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|useradd)$' | sort -u)
 [ -n "$pkgs" ] || fail "no runtime packages found in the last stage"
-for p in $pkgs; do
-  apt-cache show "$p" >/dev/null 2>&1 || fail "runtime package $p is not a Debian package here (apt-get update first?)"
-done
+# one apt-cache call (each loads the whole cache); it skips unknown names
+# silently when given several, so compare the names it found
+# shellcheck disable=SC2086 # a word list
+known=$(apt-cache show --no-all-versions $pkgs 2>/dev/null | sed -n 's/^Package: //p' | sort -u)
+unknown=$(comm -23 <(echo "$pkgs") <(echo "$known"))
+[ -z "$unknown" ] || fail "runtime packages that are not Debian packages here (apt-get update first?): $unknown"
 # shellcheck disable=SC2086 # a word list
 closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances $pkgs 2>/dev/null | grep -v '^ ' | tr -d '<>' | sed 's/:.*//' | sort -u)
@@ -52,11 +55,17 @@ closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflic
 # ld.so, libc and the sanitizer runtimes (ASan builds of the suite) are not
 # the image's business: libc6 is in every Debian image, and the image is not
 # an ASan build.
-needed=$(ldd "$TICKPIPE" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' |
-  grep -vE 'lib(a|ub|l|t)san|clang_rt' | while read -r lib; do
-    dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || echo "UNOWNED: $lib"
-  done | sed 's/:.*//' | sort -u)
-grep -q UNOWNED <<<"$needed" && fail "libraries of the binary that no Debian package owns: $(grep UNOWNED <<<"$needed")"
+mapfile -t libs < <(ldd "$TICKPIPE" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' |
+  grep -vE 'lib(a|ub|l|t)san|clang_rt')
+[ "${#libs[@]}" -gt 5 ] || fail "ldd found only ${#libs[@]} libraries: $(ldd "$TICKPIPE")"
+# dpkg -S once for all (it reads every package's file list per call); a
+# library is found under its own path or, through a symlink, its target's.
+owners=$(for l in "${libs[@]}"; do echo "$l"; readlink -f "$l"; done | sort -u | xargs dpkg -S 2>/dev/null || true)
+owned=$(sed 's/^.*: //' <<<"$owners")
+for l in "${libs[@]}"; do
+  grep -qxF "$l" <<<"$owned" || grep -qxF "$(readlink -f "$l")" <<<"$owned" || fail "no Debian package owns $l (dpkg -S)"
+done
+needed=$(sed 's/: [^ ]*$//' <<<"$owners" | tr ',' '\n' | sed 's/:.*//; s/ //g' | sort -u)
 missing=$(comm -23 <(echo "$needed") <(echo "$closure") | grep -vE '^(libc6|libgcc-s1)$' || true)
 [ -z "$missing" ] || fail "the binary loads libraries of packages the runtime stage does not install: $missing"
 unused=""
@@ -77,7 +86,7 @@ ok ".dockerignore keeps build trees, node_modules, local data and deploy/.env ou
 hc="$TP_SOURCE_DIR/deploy/tickpipe-healthcheck"
 port=$(free_port)
 TICKPIPE_HTTP=127.0.0.1:$port bg serve "$TICKPIPE" serve --store "sqlite:$TMP/hc.db"
-wait_for 30 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz"
+wait_for 30 curl -fs -o /dev/null "http://127.0.0.1:$port/healthz"
 TP_HEALTHCHECK_CMDLINE=/proc/$PID_serve/cmdline TICKPIPE_HTTP=127.0.0.1:$port "$hc" >"$TMP/hc1" 2>&1 || fail "healthy serve reported unhealthy: $(cat "$TMP/hc1")"
 grep -q '^ok: HTTP/1.[01] 200' "$TMP/hc1" || fail "unexpected output: $(cat "$TMP/hc1")"
 printf '/sbin/docker-init\0--\0/usr/local/bin/tickpipe\0serve\0--http\0%s\0' "0.0.0.0:$port" >"$TMP/init.cmdline"
