@@ -25,7 +25,7 @@ trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 echo "helm.sh: building helm $HELM_VERSION with $(go version) (once; about 2 minutes on 2 cores)" >&2
 start=$(date +%s)
 env GOPATH="$tmp/gopath" GOMODCACHE="$tmp/gopath/pkg/mod" GOCACHE="$tmp/gocache" GOBIN="$tmp/bin" \
-  GOFLAGS=-modcacherw GOTOOLCHAIN=local CGO_ENABLED=0 \
+  GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0 \
   go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
   "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
 "$tmp/bin/helm" version --short >&2

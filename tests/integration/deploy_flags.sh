@@ -8,7 +8,7 @@
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/deploy/lib.sh"
 start=$(date +%s)
-render_compose "$TMP/compose"
+render_compose "$TMP/compose" once
 helm_bin
 render_chart "$TMP/chart"
 DEPLOY_COMPOSE="$TMP/compose" DEPLOY_MANIFESTS="$TMP/chart" deploy_go_test 'TestFlags|TestFlagCheckCatches|TestProbeEndpoints'
