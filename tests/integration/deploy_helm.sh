@@ -29,8 +29,12 @@ rc=0
 grep -q "process.replicas (7) exceeds kafka.partitions (6)" "$TMP/too-many.err" || fail "no reason given: $(cat "$TMP/too-many.err")"
 rc=0
 "$HELM" template tp "$chart" --kube-version "$DEPLOY_KUBE_VERSION" --set store.type=mysql >/dev/null 2>"$TMP/bad-store.err" || rc=$?
-[ "$rc" != 0 ] && grep -q 'store.type "mysql": use postgresql, clickhouse or cassandra' "$TMP/bad-store.err" ||
+[ "$rc" != 0 ] && grep -q 'store.type must be one of the following: "postgresql", "clickhouse", "cassandra"' "$TMP/bad-store.err" ||
   fail "an unknown store type rendered or gave no reason: $(cat "$TMP/bad-store.err")"
-ok "the chart refuses more process replicas than partitions and an unknown store, saying why"
+rc=0
+"$HELM" template tp "$chart" --kube-version "$DEPLOY_KUBE_VERSION" --set process.replicas=two >/dev/null 2>"$TMP/bad-n.err" || rc=$?
+[ "$rc" != 0 ] && grep -q 'process.replicas: Invalid type. Expected: integer' "$TMP/bad-n.err" ||
+  fail "a non-numeric replica count rendered or gave no reason: $(cat "$TMP/bad-n.err")"
+ok "the chart refuses more process replicas than partitions, an unknown store and a bad count (values.schema.json), saying why"
 DEPLOY_MANIFESTS="$TMP/chart" deploy_go_test 'TestManifests|TestStrictDecodingRejects'
 ok "rendered manifests decode strictly into k8s.io/api types and agree with each other ($(($(date +%s) - start)) s)"
