@@ -11,7 +11,7 @@ DEPLOY_KUBE_VERSION=1.29.0
 deploy_go_env() {
   command -v go >/dev/null 2>&1 || fail "no go command: run scripts/install-deps.sh --test (golang-go)"
   export GOPATH="$TP_CACHE/go" GOMODCACHE="$TP_CACHE/go/pkg/mod" GOCACHE="$TP_CACHE/go-build"
-  export GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local
+  export GOFLAGS="-modcacherw -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0
 }
 
 # render_compose DIR [once]: `docker-compose config` of every profile into
