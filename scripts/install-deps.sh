@@ -47,4 +47,7 @@ fi
 # The Apache Kafka broker the Kafka tests run: its jars from Maven Central
 # into the test cache (outside the tree), once.
 if [ "$want_test" = 1 ]; then bash tests/lib/kafka.sh fetch; fi
+# helm for the chart tests (built once from the Go module proxy) and the Go
+# schema checks of tests/deploy/, into the test cache.
+if [ "$want_test" = 1 ]; then bash tests/deploy/prepare.sh; fi
 echo "install-deps: ok"
