@@ -52,7 +52,7 @@ render_chart() {
     [default]=""
     [postgresql]="--set store.type=postgresql --set store.postgresql.host=db.example --set store.postgresql.password=p@ss/w:rd --set finnhub.token=t"
     [clickhouse]="--set store.type=clickhouse --set store.clickhouse.host=ch.example --set store.clickhouse.password=pw --set process.replicas=3"
-    [cassandra]="--set store.type=cassandra --set store.cassandra.hosts={c1,c2} --set store.cassandra.user=u --set store.cassandra.password=pw --set process.replicas=6"
+    [cassandra]="--set store.type=cassandra --set store.cassandra.hosts={c1,c2} --set store.cassandra.user=u --set store.cassandra.password=pw --set store.cassandra.params=replication=dc1:3 --set process.replicas=6"
     [existing]="--set store.existingSecret=my-store --set finnhub.existingSecret=my-token --set kafka.createTopic=true --set kafka.saslPassword=s --set kafka.properties.security\\.protocol=SASL_SSL --set kafka.properties.sasl\\.mechanisms=SCRAM-SHA-512 --set serve.replicas=2 --set process.podDisruptionBudget.enabled=false"
   )
   local c

@@ -20,7 +20,7 @@ grep -q 'TICKPIPE_STORE: "postgresql://tickpipe:p%40ss%2Fw%3Ard@db.example:5432/
   fail "the PostgreSQL URL is not built (or not percent-encoded): $(grep TICKPIPE_STORE "$TMP/chart/postgresql.yaml")"
 grep -q 'TICKPIPE_STORE: "clickhouse://ch.example:8123/tickpipe?user=default&password=pw"' "$TMP/chart/clickhouse.yaml" ||
   fail "the ClickHouse URL: $(grep TICKPIPE_STORE "$TMP/chart/clickhouse.yaml")"
-grep -q 'TICKPIPE_STORE: "cassandra://u:pw@c1:9042,c2:9042/market"' "$TMP/chart/cassandra.yaml" ||
+grep -q 'TICKPIPE_STORE: "cassandra://u:pw@c1:9042,c2:9042/market?replication=dc1:3"' "$TMP/chart/cassandra.yaml" ||
   fail "the Cassandra URL: $(grep TICKPIPE_STORE "$TMP/chart/cassandra.yaml")"
 ok "helm template: $(ls "$TMP/chart"/*.yaml | wc -l) value sets rendered, store URLs as documented"
 rc=0

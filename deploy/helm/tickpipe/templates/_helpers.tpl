@@ -42,10 +42,12 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- $auth := $p.user | urlquery -}}
 {{- if $p.password }}{{ $auth = printf "%s:%s" $auth ($p.password | urlquery) }}{{ end -}}
 {{- printf "postgresql://%s@%s:%v/%s" $auth $p.host $p.port $p.database -}}
+{{- with $p.params }}{{ printf "?%s" . }}{{ end -}}
 {{- else if eq $s.type "clickhouse" -}}
 {{- $c := $s.clickhouse -}}
 {{- printf "clickhouse://%s:%v/%s?user=%s" $c.host $c.port $c.database ($c.user | urlquery) -}}
 {{- if $c.password }}{{ printf "&password=%s" ($c.password | urlquery) }}{{ end -}}
+{{- with $c.params }}{{ printf "&%s" . }}{{ end -}}
 {{- else if eq $s.type "cassandra" -}}
 {{- $c := $s.cassandra -}}
 {{- $hosts := list -}}
@@ -53,6 +55,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- $auth := "" -}}
 {{- if $c.user }}{{ $auth = printf "%s:%s@" ($c.user | urlquery) ($c.password | urlquery) }}{{ end -}}
 {{- printf "cassandra://%s%s/%s" $auth (join "," $hosts) $c.keyspace -}}
+{{- with $c.params }}{{ printf "?%s" . }}{{ end -}}
 {{- else -}}
 {{- fail (printf "store.type %q: use postgresql, clickhouse or cassandra (or set store.url)" $s.type) -}}
 {{- end -}}
