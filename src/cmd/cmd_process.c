@@ -323,8 +323,8 @@ static int process_main(proc *pr, tp_kafka_flags *kf, const consumer_flags *cf, 
         pr->start_us = tp_mono_us();
         consume_loop(pr, stop->max_trades, pg->interval_ms);
         status = drain(pr);
+        summary(pr); /* reads the consumer's stats: before close frees it */
         tp_consumer_close(pr->cons);
-        summary(pr);
     }
     tp_shutdown_end(sd);
     return status;
