@@ -72,6 +72,10 @@ int tp_http_store_ready(tp_http_store *st, tp_http_resp *r);
 /* Drop the reader after a query error, so the next request reopens it. */
 void tp_http_store_reset(tp_http_store *st);
 
+/* Check an /api/... request without a store: 0 if it names an endpoint
+ * with valid parameters, else -1 with r filled (404 or 400). Pure; the
+ * server thread answers bad requests with it at once. */
+int tp_http_api_check(int max_limit, const char *path, char **args, int nargs, tp_http_resp *r);
 /* Route an /api/... request. args are "name=value" strings (URL-decoded). */
 void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args, int nargs, tp_http_resp *r);
 

@@ -3,7 +3,8 @@
 # server that accepts and never answers, tests/lib/blackhole.py) stalls
 # only what needs the store: while /api/ requests and serve's live tail
 # wait on it, /healthz, /metrics and the dashboard answer at once and /ws
-# clients keep getting their stats push every second. When the store
+# clients keep getting their stats push every second; an /api/ request
+# with bad parameters gets its 400 at once. When the store
 # finally fails, the waiting requests get 503 JSON naming it.
 source "$(dirname "$0")/../lib/common.sh"
 PY=/usr/bin/python3
@@ -42,8 +43,15 @@ for i in $(seq 1 10); do
   grep -q '^tickpipe_http_requests_total' "$TMP/m.body" || fail "/metrics body is not the metrics"
   curl -sf -o /dev/null --max-time 2 "$BASE/" || fail "the dashboard page did not answer within 2 s"
 done
+# Requests the store cannot answer anyway are answered at once as well.
+code=$(curl -s -o "$TMP/bad.body" -w '%{http_code}' --max-time 2 "$BASE/api/trades?symbol=AAPL&limit=0") ||
+  fail "a bad /api/ request waited for the hung store"
+[ "$code" = 400 ] && grep -q limit "$TMP/bad.body" || fail "bad limit: HTTP $code $(cat "$TMP/bad.body")"
+code=$(curl -s -o "$TMP/bad.body" -w '%{http_code}' --max-time 2 "$BASE/api/nothing") ||
+  fail "an unknown /api/ path waited for the hung store"
+[ "$code" = 404 ] || fail "unknown endpoint: HTTP $code $(cat "$TMP/bad.body")"
 for i in 1 2 3; do [ -s "$TMP/api$i.code" ] && fail "an /api/ request was answered while the store hangs"; done
-ok "store hanging: 10 x /healthz, /metrics and / each answered (slowest /healthz ${slowest}s), /api/ still waiting"
+ok "store hanging: 10 x /healthz, /metrics and / each answered (slowest /healthz ${slowest}s), bad /api/ requests 400/404 at once, good ones still waiting"
 
 # The /ws client got a stats push about every second throughout.
 wait "$wspid" || fail "/ws client failed: $(cat "$TMP/ws.json")"
