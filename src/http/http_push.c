@@ -291,36 +291,28 @@ void tp_http_publish_trades(tp_http *h, const tp_trade *t, size_t n) {
     enqueue_rows(h, r);
 }
 
-void tp_http_publish_candles(tp_http *h, const tp_candle *c, size_t n) {
+/* Candles and averages: copy the rows, then their symbols into the arena. */
+static void publish_copies(tp_http *h, int kind, const void *rows, size_t n) {
     if (!h || !n || !atomic_load(&h->nclients)) return;
-    tp_http_rows *r = rows_new(ROWS_CANDLES, n);
+    tp_http_rows *r = rows_new(kind, n);
     if (!r) return;
-    tp_candle *out = r->rows;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = c[i];
-        if (copy_symbol(r, &out[i].symbol)) {
+    size_t sz = row_size(kind);
+    memcpy(r->rows, rows, n * sz);
+    for (size_t i = 0; i < n; i++)
+        if (copy_symbol(r, (tp_str *)row_symbol(kind, (char *)r->rows + i * sz))) {
             rows_free(r);
             return;
         }
-    }
     r->n = n;
     enqueue_rows(h, r);
 }
 
+void tp_http_publish_candles(tp_http *h, const tp_candle *c, size_t n) {
+    publish_copies(h, ROWS_CANDLES, c, n);
+}
+
 void tp_http_publish_averages(tp_http *h, const tp_average *a, size_t n) {
-    if (!h || !n || !atomic_load(&h->nclients)) return;
-    tp_http_rows *r = rows_new(ROWS_AVERAGES, n);
-    if (!r) return;
-    tp_average *out = r->rows;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = a[i];
-        if (copy_symbol(r, &out[i].symbol)) {
-            rows_free(r);
-            return;
-        }
-    }
-    r->n = n;
-    enqueue_rows(h, r);
+    publish_copies(h, ROWS_AVERAGES, a, n);
 }
 
 /* ---- stats [svc] ---- */
