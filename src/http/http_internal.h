@@ -62,7 +62,7 @@ typedef struct tp_http_resp {
 typedef struct tp_http_store {
     const char *url;
     tp_sink *sink;
-    int64_t failed_at_ms; /* last failed open */
+    int64_t failed_at_ms; /* last failed open (monotonic ms) */
     int64_t backoff_ms;   /* wait before the next try: 1 s, doubling to 30 s (an open can block) */
     char last_err[256];
 } tp_http_store;
@@ -175,7 +175,7 @@ struct tp_http {
     /* health [atomic] */
     _Atomic uint64_t rows_seen; /* trades published (run) */
     _Atomic int64_t lag_ms;     /* now - newest trade ts, at its arrival */
-    _Atomic int64_t lag_at_ms;
+    _Atomic int64_t lag_at_ms;  /* monotonic ms */
     /* [svc] */
     uint64_t prev_stored, prev_ingest; /* samples of the previous second */
     int64_t prev_stored_at, prev_ingest_at;
@@ -193,7 +193,7 @@ struct tp_http {
     /* the store's state as the worker last saw it [wlock] */
     int store_ok;
     int64_t stored_total; /* serve: sum of the store's per-symbol counts */
-    int64_t stored_at_ms; /* serve: when stored_total was read */
+    int64_t stored_at_ms; /* serve: when stored_total was read (monotonic ms) */
     char store_err[256];
     /* [worker] */
     tp_http_store store;

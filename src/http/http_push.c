@@ -264,10 +264,13 @@ static int copy_symbol(tp_http_rows *r, tp_str *s) {
     return 0;
 }
 
+static int64_t mono_ms(void) {
+    return tp_mono_us() / 1000;
+}
+
 void tp_http_note_lag(tp_http *h, int64_t newest_ts) {
-    int64_t now = tp_now_ms();
-    atomic_store(&h->lag_ms, now - newest_ts);
-    atomic_store(&h->lag_at_ms, now);
+    atomic_store(&h->lag_ms, tp_now_ms() - newest_ts); /* event time against the wall clock */
+    atomic_store(&h->lag_at_ms, mono_ms());
 }
 
 void tp_http_publish_trades(tp_http *h, const tp_trade *t, size_t n) {
@@ -341,7 +344,8 @@ tp_http_msg *tp_http_stats_msg(tp_http *h) {
     if (have_ingest && h->rate_ingest >= 0) json_object_set_new(o, "ingest_per_s", json_real(h->rate_ingest));
     int64_t lag_at = atomic_load(&h->lag_at_ms);
     json_object_set_new(o, "lag_ms",
-                        lag_at && now - lag_at < 5000 ? json_integer(atomic_load(&h->lag_ms)) : json_null());
+                        lag_at && mono_ms() - lag_at < 5000 ? json_integer(atomic_load(&h->lag_ms))
+                                                            : json_null());
     json_object_set_new(o, "errors", json_integer((json_int_t)tp_metrics_sum_suffix("_errors_total")));
     json_object_set_new(o, "store", json_string(store_ok ? "ok" : "unavailable"));
     if (store_err[0] && !store_ok) json_object_set_new(o, "store_error", json_string(store_err));
@@ -362,7 +366,7 @@ static double rate(uint64_t v, int64_t at, uint64_t *pv, int64_t *pat, double ol
 }
 
 void tp_http_stats_tick(tp_http *h) {
-    int64_t now = tp_now_ms();
+    int64_t now = mono_ms(); /* rates are over intervals: a wall-clock step must not skew them */
     if (h->cfg.poll_store_ms > 0) {
         pthread_mutex_lock(&h->wlock);
         int64_t total = h->stored_total, at = h->stored_at_ms;

@@ -103,7 +103,7 @@ json_t *tp_http_average_json(const tp_average *a) {
 
 int tp_http_store_ready(tp_http_store *st, tp_http_resp *r) {
     if (st->sink) return 0;
-    int64_t now = tp_now_ms();
+    int64_t now = tp_mono_us() / 1000; /* the backoff is an interval: monotonic */
     if (st->failed_at_ms && now - st->failed_at_ms < st->backoff_ms) {
         tp_http_error(r, 503, "store unavailable: %s", st->last_err);
         return -1;
