@@ -85,8 +85,10 @@ struct tp_pipeline {
     size_t ncand, cap_cand;
     row_index avg_ix, cand_ix;
     int64_t last_flush_ms;
-    int64_t last_emit_wm; /* watermark at the last emit: a change may finalise windows */
-    char topic[128];      /* topic of the cached key hashes */
+    int64_t oldest_pending_us; /* monotonic time the oldest pending trade was added */
+    int64_t last_commit_us;    /* how long the last successful unit took to write and commit */
+    int64_t last_emit_wm;      /* watermark at the last emit: a change may finalise windows */
+    char topic[128];           /* topic of the cached key hashes */
     uint64_t topic_k1, topic_k2;
     int have_topic;
     uint64_t skipped_seen; /* the window module's skipped count already in st */
@@ -518,6 +520,7 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
          * store still gets them. Out of memory is fatal for the caller. */
         return rc;
     }
+    if (!first) p->oldest_pending_us = tp_mono_us();
     p->st.trades += b->n;
     p->st.late += late;
     tp_counter_add(p->m.trades, b->n);
@@ -545,12 +548,27 @@ int tp_pipeline_reset_windows(tp_pipeline *p) {
     return 0;
 }
 
+int64_t tp_pipeline_flush_in_us(const tp_pipeline *p) {
+    if (!p->pend.n) return -1;
+    if (p->pend.n >= p->cfg.flush_max_trades) return 0;
+    /* As long as the previous commit took, at most the flush interval: what
+     * a committer running beside the reader would have collected meanwhile. */
+    int64_t wait = p->last_commit_us < p->cfg.flush_interval_ms * 1000 ? p->last_commit_us
+                                                                       : p->cfg.flush_interval_ms * 1000;
+    int64_t left = p->oldest_pending_us + wait - tp_mono_us();
+    return left > 0 ? left : 0;
+}
+
 int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms) {
-    if (p->pend.n >= p->cfg.flush_max_trades) return 1;
+    if (tp_pipeline_flush_in_us(p) == 0) return 1;
     if (now_ms - p->last_flush_ms < p->cfg.flush_interval_ms) return 0;
     /* Interval elapsed: worth a flush if there is anything to write or the
      * watermark moved (windows may have become final). */
     return p->pend.n > 0 || p->navg > 0 || p->ncand > 0 || tp_windows_watermark(p->win) != p->last_emit_wm;
+}
+
+size_t tp_pipeline_pending(const tp_pipeline *p) {
+    return p->pend.n;
 }
 
 int64_t tp_pipeline_open_since(const tp_pipeline *p) {
@@ -762,6 +780,7 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
         err[0] = '\0';
         rc = write_unit(p, tp_now_ms(), err, sizeof err);
         if (!rc) {
+            p->last_commit_us = tp_mono_us() - t0;
             if (attempt)
                 tp_info(
                     MOD,

@@ -26,8 +26,8 @@
 typedef struct tp_pipeline_config {
     const char *store_url;
     tp_window_config win;
-    int64_t flush_interval_ms; /* flush at least this often; default 200 */
-    size_t flush_max_trades;   /* flush when this many are pending; default 20000 */
+    int64_t flush_interval_ms; /* longest a trade waits for its flush; default 200 */
+    size_t flush_max_trades;   /* flush once a unit holds this many; default 20000 */
     /* Optional: called from tp_pipeline_flush() after a successful commit
      * with the rows that just became durable (run's live dashboard push).
      * Pointers are valid only during the call. */
@@ -89,8 +89,19 @@ int64_t tp_pipeline_watermark(const tp_pipeline *p); /* INT64_MIN before any */
  * rebuilds their windows from the committed offsets). Only with nothing
  * pending (after a successful flush): TP_ESTATE otherwise. */
 int tp_pipeline_reset_windows(tp_pipeline *p);
-/* 1 if a flush is due (interval elapsed or too many pending), else 0. */
+/* Group commit. A flush is due once the oldest pending trade has waited as
+ * long as the previous unit took to write and commit (so units grow with
+ * the load and the store: a committer beside the reader would have
+ * collected as much), at most flush_interval_ms, or once flush_max_trades
+ * are pending; also when flush_interval_ms passed since the last flush and
+ * window rows are pending or the watermark moved. Callers check after each
+ * add and wait for input at most tp_pipeline_flush_in_us().
+ * flush_due: 1 if a flush is due, else 0.
+ * flush_in_us: microseconds until the pending trades are due (0: now; -1:
+ * nothing pending). */
 int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms);
+int64_t tp_pipeline_flush_in_us(const tp_pipeline *p);
+size_t tp_pipeline_pending(const tp_pipeline *p); /* trades added, not yet durable */
 /* force: also emit open windows now and final ones regardless of interval.
  * Returns 0 (durable), or TP_ESTATE if stopped before it could succeed. */
 int tp_pipeline_flush(tp_pipeline *p, int force);
