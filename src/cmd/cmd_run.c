@@ -80,14 +80,19 @@ static void usage(FILE *f) {
                "\n"
                "Stopping and logging:\n"
                "  --max-trades N        stop after N trades\n"
+               "  --drain-timeout S     on stop, store what was received for at most S seconds\n"
+               "                        (default 30), then exit 1 saying how many trades were\n"
+               "                        not stored; a second Ctrl-C/SIGTERM gives up at once\n"
                "  --duration S          stop after S seconds\n"
                "  --log-level LEVEL     error, warn, info (default) or debug (env TICKPIPE_LOG)\n"
                "  -h, --help            this help\n"
                "\n"
-               "Exit status: 0 after a clean drain, 1 on a runtime failure (store unreachable at\n"
-               "start, rows not stored at exit, port in use), 2 on a usage error (bad flag, store\n"
-               "URL or --http address). A rejected token is logged on every attempt and retried\n"
-               "with backoff (capped at 60 s), like any other feed failure.\n");
+               "Exit status: 0 after a clean drain (everything received is stored), 1 on a\n"
+               "runtime failure (store unreachable at start, port in use, or trades not stored\n"
+               "at exit: the drain timed out or a second signal gave up; it says how many),\n"
+               "2 on a usage error (bad flag, store URL or --http address). A rejected token is\n"
+               "logged on every attempt and retried with backoff (capped at 60 s), like any\n"
+               "other feed failure.\n");
 }
 
 /* ---- the hand-off queue: source thread -> pipeline thread ------------- */
@@ -116,22 +121,33 @@ typedef struct run_state {
     _Atomic uint64_t accepted;
     _Atomic int stopping;
     _Atomic int signals;
+    int64_t drain_us;        /* --drain-timeout */
+    _Atomic int drain_armed; /* the drain's deadline is set */
     tp_counter *m_queue_full;
     tp_gauge *m_queue_depth;
 } run_state;
 
 static run_state *volatile g_run;
 
+/* The drain has --drain-timeout from the first stop (signal, --duration,
+ * --max-trades, the feed ending); async-signal-safe. */
+static void arm_drain(run_state *r) {
+    if (!r->pipe || atomic_exchange(&r->drain_armed, 1)) return;
+    tp_pipeline_stop_at(r->pipe, tp_mono_us() + r->drain_us);
+}
+
 static void on_signal(int sig) {
     run_state *r = g_run;
     if (!r) return;
     if (sig == SIGALRM) {
         atomic_store(&r->stopping, 1);
+        arm_drain(r);
         if (r->src) tp_source_stop(r->src);
         return;
     }
     int n = atomic_fetch_add(&r->signals, 1);
     atomic_store(&r->stopping, 1);
+    arm_drain(r);
     if (r->src) tp_source_stop(r->src);
     if (n >= 1 && r->pipe) tp_pipeline_stop(r->pipe); /* second signal: stop retrying the store */
 }
@@ -274,7 +290,20 @@ static int pipeline_loop(run_state *r, int64_t flush_interval_ms) {
             pthread_cond_signal(&q->not_full);
         }
         int done = !it && q->closed;
+        int closing = q->closed;
         pthread_mutex_unlock(&q->mu);
+        if (closing || atomic_load(&r->stopping)) arm_drain(r);
+        if ((closing || atomic_load(&r->stopping)) && tp_pipeline_stopped(r->pipe)) {
+            if (it) { /* not added: give it back so the count at exit includes it */
+                pthread_mutex_lock(&q->mu);
+                it->next = q->head;
+                q->head = it;
+                if (!q->tail) q->tail = it;
+                q->trades += it->b.n;
+                pthread_mutex_unlock(&q->mu);
+            }
+            goto give_up;
+        }
 
         if (it) {
             if (tp_pipeline_add(r->pipe, &it->b)) {
@@ -288,15 +317,7 @@ static int pipeline_loop(run_state *r, int64_t flush_interval_ms) {
         }
         if (done) break;
         if (tp_pipeline_flush_due(r->pipe, tp_now_ms())) {
-            if (tp_pipeline_flush(r->pipe, 0)) {
-                /* stopped while the store was failing: give up */
-                pthread_mutex_lock(&q->mu);
-                q->aborted = 1;
-                pthread_cond_broadcast(&q->not_full);
-                pthread_mutex_unlock(&q->mu);
-                tp_source_stop(r->src);
-                return 1;
-            }
+            if (tp_pipeline_flush(r->pipe, 0)) goto give_up; /* stopped while the store was failing */
         }
         int64_t now = tp_mono_us();
         if (now - last_progress >= 10 * 1000000LL) {
@@ -313,7 +334,14 @@ static int pipeline_loop(run_state *r, int64_t flush_interval_ms) {
             last_progress = now;
         }
     }
-    return tp_pipeline_flush(r->pipe, 1) ? 1 : 0;
+    if (!tp_pipeline_flush(r->pipe, 1)) return 0;
+give_up:
+    pthread_mutex_lock(&q->mu);
+    q->aborted = 1;
+    pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->mu);
+    tp_source_stop(r->src);
+    return 1;
 }
 
 static void queue_free(run_queue *q) {
@@ -370,6 +398,7 @@ enum {
     OPT_MAX_TRADES,
     OPT_DURATION,
     OPT_LOG_LEVEL,
+    OPT_DRAIN,
 };
 
 int tp_cmd_run(int argc, char **argv) {
@@ -392,13 +421,14 @@ int tp_cmd_run(int argc, char **argv) {
         {"max-trades", required_argument, NULL, OPT_MAX_TRADES},
         {"duration", required_argument, NULL, OPT_DURATION},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"drain-timeout", required_argument, NULL, OPT_DRAIN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *f_token = NULL, *f_url = NULL, *f_symbols = NULL, *f_rest = NULL, *f_store = NULL,
                *f_http = NULL;
     int f_validate = 0, no_http = 0;
-    double stale_s = 90, sim_rate = 200, lateness_s = 15, duration = 0;
+    double stale_s = 90, sim_rate = 200, lateness_s = 15, duration = 0, drain_s = 30;
     int64_t sim_batch = 20, sim_seed = -1, emit_ms = 1000, flush_ms = 200, max_trades = 0;
     char err[512];
     optind = 1;
@@ -444,6 +474,9 @@ int tp_cmd_run(int argc, char **argv) {
             rc = tp_cfg_parse_double(optarg, "--duration", 0.001, 1e9, &duration, err, sizeof err);
             break;
         case OPT_LOG_LEVEL: rc = tp_cfg_log_level(optarg, err, sizeof err); break;
+        case OPT_DRAIN:
+            rc = tp_cfg_parse_double(optarg, "--drain-timeout", 0, 86400, &drain_s, err, sizeof err);
+            break;
         default:
             fprintf(stderr, "tickpipe run: unknown or incomplete option '%s'; see 'tickpipe run --help'\n",
                     argv[optind - 1]);
@@ -486,6 +519,7 @@ int tp_cmd_run(int argc, char **argv) {
     pthread_cond_init(&r->q.not_full, NULL);
     r->q.max_trades = 200000;
     r->max_trades = (uint64_t)max_trades;
+    r->drain_us = (int64_t)(drain_s * 1e6);
     r->m_queue_full = tp_metrics_counter("tickpipe_run_queue_full_total", NULL,
                                          "Times the feed waited for processing (backpressure)");
     r->m_queue_depth = tp_metrics_gauge("tickpipe_run_queue_trades", NULL, "Trades waiting to be processed");
@@ -597,7 +631,7 @@ int tp_cmd_run(int argc, char **argv) {
     tp_pipeline_get_stats(r->pipe, &ps);
     tp_source_stats ss;
     tp_source_get_stats(r->src, &ss);
-    size_t undelivered = r->q.trades;
+    size_t undelivered = r->q.trades + ps.pending;
     fprintf(stderr,
             "summary: trades=%llu stored=%llu late=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
             "reconnects=%llu store_errors=%llu flushes=%llu durable_p50_ms=%lld durable_p99_ms=%lld "
@@ -611,8 +645,10 @@ int tp_cmd_run(int argc, char **argv) {
             (long long)tp_pipeline_latency_quantile_ms(&ps, 0.999));
     if (prc) {
         fprintf(stderr,
-                "tickpipe run: stopped before the store accepted the last rows: up to %zu queued trades "
-                "and the pending unit of work were not stored\n",
+                "tickpipe run: %s: %zu trades received were not stored (the store did not take them in "
+                "time; see the store errors above)\n",
+                atomic_load(&r->signals) >= 2 ? "gave up on a second signal"
+                                              : "the drain timed out (--drain-timeout)",
                 undelivered);
         status = 1;
     } else if (src_rc && !atomic_load(&r->stopping) && !r->max_trades) {

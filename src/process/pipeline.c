@@ -93,6 +93,7 @@ struct tp_pipeline {
     int have_topic;
     uint64_t skipped_seen; /* the window module's skipped count already in st */
     _Atomic int stop;
+    _Atomic int64_t stop_at_us; /* tp_pipeline_stop_at; 0 = none */
     tp_pipeline_stats st;
     uint64_t lat_hist[TP_PIPELINE_LAT_BUCKETS];
     pipe_metrics m;
@@ -466,8 +467,19 @@ void tp_pipeline_stop(tp_pipeline *p) {
     atomic_store(&p->stop, 1);
 }
 
+void tp_pipeline_stop_at(tp_pipeline *p, int64_t at_us) {
+    atomic_store(&p->stop_at_us, at_us > 0 ? at_us : 1);
+}
+
 static int stopped(const tp_pipeline *p) {
-    return atomic_load(&((tp_pipeline *)p)->stop);
+    tp_pipeline *q = (tp_pipeline *)p;
+    if (atomic_load(&q->stop)) return 1;
+    int64_t at = atomic_load(&q->stop_at_us);
+    return at && tp_mono_us() >= at;
+}
+
+int tp_pipeline_stopped(const tp_pipeline *p) {
+    return stopped(p);
 }
 
 /* ---- adding ---- */

@@ -111,6 +111,10 @@ void tp_pipeline_get_stats(const tp_pipeline *p, tp_pipeline_stats *out);
  * s->latency_hist; -1 when empty. */
 int64_t tp_pipeline_latency_quantile_ms(const tp_pipeline_stats *s, double q);
 void tp_pipeline_stop(tp_pipeline *p);
-void tp_pipeline_free(tp_pipeline *p); /* does not flush */
+/* As tp_pipeline_stop() from monotonic time at_us (tp_mono_us) on: the
+ * drain's deadline. Async-signal-safe. */
+void tp_pipeline_stop_at(tp_pipeline *p, int64_t at_us);
+int tp_pipeline_stopped(const tp_pipeline *p); /* stop() called or stop_at passed */
+void tp_pipeline_free(tp_pipeline *p);         /* does not flush */
 
 #endif
