@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(text, "clickhouse://", 13);
     memcpy(text + 13, data, size);
     text[size + 13] = 0;
-    char err[512];
+    char err[512] = "";
     tp_ch_url u;
     int rc = tp_clickhouse_parse_url(text, &u, err, sizeof err);
     if (rc == 0) {

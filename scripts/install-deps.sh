@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh - install everything tickpipe needs to build, run and test,
-# from Debian's packages (and the dashboard's JavaScript from npm).
+# from Debian's packages (and the dashboard's JavaScript from npm; with --test
+# also the Kafka broker's jars for the tests, from Maven Central).
 # Idempotent: packages already present are skipped by apt. Needs root (or sudo).
 #   scripts/install-deps.sh          build + run
 #   scripts/install-deps.sh --test   also the test servers and tools
@@ -17,7 +18,10 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev libpq-dev libssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
-  curl procps iproute2 time)
+  curl procps iproute2 time default-jre-headless maven)
+# The Cassandra tests: Debian's Python driver as the oracle that reads rows
+# back (the JRE and Maven above run the server).
+test_pkgs+=(python3-cassandra)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -36,8 +40,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Apache Cassandra's jars (Maven Central) into the test cache, outside the tree, once.
+if [ "$want_test" = 1 ]; then bash tests/lib/cassandra.sh fetch; fi
+
 if [ -f web/package.json ]; then
   (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
     else npm install --no-audit --no-fund --loglevel=error; fi)
 fi
+# The Apache Kafka broker the Kafka tests run: its jars from Maven Central
+# into the test cache (outside the tree), once.
+if [ "$want_test" = 1 ]; then bash tests/lib/kafka.sh fetch; fi
 echo "install-deps: ok"

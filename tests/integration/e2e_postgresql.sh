@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e_postgresql.sh - the distributed path into a real PostgreSQL server
-# (tests/lib/postgres.sh): simulate -> produce -> mock Kafka (3 partitions)
+# (tests/lib/postgres.sh): simulate -> produce -> Apache Kafka (3 partitions)
 # -> two tickpipe process in one group (one killed -9 mid-stream and
 # restarted) -> postgresql://; checked against the topic decoded with
 # Python avro (every trade once, exact), candles against the stored trades

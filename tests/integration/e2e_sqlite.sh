@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e_sqlite.sh - the distributed path into SQLite: tickpipe simulate ->
-# produce -> mock Kafka (3 partitions) -> two tickpipe process in one group
+# produce -> Apache Kafka (3 partitions) -> two tickpipe process in one group
 # (one killed -9 mid-stream and restarted) -> sqlite:PATH; every trade of
 # the topic (read back with kcat, decoded with Python avro and the reference
 # schema) stored exactly once with exact values (sqlite3's ieee754 functions),

@@ -7,9 +7,10 @@
 # own query is the oracle).
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 syms=AAPL,MSFT,AMZN,NVDA,TSLA,META,GOOGL,NFLX
-bg mock "$TP_TOOLS_DIR/mock_kafka" --brokers 1 --topic market:3 --bootstrap-file "$TMP/boot"
-wait_for 20 test -s "$TMP/boot"
-boot=$(cat "$TMP/boot")
+source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
+kafka_start 1
+kafka_topic market 3
+boot=$BS
 /usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/e2e_recording.py" "$TMP/rec" 1795608000000 2000 100 1 "$syms"
 
 "$TICKPIPE" process --brokers "$boot" --store "sqlite:$TMP/t.db" --progress-interval 1 >"$TMP/proc.log" 2>&1 &

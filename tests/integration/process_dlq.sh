@@ -5,7 +5,7 @@
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
 
-start_mock market:1 market.dlq:1
+start_kafka market:1 market.dlq:1
 "$GEN" --brokers "$BS" --topic market --records 100 --per-record 3 --symbols 3 --oracle "$TMP/o1.csv"
 printf 'garbage\xff\xfe\x00not avro' >"$TMP/poison.bin"
 kcat -b "$BS" -P -t market -k AAPL "$TMP/poison.bin"

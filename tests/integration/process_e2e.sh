@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# process_e2e.sh - tickpipe simulate -> tickpipe produce -> mock Kafka ->
+# process_e2e.sh - tickpipe simulate -> tickpipe produce -> Apache Kafka ->
 # tickpipe process -> SQLite. The oracle is the topic itself, decoded with
 # Python's avro package and the reference schema: every trade in it is in
 # the store once, with its conditions (null, [] and lists stay distinct),
@@ -9,7 +9,7 @@ source "$TP_SOURCE_DIR/tests/lib/process.sh"
 schema="$TP_SOURCE_DIR/tests/fixtures/reference-trades.avsc"
 N=6000
 
-start_mock market:3 market.dlq:1
+start_kafka market:3 market.dlq:1
 bg sim "$TICKPIPE" simulate --listen 127.0.0.1:0 --rate 3000 --batch 20 --seed 3 --ping-interval 1
 wait_for 20 grep -q "listening on ws://" "$TMP/sim.log"
 url=$(grep -o "ws://[0-9.:]*" "$TMP/sim.log" | head -1)

@@ -5,7 +5,7 @@
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
 
-start_mock market:4 market.dlq:1
+start_kafka market:4 market.dlq:1
 run() { bg "$1" "$TICKPIPE" process --brokers "$BS" --topic market --group g1 --store "sqlite:$TMP/t.db" \
   "${KX[@]}" --progress-interval 1; }
 run a

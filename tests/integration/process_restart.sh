@@ -7,7 +7,7 @@
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
 
-start_mock market:3 market.dlq:1
+start_kafka market:3 market.dlq:1
 # 8000 records at 400/s: about 20 s of live stream (the restarted run sees
 # much of it live, so its windows become final), 400 s of event time
 # (1-minute windows complete before the kill);

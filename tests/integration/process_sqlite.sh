@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# process_sqlite.sh - mock Kafka cluster -> tickpipe process -> SQLite: the
+# process_sqlite.sh - Apache Kafka -> tickpipe process -> SQLite: the
 # stored trades, candles and 15 s averages equal the generated oracle
 # (compared by sqlite3's own queries, tests/lib/process.sh), and SIGTERM
 # ends the process with exit 0 after a last flush and commit.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
 
-start_mock market:3 market.dlq:1
+start_kafka market:3 market.dlq:1
 # 1200 records of 5 trades over 6 symbols, 12 s of event time
 "$GEN" --brokers "$BS" --topic market --records 1200 --per-record 5 --symbols 6 --oracle "$TMP/oracle.csv"
 total=$(wc -l <"$TMP/oracle.csv")

@@ -9,7 +9,7 @@ source "$TP_SOURCE_DIR/tests/lib/process.sh"
 . "$TP_SOURCE_DIR/tests/lib/postgres.sh"
 pg_start
 
-start_mock market:3 market.dlq:1
+start_kafka market:3 market.dlq:1
 bg gen "$GEN" --brokers "$BS" --topic market --records 3000 --per-record 5 --symbols 6 --rate 300 \
   --step-ms 50 --oracle "$TMP/oracle.csv"
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "$PG_URL" "${KX[@]}" --progress-interval 1 \

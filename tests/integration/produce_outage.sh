@@ -3,6 +3,13 @@
 # nothing is lost, nothing is duplicated, per-symbol order holds. Then a
 # stop (SIGTERM) while the cluster is away: produce flushes for
 # --flush-timeout, says how many trades were not delivered, exits 1.
+#
+# This test keeps librdkafka's mock cluster (tests/tools/mock_kafka) on
+# purpose: it takes every broker down and up again on a signal within
+# milliseconds, at an exact point of the stream, which makes both parts
+# deterministic and quick. Losing real brokers (a leader killed -9, all
+# brokers stopped for 30 s, a rolling restart) is kafka_failures.sh, on
+# Apache Kafka.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 command -v kcat >/dev/null || fail "kcat is not installed (scripts/install-deps.sh --test)"
 schema="$TP_SOURCE_DIR/tests/fixtures/reference-trades.avsc"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # produce_simulate.sh - tickpipe simulate -> capture --record, then the
-# recording -> produce --replay -> mock cluster -> kcat -> Python avro with
+# recording -> produce --replay -> Apache Kafka -> kcat -> Python avro with
 # the reference schema: every trade of the recording (parsed by Python's
 # json, an oracle independent of tickpipe's parser) arrives once, exact, in
 # per-symbol order. Then simulate -> produce live: the delivered count
@@ -18,9 +18,10 @@ wait_port "$port"
 total=$(/usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/record_expected.py" "$TMP/rec" "$TMP/want.json")
 [ "$total" -ge 3000 ] || fail "the recording holds $total trades"
 
-bg mock "$TP_TOOLS_DIR/mock_kafka" --topic market:4 --bootstrap-file "$TMP/boot"
-wait_for 20 test -s "$TMP/boot"
-boot=$(cat "$TMP/boot")
+source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
+kafka_start 1
+kafka_topic market 4
+boot=$BS
 timeout 120 "$TICKPIPE" produce --replay "$TMP/rec" --brokers "$boot" --progress 0 2>"$TMP/produce.log" \
   || fail "produce --replay exited $?: $(tail -3 "$TMP/produce.log")"
 grep -q "summary: trades=$total .*delivered_trades=$total .*undelivered_trades=0 " "$TMP/produce.log" \
@@ -31,9 +32,9 @@ kcat -C -b "$boot" -t market -e -q -f '%p %o %T %K %S\n%k%s\n' >"$TMP/kcat.out" 
   || fail "topic content differs from the recording"
 ok "recording of simulate replayed through produce: $total trades exact"
 
-# Live: simulate -> produce, into another topic.
+# Live: simulate -> produce, into another topic it creates.
 timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$port" --token t --symbols "$syms" --brokers "$boot" \
-  --topic live -X allow.auto.create.topics=true --max-trades 5000 --max-reconnects 0 --progress 0 2>"$TMP/live.log" \
+  --topic live --create-topic --partitions 2 --max-trades 5000 --max-reconnects 0 --progress 0 2>"$TMP/live.log" \
   || fail "produce live exited $?: $(tail -3 "$TMP/live.log")"
 grep -q "summary: trades=5000 .*delivered_trades=5000 .*undelivered_trades=0 " "$TMP/live.log" \
   || fail "live summary: $(grep summary "$TMP/live.log")"

@@ -14,7 +14,7 @@ start_run() { # start_run NAME ARGS...: run in the background, wait for the dash
   local name=$1; shift
   : >"$TMP/$name.log"
   "$TICKPIPE" run --store "sqlite:$db" --http 127.0.0.1:0 --symbols AAPL,MSFT,BINANCE:BTCUSDT \
-    --sim-rate 400 --sim-batch 10 --emit-interval 200 "$@" >"$TMP/$name.out" 2>"$TMP/$name.log" &
+    --sim-rate 400 --sim-batch 10 --emit-interval 0.2 "$@" >"$TMP/$name.out" 2>"$TMP/$name.log" &
   eval "PID_$name=$!"
   on_exit "kill -9 $! 2>/dev/null"
   wait_for 30 grep -q 'dashboard at http://127.0.0.1:[0-9]*/' "$TMP/$name.log"
@@ -34,6 +34,8 @@ start_run r1
 ok "dashboard address printed (port $port)"
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz"
 wait_for 30 bash -c "curl -fsS 'http://127.0.0.1:$port/api/symbols' | grep -q BINANCE:BTCUSDT"
+# AAPL too before reading its trades (the symbols arrive in any order)
+wait_for 30 bash -c "curl -fsS 'http://127.0.0.1:$port/api/symbols' | grep -q '\"AAPL\"'"
 curl -fsS "http://127.0.0.1:$port/api/trades?symbol=AAPL&limit=5" >"$TMP/trades.json" || fail "/api/trades"
 /usr/bin/python3 - "$TMP/trades.json" <<'PY' || fail "bad /api/trades answer: $(head -c 400 "$TMP/trades.json")"
 import json, sys

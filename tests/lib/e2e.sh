@@ -14,7 +14,8 @@
 #                       database from the trades table)
 #
 # e2e_run then runs: tickpipe simulate (fixed seed) -> tickpipe produce
-# --max-trades -> a librdkafka mock cluster (topic with 3 partitions) -> two
+# --max-trades -> Apache Kafka (one KRaft node, tests/lib/kafka.sh; topic
+# with 3 partitions) -> two
 # tickpipe process in one consumer group -> the store; kill -9 of one
 # member mid-stream and a restart; then checks against the topic itself
 # (kcat + Python avro with the reference schema), the group's committed
@@ -30,11 +31,12 @@ E2E_GROUP=e2e
 E2E_KX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 E2E_PRODUCED=0
 
-# e2e_start_kafka: the mock cluster; sets BS (bootstrap servers).
+source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
+# e2e_start_kafka: one Kafka node with the topics; sets BS (bootstrap servers).
 e2e_start_kafka() {
-  bg mock "$TP_TOOLS_DIR/mock_kafka" --topic market:3 --topic market.dlq:1 --bootstrap-file "$TMP/bootstrap"
-  wait_for 20 test -s "$TMP/bootstrap"
-  BS=$(cat "$TMP/bootstrap")
+  kafka_start 1
+  kafka_topic market 3
+  kafka_topic market.dlq 1
 }
 
 # e2e_start_sim: simulate on a free port (port 0, read from its ready line);

@@ -1,5 +1,5 @@
 # process.sh - helpers for the `tickpipe process` integration tests.
-# Source after common.sh. Gives: start_mock, gen, check_store.
+# Source after common.sh. Gives: start_kafka, check_store.
 #
 # check_store DB ORACLE compares a SQLite store with gen_trades' oracle using
 # sqlite3's own queries: the trades (as a multiset of symbol, price, volume,
@@ -8,7 +8,7 @@
 # from the stored trades, which the multiset check has shown equal the
 # generated ones).
 
-MOCK="$TP_TOOLS_DIR/mock_kafka"
+source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
 GEN="$TP_TOOLS_DIR/gen_trades"
 # A short session timeout: a member killed with -9 is noticed in seconds.
 KX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
@@ -16,13 +16,12 @@ KX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (scripts/install-deps.sh --test installs it)"
 command -v kcat >/dev/null || fail "kcat missing (scripts/install-deps.sh --test installs it)"
 
-# start_mock TOPIC:PARTS...: sets BS to the bootstrap servers.
-start_mock() {
-  local args=()
-  for t in "$@"; do args+=(--topic "$t"); done
-  bg mock "$MOCK" "${args[@]}" --bootstrap-file "$TMP/bootstrap"
-  wait_for 20 test -s "$TMP/bootstrap"
-  BS=$(cat "$TMP/bootstrap")
+# start_kafka TOPIC:PARTS...: one Apache Kafka node (tests/lib/kafka.sh)
+# holding these topics; sets BS to the bootstrap servers.
+start_kafka() {
+  local t
+  kafka_start 1
+  for t in "$@"; do kafka_topic "${t%%:*}" "${t##*:}"; done
 }
 
 sql() { sqlite3 -batch -noheader "$@"; }

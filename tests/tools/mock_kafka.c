@@ -1,12 +1,14 @@
 /* mock_kafka.c - hold a librdkafka mock cluster open on loopback for
  * integration tests and benchmarks.
  *
- * No Kafka broker is packaged for our machines, so tests talk to
- * librdkafka's mock cluster: real Kafka protocol over loopback sockets,
- * usable by tickpipe, kcat and any other client. This program creates the
- * cluster, optionally creates topics, prints the bootstrap servers as the
- * first line on stdout (and to --bootstrap-file), and keeps the cluster up
- * until SIGINT/SIGTERM.
+ * Most Kafka tests run Apache Kafka itself (tests/lib/kafka.sh). The mock
+ * cluster stays where it is the better tool: taking every broker down and
+ * up again on a signal, instantly (produce_outage.sh), and cheap clusters
+ * for benchmarks of the client side alone. It speaks the Kafka protocol
+ * over loopback sockets, usable by tickpipe, kcat and any other client.
+ * This program creates the cluster, optionally creates topics, prints the
+ * bootstrap servers as the first line on stdout (and to --bootstrap-file),
+ * and keeps the cluster up until SIGINT/SIGTERM.
  *
  * Faults, for tests that take the cluster away mid-stream:
  *   SIGUSR1  every broker goes down (connections closed, new ones refused)
