@@ -135,7 +135,33 @@ typedef struct run_state {
     char ws_url[256], rest_url[256];
     int64_t drain_us;        /* --drain-timeout */
     _Atomic int drain_armed; /* the drain's deadline is set */
+    tp_health *health;       /* /healthz: feed, store, queue */
+    int live_feed;           /* a WebSocket feed (not a recording): its connection counts */
+    int64_t health_at_us;
 } run_state;
+
+/* /healthz, on the HTTP thread: the report kept by the loops. */
+static int run_health(void *ud, char *out, size_t outlen) {
+    return tp_health_report(((run_state *)ud)->health, out, outlen);
+}
+
+/* Feed and queue health, polled from the pipeline loop (the store's is
+ * set by the pipeline itself after every flush attempt). */
+static void poll_health(run_state *r) {
+    int64_t now = tp_mono_us();
+    if (now - r->health_at_us < 100000) return;
+    r->health_at_us = now;
+    double connected = 1;
+    if (r->live_feed && tp_metrics_value("tickpipe_ingest_connected", NULL, &connected) == 0)
+        tp_health_set(r->health, TP_HEALTH_FEED, connected > 0,
+                      "not connected to the feed (reconnecting with backoff; see the log)");
+    size_t queued = tp_handoff_trades(r->q);
+    char detail[200];
+    snprintf(detail, sizeof detail,
+             "the hand-off queue is full (%zu trades): the store takes rows slower than the feed sends them",
+             queued);
+    tp_health_set(r->health, TP_HEALTH_QUEUE, queued < RUN_QUEUE_TRADES, detail);
+}
 
 /* The drain has --drain-timeout from the first stop (a signal, --duration,
  * --max-trades, the feed ending), then the pipeline gives up on the store. */
@@ -226,6 +252,7 @@ static int pipeline_loop(run_state *r, int64_t flush_interval_ms, int64_t progre
         if (tp_pipeline_flush_due(r->pipe, tp_now_ms()) && tp_pipeline_flush(r->pipe, 0))
             goto give_up; /* stopped while the store was failing */
         progress_line(r, &pg);
+        poll_health(r);
     }
     arm_drain(r);
     if (!tp_pipeline_flush(r->pipe, 1)) return 0;
@@ -277,6 +304,7 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
     pcfg.flush_max_trades = (size_t)wf->flush_max_trades;
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
+    pcfg.health = r->health;
     int rc = tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err);
     if (rc) /* a bad URL is a usage error */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
@@ -291,6 +319,8 @@ static int start_http(run_state *r, const tp_http_flags *hf, const char *store) 
     hcfg.listen = hf->listen;
     hcfg.store_url = store;
     hcfg.max_limit = (int)hf->max_limit;
+    hcfg.health = run_health;
+    hcfg.health_ud = r;
     int rc = tp_http_start(&hcfg, &r->http, err, sizeof err);
     if (rc) /* a bad address is a usage error, as in serve */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
@@ -370,6 +400,9 @@ static int run_main(run_state *r, run_args *a, tp_source_config *scfg) {
     r->drain_us = a->rf.drain_ms * 1000;
     snprintf(r->origin_topic, sizeof r->origin_topic, "feed:%llx-%llx-%x", (unsigned long long)tp_now_ms(),
              (unsigned long long)tp_mono_us(), (unsigned)getpid());
+    r->live_feed = !scfg->replay_path;
+    if (tp_health_new(&r->health)) return tp_cmd_fail(&tp_spec_run, "out of memory");
+    tp_health_set(r->health, TP_HEALTH_FEED, !r->live_feed, "not connected to the feed yet");
     if (tp_handoff_new(RUN_QUEUE_TRADES,
                        tp_metrics_counter("tickpipe_run_queue_full_total", NULL,
                                           "Times the feed waited for processing (backpressure)"),
@@ -387,6 +420,7 @@ static int run_main(run_state *r, run_args *a, tp_source_config *scfg) {
     if (r->pipe) tp_pipeline_free(r->pipe);
     if (r->sim) tp_sim_stop(r->sim);
     tp_handoff_free(r->q);
+    tp_health_free(r->health);
     return status;
 }
 

@@ -793,6 +793,7 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
         rc = write_unit(p, tp_now_ms(), err, sizeof err);
         if (!rc) {
             p->last_commit_us = tp_mono_us() - t0;
+            if (attempt) tp_health_set(p->cfg.health, TP_HEALTH_STORE, 1, NULL);
             if (attempt)
                 tp_info(
                     MOD,
@@ -804,6 +805,11 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
             return 0;
         }
         if (!attempt) first_fail_ms = tp_now_ms();
+        if (p->cfg.health) {
+            char detail[600];
+            snprintf(detail, sizeof detail, "%s: %s", tp_strerror(rc), err[0] ? err : "no detail");
+            tp_health_set(p->cfg.health, TP_HEALTH_STORE, 0, detail);
+        }
         attempt++;
         p->st.store_errors++;
         tp_counter_add(p->m.errors, 1);

@@ -20,6 +20,7 @@
 #define TP_PIPELINE_H
 
 #include "core/trade.h"
+#include "process/health.h"
 #include "process/window.h"
 #include "sink/sink.h"
 
@@ -47,6 +48,9 @@ typedef struct tp_pipeline_config {
      * fold them again when they are added (Kafka re-delivers records whose
      * trades are already durable). Off for a live feed: its ids are new. */
     int dedupe_rebuilt;
+    /* Optional: the store part is set failing (with the error) when a flush
+     * attempt fails and ok when one succeeds. */
+    tp_health *health;
 } tp_pipeline_config;
 
 enum { TP_REBUILD_ALL = 0, TP_REBUILD_LAZY = 1, TP_REBUILD_OFF = 2 };
