@@ -39,13 +39,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RUN_QUEUE_TRADES 200000
-
 typedef struct run_flags {
     double sim_rate;
     int64_t sim_batch, sim_seed;
     int no_http;
     int64_t drain_ms;
+    int64_t queue_trades;
 } run_flags;
 
 static const tp_opt k_run[] = {
@@ -89,6 +88,15 @@ static const tp_opt k_run[] = {
      .off = offsetof(run_flags, drain_ms),
      .min = 0,
      .max = 86400},
+    {.name = "queue-trades",
+     .arg = "N",
+     .def = "200000",
+     .help = "trades the feed may queue for processing; when full the feed waits (backpressure, "
+             "/healthz says so): with one unit of work, the bound on what run holds in memory",
+     .type = TP_OPT_INT,
+     .off = offsetof(run_flags, queue_trades),
+     .min = 100,
+     .max = 100000000},
     {0},
 };
 static const tp_opt_group k_run_group = {"run", "Built-in simulator, HTTP switch and drain", k_run};
@@ -138,6 +146,7 @@ typedef struct run_state {
     tp_health *health;       /* /healthz: feed, store, queue */
     int live_feed;           /* a WebSocket feed (not a recording): its connection counts */
     int64_t health_at_us;
+    size_t queue_max; /* --queue-trades */
 } run_state;
 
 /* /healthz, on the HTTP thread: the report kept by the loops. */
@@ -160,7 +169,7 @@ static void poll_health(run_state *r) {
     snprintf(detail, sizeof detail,
              "the hand-off queue is full (%zu trades): the store takes rows slower than the feed sends them",
              queued);
-    tp_health_set(r->health, TP_HEALTH_QUEUE, queued < RUN_QUEUE_TRADES, detail);
+    tp_health_set(r->health, TP_HEALTH_QUEUE, queued < r->queue_max, detail);
 }
 
 /* The drain has --drain-timeout from the first stop (a signal, --duration,
@@ -403,7 +412,8 @@ static int run_main(run_state *r, run_args *a, tp_source_config *scfg) {
     r->live_feed = !scfg->replay_path;
     if (tp_health_new(&r->health)) return tp_cmd_fail(&tp_spec_run, "out of memory");
     tp_health_set(r->health, TP_HEALTH_FEED, !r->live_feed, "not connected to the feed yet");
-    if (tp_handoff_new(RUN_QUEUE_TRADES,
+    r->queue_max = (size_t)a->rf.queue_trades;
+    if (tp_handoff_new(r->queue_max,
                        tp_metrics_counter("tickpipe_run_queue_full_total", NULL,
                                           "Times the feed waited for processing (backpressure)"),
                        tp_metrics_gauge("tickpipe_run_queue_trades", NULL, "Trades waiting to be processed"),

@@ -55,8 +55,12 @@ static int db_err(sqlite_store *s, int rc, char *err, size_t errlen, const char 
     int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)                           ? TP_EUNAVAIL
                : (rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN) ? TP_EIO
                                                                                     : TP_EREFUSED;
-    return tp_seterr(err, errlen, code, "SQLite %s: %s: %s", s->path, what,
-                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    int full = (rc & 0xff) == SQLITE_FULL || (s->db && sqlite3_system_errno(s->db) == ENOSPC);
+    if (full) code = TP_EIO;
+    return tp_seterr(err, errlen, code, "SQLite %s: %s: %s%s", s->path, what,
+                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
+                     full ? " (the disk holding it is full: free space there; writes resume by themselves)"
+                          : "");
 }
 
 static int mkdir_parents(const char *path, char *err, size_t errlen) {
