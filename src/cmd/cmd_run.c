@@ -45,6 +45,7 @@ typedef struct run_flags {
     int no_http;
     int64_t drain_ms;
     int64_t queue_trades;
+    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms;
 } run_flags;
 
 static const tp_opt k_run[] = {
@@ -97,6 +98,42 @@ static const tp_opt k_run[] = {
      .off = offsetof(run_flags, queue_trades),
      .min = 100,
      .max = 100000000},
+    {.name = "retain-trades",
+     .arg = "S",
+     .def = "7d",
+     .unit = "s",
+     .help = "keep trades this long (by trade time; 0 = forever); older ones are deleted in small steps",
+     .type = TP_OPT_TIME,
+     .off = offsetof(run_flags, retain_trades_ms),
+     .min = 0,
+     .max = 1e10},
+    {.name = "retain-candles-1s",
+     .arg = "S",
+     .def = "7d",
+     .unit = "s",
+     .help = "keep 1-second candles this long (0 = forever)",
+     .type = TP_OPT_TIME,
+     .off = offsetof(run_flags, retain_c1s_ms),
+     .min = 0,
+     .max = 1e10},
+    {.name = "retain-candles-1m",
+     .arg = "S",
+     .def = "90d",
+     .unit = "s",
+     .help = "keep 1-minute candles this long (0 = forever)",
+     .type = TP_OPT_TIME,
+     .off = offsetof(run_flags, retain_c1m_ms),
+     .min = 0,
+     .max = 1e10},
+    {.name = "retain-averages",
+     .arg = "S",
+     .def = "90d",
+     .unit = "s",
+     .help = "keep 15-second averages this long (0 = forever)",
+     .type = TP_OPT_TIME,
+     .off = offsetof(run_flags, retain_avg_ms),
+     .min = 0,
+     .max = 1e10},
     {0},
 };
 static const tp_opt_group k_run_group = {"run", "Built-in simulator, HTTP switch and drain", k_run};
@@ -300,7 +337,8 @@ static int start_feed(run_state *r, const tp_api_flags *api, const run_flags *rf
     return -1;
 }
 
-static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf) {
+static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf,
+                          const run_flags *rf) {
     char err[512];
     tp_pipeline_config pcfg;
     tp_pipeline_config_default(&pcfg);
@@ -314,6 +352,8 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
     pcfg.health = r->health;
+    pcfg.retention =
+        (tp_retention){rf->retain_trades_ms, rf->retain_c1s_ms, rf->retain_c1m_ms, rf->retain_avg_ms};
     int rc = tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err);
     if (rc) /* a bad URL is a usage error */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
@@ -420,7 +460,7 @@ static int run_main(run_state *r, run_args *a, tp_source_config *scfg) {
                        &r->q))
         return tp_cmd_fail(&tp_spec_run, "out of memory");
     int status = start_feed(r, &a->api, &a->rf, scfg);
-    if (status < 0) status = start_pipeline(r, &a->sf, &a->wf);
+    if (status < 0) status = start_pipeline(r, &a->sf, &a->wf, &a->rf);
     if (status < 0 && !a->rf.no_http) status = start_http(r, &a->hf, a->sf.store);
     if (status < 0 && tp_source_new(scfg, on_batch, r, &r->src, err, sizeof err))
         status = tp_cmd_fail(&tp_spec_run, "%s", err);

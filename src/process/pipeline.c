@@ -98,7 +98,9 @@ struct tp_pipeline {
     uint64_t lat_hist[TP_PIPELINE_LAT_BUCKETS];
     pipe_metrics m;
     id_set ids;
-    tp_batch scratch; /* rebuild: trades read back, folded in chunks */
+    tp_batch scratch;       /* rebuild: trades read back, folded in chunks */
+    int64_t next_retain_us; /* monotonic time of the next retention step */
+    tp_counter *m_retained; /* rows deleted by retention */
 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
@@ -445,6 +447,8 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
     p->last_emit_wm = INT64_MIN;
     p->st.watermark_ms = INT64_MIN;
     metrics_init(&p->m);
+    p->m_retained = tp_metrics_counter("tickpipe_store_retention_deleted_total", NULL,
+                                       "Rows deleted because they were older than the retention");
     *out = p;
     return 0;
 }
@@ -721,6 +725,33 @@ static size_t lat_bucket(int64_t ms) {
     return k < TP_PIPELINE_LAT_BUCKETS ? k : TP_PIPELINE_LAT_BUCKETS - 1;
 }
 
+#define RETAIN_ROWS 2000
+
+/* One step of retention, between units (the store has no unit open). */
+static void retain_step(tp_pipeline *p) {
+    const tp_retention *r = &p->cfg.retention;
+    if (r->trades_ms <= 0 && r->candles_1s_ms <= 0 && r->candles_1m_ms <= 0 && r->averages_ms <= 0) return;
+    int64_t now = tp_mono_us();
+    if (now < p->next_retain_us) return;
+    uint64_t deleted = 0;
+    char err[512] = "";
+    int rc = tp_sink_retain(p->sink, r, tp_now_ms(), RETAIN_ROWS, &deleted, err, sizeof err);
+    if (rc) {
+        tp_warn(MOD, "store %s: retention step failed (%s); tried again in 60 s", tp_sink_scheme(p->sink),
+                err[0] ? err : tp_strerror(rc));
+        p->next_retain_us = now + 60000000;
+        return;
+    }
+    if (deleted) tp_counter_add(p->m_retained, deleted);
+    /* with a backlog soon again; else every 30 s, or a quarter of the
+     * shortest retention if that is sooner (short retention in tests) */
+    int64_t idle_us = 30000000;
+    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms};
+    for (int i = 0; i < 4; i++)
+        if (keep[i] > 0 && keep[i] * 250 < idle_us) idle_us = keep[i] * 250;
+    p->next_retain_us = now + (deleted >= RETAIN_ROWS || idle_us < 200000 ? 200000 : idle_us);
+}
+
 static void after_commit(tp_pipeline *p, int64_t t0_us) {
     int64_t now = tp_now_ms();
     tp_histogram_observe_us(p->m.commit_latency, (uint64_t)(tp_mono_us() - t0_us));
@@ -781,7 +812,10 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
     if (p->ids.n && tp_windows_watermark(p->win) != INT64_MIN &&
         tp_windows_floor_at(p->win, tp_windows_watermark(p->win)) > p->ids.max_ts)
         idset_clear(&p->ids);
-    if (!p->pend.n && !p->navg && !p->ncand) return 0;
+    if (!p->pend.n && !p->navg && !p->ncand) {
+        retain_step(p);
+        return 0;
+    }
 
     int64_t backoff = BACKOFF_MIN_MS;
     int64_t first_fail_ms = 0;
@@ -802,6 +836,7 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
                     (double)(tp_now_ms() - first_fail_ms) / 1000.0, p->pend.n);
             after_commit(p, t0);
             tp_gauge_set(p->m.pending, 0);
+            retain_step(p);
             return 0;
         }
         if (!attempt) first_fail_ms = tp_now_ms();

@@ -51,6 +51,11 @@ typedef struct tp_pipeline_config {
     /* Optional: the store part is set failing (with the error) when a flush
      * attempt fails and ok when one succeeds. */
     tp_health *health;
+    /* How long the store keeps rows (0 = forever, the default). Enforced
+     * between units in small steps (at most 2,000 rows per table each, a
+     * step every 200 ms while there is a backlog of expired rows, else every
+     * 30 s) through the store's retain op; a store without one keeps all. */
+    tp_retention retention;
 } tp_pipeline_config;
 
 enum { TP_REBUILD_ALL = 0, TP_REBUILD_LAZY = 1, TP_REBUILD_OFF = 2 };
