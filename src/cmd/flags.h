@@ -121,6 +121,8 @@ typedef struct tp_run_flags {
     double sim_rate;
     int64_t sim_batch, sim_seed;
     int no_http;
+    int64_t drain_ms, queue_trades;
+    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms;
 } tp_run_flags;
 
 typedef struct tp_serve_flags {

@@ -350,6 +350,12 @@ tp_http_msg *tp_http_stats_msg(tp_http *h) {
     json_object_set_new(o, "store", json_string(store_ok ? "ok" : "unavailable"));
     if (store_err[0] && !store_ok) json_object_set_new(o, "store_error", json_string(store_err));
     json_object_set_new(o, "dropped", json_integer((json_int_t)tp_counter_get(h->m_ws_dropped)));
+    if (h->cfg.health) { /* what /healthz says, for the dashboard's health row */
+        char line[1024] = "";
+        h->cfg.health(h->cfg.health_ud, line, sizeof line);
+        json_t *hj = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
+        if (hj) json_object_set_new(o, "health", hj);
+    }
     return tp_http_msg_new(NULL, 0, o);
 }
 
