@@ -10,6 +10,11 @@
 # Checks: trades reach PostgreSQL, both processors get partitions of the one
 # group, serve's /healthz passes the image's health check and its API lists
 # the symbols, and SIGTERM drains every stage to exit 0.
+# Then the same for the Helm chart on the same Kafka and PostgreSQL: the
+# chart rendered with their addresses as values, each Deployment's args and
+# environment (ConfigMap and Secret references resolved as the kubelet does)
+# run as processes, one per replica; only serve's 0.0.0.0 moves to loopback.
+# More trades must reach the store through the chart's stages.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
 source "$TP_SOURCE_DIR/tests/lib/postgres.sh"
@@ -92,3 +97,81 @@ for p in prod proc1 proc2 serve sim; do
   [ "$rc" = 0 ] || fail "$p exited $rc after SIGTERM: $(tail -5 "$TMP/$p.log")"
 done
 ok "SIGTERM: produce, both processors, serve and simulate drained and exited 0 ($(($(date +%s) - start)) s)"
+
+# --- the chart's Deployments on the same servers -----------------------------
+helm_bin
+start_service simulate sim2 "$rewrite"
+wait_port "$sim_port" 30
+"$HELM" template tp "$TP_SOURCE_DIR/deploy/helm/tickpipe" --kube-version "$DEPLOY_KUBE_VERSION" \
+  --set kafka.brokers="$BS" --set store.url="$PG_URL" --set finnhub.token=t \
+  --set finnhub.wsUrl="ws://127.0.0.1:$sim_port" >"$TMP/chart.yaml" || fail "helm template"
+# deployment NAME: the container's args and its environment with
+# configMapKeyRef and secretKeyRef resolved (as the kubelet does), into
+# $TMP/NAME.args and $TMP/NAME.env; prints the replica count
+deployment() {
+  /usr/bin/python3 - "$TMP/chart.yaml" "$1" "$TMP/$1" <<'EOF' || fail "Deployment $1 not rendered"
+import sys, yaml
+path, name, out = sys.argv[1:]
+docs = [d for d in yaml.safe_load_all(open(path)) if d]
+data = {}
+for d in docs:
+    if d["kind"] == "ConfigMap":
+        data[("cm", d["metadata"]["name"])] = d.get("data", {})
+    if d["kind"] == "Secret":
+        data[("secret", d["metadata"]["name"])] = d.get("stringData", {})
+dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+c = dep["spec"]["template"]["spec"]["containers"][0]
+env = []
+for e in c.get("env", []):
+    if "value" in e:
+        v = e["value"]
+    else:
+        vf = e["valueFrom"]
+        kind, ref = ("cm", vf["configMapKeyRef"]) if "configMapKeyRef" in vf else ("secret", vf["secretKeyRef"])
+        v = data[(kind, ref["name"])][ref["key"]]
+    env.append("%s=%s" % (e["name"], v))
+open(out + ".args", "w").write("".join(str(a) + "\n" for a in c["args"]))
+open(out + ".env", "w").write("".join(x + "\n" for x in env))
+print(dep["spec"]["replicas"])
+EOF
+}
+before=$(psql_q 'SELECT count(*) FROM trades')
+deployment tp-tickpipe-produce >/dev/null
+start_service tp-tickpipe-produce cprod ""
+replicas=$(deployment tp-tickpipe-process)
+[ "$replicas" -ge 2 ] || fail "the chart's process has $replicas replicas by default, want at least 2"
+chart_procs=()
+for ((i = 1; i <= replicas; i++)); do
+  start_service tp-tickpipe-process "cproc$i" ""
+  chart_procs+=("cproc$i")
+done
+deployment tp-tickpipe-serve >/dev/null
+start_service tp-tickpipe-serve cserve "s|0\.0\.0\.0:8080|127.0.0.1:$http_port|"
+wait_port "$http_port" 30
+calive() {
+  local p pid
+  for p in sim2 cprod "${chart_procs[@]}" cserve; do
+    pid=$(eval echo "\$PID_$p")
+    kill -0 "$pid" 2>/dev/null || fail "$p (from the chart) exited early: $(tail -5 "$TMP/$p.log")"
+  done
+}
+chart_assigned() {
+  local p
+  calive
+  for p in "${chart_procs[@]}"; do grep -q 'assigned market \[' "$TMP/$p.log" || return 1; done
+}
+chart_stored() { calive && [ "$(psql_q 'SELECT count(*) FROM trades' 2>/dev/null || echo 0)" -ge $((before + 500)) ]; }
+wait_for 120 chart_assigned
+wait_for 120 chart_stored
+TP_HEALTHCHECK_CMDLINE=/proc/$PID_cserve/cmdline "$TP_SOURCE_DIR/deploy/tickpipe-healthcheck" >"$TMP/hc2" 2>&1 ||
+  fail "the chart's serve: $(cat "$TMP/hc2")"
+curl -fsS -o /dev/null "http://127.0.0.1:$http_port/healthz" || fail "the chart's probe path /healthz"
+for p in cprod "${chart_procs[@]}" cserve sim2; do
+  pid=$(eval echo "\$PID_$p")
+  kill -TERM "$pid"
+  rc=0
+  timeout 60 tail --pid="$pid" -f /dev/null || fail "$p did not stop within 60 s of SIGTERM"
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || fail "$p exited $rc after SIGTERM: $(tail -5 "$TMP/$p.log")"
+done
+ok "the chart's produce, $replicas processors and serve (args and env as rendered) stored $(($(psql_q 'SELECT count(*) FROM trades') - before)) more trades, serve healthy, SIGTERM exit 0 ($(($(date +%s) - start)) s)"
