@@ -26,6 +26,7 @@
 #include "codec/finnhub_json.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/trade.h"
 #include "feed/record.h"
@@ -766,28 +767,15 @@ static void sim_free(tp_sim *s) {
 
 /* "host:port", "[v6]:port", ":port" or "port". */
 static int parse_listen(tp_sim *s, const char *l, char *err, size_t errlen) {
-    const char *colon = strrchr(l, ':');
-    const char *ps = colon ? colon + 1 : l;
-    size_t hl = colon ? (size_t)(colon - l) : 0;
-    const char *h = l;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    char *end;
-    errno = 0;
-    long port = strtol(ps, &end, 10);
-    if (!*ps || *end || errno || port < 0 || port > 65535 || hl >= sizeof s->host)
-        return tp_seterr(err, errlen, TP_EINVAL,
-                         "--listen '%s' is not HOST:PORT (e.g. 127.0.0.1:8765; port 0 picks a free port)", l);
-    s->want_port = (int)port;
-    if (!hl || (hl == 1 && h[0] == '*')) {
+    tp_listen_addr la; /* core/listen.h: the one listen-address parser; names are resolved here */
+    int lrc = tp_listen_parse(l, "--listen", "127.0.0.1:8765", &la, err, errlen);
+    if (lrc) return lrc;
+    s->want_port = la.port;
+    if (!la.host[0]) {
         s->host[0] = '\0';
         return 0;
     }
-    char host[256];
-    memcpy(host, h, hl);
-    host[hl] = '\0';
+    const char *host = la.host;
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
