@@ -57,7 +57,8 @@ static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *
 /* The feed: Finnhub (or a recording) with a token, else the simulator. */
 static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags *rf, tp_source_config *scfg) {
     char err[512], red[300];
-    if ((api->token && *api->token) || scfg->replay_path) {
+    (void)api;
+    if (scfg->token || scfg->replay_path) {
         if (!scfg->url) scfg->url = scfg->feed->default_url;
         if (!scfg->rest_url) scfg->rest_url = scfg->feed->default_rest_url;
         tp_log_redact(scfg->replay_path ? scfg->replay_path : scfg->url, red, sizeof red);

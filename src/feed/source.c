@@ -7,7 +7,8 @@
  * by the thread in tp_source_run(). A 100 ms lws timer keeps lws_service()
  * returning so the loop can run the silence watchdog, the reconnect
  * schedule and the stop flag; tp_source_stop() sets an atomic flag and
- * calls lws_cancel_service(), which is async-signal-safe (a pipe write).
+ * calls lws_cancel_service() (a pipe write) under ctx_lock, so a stop from
+ * another thread never wakes a context that is being destroyed.
  *
  * Frames go through tp_source_feed(), the socket-free part: it reassembles
  * a message from continuation frames and from lws's receive chunks into a
@@ -31,10 +32,12 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "feed/dedupe.h"
+#include "feed/source_group.h"
 #include "feed/record.h"
 
 #include <ctype.h>
 #include <libwebsockets.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +89,11 @@ struct tp_source {
 
     /* connection */
     _Atomic int stop;
+    tp_source_group *group; /* several connections: everything goes there (source_group.h) */
+    /* ctx_lock: tp_source_stop, called from other threads, wakes ctx only
+     * while it lives (set under it, and ctx_dying before it is destroyed) */
+    pthread_mutex_t ctx_lock;
+    int ctx_dying;
     struct lws_context *ctx;
     struct lws *wsi;
     int active; /* a connection is being made or is open */
@@ -354,6 +362,16 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
             "no symbols to subscribe: give --symbols or FINNHUB_STOCKS_TICKERS (e.g. AAPL,BINANCE:BTCUSDT)");
     tp_source *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    pthread_mutex_init(&s->ctx_lock, NULL);
+    if (tp_source_group_needed(cfg)) {
+        int rc = tp_source_group_new(cfg, fn, ud, &s->group, err, errlen);
+        if (rc) {
+            tp_source_free(s);
+            return rc;
+        }
+        *out = s;
+        return 0;
+    }
     s->feed = cfg->feed ? cfg->feed : def.feed;
     s->url = dupstr(cfg->url ? cfg->url : s->feed->default_url);
     s->token = dupstr(cfg->token);
@@ -397,17 +415,24 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
 }
 
 void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud) {
+    if (s->group) tp_source_group_set_frame_hook(s->group, fn, ud);
     s->on_frame = fn;
     s->frame_ud = ud;
 }
 
 void tp_source_stop(tp_source *s) {
+    if (s->group) tp_source_group_stop(s->group);
+    pthread_mutex_lock(&s->ctx_lock);
     atomic_store(&s->stop, 1);
-    struct lws_context *ctx = s->ctx;
-    if (ctx) lws_cancel_service(ctx);
+    if (s->ctx && !s->ctx_dying) lws_cancel_service(s->ctx);
+    pthread_mutex_unlock(&s->ctx_lock);
 }
 
 void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
+    if (s->group) {
+        tp_source_group_get_stats(s->group, o);
+        return;
+    }
     tp_source *m = (tp_source *)s; /* atomics: loads need a non-const object */
     o->frames = atomic_load(&m->st_frames);
     o->trades = atomic_load(&m->st_trades);
@@ -424,6 +449,8 @@ void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
 
 void tp_source_free(tp_source *s) {
     if (!s) return;
+    tp_source_group_free(s->group);
+    pthread_mutex_destroy(&s->ctx_lock);
     free(s->url);
     free(s->token);
     free(s->rest_url);
@@ -651,7 +678,10 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     info.user = s;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.fd_limit_per_thread = 16;
-    s->ctx = lws_create_context(&info);
+    struct lws_context *created = lws_create_context(&info);
+    pthread_mutex_lock(&s->ctx_lock);
+    s->ctx = created;
+    pthread_mutex_unlock(&s->ctx_lock);
     if (!s->ctx) return tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket client context");
     if (atomic_load(&s->stop)) goto done; /* stop came before the context existed */
     memset(&s->tick, 0, sizeof s->tick);
@@ -678,8 +708,14 @@ done:
     struct lws_context *ctx = s->ctx;
     s->wsi = NULL;
     atomic_store(&s->stop, 1); /* suppress reconnect scheduling during destroy */
+    pthread_mutex_lock(&s->ctx_lock);
+    s->ctx_dying = 1;
+    pthread_mutex_unlock(&s->ctx_lock);
     lws_context_destroy(ctx);
+    pthread_mutex_lock(&s->ctx_lock);
     s->ctx = NULL;
+    s->ctx_dying = 0;
+    pthread_mutex_unlock(&s->ctx_lock);
     tp_gauge_set(s->m.connected, 0);
     if (s->fatal)
         return tp_seterr(err, errlen, s->last_reason == TP_FEED_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,
@@ -728,6 +764,7 @@ static int run_replay(tp_source *s, char *err, size_t errlen) {
 }
 
 int tp_source_run(tp_source *s, char *err, size_t errlen) {
+    if (s->group) return tp_source_group_run(s->group, err, errlen);
     if (s->replay_path) return run_replay(s, err, errlen);
     if (s->validate && !s->feed->symbol_exists) {
         tp_warn(MOD, "the %s feed cannot check symbols; --validate is ignored", s->feed->name);

@@ -44,6 +44,14 @@ typedef struct tp_source_config {
      * many ms on this connection (feed/dedupe.h); 0 = off (the default
      * here; the commands default to --dedupe-horizon 2 s). */
     int64_t dedupe_horizon_ms;
+    /* Many symbols (feed/source_group.h): with more than one token, or
+     * more symbols than max_symbols_per_connection (0 = no limit), the
+     * symbols are spread over ceil(nsymbols / limit) connections, one per
+     * token (tokens[i]; ntokens 0 = just `token`). Too few tokens is
+     * TP_EINVAL from tp_source_new (check first with tp_source_plan). */
+    const char *const *tokens;
+    size_t ntokens;
+    size_t max_symbols_per_connection;
 } tp_source_config;
 
 /* Messages a connection remembers for --dedupe-horizon (about 130 KiB). */
@@ -70,7 +78,7 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
 /* 0 on clean stop / end of replay; nonzero with err set on a fatal error
  * (bad URL, reconnect limit reached, token rejected with max_reconnects). */
 int tp_source_run(tp_source *s, char *err, size_t errlen);
-void tp_source_stop(tp_source *s); /* async-signal-safe */
+void tp_source_stop(tp_source *s); /* any thread (takes a short lock: not from a signal handler) */
 void tp_source_get_stats(const tp_source *s, tp_source_stats *out);
 void tp_source_free(tp_source *s);
 
