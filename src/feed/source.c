@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "feed/dedupe.h"
+#include "feed/gaps.h"
 #include "feed/source_group.h"
 #include "feed/record.h"
 
@@ -49,7 +50,7 @@
 
 typedef struct source_metrics {
     tp_counter *frames, *trades, *pings, *errors, *unknown, *malformed, *oversize, *reconnects, *bytes;
-    tp_counter *duplicates, *duplicate_trades;
+    tp_counter *duplicates, *duplicate_trades, *gaps;
     tp_histogram *parse;
     tp_gauge *connected;
 } source_metrics;
@@ -81,10 +82,14 @@ struct tp_source {
     size_t nseen_types;
     int delivered;     /* this connection has delivered a trade or ping */
     tp_dedupe *dedupe; /* exact repeats within the horizon; NULL = off */
+    tp_gaps *gaps;     /* per-symbol holes across reconnects; NULL in replay */
+    tp_gap_fn on_gap;
+    void *gap_ud;
+    int silenced; /* the watchdog dropped this connection */
 
     /* stats (written by the run thread, read from anywhere) */
     _Atomic uint64_t st_frames, st_trades, st_pings, st_errors, st_unknown, st_malformed, st_oversize,
-        st_reconnects, st_bytes, st_duplicates, st_duplicate_trades;
+        st_reconnects, st_bytes, st_duplicates, st_duplicate_trades, st_gaps;
     source_metrics m;
 
     /* connection */
@@ -179,6 +184,15 @@ static void handle_error_msg(tp_source *s, tp_str text) {
     }
 }
 
+static void report_gap(void *ud, const tp_feed_gap *g) {
+    tp_source *s = ud;
+    stat_add(&s->st_gaps, s->m.gaps, 1);
+    tp_warn(MOD, "gap in %s on connection %d: no trades between %lld and %lld ms (%s; %.1f s)", g->symbol,
+            g->connection, (long long)g->from_ms, (long long)g->to_ms, tp_gap_reason_name(g->reason),
+            (double)(g->to_ms - g->from_ms) / 1000.0);
+    if (s->on_gap) s->on_gap(s->gap_ud, g);
+}
+
 static int handle_message(tp_source *s, const char *data, size_t len, int64_t recv_ms) {
     stat_add(&s->st_frames, s->m.frames, 1);
     if (s->on_frame) s->on_frame(s->frame_ud, data, len, recv_ms);
@@ -224,6 +238,7 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
             break;
         }
         stat_add(&s->st_trades, s->m.trades, s->batch.n);
+        if (s->gaps) tp_gaps_trades(s->gaps, s->batch.trades, s->batch.n, recv_ms, report_gap, s);
         s->batch.recv_ms = recv_ms;
         for (size_t i = 0; i < s->batch.n; i++) s->batch.trades[i].recv_ms = recv_ms;
         snprintf(s->batch.origin.topic, sizeof s->batch.origin.topic, "feed");
@@ -310,6 +325,8 @@ static void register_metrics(source_metrics *m) {
                                        "Trade messages dropped as exact repeats (--dedupe-horizon)");
     m->duplicate_trades = tp_metrics_counter("tickpipe_ingest_duplicate_trades_total", NULL,
                                              "Trades in the messages dropped as exact repeats");
+    m->gaps = tp_metrics_counter("tickpipe_ingest_gaps_total", NULL,
+                                 "Holes in a symbol's trades across a disconnect or a silence (feed_gaps)");
     m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
     m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "1 while subscribed to the feed");
 }
@@ -397,6 +414,9 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     if (!oom && cfg->dedupe_horizon_ms > 0 &&
         tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe))
         oom = 1;
+    if (!oom && !cfg->replay_path &&
+        tp_gaps_new((const char *const *)s->symbols, s->nsymbols, cfg->connection_index, &s->gaps))
+        oom = 1;
     s->rnd = (uint64_t)tp_mono_us() ^ ((uint64_t)(uintptr_t)s << 16) ^ 0x9E3779B97F4A7C15ULL;
     if (!s->rnd) s->rnd = 1;
     if (oom) {
@@ -412,6 +432,12 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     }
     *out = s;
     return 0;
+}
+
+void tp_source_set_gap_hook(tp_source *s, tp_gap_fn fn, void *ud) {
+    if (s->group) tp_source_group_set_gap_hook(s->group, fn, ud);
+    s->on_gap = fn;
+    s->gap_ud = ud;
 }
 
 void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud) {
@@ -445,6 +471,7 @@ void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
     o->bytes = atomic_load(&m->st_bytes);
     o->duplicates = atomic_load(&m->st_duplicates);
     o->duplicate_trades = atomic_load(&m->st_duplicate_trades);
+    o->gaps = atomic_load(&m->st_gaps);
 }
 
 void tp_source_free(tp_source *s) {
@@ -460,6 +487,7 @@ void tp_source_free(tp_source *s) {
     for (size_t i = 0; i < s->nseen_types; i++) free(s->seen_types[i]);
     free(s->msg);
     tp_dedupe_free(s->dedupe);
+    tp_gaps_free(s->gaps);
     tp_batch_free(&s->batch);
     free(s);
 }
@@ -478,6 +506,12 @@ static void schedule_reconnect(tp_source *s, const char *why) {
     if (stopping(s)) return;
     if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
     if (s->delivered) s->failures = 0;
+    if (s->gaps)
+        tp_gaps_disconnect(s->gaps, s->silenced                                   ? TP_GAP_SILENCE
+                                    : s->last_reason == TP_FEED_REASON_KEY_IN_USE ? TP_GAP_KEY_IN_USE
+                                    : s->last_reason == TP_FEED_REASON_BAD_TOKEN  ? TP_GAP_SERVER_ERROR
+                                                                                  : TP_GAP_RECONNECT);
+    s->silenced = 0;
     int64_t delay = tp_source_backoff_ms(s->failures, next_rand(s));
     if (s->last_reason == TP_FEED_REASON_KEY_IN_USE && delay < s->feed->key_in_use_min_delay_ms)
         delay = s->feed->key_in_use_min_delay_ms;
@@ -699,6 +733,7 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
             snprintf(s->last_error, sizeof s->last_error,
                      "silent for longer than the stale timeout of %.1f s", (double)s->stale_ms / 1000.0);
             s->established = 0;
+            s->silenced = 1;
             lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
         if (lws_service(s->ctx, 0) < 0) break;

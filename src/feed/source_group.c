@@ -29,6 +29,8 @@ struct tp_source_group {
     void *ud;
     tp_source_frame_fn on_frame;
     void *frame_ud;
+    tp_gap_fn on_gap;
+    void *gap_ud;
     pthread_mutex_t lock; /* serialises the callbacks */
     _Atomic int stopping;
 };
@@ -100,6 +102,7 @@ int tp_source_group_new(const tp_source_config *cfg, tp_source_batch_fn fn, void
         c.tokens = NULL;
         c.ntokens = 0;
         c.max_symbols_per_connection = 0; /* one connection each */
+        c.connection_index = (int)i;
         g->m[i].g = g;
         g->m[i].index = i;
         rc = tp_source_new(&c, on_batch, &g->m[i], &g->m[i].src, err, errlen);
@@ -165,7 +168,21 @@ void tp_source_group_get_stats(const tp_source_group *g, tp_source_stats *o) {
         o->bytes += s.bytes;
         o->duplicates += s.duplicates;
         o->duplicate_trades += s.duplicate_trades;
+        o->gaps += s.gaps;
     }
+}
+
+static void on_gap(void *ud, const tp_feed_gap *gap) {
+    tp_source_group *g = ud; /* called from inside on_batch's caller: the lock is not held yet */
+    pthread_mutex_lock(&g->lock);
+    if (g->on_gap) g->on_gap(g->gap_ud, gap);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void tp_source_group_set_gap_hook(tp_source_group *g, tp_gap_fn fn, void *ud) {
+    g->on_gap = fn;
+    g->gap_ud = ud;
+    for (size_t i = 0; i < g->n; i++) tp_source_set_gap_hook(g->m[i].src, fn ? on_gap : NULL, g);
 }
 
 void tp_source_group_set_frame_hook(tp_source_group *g, tp_source_frame_fn fn, void *ud) {
