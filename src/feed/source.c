@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #define MOD "source"
@@ -83,7 +84,13 @@ struct tp_source {
 
     /* connection */
     _Atomic int stop;
-    struct lws_context *ctx;
+    /* The context, published for tp_source_stop on other threads: a stopper
+     * counts itself in ctx_users before reading ctx, and run_network clears
+     * ctx and waits for ctx_users to drop to 0 before destroying it, so a
+     * stop never touches a freed context (lock-free: callable from a
+     * signal handler too). The run thread itself uses ctx directly. */
+    struct lws_context *_Atomic ctx;
+    _Atomic int ctx_users;
     struct lws *wsi;
     int active; /* a connection is being made or is open */
     lws_sorted_usec_list_t tick;
@@ -388,8 +395,10 @@ void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud) {
 
 void tp_source_stop(tp_source *s) {
     atomic_store(&s->stop, 1);
-    struct lws_context *ctx = s->ctx;
+    atomic_fetch_add(&s->ctx_users, 1);
+    struct lws_context *ctx = atomic_load(&s->ctx);
     if (ctx) lws_cancel_service(ctx);
+    atomic_fetch_sub(&s->ctx_users, 1);
 }
 
 void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
@@ -633,11 +642,12 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     info.user = s;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.fd_limit_per_thread = 16;
-    s->ctx = lws_create_context(&info);
-    if (!s->ctx) return tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket client context");
+    struct lws_context *ctx = lws_create_context(&info);
+    if (!ctx) return tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket client context");
+    atomic_store(&s->ctx, ctx);
     if (atomic_load(&s->stop)) goto done; /* stop came before the context existed */
     memset(&s->tick, 0, sizeof s->tick);
-    lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
+    lws_sul_schedule(ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
     s->next_connect_us = tp_mono_us();
     while (!stopping(s)) {
         int64_t now = tp_mono_us();
@@ -653,15 +663,15 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
             s->established = 0;
             lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
-        if (lws_service(s->ctx, 0) < 0) break;
+        if (lws_service(ctx, 0) < 0) break;
     }
 done:
     lws_sul_cancel(&s->tick);
-    struct lws_context *ctx = s->ctx;
     s->wsi = NULL;
     atomic_store(&s->stop, 1); /* suppress reconnect scheduling during destroy */
+    atomic_store(&s->ctx, NULL);
+    while (atomic_load(&s->ctx_users)) sched_yield(); /* a stopper still inside lws_cancel_service */
     lws_context_destroy(ctx);
-    s->ctx = NULL;
     tp_gauge_set(s->m.connected, 0);
     if (s->fatal)
         return tp_seterr(err, errlen, s->last_reason == TP_FEED_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,

@@ -62,7 +62,9 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
 /* 0 on clean stop / end of replay; nonzero with err set on a fatal error
  * (bad URL, reconnect limit reached, token rejected with max_reconnects). */
 int tp_source_run(tp_source *s, char *err, size_t errlen);
-void tp_source_stop(tp_source *s); /* async-signal-safe */
+/* Any thread, even a signal handler (lock-free); safe against the context
+ * being destroyed as tp_source_run returns. */
+void tp_source_stop(tp_source *s);
 void tp_source_get_stats(const tp_source *s, tp_source_stats *out);
 void tp_source_free(tp_source *s);
 
