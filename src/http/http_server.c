@@ -104,9 +104,14 @@ void tp_http_resp_free(tp_http_resp *r) {
     r->len = 0;
 }
 
+/* The route label of an /api/ request: its endpoint, or "other", so a
+ * client cannot mint label values with made-up paths. */
 static void api_label(pss *p, const char *path) {
-    snprintf(p->route_label, sizeof p->route_label, "%s",
-             p->resp.status != 404 && strlen(path) < sizeof p->route_label ? path : "other");
+    static const char *const k_endpoints[] = {"/api/symbols", "/api/trades", "/api/candles", "/api/averages"};
+    const char *label = "other";
+    for (size_t i = 0; i < sizeof k_endpoints / sizeof k_endpoints[0]; i++)
+        if (!strcmp(path, k_endpoints[i])) label = k_endpoints[i];
+    snprintf(p->route_label, sizeof p->route_label, "%s", label);
 }
 
 /* Hand an /api/ request to the store worker; args move to the job. 0 =

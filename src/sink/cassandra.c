@@ -1162,6 +1162,18 @@ static int symbol_info(cass_store *s, const char *sym, size_t sl, const sym_day 
     return 0;
 }
 
+static int cmp_sym_day(const void *x, const void *y, void *ud) {
+    const tp_buf *names = ud;
+    const sym_day *a = x, *b = y;
+    if (a->sym_off != b->sym_off) {
+        size_t n = a->sym_len < b->sym_len ? a->sym_len : b->sym_len;
+        int c = memcmp(names->p + a->sym_off, names->p + b->sym_off, n);
+        if (c) return c;
+        if (a->sym_len != b->sym_len) return a->sym_len < b->sym_len ? -1 : 1;
+    }
+    return a->day > b->day ? -1 : a->day < b->day;
+}
+
 /* Every (symbol, day) of trades from symbol_days, names copied into *names;
  * one symbol's days are adjacent, newest first. */
 static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t *nout, char *err,
@@ -1213,6 +1225,8 @@ static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t 
             break;
         }
     }
+    /* symbols in byte order, as the SQL stores list them; days newest first */
+    if (!rc && nd > 1) qsort_r(d, nd, sizeof *d, cmp_sym_day, names);
     *out = d;
     *nout = nd;
     return rc;

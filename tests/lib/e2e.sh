@@ -39,10 +39,10 @@ e2e_start_kafka() {
   kafka_topic market.dlq 1
 }
 
-# e2e_start_sim: simulate on a free port (port 0, read from its ready line);
-# sets SIM_URL. 3000 trades/s in frames of up to 10.
+# e2e_start_sim [RATE]: simulate on a free port (port 0, read from its ready line);
+# sets SIM_URL. RATE trades/s (default 3000) in frames of up to 10.
 e2e_start_sim() {
-  bg sim "$TICKPIPE" simulate --listen 127.0.0.1:0 --seed 42 --rate 3000 --batch 10 --ping-interval 0
+  bg sim "$TICKPIPE" simulate --listen 127.0.0.1:0 --seed 42 --rate "${1:-3000}" --batch 10 --ping-interval 0
   wait_for 20 grep -q '^simulate: listening on ws://' "$TMP/sim.log"
   SIM_URL=$(sed -n 's|^simulate: listening on \(ws://[^ ]*\).*|\1|p' "$TMP/sim.log" | head -1)
 }
@@ -137,7 +137,10 @@ e2e_check_serve() {
 e2e_run() {
   local n=$1 before
   e2e_start_kafka
-  e2e_start_sim
+  # Paced so the stream lasts about 15 s: the kill below must land while
+  # trades are still arriving, however long a store count takes (a real
+  # broker delivers 12,000 trades at full speed before one count returns).
+  e2e_start_sim $((n / 15 > 200 ? n / 15 : 200))
   e2e_proc proca
   e2e_proc procb
   # both members hold partitions: the group has settled
