@@ -139,7 +139,7 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             "summary: trades=%llu messages=%llu bytes=%llu accepted_trades=%llu delivered_trades=%llu "
             "delivered_messages=%llu failed_trades=%llu undelivered_trades=%llu queue_full_waits=%llu "
             "feed_trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu unknown=%llu "
-            "oversize=%llu seconds=%.3f trades_per_s=%.0f\n",
+            "oversize=%llu duplicates=%llu seconds=%.3f trades_per_s=%.0f\n",
             (unsigned long long)ps.trades, (unsigned long long)ps.messages, (unsigned long long)ps.bytes,
             (unsigned long long)st->taken, (unsigned long long)ps.delivered_trades,
             (unsigned long long)ps.delivered_messages, (unsigned long long)ps.failed_trades,
@@ -147,7 +147,8 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             (unsigned long long)ss.trades, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
-            (unsigned long long)ss.oversize, secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
+            (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates, secs,
+            secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
     return status;
 }
 

@@ -126,11 +126,11 @@ static int summary(run_state *r, int prc, int feed_rc) {
     tp_source_get_stats(r->fs.src, &ss);
     fprintf(stderr,
             "summary: trades=%llu stored=%llu late=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
-            "reconnects=%llu store_errors=%llu\n",
+            "reconnects=%llu duplicates=%llu store_errors=%llu\n",
             (unsigned long long)ss.trades, (unsigned long long)ps.trades, (unsigned long long)ps.late,
             (unsigned long long)ss.frames, (unsigned long long)ss.pings, (unsigned long long)ss.errors,
             (unsigned long long)ss.malformed, (unsigned long long)ss.reconnects,
-            (unsigned long long)ps.store_errors);
+            (unsigned long long)ss.duplicates, (unsigned long long)ps.store_errors);
     if (prc)
         return tp_cmd_fail(&tp_spec_run,
                            "stopped before the store accepted the last rows: up to %zu queued trades and the "

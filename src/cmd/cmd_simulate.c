@@ -59,6 +59,7 @@ static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {
     cfg->drop_every_s = (double)f->drop_ms / 1000.0;
     cfg->silent_after_s = (double)f->silent_ms / 1000.0;
     cfg->malformed_rate = f->malformed;
+    cfg->repeat_rate = f->repeat;
     cfg->error_every_s = (double)f->error_ms / 1000.0;
 }
 

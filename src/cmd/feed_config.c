@@ -19,6 +19,7 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     cfg->validate = feed->validate;
     cfg->max_frame_bytes = (size_t)feed->max_frame;
     cfg->stale_timeout_ms = feed->stale_timeout_ms;
+    cfg->dedupe_horizon_ms = feed->dedupe_horizon_ms;
     cfg->max_reconnects = (int)feed->max_reconnects;
     cfg->replay_path = feed->replay;
     cfg->replay_speed = feed->speed;

@@ -60,7 +60,8 @@ typedef struct tp_feed_flags {
     int validate;
     int64_t max_frame;
     int64_t stale_timeout_ms;
-    int64_t max_reconnects; /* -1 = never give up */
+    int64_t max_reconnects;    /* -1 = never give up */
+    int64_t dedupe_horizon_ms; /* 0 = keep repeated messages */
     const char *replay;
     double speed;
 } tp_feed_flags;
@@ -130,7 +131,7 @@ typedef struct tp_serve_flags {
 typedef struct tp_sim_flags {
     const char *listen, *token, *tls_cert, *tls_key, *replay;
     int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms;
-    double rate, speed, malformed;
+    double rate, speed, malformed, repeat;
     int loop;
 } tp_sim_flags;
 

@@ -30,6 +30,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "feed/dedupe.h"
 #include "feed/record.h"
 
 #include <ctype.h>
@@ -45,6 +46,7 @@
 
 typedef struct source_metrics {
     tp_counter *frames, *trades, *pings, *errors, *unknown, *malformed, *oversize, *reconnects, *bytes;
+    tp_counter *duplicates, *duplicate_trades;
     tp_histogram *parse;
     tp_gauge *connected;
 } source_metrics;
@@ -74,11 +76,12 @@ struct tp_source {
     int stop_requested; /* on_batch returned nonzero */
     char *seen_types[MAX_SEEN_TYPES];
     size_t nseen_types;
-    int delivered; /* this connection has delivered a trade or ping */
+    int delivered;     /* this connection has delivered a trade or ping */
+    tp_dedupe *dedupe; /* exact repeats within the horizon; NULL = off */
 
     /* stats (written by the run thread, read from anywhere) */
     _Atomic uint64_t st_frames, st_trades, st_pings, st_errors, st_unknown, st_malformed, st_oversize,
-        st_reconnects, st_bytes;
+        st_reconnects, st_bytes, st_duplicates, st_duplicate_trades;
     source_metrics m;
 
     /* connection */
@@ -207,6 +210,11 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
     case TP_MSG_TRADE:
         s->delivered = 1;
         if (s->batch.n == 0) break;
+        if (s->dedupe && tp_dedupe_check(s->dedupe, s->batch.trades, s->batch.n, recv_ms)) {
+            stat_add(&s->st_duplicates, s->m.duplicates, 1);
+            stat_add(&s->st_duplicate_trades, s->m.duplicate_trades, s->batch.n);
+            break;
+        }
         stat_add(&s->st_trades, s->m.trades, s->batch.n);
         s->batch.recv_ms = recv_ms;
         for (size_t i = 0; i < s->batch.n; i++) s->batch.trades[i].recv_ms = recv_ms;
@@ -290,6 +298,10 @@ static void register_metrics(source_metrics *m) {
     m->reconnects = tp_metrics_counter("tickpipe_ingest_reconnects_total", NULL, "Reconnections to the feed");
     m->bytes =
         tp_metrics_counter("tickpipe_ingest_bytes_total", NULL, "Payload bytes received from the feed");
+    m->duplicates = tp_metrics_counter("tickpipe_ingest_duplicates_total", NULL,
+                                       "Trade messages dropped as exact repeats (--dedupe-horizon)");
+    m->duplicate_trades = tp_metrics_counter("tickpipe_ingest_duplicate_trades_total", NULL,
+                                             "Trades in the messages dropped as exact repeats");
     m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
     m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "1 while subscribed to the feed");
 }
@@ -364,6 +376,9 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     }
     tp_batch_init(&s->batch);
     register_metrics(&s->m);
+    if (!oom && cfg->dedupe_horizon_ms > 0 &&
+        tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe))
+        oom = 1;
     s->rnd = (uint64_t)tp_mono_us() ^ ((uint64_t)(uintptr_t)s << 16) ^ 0x9E3779B97F4A7C15ULL;
     if (!s->rnd) s->rnd = 1;
     if (oom) {
@@ -403,6 +418,8 @@ void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
     o->oversize = atomic_load(&m->st_oversize);
     o->reconnects = atomic_load(&m->st_reconnects);
     o->bytes = atomic_load(&m->st_bytes);
+    o->duplicates = atomic_load(&m->st_duplicates);
+    o->duplicate_trades = atomic_load(&m->st_duplicate_trades);
 }
 
 void tp_source_free(tp_source *s) {
@@ -415,6 +432,7 @@ void tp_source_free(tp_source *s) {
     free(s->symbols);
     for (size_t i = 0; i < s->nseen_types; i++) free(s->seen_types[i]);
     free(s->msg);
+    tp_dedupe_free(s->dedupe);
     tp_batch_free(&s->batch);
     free(s);
 }

@@ -40,7 +40,14 @@ typedef struct tp_source_config {
     const char *replay_path;  /* read a recording instead of the network */
     double replay_speed;      /* 0 = as fast as possible, 1 = real time */
     int max_reconnects;       /* -1 = forever (default); tests use small values */
+    /* Drop a trade message that exactly repeats one received within this
+     * many ms on this connection (feed/dedupe.h); 0 = off (the default
+     * here; the commands default to --dedupe-horizon 2 s). */
+    int64_t dedupe_horizon_ms;
 } tp_source_config;
+
+/* Messages a connection remembers for --dedupe-horizon (about 130 KiB). */
+#define TP_SOURCE_DEDUPE_MESSAGES 4096
 
 void tp_source_config_default(tp_source_config *c);
 
@@ -53,6 +60,7 @@ typedef int (*tp_source_batch_fn)(void *ud, tp_batch *b);
 typedef struct tp_source_stats {
     uint64_t frames, trades, pings, errors, unknown, malformed, oversize;
     uint64_t reconnects, bytes;
+    uint64_t duplicates, duplicate_trades; /* messages (and their trades) dropped as exact repeats */
 } tp_source_stats;
 
 typedef struct tp_source tp_source;
