@@ -56,6 +56,10 @@ static void usage(FILE *f) {
             "                        KAFKA_PORT, else localhost:9092)\n"
             "  --topic NAME          topic to consume (env KAFKA_TOPIC_NAME; default market)\n"
             "  --group ID            consumer group (default tickpipe-processor)\n"
+            "  --member-id ID|host   static group membership (group.instance.id; env\n"
+            "                        TICKPIPE_MEMBER_ID): a member restarted under the same id\n"
+            "                        gets its partitions back at once, without a rebalance.\n"
+            "                        \"host\" = the host name. Unique per live member.\n"
             "  --dlq-topic NAME      dead-letter topic for records that do not decode\n"
             "                        (default market.dlq; \"\" = log and skip only)\n"
             "  -X KEY=VALUE          any librdkafka property (repeatable; applied last)\n"
@@ -98,6 +102,7 @@ enum {
     OPT_DURATION,
     OPT_PROGRESS,
     OPT_LOG_LEVEL,
+    OPT_MEMBER_ID,
 };
 
 typedef struct proc {
@@ -192,6 +197,7 @@ int tp_cmd_process(int argc, char **argv) {
         {"brokers", required_argument, NULL, OPT_BROKERS},
         {"topic", required_argument, NULL, OPT_TOPIC},
         {"group", required_argument, NULL, OPT_GROUP},
+        {"member-id", required_argument, NULL, OPT_MEMBER_ID},
         {"dlq-topic", required_argument, NULL, OPT_DLQ},
         {"store", required_argument, NULL, OPT_STORE},
         {"allowed-lateness", required_argument, NULL, OPT_LATENESS},
@@ -207,7 +213,7 @@ int tp_cmd_process(int argc, char **argv) {
         {NULL, 0, NULL, 0},
     };
     const char *f_brokers = NULL, *f_topic = NULL, *f_store = NULL, *group = "tickpipe-processor",
-               *dlq = "market.dlq";
+               *dlq = "market.dlq", *member_id = getenv("TICKPIPE_MEMBER_ID");
     double lateness = 15, emit = 1, idle = 600, duration = 0, progress = 5;
     int64_t flush_ms = 200, flush_n = 20000, max_trades = 0;
     tp_kafka_props props = {0};
@@ -230,6 +236,7 @@ int tp_cmd_process(int argc, char **argv) {
             if (!*group) rc = tp_seterr(err, sizeof err, TP_EINVAL, "--group must not be empty");
             break;
         case OPT_DLQ: dlq = optarg; break;
+        case OPT_MEMBER_ID: member_id = optarg; break;
         case OPT_STORE: f_store = optarg; break;
         case OPT_LATENESS:
             rc = tp_cfg_parse_double(optarg, "--allowed-lateness", 0, 86400, &lateness, err, sizeof err);
@@ -316,6 +323,7 @@ int tp_cmd_process(int argc, char **argv) {
         .topic = topic,
         .group = group,
         .dlq_topic = dlq,
+        .member_id = member_id,
         .props = &props,
         .on_revoke = on_revoke,
         .on_reset = on_reset,

@@ -88,6 +88,8 @@ static void usage(FILE *f) {
            "  --create-topic        create the topic first (an existing topic is fine)\n"
            "  --partitions N        partitions for --create-topic (default 1)\n"
            "  --replication-factor R  replication factor for --create-topic (default 1)\n"
+           "  --min-insync-replicas N  min.insync.replicas of a topic --create-topic makes (default:\n"
+           "                        the cluster's); with acks=all a write needs N live replicas\n"
            "  --connect-timeout S   give up at start if the brokers do not answer or the topic is\n"
            "                        not there within S seconds (default 10)\n"
            "  --flush-timeout S     at exit, wait at most S seconds for deliveries (default 30)\n"
@@ -315,6 +317,7 @@ enum {
     OPT_DURATION,
     OPT_PROGRESS,
     OPT_LOG_LEVEL,
+    OPT_MIN_ISR,
 };
 
 static int usage_error(const char *msg) {
@@ -341,6 +344,7 @@ int tp_cmd_produce(int argc, char **argv) {
         {"create-topic", no_argument, NULL, OPT_CREATE_TOPIC},
         {"partitions", required_argument, NULL, OPT_PARTITIONS},
         {"replication-factor", required_argument, NULL, OPT_RF},
+        {"min-insync-replicas", required_argument, NULL, OPT_MIN_ISR},
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
         {"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
         {"max-trades", required_argument, NULL, OPT_MAX_TRADES},
@@ -353,7 +357,8 @@ int tp_cmd_produce(int argc, char **argv) {
     const char *f_url = NULL, *f_token = NULL, *f_symbols = NULL, *f_rest = NULL, *f_replay = NULL,
                *f_brokers = NULL, *f_topic = NULL, *f_compression = "lz4";
     int f_validate = 0, f_create = 0;
-    int64_t max_frame = 1 << 20, max_reconnects = -1, max_trades = 0, linger = 5, partitions = 1, rf = 1;
+    int64_t max_frame = 1 << 20, max_reconnects = -1, max_trades = 0, linger = 5, partitions = 1, rf = 1,
+            min_isr = 0;
     double stale_s = 90, speed = 0, duration = 0, connect_s = 10, flush_s = 30, progress_s = 5;
     tp_kafka_props props = {0};
     char err[600];
@@ -392,6 +397,9 @@ int tp_cmd_produce(int argc, char **argv) {
             break;
         case OPT_RF:
             rc = tp_cfg_parse_i64(optarg, "--replication-factor", 1, 1000, &rf, err, sizeof err);
+            break;
+        case OPT_MIN_ISR:
+            rc = tp_cfg_parse_i64(optarg, "--min-insync-replicas", 1, 1000, &min_isr, err, sizeof err);
             break;
         case OPT_CONNECT_TIMEOUT:
             rc = tp_cfg_parse_double(optarg, "--connect-timeout", 0.1, 3600, &connect_s, err, sizeof err);
@@ -492,6 +500,7 @@ int tp_cmd_produce(int argc, char **argv) {
     pc.create_topic = f_create;
     pc.partitions = (int)partitions;
     pc.replication_factor = (int)rf;
+    pc.min_insync_replicas = (int)min_isr;
     pc.drain_timeout_ms = (int)(flush_s * 1000.0);
     tp_info("produce", "connecting to Kafka at %s, topic %s", brokers, pc.topic);
     int rc = tp_producer_new(&pc, &prod, err, sizeof err);

@@ -64,7 +64,7 @@ ok "bad flags and a missing token: exit 2 with a message"
 "$TICKPIPE" produce --help >"$TMP/help" || fail "--help failed"
 for f in --ws-url --token --symbols --validate --rest-url --max-frame --stale-timeout --max-reconnects --replay \
   --speed --brokers --topic --compression --linger-ms -X --create-topic --partitions --replication-factor \
-  --connect-timeout --flush-timeout --max-trades --duration --progress --log-level FINNHUB_API_TOKEN \
+  --min-insync-replicas --connect-timeout --flush-timeout --max-trades --duration --progress --log-level FINNHUB_API_TOKEN \
   FINNHUB_STOCKS_TICKERS FINNHUB_VALIDATE_TICKERS FINNHUB_WS_URL KAFKA_SERVER KAFKA_PORT KAFKA_TOPIC_NAME; do
   grep -q -- "$f" "$TMP/help" || fail "--help does not mention $f"
 done
