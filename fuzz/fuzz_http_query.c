@@ -1,6 +1,6 @@
 /* fuzz_http_query.c - the REST API's query-string validation and routing
  * (tp_http_api in src/http/http_rest.c) on arbitrary parameters, over the
- * null store: the first byte picks the endpoint, the rest is split on '&'
+ * an empty in-memory SQLite store: the first byte picks the endpoint, the rest is split on '&'
  * into "name=value" arguments as the server hands them over (URL-decoded,
  * at most TP_HTTP_MAX_ARGS). No crash, and every answer is a JSON object:
  * 200 with a "count", or 400/404 with an "error" string. */
@@ -15,7 +15,7 @@ static const char *const k_paths[] = {"/api/symbols", "/api/trades", "/api/candl
                                       "/api/nothing"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static tp_http_store st = {.url = "null:"};
+    static tp_http_store st = {.url = "sqlite::memory:"};
     if (size < 1) return 0;
     const char *path = k_paths[data[0] % (sizeof k_paths / sizeof k_paths[0])];
     char *text = malloc(size);

@@ -1,5 +1,7 @@
 /* fuzz_store_url.c - store URL handling on arbitrary text: the ClickHouse
- * URL parser (every field NUL-terminated, the password never in an error)
+ * URL parser over libcurl's curl_url (every field NUL-terminated, the
+ * database name always letters, digits and _, the password never in an
+ * error)
  * and the store table's scheme check. */
 #include "core/err.h"
 #include "sink/clickhouse_url.h"
@@ -16,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(text, "clickhouse://", 13);
     memcpy(text + 13, data, size);
     text[size + 13] = 0;
-    char err[512];
+    char err[512] = "";
     tp_ch_url u;
     int rc = tp_clickhouse_parse_url(text, &u, err, sizeof err);
     if (rc == 0) {
@@ -25,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             memchr(u.password, 0, sizeof u.password) == NULL)
             abort();
         if (!u.where[0] || strncmp(u.base, "http://", 7)) abort();
+        for (const char *c = u.db; *c; c++)
+            if (!(*c == '_' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= 'A' && *c <= 'Z')))
+                abort();
+        if (u.password[0] && strstr(err, u.password)) abort();
     } else if (rc != TP_EINVAL || !err[0]) {
         abort();
     }

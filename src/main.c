@@ -14,16 +14,44 @@
 static const struct {
     const char *name;
     int (*fn)(int, char **);
+    const tp_cmd_spec *spec;
     const char *summary;
 } k_cmds[] = {
-    {"run", tp_cmd_run, "the whole pipeline in one process: feed, windows, store, dashboard"},
-    {"simulate", tp_cmd_simulate, "a Finnhub-compatible WebSocket server (synthetic market or replay)"},
-    {"capture", tp_cmd_capture, "connect to a feed; print trades as JSON lines or record raw frames"},
-    {"produce", tp_cmd_produce, "feed -> Avro -> Kafka (the producer)"},
-    {"process", tp_cmd_process, "Kafka -> transforms and windows -> store (the stream processor)"},
-    {"serve", tp_cmd_serve, "dashboard, REST API and /metrics over a store"},
-    {"symbols", tp_cmd_symbols, "Finnhub symbol search"},
+    {"run", tp_cmd_run, &tp_spec_run, "the whole pipeline in one process: feed, windows, store, dashboard"},
+    {"simulate", tp_cmd_simulate, &tp_spec_simulate,
+     "a Finnhub-compatible WebSocket server (synthetic market or replay)"},
+    {"capture", tp_cmd_capture, &tp_spec_capture,
+     "connect to a feed; print trades as JSON lines or record raw frames"},
+    {"produce", tp_cmd_produce, &tp_spec_produce, "feed -> Avro -> Kafka (the producer)"},
+    {"process", tp_cmd_process, &tp_spec_process,
+     "Kafka -> transforms and windows -> store (the stream processor)"},
+    {"serve", tp_cmd_serve, &tp_spec_serve, "dashboard, REST API and /metrics over a store"},
+    {"symbols", tp_cmd_symbols, &tp_spec_symbols, "Finnhub symbol search"},
 };
+
+/* `tickpipe help-flags [--markdown] [COMMAND...]`, not in the usage: every
+ * flag of every command from the option tables, one tab-separated line
+ * each (or the README's markdown tables), for the tests and
+ * scripts/readme-flags.sh. */
+static int help_flags(int argc, char **argv) {
+    int md = argc > 1 && !strcmp(argv[1], "--markdown");
+    int first = md ? 2 : 1, any = 0;
+    for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++) {
+        int want = first >= argc;
+        for (int a = first; a < argc; a++) want |= !strcmp(argv[a], k_cmds[i].name);
+        if (!want) continue;
+        any = 1;
+        if (md)
+            tp_cmd_markdown_flags(k_cmds[i].spec, stdout);
+        else
+            tp_cmd_dump_flags(k_cmds[i].spec, stdout);
+    }
+    if (!any) {
+        fprintf(stderr, "tickpipe help-flags: no such command\n");
+        return 2;
+    }
+    return fflush(stdout) ? 1 : 0;
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -64,6 +92,7 @@ int main(int argc, char **argv) {
         printf("tickpipe %s\n", TP_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "help-flags")) return help_flags(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
         if (!strcmp(cmd, k_cmds[i].name)) return k_cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "tickpipe: unknown command '%s'; run 'tickpipe --help' for the list\n", cmd);

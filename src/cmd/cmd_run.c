@@ -2,7 +2,7 @@
  *
  *   feed (Finnhub with a token, else the built-in simulator on loopback,
  *   read through the same WebSocket client)
- *     -> source thread -> bounded hand-off queue (backpressure)
+ *     -> source thread -> bounded hand-off queue (core/handoff.h)
  *     -> pipeline thread: ids, windows, store, durable
  *     -> HTTP: dashboard, REST, live push (/ws), /metrics
  *
@@ -10,205 +10,130 @@
  * with origin topic "feed:<run nonce>" and the frame sequence number; ids
  * are unique across runs and still deterministic within one.
  *
- * Stopping: SIGINT/SIGTERM (or --duration / --max-trades) stop the source;
- * the pipeline thread drains the queue, flushes every open window and
- * commits, then the HTTP server and the simulator stop. A second signal
- * while a store is unreachable abandons the pending rows (said in plain
- * words) instead of waiting forever. */
+ * Stopping (core/shutdown.h): the first SIGINT/SIGTERM, --duration or
+ * --max-trades stop the source; the pipeline thread drains the queue,
+ * flushes every open window and commits, then the HTTP server and the
+ * simulator stop. A second signal while a store is unreachable abandons
+ * the pending rows (said in plain words) instead of waiting forever. */
 #include "cmd/commands.h"
 
+#include "cmd/feed_config.h"
+#include "cmd/flags.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/handoff.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/shutdown.h"
 #include "feed/source.h"
 #include "http/http.h"
 #include "process/pipeline.h"
 #include "sim/sim.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#define RUN_DEFAULT_SYMBOLS "AAPL,MSFT,AMZN,NVDA,TSLA,BINANCE:BTCUSDT,BINANCE:ETHUSDT,OANDA:EUR_USD"
+#define RUN_QUEUE_TRADES 200000
 
-static void usage(FILE *f) {
-    fprintf(f, "Usage: tickpipe run [OPTIONS]\n"
-               "\n"
-               "Run the whole pipeline in one process: the feed, processing and windows\n"
-               "(15-second running averages, 1-second and 1-minute candles), the store, and\n"
-               "the web dashboard with its REST API, live push and /metrics.\n"
-               "With a Finnhub API token the feed is Finnhub; without one tickpipe starts its\n"
-               "built-in simulator on loopback and reads it through the same WebSocket client.\n"
-               "Ctrl-C (SIGINT) or SIGTERM drains, flushes the store and exits.\n"
-               "\n"
-               "Feed:\n"
-               "  --token TOKEN         Finnhub API token (env FINNHUB_API_TOKEN); none = simulator\n"
-               "  --ws-url URL          WebSocket URL (env FINNHUB_WS_URL; default wss://ws.finnhub.io,\n"
-               "                        or the built-in simulator when there is no token)\n"
-               "  --symbols LIST        symbols: AAPL,BINANCE:BTCUSDT or a JSON list (env\n"
-               "                        FINNHUB_STOCKS_TICKERS; default " RUN_DEFAULT_SYMBOLS ")\n"
-               "  --validate            check each symbol with the REST symbol search first\n"
-               "                        (env FINNHUB_VALIDATE_TICKERS=1)\n"
-               "  --rest-url URL        REST base URL (env FINNHUB_REST_URL; default\n"
-               "                        https://finnhub.io/api/v1, or the simulator's)\n"
-               "  --stale-timeout S     reconnect after S seconds of silence (default 90; 0 = off)\n"
-               "  --sim-rate N          simulator: trades/s in total (default 200)\n"
-               "  --sim-batch N         simulator: trades per message at most (default 20)\n"
-               "  --sim-seed N          simulator: random seed (default: from the clock)\n"
-               "\n"
-               "Processing and storage:\n"
-               "  --store URL           sqlite:PATH, postgresql://..., clickhouse://host:8123/db\n"
-               "                        (env TICKPIPE_STORE; default sqlite:data/tickpipe.db)\n"
-               "  --allowed-lateness S  event-time lateness before a window is final (default 15)\n"
-               "  --emit-interval MS    upsert open windows at most this often (default 1000)\n"
-               "  --flush-interval MS   make rows durable at least this often (default 200)\n"
-               "\n"
-               "HTTP:\n"
-               "  --http ADDR:PORT      dashboard, REST API, /ws, /metrics (env TICKPIPE_HTTP;\n"
-               "                        default 127.0.0.1:8080; port 0 = any free port)\n"
-               "  --no-http             run without the HTTP server\n"
-               "\n"
-               "Stopping and logging:\n"
-               "  --max-trades N        stop after N trades\n"
-               "  --duration S          stop after S seconds\n"
-               "  --log-level LEVEL     error, warn, info (default) or debug (env TICKPIPE_LOG)\n"
-               "  -h, --help            this help\n"
-               "\n"
-               "Exit status: 0 after a clean drain, 1 on a runtime failure (store unreachable at\n"
-               "start, rows not stored at exit, port in use), 2 on a usage error (bad flag, store\n"
-               "URL or --http address). A rejected token is logged on every attempt and retried\n"
-               "with backoff (capped at 60 s), like any other feed failure.\n");
-}
+typedef struct run_flags {
+    double sim_rate;
+    int64_t sim_batch, sim_seed;
+    int no_http;
+} run_flags;
 
-/* ---- the hand-off queue: source thread -> pipeline thread ------------- */
+static const tp_opt k_run[] = {
+    {.name = "sim-rate",
+     .arg = "N",
+     .def = "200",
+     .unit = "trades/s",
+     .help = "simulator: trades/s in total",
+     .type = TP_OPT_NUM,
+     .off = offsetof(run_flags, sim_rate),
+     .min = 0.001,
+     .max = 1e9},
+    {.name = "sim-batch",
+     .arg = "N",
+     .def = "20",
+     .help = "simulator: trades per message at most",
+     .type = TP_OPT_INT,
+     .off = offsetof(run_flags, sim_batch),
+     .min = 1,
+     .max = 10000},
+    {.name = "sim-seed",
+     .arg = "N",
+     .def = "-1",
+     .def_doc = "from the clock",
+     .help = "simulator: random seed (the same seed gives the same market); -1 = from the clock",
+     .type = TP_OPT_INT,
+     .off = offsetof(run_flags, sim_seed),
+     .min = -1,
+     .max = 9e18},
+    {.name = "no-http",
+     .help = "run without the HTTP server",
+     .type = TP_OPT_SWITCH,
+     .off = offsetof(run_flags, no_http)},
+    {0},
+};
+static const tp_opt_group k_run_group = {"run", "Built-in simulator and HTTP switch", k_run};
 
-typedef struct qitem {
-    struct qitem *next;
-    tp_batch b;
-} qitem;
+static const tp_opt_default k_run_defaults[] = {
+    {"symbols", "AAPL,MSFT,AMZN,NVDA,TSLA,BINANCE:BTCUSDT,BINANCE:ETHUSDT,OANDA:EUR_USD", NULL},
+    {"ws-url", NULL, "wss://ws.finnhub.io; the built-in simulator without a token"},
+    {"rest-url", NULL, "https://finnhub.io/api/v1; the simulator's without a token"},
+    {"progress-interval", "10", NULL},
+    {NULL, NULL, NULL},
+};
 
-typedef struct run_queue {
-    pthread_mutex_t mu;
-    pthread_cond_t not_empty, not_full;
-    qitem *head, *tail, *free_list;
-    size_t trades, max_trades; /* queued trades and the bound */
-    int closed;                /* the source is done */
-    int aborted;               /* the pipeline gave up: producers stop waiting */
-} run_queue;
+const tp_cmd_spec tp_spec_run = {
+    .name = "run",
+    .synopsis = "[OPTIONS]",
+    .about = "Run the whole pipeline in one process: the feed, processing and windows\n"
+             "(15-second running averages, 1-second and 1-minute candles), the store, and\n"
+             "the web dashboard with its REST API, live push and /metrics.\n"
+             "With a Finnhub API token the feed is Finnhub; without one tickpipe starts its\n"
+             "built-in simulator on loopback and reads it through the same WebSocket client.\n"
+             "Ctrl-C (SIGINT) or SIGTERM drains, flushes the store and exits; a second one\n"
+             "gives up on rows a store that is down has not taken.\n",
+    .epilog = "Exit status: 0 after a clean drain, 1 on a runtime failure (store unreachable at\n"
+              "start, rows not stored at exit, port in use), 2 on a usage error (bad flag, store\n"
+              "URL or --http address). A rejected token is logged on every attempt and retried\n"
+              "with backoff (capped at 60 s), like any other feed failure.\n",
+    .groups = {&tp_flags_api, &tp_flags_feed, &k_run_group, &tp_flags_store, &tp_flags_windows,
+               &tp_flags_http, &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
+    .defaults = k_run_defaults,
+};
 
 typedef struct run_state {
-    run_queue q;
+    tp_handoff *q;
     tp_source *src;
     tp_pipeline *pipe;
     tp_http *http;
+    tp_sim *sim;
+    tp_shutdown *sd;
     char origin_topic[64];
     uint64_t max_trades;
     _Atomic uint64_t accepted;
-    _Atomic int stopping;
-    _Atomic int signals;
-    tp_counter *m_queue_full;
-    tp_gauge *m_queue_depth;
+    char ws_url[256], rest_url[256];
 } run_state;
 
-static run_state *volatile g_run;
-
-static void on_signal(int sig) {
-    run_state *r = g_run;
-    if (!r) return;
-    if (sig == SIGALRM) {
-        atomic_store(&r->stopping, 1);
-        if (r->src) tp_source_stop(r->src);
-        return;
-    }
-    int n = atomic_fetch_add(&r->signals, 1);
-    atomic_store(&r->stopping, 1);
-    if (r->src) tp_source_stop(r->src);
-    if (n >= 1 && r->pipe) tp_pipeline_stop(r->pipe); /* second signal: stop retrying the store */
-}
-
-static void abs_deadline(struct timespec *ts, int64_t ms) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-/* Source thread: copy the frame's trades into a queued batch. Blocks while
- * the queue is full (backpressure: the source reads nothing meanwhile). */
+/* Source thread: queue a copy of the frame's trades (blocks while full). */
 static int on_batch(void *ud, tp_batch *b) {
     run_state *r = ud;
-    run_queue *q = &r->q;
     size_t take = b->n;
     if (r->max_trades) {
         uint64_t acc = atomic_load(&r->accepted);
         if (acc >= r->max_trades) return 1;
         if (acc + take > r->max_trades) take = (size_t)(r->max_trades - acc);
     }
-    pthread_mutex_lock(&q->mu);
-    int warned = 0;
-    while (q->trades >= q->max_trades && !q->aborted && !atomic_load(&r->stopping)) {
-        if (!warned) {
-            tp_counter_add(r->m_queue_full, 1);
-            warned = 1;
-        }
-        /* timed: a signal handler sets stopping but cannot signal the
-         * condition; with the store down nothing else would wake us */
-        struct timespec ts;
-        abs_deadline(&ts, 100);
-        pthread_cond_timedwait(&q->not_full, &q->mu, &ts);
-    }
-    if (q->aborted) {
-        pthread_mutex_unlock(&q->mu);
-        return 1;
-    }
-    qitem *it = q->free_list;
-    if (it) {
-        q->free_list = it->next;
-    }
-    pthread_mutex_unlock(&q->mu);
-    if (!it) {
-        it = calloc(1, sizeof *it);
-        if (!it) {
-            tp_error("run", "out of memory queueing %zu trades; stopping", take);
-            return 1;
-        }
-        tp_batch_init(&it->b);
-    }
-    tp_batch_reset(&it->b);
-    for (size_t i = 0; i < take; i++) {
-        if (!tp_batch_copy_trade(&it->b, &b->trades[i])) {
-            tp_error("run", "out of memory queueing trades; stopping");
-            tp_batch_free(&it->b);
-            free(it);
-            return 1;
-        }
-    }
-    it->b.recv_ms = b->recv_ms;
-    it->b.origin = b->origin;
-    snprintf(it->b.origin.topic, sizeof it->b.origin.topic, "%s", r->origin_topic);
-    it->next = NULL;
-    pthread_mutex_lock(&q->mu);
-    if (q->tail)
-        q->tail->next = it;
-    else
-        q->head = it;
-    q->tail = it;
-    q->trades += it->b.n;
-    tp_gauge_set(r->m_queue_depth, (int64_t)q->trades);
-    pthread_cond_signal(&q->not_empty);
-    pthread_mutex_unlock(&q->mu);
+    int rc = tp_handoff_put(r->q, b, take, r->origin_topic);
+    if (rc < 0) tp_error("run", "out of memory queueing %zu trades; stopping", take);
+    if (rc) return 1;
     uint64_t acc = atomic_fetch_add(&r->accepted, take) + take;
     return r->max_trades && acc >= r->max_trades;
 }
@@ -218,15 +143,12 @@ static void *source_thread(void *arg) {
     static char err[512];
     int rc = tp_source_run(r->src, err, sizeof err);
     if (rc) tp_error("run", "feed stopped: %s", err);
-    pthread_mutex_lock(&r->q.mu);
-    if (atomic_load(&r->signals) == 1 && !r->q.aborted)
+    if (tp_shutdown_signals(r->sd) == 1 && !tp_handoff_aborted(r->q))
         tp_info("run",
                 "stopping: the feed is closed; storing the %zu queued trades and the open windows "
                 "(a second Ctrl-C gives up on rows the store has not accepted)",
-                r->q.trades);
-    r->q.closed = 1;
-    pthread_cond_broadcast(&r->q.not_empty);
-    pthread_mutex_unlock(&r->q.mu);
+                tp_handoff_trades(r->q));
+    tp_handoff_close(r->q);
     return (void *)(intptr_t)rc;
 }
 
@@ -239,352 +161,121 @@ static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *
     if (na) tp_http_publish_averages(r->http, a, na);
 }
 
-/* Pipeline thread (the caller's): take queued batches, add, flush when due.
- * Returns 0 after a clean drain, 1 if rows could not be made durable. */
-static int pipeline_loop(run_state *r, int64_t flush_interval_ms) {
-    run_queue *q = &r->q;
-    int64_t last_progress = tp_mono_us();
-    uint64_t last_trades = 0;
-    for (;;) {
-        pthread_mutex_lock(&q->mu);
-        if (!q->head && !q->closed) {
-            struct timespec ts;
-            abs_deadline(&ts, flush_interval_ms > 0 ? flush_interval_ms : 200);
-            pthread_cond_timedwait(&q->not_empty, &q->mu, &ts);
-        }
-        qitem *it = q->head;
-        if (it) {
-            q->head = it->next;
-            if (!q->head) q->tail = NULL;
-            q->trades -= it->b.n;
-            tp_gauge_set(r->m_queue_depth, (int64_t)q->trades);
-            pthread_cond_signal(&q->not_full);
-        }
-        int done = !it && q->closed;
-        pthread_mutex_unlock(&q->mu);
+typedef struct progress {
+    int64_t interval_us, last_us;
+    uint64_t last_trades;
+} progress;
 
-        if (it) {
-            if (tp_pipeline_add(r->pipe, &it->b)) {
-                tp_error("run", "out of memory adding %zu trades to the pipeline", it->b.n);
-            }
-            tp_batch_reset(&it->b);
-            pthread_mutex_lock(&q->mu);
-            it->next = q->free_list;
-            q->free_list = it;
-            pthread_mutex_unlock(&q->mu);
-        }
-        if (done) break;
-        if (tp_pipeline_flush_due(r->pipe, tp_now_ms())) {
-            if (tp_pipeline_flush(r->pipe, 0)) {
-                /* stopped while the store was failing: give up */
-                pthread_mutex_lock(&q->mu);
-                q->aborted = 1;
-                pthread_cond_broadcast(&q->not_full);
-                pthread_mutex_unlock(&q->mu);
-                tp_source_stop(r->src);
-                return 1;
-            }
-        }
-        int64_t now = tp_mono_us();
-        if (now - last_progress >= 10 * 1000000LL) {
-            tp_pipeline_stats ps;
-            tp_pipeline_get_stats(r->pipe, &ps);
-            tp_source_stats ss;
-            tp_source_get_stats(r->src, &ss);
-            double secs = (double)(now - last_progress) / 1e6;
-            tp_info("run", "%.0f trades/s, %llu trades stored, %llu late, %llu reconnects, %llu store errors",
-                    (double)(ps.trades - last_trades) / secs, (unsigned long long)ps.trades,
-                    (unsigned long long)ps.late, (unsigned long long)ss.reconnects,
-                    (unsigned long long)ps.store_errors);
-            last_trades = ps.trades;
-            last_progress = now;
-        }
-    }
-    return tp_pipeline_flush(r->pipe, 1) ? 1 : 0;
-}
-
-static void queue_free(run_queue *q) {
-    qitem *lists[2] = {q->head, q->free_list};
-    for (int i = 0; i < 2; i++) {
-        for (qitem *it = lists[i]; it;) {
-            qitem *next = it->next;
-            tp_batch_free(&it->b);
-            free(it);
-            it = next;
-        }
-    }
-    q->head = q->tail = q->free_list = NULL;
-}
-
-/* sqlite:data/tickpipe.db -> make sure data/ exists (the store creates the
- * file, not its directory, on some setups; harmless if it does). */
-static void ensure_sqlite_dir(const char *url) {
-    if (strncmp(url, "sqlite:", 7)) return;
-    const char *path = url + 7;
-    const char *slash = strrchr(path, '/');
-    if (!slash || slash == path) return;
-    char dir[1024];
-    size_t n = (size_t)(slash - path);
-    if (n >= sizeof dir) return;
-    memcpy(dir, path, n);
-    dir[n] = 0;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            mkdir(dir, 0755);
-            *p = '/';
-        }
-    }
-    mkdir(dir, 0755);
-}
-
-enum {
-    OPT_TOKEN = 256,
-    OPT_WS_URL,
-    OPT_SYMBOLS,
-    OPT_VALIDATE,
-    OPT_REST_URL,
-    OPT_STALE,
-    OPT_SIM_RATE,
-    OPT_SIM_BATCH,
-    OPT_SIM_SEED,
-    OPT_STORE,
-    OPT_LATENESS,
-    OPT_EMIT,
-    OPT_FLUSH,
-    OPT_HTTP,
-    OPT_NO_HTTP,
-    OPT_MAX_TRADES,
-    OPT_DURATION,
-    OPT_LOG_LEVEL,
-};
-
-int tp_cmd_run(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"ws-url", required_argument, NULL, OPT_WS_URL},
-        {"symbols", required_argument, NULL, OPT_SYMBOLS},
-        {"validate", no_argument, NULL, OPT_VALIDATE},
-        {"rest-url", required_argument, NULL, OPT_REST_URL},
-        {"stale-timeout", required_argument, NULL, OPT_STALE},
-        {"sim-rate", required_argument, NULL, OPT_SIM_RATE},
-        {"sim-batch", required_argument, NULL, OPT_SIM_BATCH},
-        {"sim-seed", required_argument, NULL, OPT_SIM_SEED},
-        {"store", required_argument, NULL, OPT_STORE},
-        {"allowed-lateness", required_argument, NULL, OPT_LATENESS},
-        {"emit-interval", required_argument, NULL, OPT_EMIT},
-        {"flush-interval", required_argument, NULL, OPT_FLUSH},
-        {"http", required_argument, NULL, OPT_HTTP},
-        {"no-http", no_argument, NULL, OPT_NO_HTTP},
-        {"max-trades", required_argument, NULL, OPT_MAX_TRADES},
-        {"duration", required_argument, NULL, OPT_DURATION},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *f_token = NULL, *f_url = NULL, *f_symbols = NULL, *f_rest = NULL, *f_store = NULL,
-               *f_http = NULL;
-    int f_validate = 0, no_http = 0;
-    double stale_s = 90, sim_rate = 200, lateness_s = 15, duration = 0;
-    int64_t sim_batch = 20, sim_seed = -1, emit_ms = 1000, flush_ms = 200, max_trades = 0;
-    char err[512];
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int rc = 0;
-        switch (c) {
-        case 'h': usage(stdout); return 0;
-        case OPT_TOKEN: f_token = optarg; break;
-        case OPT_WS_URL: f_url = optarg; break;
-        case OPT_SYMBOLS: f_symbols = optarg; break;
-        case OPT_VALIDATE: f_validate = 1; break;
-        case OPT_REST_URL: f_rest = optarg; break;
-        case OPT_STORE: f_store = optarg; break;
-        case OPT_HTTP: f_http = optarg; break;
-        case OPT_NO_HTTP: no_http = 1; break;
-        case OPT_STALE:
-            rc = tp_cfg_parse_double(optarg, "--stale-timeout", 0, 86400, &stale_s, err, sizeof err);
-            break;
-        case OPT_SIM_RATE:
-            rc = tp_cfg_parse_double(optarg, "--sim-rate", 0.001, 1e9, &sim_rate, err, sizeof err);
-            break;
-        case OPT_SIM_BATCH:
-            rc = tp_cfg_parse_i64(optarg, "--sim-batch", 1, 10000, &sim_batch, err, sizeof err);
-            break;
-        case OPT_SIM_SEED:
-            rc = tp_cfg_parse_i64(optarg, "--sim-seed", 0, INT64_MAX, &sim_seed, err, sizeof err);
-            break;
-        case OPT_LATENESS:
-            rc = tp_cfg_parse_double(optarg, "--allowed-lateness", 0, 86400, &lateness_s, err, sizeof err);
-            break;
-        case OPT_EMIT:
-            rc = tp_cfg_parse_i64(optarg, "--emit-interval", 0, 3600000, &emit_ms, err, sizeof err);
-            break;
-        case OPT_FLUSH:
-            rc = tp_cfg_parse_i64(optarg, "--flush-interval", 1, 3600000, &flush_ms, err, sizeof err);
-            break;
-        case OPT_MAX_TRADES:
-            rc = tp_cfg_parse_i64(optarg, "--max-trades", 1, INT64_MAX, &max_trades, err, sizeof err);
-            break;
-        case OPT_DURATION:
-            rc = tp_cfg_parse_double(optarg, "--duration", 0.001, 1e9, &duration, err, sizeof err);
-            break;
-        case OPT_LOG_LEVEL: rc = tp_cfg_log_level(optarg, err, sizeof err); break;
-        default:
-            fprintf(stderr, "tickpipe run: unknown or incomplete option '%s'; see 'tickpipe run --help'\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-        if (rc) {
-            fprintf(stderr, "tickpipe run: %s\n", err);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "tickpipe run: unexpected argument '%s'; see 'tickpipe run --help'\n", argv[optind]);
-        return 2;
-    }
-
-    const char *token = tp_cfg_str(f_token, "FINNHUB_API_TOKEN", NULL);
-    const char *store_url = tp_cfg_str(f_store, "TICKPIPE_STORE", "sqlite:data/tickpipe.db");
-    const char *http_listen = tp_cfg_str(f_http, "TICKPIPE_HTTP", "127.0.0.1:8080");
-    tp_symbols syms = {0};
-    const char *symtext = tp_cfg_str(f_symbols, "FINNHUB_STOCKS_TICKERS", RUN_DEFAULT_SYMBOLS);
-    if (tp_symbols_parse(symtext, &syms, err, sizeof err) || syms.n == 0) {
-        fprintf(stderr, "tickpipe run: %s\n", syms.n ? err : "no symbols to subscribe");
-        tp_symbols_free(&syms);
-        return 2;
-    }
-
-    int status = 1;
-    run_state *r = calloc(1, sizeof *r);
-    tp_sim *sim = NULL;
-    pthread_t src_thread;
-    int src_started = 0;
-    char ws_url[256], rest_url[256];
-    if (!r) {
-        fprintf(stderr, "tickpipe run: out of memory\n");
-        tp_symbols_free(&syms);
-        return 1;
-    }
-    pthread_mutex_init(&r->q.mu, NULL);
-    pthread_cond_init(&r->q.not_empty, NULL);
-    pthread_cond_init(&r->q.not_full, NULL);
-    r->q.max_trades = 200000;
-    r->max_trades = (uint64_t)max_trades;
-    r->m_queue_full = tp_metrics_counter("tickpipe_run_queue_full_total", NULL,
-                                         "Times the feed waited for processing (backpressure)");
-    r->m_queue_depth = tp_metrics_gauge("tickpipe_run_queue_trades", NULL, "Trades waiting to be processed");
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(r->origin_topic, sizeof r->origin_topic, "feed:%llx-%lx-%x", (unsigned long long)tp_now_ms(),
-                 (long)ts.tv_nsec, (unsigned)getpid());
-    }
-
-    tp_source_config scfg;
-    tp_source_config_default(&scfg);
-    scfg.stale_timeout_ms = (int64_t)(stale_s * 1000.0);
-    scfg.validate = f_validate || tp_cfg_env_flag("FINNHUB_VALIDATE_TICKERS");
-    scfg.symbols = (const char *const *)syms.items;
-    scfg.nsymbols = syms.n;
-
-    if (token && *token) {
-        scfg.url = tp_cfg_str(f_url, "FINNHUB_WS_URL", "wss://ws.finnhub.io");
-        scfg.token = token;
-        scfg.rest_url = tp_cfg_str(f_rest, "FINNHUB_REST_URL", "https://finnhub.io/api/v1");
-        char red[300];
-        tp_log_redact(scfg.url, red, sizeof red);
-        tp_info("run", "feed: %s (%zu symbols)", red, syms.n);
-    } else {
-        tp_sim_config sc;
-        tp_sim_config_default(&sc);
-        sc.listen = "127.0.0.1:0";
-        sc.token = "tickpipe-local";
-        sc.rate = sim_rate;
-        sc.batch = (int)sim_batch;
-        sc.seed = sim_seed >= 0 ? (uint64_t)sim_seed : (uint64_t)tp_now_ms();
-        if (tp_sim_start(&sc, &sim, err, sizeof err)) {
-            fprintf(stderr, "tickpipe run: cannot start the built-in simulator: %s\n", err);
-            goto out;
-        }
-        snprintf(ws_url, sizeof ws_url, "ws://127.0.0.1:%d", tp_sim_port(sim));
-        snprintf(rest_url, sizeof rest_url, "http://127.0.0.1:%d/api/v1", tp_sim_port(sim));
-        scfg.url = f_url ? f_url : ws_url;
-        scfg.token = sc.token;
-        scfg.rest_url = f_rest ? f_rest : rest_url;
-        tp_info("run",
-                "no FINNHUB_API_TOKEN: using the built-in simulator at %s (%.0f trades/s, %zu symbols)",
-                ws_url, sim_rate, syms.n);
-    }
-
-    tp_pipeline_config pcfg;
-    tp_pipeline_config_default(&pcfg);
-    ensure_sqlite_dir(store_url);
-    pcfg.store_url = store_url;
-    pcfg.win.allowed_lateness_ms = (int64_t)(lateness_s * 1000.0);
-    pcfg.win.emit_interval_ms = emit_ms;
-    pcfg.flush_interval_ms = flush_ms;
-    pcfg.on_durable = on_durable;
-    pcfg.on_durable_ud = r;
-    int orc = tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err);
-    if (orc) {
-        fprintf(stderr, "tickpipe run: %s\n", err);
-        status = orc == TP_EINVAL ? 2 : 1; /* a bad URL is a usage error */
-        goto out;
-    }
-
-    if (!no_http) {
-        tp_http_config hcfg;
-        tp_http_config_default(&hcfg);
-        hcfg.listen = http_listen;
-        hcfg.store_url = store_url;
-        int hrc = tp_http_start(&hcfg, &r->http, err, sizeof err);
-        if (hrc) {
-            fprintf(stderr, "tickpipe run: %s\n", err);
-            status = hrc == TP_EINVAL ? 2 : 1; /* a bad address is a usage error, as in serve */
-            goto out;
-        }
-        char host[128];
-        snprintf(host, sizeof host, "%s", http_listen);
-        char *colon = strrchr(host, ':');
-        if (colon) *colon = 0;
-        if (!*host || !strcmp(host, "0.0.0.0")) snprintf(host, sizeof host, "127.0.0.1");
-        fprintf(stderr, "tickpipe: dashboard at http://%s:%d/\n", host, tp_http_port(r->http));
-    }
-
-    if (tp_source_new(&scfg, on_batch, r, &r->src, err, sizeof err)) {
-        fprintf(stderr, "tickpipe run: %s\n", err);
-        goto out;
-    }
-
-    g_run = r;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGALRM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (duration > 0) tp_cfg_alarm_after(duration);
-
-    if (pthread_create(&src_thread, NULL, source_thread, r)) {
-        fprintf(stderr, "tickpipe run: cannot start the feed thread\n");
-        goto out;
-    }
-    src_started = 1;
-    int prc = pipeline_loop(r, flush_ms);
-    void *src_rc = NULL;
-    pthread_join(src_thread, &src_rc);
-    src_started = 0;
-
+static void progress_line(run_state *r, progress *pg) {
+    int64_t now = tp_mono_us();
+    if (pg->interval_us <= 0 || now - pg->last_us < pg->interval_us) return;
     tp_pipeline_stats ps;
     tp_pipeline_get_stats(r->pipe, &ps);
     tp_source_stats ss;
     tp_source_get_stats(r->src, &ss);
-    size_t undelivered = r->q.trades;
+    double secs = (double)(now - pg->last_us) / 1e6;
+    tp_info("run", "%.0f trades/s, %llu trades stored, %llu late, %llu reconnects, %llu store errors",
+            (double)(ps.trades - pg->last_trades) / secs, (unsigned long long)ps.trades,
+            (unsigned long long)ps.late, (unsigned long long)ss.reconnects,
+            (unsigned long long)ps.store_errors);
+    pg->last_trades = ps.trades;
+    pg->last_us = now;
+}
+
+/* Pipeline thread (the caller's): take queued batches, add, flush when due.
+ * Returns 0 after a clean drain, 1 if rows could not be made durable. */
+static int pipeline_loop(run_state *r, int64_t flush_interval_ms, int64_t progress_ms) {
+    progress pg = {.interval_us = progress_ms * 1000, .last_us = tp_mono_us()};
+    for (;;) {
+        int done = 0;
+        tp_batch *b = tp_handoff_take(r->q, flush_interval_ms > 0 ? flush_interval_ms : 200, &done);
+        if (b) {
+            if (tp_pipeline_add(r->pipe, b))
+                tp_error("run", "out of memory adding %zu trades to the pipeline", b->n);
+            tp_handoff_release(r->q, b);
+        }
+        if (done) break;
+        if (tp_pipeline_flush_due(r->pipe, tp_now_ms()) && tp_pipeline_flush(r->pipe, 0)) {
+            /* stopped while the store was failing: give up */
+            tp_handoff_abort(r->q);
+            tp_source_stop(r->src);
+            return 1;
+        }
+        progress_line(r, &pg);
+    }
+    return tp_pipeline_flush(r->pipe, 1) ? 1 : 0;
+}
+
+/* The feed: Finnhub (or a recording) with a token, else the simulator. */
+static int start_feed(run_state *r, const tp_api_flags *api, const run_flags *rf, tp_source_config *scfg) {
+    char err[512], red[300];
+    if ((api->token && *api->token) || scfg->replay_path) {
+        if (!scfg->url) scfg->url = "wss://ws.finnhub.io";
+        if (!scfg->rest_url) scfg->rest_url = "https://finnhub.io/api/v1";
+        tp_log_redact(scfg->replay_path ? scfg->replay_path : scfg->url, red, sizeof red);
+        tp_info("run", "feed: %s (%zu symbols)", red, scfg->nsymbols);
+        return -1;
+    }
+    tp_sim_config sc;
+    tp_sim_config_default(&sc);
+    sc.listen = "127.0.0.1:0";
+    sc.token = "tickpipe-local";
+    sc.rate = rf->sim_rate;
+    sc.batch = (int)rf->sim_batch;
+    sc.seed = rf->sim_seed >= 0 ? (uint64_t)rf->sim_seed : (uint64_t)tp_now_ms();
+    if (tp_sim_start(&sc, &r->sim, err, sizeof err))
+        return tp_cmd_fail(&tp_spec_run, "cannot start the built-in simulator: %s", err);
+    snprintf(r->ws_url, sizeof r->ws_url, "ws://127.0.0.1:%d", tp_sim_port(r->sim));
+    snprintf(r->rest_url, sizeof r->rest_url, "http://127.0.0.1:%d/api/v1", tp_sim_port(r->sim));
+    if (!scfg->url) scfg->url = r->ws_url;
+    if (!scfg->rest_url) scfg->rest_url = r->rest_url;
+    scfg->token = sc.token;
+    tp_info("run", "no FINNHUB_API_TOKEN: using the built-in simulator at %s (%.0f trades/s, %zu symbols)",
+            r->ws_url, rf->sim_rate, scfg->nsymbols);
+    return -1;
+}
+
+static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf) {
+    char err[512];
+    tp_pipeline_config pcfg;
+    tp_pipeline_config_default(&pcfg);
+    tp_cfg_sqlite_dir(sf->store);
+    pcfg.store_url = sf->store;
+    pcfg.win.allowed_lateness_ms = wf->allowed_lateness_ms;
+    pcfg.win.emit_interval_ms = wf->emit_interval_ms;
+    pcfg.win.idle_expiry_ms = wf->idle_expiry_ms;
+    pcfg.flush_interval_ms = wf->flush_interval_ms;
+    pcfg.flush_max_trades = (size_t)wf->flush_max_trades;
+    pcfg.on_durable = on_durable;
+    pcfg.on_durable_ud = r;
+    int rc = tp_pipeline_new(&pcfg, &r->pipe, err, sizeof err);
+    if (rc) /* a bad URL is a usage error */
+        return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
+                               : tp_cmd_fail(&tp_spec_run, "%s", err);
+    return -1;
+}
+
+static int start_http(run_state *r, const tp_http_flags *hf, const char *store) {
+    char err[512], url[300];
+    tp_http_config hcfg;
+    tp_http_config_default(&hcfg);
+    hcfg.listen = hf->listen;
+    hcfg.store_url = store;
+    hcfg.max_limit = (int)hf->max_limit;
+    int rc = tp_http_start(&hcfg, &r->http, err, sizeof err);
+    if (rc) /* a bad address is a usage error, as in serve */
+        return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
+                               : tp_cmd_fail(&tp_spec_run, "%s", err);
+    tp_listen_url("http", hf->listen, tp_http_port(r->http), url, sizeof url);
+    fprintf(stderr, "tickpipe: dashboard at %s/\n", url);
+    return -1;
+}
+
+static int summary(run_state *r, int prc, void *src_rc) {
+    tp_pipeline_stats ps;
+    tp_pipeline_get_stats(r->pipe, &ps);
+    tp_source_stats ss;
+    tp_source_get_stats(r->src, &ss);
     fprintf(stderr,
             "summary: trades=%llu stored=%llu late=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
             "reconnects=%llu store_errors=%llu\n",
@@ -592,40 +283,93 @@ int tp_cmd_run(int argc, char **argv) {
             (unsigned long long)ss.frames, (unsigned long long)ss.pings, (unsigned long long)ss.errors,
             (unsigned long long)ss.malformed, (unsigned long long)ss.reconnects,
             (unsigned long long)ps.store_errors);
-    if (prc) {
-        fprintf(stderr,
-                "tickpipe run: stopped before the store accepted the last rows: up to %zu queued trades "
-                "and the pending unit of work were not stored\n",
-                undelivered);
-        status = 1;
-    } else if (src_rc && !atomic_load(&r->stopping) && !r->max_trades) {
-        status = 1; /* the feed failed on its own (e.g. token rejected) */
-    } else {
-        status = 0;
-    }
+    if (prc)
+        return tp_cmd_fail(&tp_spec_run,
+                           "stopped before the store accepted the last rows: up to %zu queued trades and the "
+                           "pending unit of work were not stored",
+                           tp_handoff_trades(r->q));
+    if (src_rc && !tp_shutdown_requested(r->sd) && !r->max_trades) return 1; /* the feed failed on its own */
+    return 0;
+}
 
-out:
-    if (src_started) {
-        tp_source_stop(r->src);
-        pthread_mutex_lock(&r->q.mu);
-        r->q.aborted = 1;
-        pthread_cond_broadcast(&r->q.not_full);
-        pthread_mutex_unlock(&r->q.mu);
-        pthread_join(src_thread, NULL);
-    }
-    tp_cfg_alarm_after(0);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    g_run = NULL;
+static void on_drain(void *ud) {
+    run_state *r = ud;
+    tp_handoff_stop_waiting(r->q);
+    tp_source_stop(r->src);
+}
+
+static void on_give_up(void *ud) {
+    tp_pipeline_stop(((run_state *)ud)->pipe); /* stop retrying the store */
+}
+
+/* Feed thread + pipeline loop, until the drain is done. */
+static int stream(run_state *r, const tp_windows_flags *wf, int64_t progress_ms) {
+    tp_shutdown_ops ops = {.drain = on_drain, .give_up = on_give_up, .ud = r};
+    tp_shutdown_arm(r->sd, &ops);
+    pthread_t th;
+    if (pthread_create(&th, NULL, source_thread, r))
+        return tp_cmd_fail(&tp_spec_run, "cannot start the feed thread");
+    int prc = pipeline_loop(r, wf->flush_interval_ms, progress_ms);
+    void *src_rc = NULL;
+    pthread_join(th, &src_rc);
+    tp_shutdown_arm(r->sd, NULL);
+    return summary(r, prc, src_rc);
+}
+
+typedef struct run_args {
+    tp_api_flags api;
+    tp_feed_flags feed;
+    run_flags rf;
+    tp_store_flags sf;
+    tp_windows_flags wf;
+    tp_http_flags hf;
+    tp_stop_flags stop;
+    tp_progress_flags pg;
+    tp_log_flags lg;
+} run_args;
+
+static int run_main(run_state *r, run_args *a, tp_source_config *scfg) {
+    char err[512];
+    r->max_trades = (uint64_t)a->stop.max_trades;
+    snprintf(r->origin_topic, sizeof r->origin_topic, "feed:%llx-%llx-%x", (unsigned long long)tp_now_ms(),
+             (unsigned long long)tp_mono_us(), (unsigned)getpid());
+    if (tp_handoff_new(RUN_QUEUE_TRADES,
+                       tp_metrics_counter("tickpipe_run_queue_full_total", NULL,
+                                          "Times the feed waited for processing (backpressure)"),
+                       tp_metrics_gauge("tickpipe_run_queue_trades", NULL, "Trades waiting to be processed"),
+                       &r->q))
+        return tp_cmd_fail(&tp_spec_run, "out of memory");
+    int status = start_feed(r, &a->api, &a->rf, scfg);
+    if (status < 0) status = start_pipeline(r, &a->sf, &a->wf);
+    if (status < 0 && !a->rf.no_http) status = start_http(r, &a->hf, a->sf.store);
+    if (status < 0 && tp_source_new(scfg, on_batch, r, &r->src, err, sizeof err))
+        status = tp_cmd_fail(&tp_spec_run, "%s", err);
+    if (status < 0) status = stream(r, &a->wf, a->pg.interval_ms);
     if (r->http) tp_http_stop(r->http);
     if (r->src) tp_source_free(r->src);
     if (r->pipe) tp_pipeline_free(r->pipe);
-    if (sim) tp_sim_stop(sim);
-    queue_free(&r->q);
-    pthread_mutex_destroy(&r->q.mu);
-    pthread_cond_destroy(&r->q.not_empty);
-    pthread_cond_destroy(&r->q.not_full);
-    free(r);
+    if (r->sim) tp_sim_stop(r->sim);
+    tp_handoff_free(r->q);
+    return status;
+}
+
+int tp_cmd_run(int argc, char **argv) {
+    run_args a;
+    void *const vals[] = {&a.api, &a.feed, &a.rf, &a.sf, &a.wf, &a.hf, &a.stop, &a.pg, &a.lg};
+    int status = tp_cmd_parse(&tp_spec_run, vals, argc, argv, NULL);
+    if (status >= 0) return status;
+    tp_source_config scfg;
+    tp_symbols syms;
+    status = tp_feed_config(&tp_spec_run, &a.api, &a.feed, 0, &scfg, &syms);
+    if (status >= 0) return status;
+    if (!a.feed.replay && syms.n == 0) status = tp_cmd_usage_error(&tp_spec_run, "no symbols to subscribe");
+    run_state r;
+    memset(&r, 0, sizeof r);
+    char err[512];
+    if (status < 0 && tp_shutdown_start(a.stop.duration_ms, &r.sd, err, sizeof err))
+        status = tp_cmd_fail(&tp_spec_run, "%s", err);
+    if (status < 0) status = run_main(&r, &a, &scfg);
+    tp_shutdown_end(r.sd);
     tp_symbols_free(&syms);
     return status;
 }

@@ -3,37 +3,54 @@
  * the columns can be sized to their contents. */
 #include "cmd/commands.h"
 
+#include "cmd/flags.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "feed/rest.h"
 
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "Usage: tickpipe symbols [OPTIONS] QUERY\n"
-            "\n"
-            "Search Finnhub's symbols (REST GET /search?q=QUERY) and print the matches as a\n"
-            "table: symbol, display symbol, type, description.\n"
-            "\n"
-            "  --rest-url URL      REST base URL (env FINNHUB_REST_URL; default https://finnhub.io/api/v1)\n"
-            "  --token TOKEN       API token (env FINNHUB_API_TOKEN); never logged\n"
-            "  --exact             print only the result whose symbol is exactly QUERY; exit 1 if none\n"
-            "  --timeout S         give up after S seconds (default 10)\n"
-            "  --log-level LEVEL   error, warn, info (default) or debug (env TICKPIPE_LOG)\n"
-            "  -h, --help          this help\n"
-            "\n"
-            "Exit status: 0 with results printed (an empty search prints \"no symbols match\"),\n"
-            "1 on an error (network, HTTP status, an answer that is not a symbol search), 2 on\n"
-            "a usage error.\n"
-            "\n"
-            "Example:\n"
-            "  FINNHUB_REST_URL=http://127.0.0.1:8765/api/v1 tickpipe symbols --token t apple\n");
-}
+typedef struct symbols_flags {
+    int exact;
+    int64_t timeout_ms;
+} symbols_flags;
+
+static const tp_opt k_symbols[] = {
+    {.name = "exact",
+     .help = "print only the result whose symbol is exactly QUERY; exit 1 if none",
+     .type = TP_OPT_SWITCH,
+     .off = offsetof(symbols_flags, exact)},
+    {.name = "timeout",
+     .arg = "S",
+     .def = "10",
+     .unit = "s",
+     .help = "give up after this long",
+     .type = TP_OPT_TIME,
+     .off = offsetof(symbols_flags, timeout_ms),
+     .min = 0.001,
+     .max = 3600},
+    {0},
+};
+static const tp_opt_group k_symbols_group = {"symbols", "Search", k_symbols};
+
+const tp_cmd_spec tp_spec_symbols = {
+    .name = "symbols",
+    .synopsis = "[OPTIONS] QUERY",
+    .about = "Search Finnhub's symbols (REST GET /search?q=QUERY) and print the matches as a\n"
+             "table: symbol, display symbol, type, description.\n",
+    .epilog = "Exit status: 0 with results printed (an empty search prints \"no symbols match\"),\n"
+              "1 on an error (network, HTTP status, an answer that is not a symbol search), 2 on\n"
+              "a usage error.\n"
+              "\n"
+              "Example:\n"
+              "  FINNHUB_REST_URL=http://127.0.0.1:8765/api/v1 tickpipe symbols --token t apple\n",
+    .groups = {&tp_flags_api, &k_symbols_group, &tp_flags_log},
+    .max_args = -1,
+};
 
 typedef struct rows {
     char **cells; /* 4 per row */
@@ -72,67 +89,40 @@ static int on_symbol(void *ud, const tp_rest_symbol *sym) {
     return 0;
 }
 
-enum { OPT_REST_URL = 256, OPT_TOKEN, OPT_EXACT, OPT_TIMEOUT, OPT_LOG_LEVEL };
+/* The aligned table: columns sized to their contents. */
+static void print_rows(const rows *r) {
+    static const char *const hdr[4] = {"SYMBOL", "DISPLAY SYMBOL", "TYPE", "DESCRIPTION"};
+    size_t w[4];
+    for (int i = 0; i < 4; i++) w[i] = strlen(hdr[i]);
+    for (size_t k = 0; k < r->n; k++)
+        for (int i = 0; i < 3; i++) {
+            size_t l = strlen(r->cells[k * 4 + (size_t)i]);
+            if (l > w[i]) w[i] = l;
+        }
+    printf("%-*s  %-*s  %-*s  %s\n", (int)w[0], hdr[0], (int)w[1], hdr[1], (int)w[2], hdr[2], hdr[3]);
+    for (size_t k = 0; k < r->n; k++) {
+        char **row = r->cells + k * 4;
+        printf("%-*s  %-*s  %-*s  %s\n", (int)w[0], row[0], (int)w[1], row[1], (int)w[2], row[2], row[3]);
+    }
+}
 
 int tp_cmd_symbols(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"rest-url", required_argument, NULL, OPT_REST_URL},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"exact", no_argument, NULL, OPT_EXACT},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *f_rest = NULL, *f_token = NULL;
-    int exact = 0;
-    double timeout_s = 10;
+    tp_api_flags api;
+    symbols_flags sf;
+    tp_log_flags lg;
+    void *const vals[] = {&api, &sf, &lg};
+    int first = 0;
+    int st = tp_cmd_parse(&tp_spec_symbols, vals, argc, argv, &first);
+    if (st >= 0) return st;
+    if (first + 1 != argc)
+        return tp_cmd_usage_error(&tp_spec_symbols, "give exactly one QUERY (e.g. `tickpipe symbols apple`); "
+                                                    "see 'tickpipe symbols --help'");
+    const char *query = argv[first];
     char err[512];
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': usage(stdout); return 0;
-        case OPT_REST_URL: f_rest = optarg; break;
-        case OPT_TOKEN: f_token = optarg; break;
-        case OPT_EXACT: exact = 1; break;
-        case OPT_TIMEOUT:
-            if (tp_cfg_parse_double(optarg, "--timeout", 0.001, 3600, &timeout_s, err, sizeof err)) {
-                fprintf(stderr, "tickpipe symbols: %s\n", err);
-                return 2;
-            }
-            break;
-        case OPT_LOG_LEVEL: {
-            int l = tp_log_level_parse(optarg);
-            if (l < 0) {
-                fprintf(stderr, "tickpipe symbols: --log-level '%s' is not one of error, warn, info, debug\n",
-                        optarg);
-                return 2;
-            }
-            tp_log_set_level((tp_log_level)l);
-            break;
-        }
-        default:
-            fprintf(stderr,
-                    "tickpipe symbols: unknown or incomplete option '%s'; see 'tickpipe symbols --help'\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "tickpipe symbols: give exactly one QUERY (e.g. `tickpipe symbols apple`); "
-                        "see 'tickpipe symbols --help'\n");
-        return 2;
-    }
-    const char *query = argv[optind];
-    const char *rest = tp_cfg_str(f_rest, "FINNHUB_REST_URL", "https://finnhub.io/api/v1");
-    const char *token = tp_cfg_str(f_token, "FINNHUB_API_TOKEN", "");
-
     rows r = {0};
-    r.exact = exact ? query : NULL;
-    int rc =
-        tp_rest_search(rest, token, query, (long)(timeout_s * 1000), on_symbol, &r, NULL, err, sizeof err);
+    r.exact = sf.exact ? query : NULL;
+    int rc = tp_rest_search(api.rest_url, api.token ? api.token : "", query, (long)sf.timeout_ms, on_symbol,
+                            &r, NULL, err, sizeof err);
     int status = 0;
     if (rc) {
         fprintf(stderr, "tickpipe symbols: %s\n", err);
@@ -142,21 +132,9 @@ int tp_cmd_symbols(int argc, char **argv) {
         status = 1;
     } else if (r.n == 0) {
         printf("no symbols match \"%s\"\n", query);
-        if (exact) status = 1;
+        if (sf.exact) status = 1;
     } else {
-        static const char *const hdr[4] = {"SYMBOL", "DISPLAY SYMBOL", "TYPE", "DESCRIPTION"};
-        size_t w[4];
-        for (int i = 0; i < 4; i++) w[i] = strlen(hdr[i]);
-        for (size_t k = 0; k < r.n; k++)
-            for (int i = 0; i < 3; i++) {
-                size_t l = strlen(r.cells[k * 4 + (size_t)i]);
-                if (l > w[i]) w[i] = l;
-            }
-        printf("%-*s  %-*s  %-*s  %s\n", (int)w[0], hdr[0], (int)w[1], hdr[1], (int)w[2], hdr[2], hdr[3]);
-        for (size_t k = 0; k < r.n; k++) {
-            char **row = r.cells + k * 4;
-            printf("%-*s  %-*s  %-*s  %s\n", (int)w[0], row[0], (int)w[1], row[1], (int)w[2], row[2], row[3]);
-        }
+        print_rows(&r);
     }
     for (size_t k = 0; k < r.n * 4; k++) free(r.cells[k]);
     free(r.cells);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -167,4 +168,43 @@ void tp_cfg_alarm_after(double seconds) {
         if (!it.it_value.tv_sec && !it.it_value.tv_usec) it.it_value.tv_usec = 1;
     }
     setitimer(ITIMER_REAL, &it, NULL);
+}
+
+int tp_cond_init_mono(pthread_cond_t *cv) {
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return rc;
+}
+
+void tp_mono_deadline(struct timespec *ts, int64_t ms) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+void tp_cfg_sqlite_dir(const char *url) {
+    if (!url || strncmp(url, "sqlite:", 7)) return;
+    const char *path = url + 7;
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return;
+    char dir[1024];
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir) return;
+    memcpy(dir, path, n);
+    dir[n] = 0;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    }
+    mkdir(dir, 0755);
 }

@@ -5,17 +5,20 @@
  *   /api/...     REST queries over the store (symbols, trades, candles, averages)
  *   /ws          live push of trades, candles, averages and pipeline health
  *   /metrics     Prometheus text format (tp_metrics_render)
- *   /healthz     "ok"
+ *   /healthz     "ok", or what cfg->health says
  *
- * REST handlers open their own reader tp_sink on cfg->store_url (a tp_sink is
- * used by one thread at a time, so the server thread has its own).
+ * REST queries run on a store worker thread with its own reader tp_sink on
+ * cfg->store_url (a tp_sink is used by one thread at a time), never on the
+ * server thread: a slow or hung store delays only /api/ answers and serve's
+ * live tail, not /healthz, /metrics, the dashboard's files or /ws pushes.
  *
  * Live push: in `run` the pipeline calls tp_http_publish_*() after rows are
- * durable; the calls are thread-safe, copy what they need, never block the
- * caller for long and drop the oldest queued updates for a slow browser
- * (a browser that falls behind re-reads through REST on reconnect).
- * In `serve` (cfg->poll_store_ms > 0) the server itself polls the store for
- * new rows and pushes them, so serve beside produce/process is live too.
+ * durable; the calls are thread-safe, copy the rows (only while a browser
+ * is connected) and return: the server thread turns them into JSON. The
+ * oldest queued updates are dropped for a slow browser (a browser that
+ * falls behind re-reads through REST on reconnect). In `serve`
+ * (cfg->poll_store_ms > 0) the store worker tails the store for new rows
+ * and pushes them, so serve beside produce/process is live too.
  *
  * Threading: tp_http_start() runs the server in a background thread;
  * tp_http_stop() stops it, joins and frees. */
@@ -28,11 +31,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What /healthz answers: write one short line into out and return 0 for
+ * healthy (200) or nonzero for unhealthy (503). Called on the server
+ * thread for every /healthz request, so it must not block: read atomics or
+ * state kept by the caller, never a store or a broker. */
+typedef int (*tp_http_health_fn)(void *ud, char *out, size_t outlen);
+
 typedef struct tp_http_config {
-    const char *listen;    /* "127.0.0.1:8080"; port 0 = pick a free one */
-    const char *store_url; /* store queried by the REST API */
-    int64_t poll_store_ms; /* serve: poll the store for new rows; 0 = off (run pushes) */
-    int max_limit;         /* REST row limit cap; default 5000 */
+    const char *listen;       /* "127.0.0.1:8080"; port 0 = pick a free one */
+    const char *store_url;    /* store queried by the REST API */
+    int64_t poll_store_ms;    /* serve: poll the store for new rows; 0 = off (run pushes) */
+    int max_limit;            /* REST row limit cap; default 5000 */
+    tp_http_health_fn health; /* NULL: /healthz is always 200 "ok" */
+    void *health_ud;
 } tp_http_config;
 
 void tp_http_config_default(tp_http_config *c);

@@ -11,7 +11,8 @@
  * {"error": "..."} naming the parameter. Rows come back oldest first (the
  * latest `limit` rows of the range, as the store returns them). A store
  * that cannot be opened or fails a query gets 503 and is reopened on a
- * later request, so serve outlives a store restart; reopening backs off
+ * later request, so serve outlives a store restart; a write-only store
+ * (no reader operations, e.g. null:) gets 501; reopening backs off
  * from 1 s to 30 s, because an open to an unreachable server blocks the
  * server thread for as long as the store's connect timeout. */
 #include "http/http_internal.h"
@@ -290,6 +291,11 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     params p;
     if (parse_params(args, nargs, allowed, max_limit, &p, r)) return;
     if (tp_http_store_ready(st, r)) return;
+    if (!tp_sink_can_read(st->sink)) {
+        tp_http_error(r, 501, "the %s store is write-only: there is nothing to query",
+                      tp_sink_scheme(st->sink));
+        return;
+    }
 
     tp_query q = {.symbol = p.symbol,
                   .from_ms = p.from,

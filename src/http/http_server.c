@@ -1,27 +1,19 @@
-/* http_server.c - the HTTP server of `serve` and `run` (see http.h).
+/* http_server.c - server and routing of `serve` and `run` (see http.h and
+ * http_internal.h), on the libwebsockets service thread.
  *
  * One libwebsockets context with one vhost and one protocol whose callback
- * handles both roles: plain HTTP requests (LWS_CALLBACK_HTTP, answered with
- * a body we write ourselves in LWS_CALLBACK_HTTP_WRITEABLE, 16 KB at a time;
- * the dashboard's files are in memory, not on disk) and WebSocket clients on
- * /ws (browsers connect without a subprotocol, so lws binds them to this
- * first protocol; other paths are refused at FILTER_PROTOCOL_CONNECTION).
+ * handles both roles: plain HTTP requests (LWS_CALLBACK_HTTP; the body is
+ * written in LWS_CALLBACK_HTTP_WRITEABLE, 16 KB at a time; the dashboard's
+ * files are in memory, not on disk) and WebSocket clients on /ws (browsers
+ * connect without a subprotocol, so lws binds them to this first protocol;
+ * other paths are refused at FILTER_PROTOCOL_CONNECTION).
  *
- * Live push. A message is one JSON text shared, refcounted, by every client
- * queue it is on. Other threads (the pipeline in `run`) build messages in
- * tp_http_publish_*() and append them to `pending` under a mutex, then wake
- * the server with lws_cancel_service(); the server thread drains pending in
- * LWS_CALLBACK_EVENT_WAIT_CANCELLED into the client queues. Every queue is
- * bounded and drops its oldest message when full, so a slow browser costs a
- * fixed amount of memory and never slows the pipeline; messages are
- * per symbol, so a client that sent {"symbol":"X"} gets only X's rows (and
- * the stats). In `serve` a timer polls the store for rows newer than the
- * last poll instead (only while a browser is connected). A one-second timer
- * pushes pipeline health ("stats").
- *
- * Threads: everything but tp_http_publish_*() runs on the server thread;
- * the only state shared with publishers is `pending` (mutex) and a few
- * atomics. */
+ * Nothing here waits on a store. An /api/ request becomes a tp_http_job
+ * for the store worker (http_store.c); its answer comes back through
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED, which also drains the live-push
+ * hand-offs (http_push.c), and is then written like any other response.
+ * /healthz, /metrics and the assets are answered at once. A one-second
+ * timer pushes pipeline health ("stats") to /ws clients. */
 #include "http/http.h"
 #include "http/http_internal.h"
 
@@ -43,127 +35,27 @@
 #include <unistd.h>
 
 #define MOD "http"
-#define CLIENT_QUEUE 256   /* messages per browser before the oldest is dropped */
-#define PENDING_QUEUE 4096 /* messages from publishers not yet given to browsers */
-#define PUSH_MAX_ROWS 200  /* rows per symbol per message (the newest) */
-#define WS_RX_MAX 1024     /* a browser's message, e.g. {"symbol":"AAPL"} */
 #define BODY_CHUNK 16384
-#define POLL_LOOKBACK_MS 20000 /* windows and late trades change this far back */
-#define POLL_MAX_SYMBOLS 64
-
-/* ---- messages ---- */
-
-typedef struct msg {
-    int refs;            /* server thread only, once published */
-    char *sym;           /* NULL = for every client (stats) */
-    size_t len;          /* JSON text length */
-    unsigned char buf[]; /* LWS_PRE bytes of headroom, then the JSON text */
-} msg;
-
-static msg *msg_new(const char *sym, size_t symlen, json_t *j) {
-    char *text = json_dumps(j, TP_HTTP_JSON_FLAGS);
-    json_decref(j);
-    if (!text) return NULL;
-    size_t len = strlen(text);
-    msg *m = malloc(sizeof *m + LWS_PRE + len);
-    if (!m) {
-        free(text);
-        return NULL;
-    }
-    m->refs = 1;
-    m->sym = sym ? strndup(sym, symlen) : NULL;
-    m->len = len;
-    memcpy(m->buf + LWS_PRE, text, len);
-    free(text);
-    if (sym && !m->sym) {
-        free(m);
-        return NULL;
-    }
-    return m;
-}
-
-static void msg_unref(msg *m) {
-    if (m && --m->refs == 0) {
-        free(m->sym);
-        free(m);
-    }
-}
+#define API_TIMEOUT_S 60 /* an /api/ request waiting this long for the store is closed */
 
 /* ---- per-connection state: an HTTP request or a /ws client ---- */
 
 enum { ROUTE_PAGE, ROUTE_ASSET, ROUTE_API, ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_OTHER, ROUTE_N };
 static const char *const k_route_label[ROUTE_N] = {"/", "asset", "api", "/metrics", "/healthz", "other"};
 
-typedef struct client {
-    struct client *next, *prev;
-    struct lws *wsi;
-    msg *q[CLIENT_QUEUE];
-    size_t head, n;
-    char filter[TP_HTTP_MAX_SYMBOL + 1]; /* "" = every symbol */
-    char rx[WS_RX_MAX];
-    size_t rxlen;
-    int rx_too_big;
-} client;
-
 typedef struct pss {
     int is_ws;
     /* HTTP */
+    struct lws *wsi;
     tp_http_resp resp;
     size_t off;
+    int hdr_pending;  /* the answer came from the worker: headers not written yet */
+    tp_http_job *job; /* at the store worker; NULL when none */
     char route_label[24];
     int64_t start_us;
     /* WebSocket */
-    client c;
+    tp_http_client c;
 } pss;
-
-/* ---- the server ---- */
-
-typedef struct poll_sym {
-    char *symbol;
-    int64_t trade_count, last_ts;
-    int64_t max_ts;       /* newest trade ts seen */
-    int64_t trade_ingest; /* newest trade ingest time pushed */
-    int64_t candle_upd[2], candle_start[2];
-    int64_t avg_upd, avg_start;
-} poll_sym;
-
-struct tp_http {
-    tp_http_config cfg;
-    char *listen, *store_url;
-    struct lws_context *ctx;
-    pthread_t thread;
-    int thread_started;
-    atomic_int stop;
-    int port;
-
-    pthread_mutex_t lock; /* guards pending */
-    msg *pending[PENDING_QUEUE];
-    size_t phead, pn;
-    uint64_t pending_dropped;
-
-    atomic_int nclients;
-    client *clients;
-    tp_http_store store;
-
-    lws_sorted_usec_list_t sul_stats, sul_poll;
-    /* health */
-    _Atomic uint64_t rows_seen; /* trades published (run) */
-    _Atomic int64_t lag_ms;     /* now - newest trade ts, at its arrival */
-    _Atomic int64_t lag_at_ms;
-    uint64_t prev_stored, prev_ingest; /* samples of the previous second */
-    int64_t prev_stored_at, prev_ingest_at;
-    double rate_stored, rate_ingest; /* per second; < 0 = not known yet */
-    int64_t stored_total;            /* serve: sum of the store's per-symbol counts */
-    int64_t stored_at_ms;            /* serve: when stored_total was read */
-    int store_ok;
-
-    poll_sym *syms;
-    size_t nsyms;
-    int poll_baseline_done, rebaseline;
-
-    tp_counter *m_ws_msgs, *m_ws_dropped, *m_store_errors;
-    tp_gauge *m_ws_clients;
-};
 
 static void count_request(const char *route, int code, int64_t us) {
     char labels[96];
@@ -176,412 +68,15 @@ static void count_request(const char *route, int code, int64_t us) {
                             us > 0 ? (uint64_t)us : 0);
 }
 
-/* ---- client queues (server thread) ---- */
-
-static void client_push(tp_http *h, client *c, msg *m) {
-    if (m->sym && c->filter[0] && strcmp(c->filter, m->sym) != 0) return;
-    if (c->n == CLIENT_QUEUE) { /* slow browser: drop the oldest */
-        msg_unref(c->q[c->head]);
-        c->head = (c->head + 1) % CLIENT_QUEUE;
-        c->n--;
-        tp_counter_add(h->m_ws_dropped, 1);
-    }
-    m->refs++;
-    c->q[(c->head + c->n) % CLIENT_QUEUE] = m;
-    c->n++;
-    lws_callback_on_writable(c->wsi);
-}
-
-static void broadcast(tp_http *h, msg *m) {
-    for (client *c = h->clients; c; c = c->next) client_push(h, c, m);
-}
-
-static void drain_pending(tp_http *h) {
-    for (;;) {
-        msg *batch[64];
-        size_t n = 0;
-        pthread_mutex_lock(&h->lock);
-        while (h->pn && n < 64) {
-            batch[n++] = h->pending[h->phead];
-            h->phead = (h->phead + 1) % PENDING_QUEUE;
-            h->pn--;
-        }
-        pthread_mutex_unlock(&h->lock);
-        if (!n) return;
-        for (size_t i = 0; i < n; i++) {
-            broadcast(h, batch[i]);
-            msg_unref(batch[i]);
-        }
-    }
-}
-
-/* Any thread. Takes ownership of m. */
-static void enqueue_pending(tp_http *h, msg *m) {
-    if (!m) return;
-    msg *dropped = NULL;
-    pthread_mutex_lock(&h->lock);
-    if (h->pn == PENDING_QUEUE) {
-        dropped = h->pending[h->phead];
-        h->phead = (h->phead + 1) % PENDING_QUEUE;
-        h->pn--;
-    }
-    h->pending[(h->phead + h->pn) % PENDING_QUEUE] = m;
-    h->pn++;
-    pthread_mutex_unlock(&h->lock);
-    if (dropped) {
-        /* Not yet seen by the server thread, so no other reference exists. */
-        msg_unref(dropped);
-        tp_counter_add(h->m_ws_dropped, 1);
-    }
-}
-
-/* ---- stats ---- */
-
-static msg *stats_msg(tp_http *h) {
-    int64_t now = tp_now_ms();
-    double ingest = 0, v;
-    int have_ingest = tp_metrics_value("tickpipe_ingest_trades_total", NULL, &v) == 0;
-    if (have_ingest) ingest = v;
-    uint64_t stored = h->cfg.poll_store_ms > 0 ? (uint64_t)h->stored_total : atomic_load(&h->rows_seen);
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string("stats"));
-    json_object_set_new(o, "ts", json_integer(now));
-    json_object_set_new(o, "mode", json_string(h->cfg.poll_store_ms > 0 ? "serve" : "run"));
-    json_object_set_new(o, "clients", json_integer(atomic_load(&h->nclients)));
-    json_object_set_new(o, "stored_trades", json_integer((json_int_t)stored));
-    if (have_ingest) json_object_set_new(o, "ingest_trades", json_integer((json_int_t)ingest));
-    json_object_set_new(o, "trades_per_s", h->rate_stored >= 0 ? json_real(h->rate_stored) : json_null());
-    if (have_ingest && h->rate_ingest >= 0) json_object_set_new(o, "ingest_per_s", json_real(h->rate_ingest));
-    int64_t lag_at = atomic_load(&h->lag_at_ms);
-    json_object_set_new(o, "lag_ms",
-                        lag_at && now - lag_at < 5000 ? json_integer(atomic_load(&h->lag_ms)) : json_null());
-    json_object_set_new(o, "errors", json_integer((json_int_t)tp_metrics_sum_suffix("_errors_total")));
-    json_object_set_new(o, "store", json_string(h->store_ok ? "ok" : "unavailable"));
-    if (h->store.last_err[0] && !h->store_ok)
-        json_object_set_new(o, "store_error", json_string(h->store.last_err));
-    json_object_set_new(o, "dropped", json_integer((json_int_t)tp_counter_get(h->m_ws_dropped)));
-    return msg_new(NULL, 0, o);
-}
-
-/* rate of a growing count from two samples at most 5 s apart */
-static double rate(uint64_t v, int64_t at, uint64_t *pv, int64_t *pat, double old) {
-    double r = old;
-    if (*pat && at > *pat && at - *pat <= 5000 && v >= *pv)
-        r = (double)(v - *pv) * 1000.0 / (double)(at - *pat);
-    else if (at != *pat)
-        r = -1;
-    *pv = v;
-    *pat = at;
-    return r;
-}
-
 static void on_stats_timer(lws_sorted_usec_list_t *sul) {
     tp_http *h = lws_container_of(sul, tp_http, sul_stats);
-    int64_t now = tp_now_ms();
-    if (h->cfg.poll_store_ms > 0)
-        h->rate_stored = rate((uint64_t)h->stored_total, h->stored_at_ms, &h->prev_stored, &h->prev_stored_at,
-                              h->rate_stored);
-    else
-        h->rate_stored =
-            rate(atomic_load(&h->rows_seen), now, &h->prev_stored, &h->prev_stored_at, h->rate_stored);
-    double v;
-    if (tp_metrics_value("tickpipe_ingest_trades_total", NULL, &v) == 0)
-        h->rate_ingest = rate((uint64_t)v, now, &h->prev_ingest, &h->prev_ingest_at, h->rate_ingest);
-    if (h->clients) {
-        msg *m = stats_msg(h);
-        if (m) {
-            broadcast(h, m);
-            msg_unref(m);
-        }
-    }
+    tp_http_stats_tick(h);
     lws_sul_schedule(h->ctx, 0, &h->sul_stats, on_stats_timer, LWS_US_PER_SEC);
-}
-
-/* ---- publishing rows (any thread) ---- */
-
-static void note_lag(tp_http *h, int64_t newest_ts) {
-    int64_t now = tp_now_ms();
-    atomic_store(&h->lag_ms, now - newest_ts);
-    atomic_store(&h->lag_at_ms, now);
-}
-
-typedef json_t *(*row_json_fn)(const void *row, const void *extra);
-static json_t *trade_row(const void *row, const void *extra) {
-    return tp_http_trade_json(row, extra ? *(const int64_t *)extra : 0);
-}
-static json_t *candle_row(const void *row, const void *extra) {
-    (void)extra;
-    return tp_http_candle_json(row);
-}
-static json_t *average_row(const void *row, const void *extra) {
-    (void)extra;
-    return tp_http_average_json(row);
-}
-
-/* Group rows by symbol (symbol_of gives each row's), one message per
- * symbol holding its newest PUSH_MAX_ROWS rows. */
-static void publish_rows(tp_http *h, const char *type, const void *rows, size_t n, size_t stride,
-                         const tp_str *(*symbol_of)(const void *), row_json_fn fn, const void *extra) {
-    unsigned char *done = calloc(n, 1);
-    if (!done) return;
-    const char *base = rows;
-    for (size_t i = 0; i < n; i++) {
-        if (done[i]) continue;
-        tp_str s = *symbol_of(base + i * stride);
-        size_t total = 0;
-        for (size_t j = i; j < n; j++)
-            if (!done[j] && tp_str_eq(s, *symbol_of(base + j * stride))) total++;
-        size_t skip = total > PUSH_MAX_ROWS ? total - PUSH_MAX_ROWS : 0, k = 0;
-        json_t *arr = json_array();
-        for (size_t j = i; j < n; j++) {
-            if (done[j] || !tp_str_eq(s, *symbol_of(base + j * stride))) continue;
-            done[j] = 1;
-            if (k++ < skip) continue;
-            json_t *r = fn(base + j * stride, extra);
-            if (r) json_array_append_new(arr, r);
-        }
-        json_t *o = json_pack("{s:s,s:o,s:o}", "type", type, "symbol", tp_http_str(s), "data", arr);
-        if (o && s.ptr)
-            enqueue_pending(h, msg_new(s.ptr, s.len, o));
-        else
-            json_decref(o);
-    }
-    free(done);
-    lws_cancel_service(h->ctx);
-}
-
-static const tp_str *trade_sym(const void *r) {
-    return &((const tp_trade *)r)->symbol;
-}
-static const tp_str *candle_sym(const void *r) {
-    return &((const tp_candle *)r)->symbol;
-}
-static const tp_str *average_sym(const void *r) {
-    return &((const tp_average *)r)->symbol;
-}
-
-void tp_http_publish_trades(tp_http *h, const tp_trade *t, size_t n) {
-    if (!h || !n) return;
-    int64_t newest = t[0].ts_ms;
-    for (size_t i = 1; i < n; i++)
-        if (t[i].ts_ms > newest) newest = t[i].ts_ms;
-    note_lag(h, newest);
-    atomic_fetch_add(&h->rows_seen, n);
-    if (!atomic_load(&h->nclients)) return;
-    int64_t now = tp_now_ms();
-    publish_rows(h, "trades", t, n, sizeof *t, trade_sym, trade_row, &now);
-}
-
-void tp_http_publish_candles(tp_http *h, const tp_candle *c, size_t n) {
-    if (!h || !n || !atomic_load(&h->nclients)) return;
-    publish_rows(h, "candles", c, n, sizeof *c, candle_sym, candle_row, NULL);
-}
-
-void tp_http_publish_averages(tp_http *h, const tp_average *a, size_t n) {
-    if (!h || !n || !atomic_load(&h->nclients)) return;
-    publish_rows(h, "averages", a, n, sizeof *a, average_sym, average_row, NULL);
-}
-
-/* ---- serve: polling the store (server thread) ---- */
-
-typedef struct poll_ctx {
-    tp_http *h;
-    poll_sym *ps;
-    json_t *arr;
-    int64_t newest, newest_upd, newest_start;
-    int interval;
-    int push; /* 0 on the baseline pass */
-} poll_ctx;
-
-static int poll_on_symbol(void *ud, const tp_symbol_info *si) {
-    poll_ctx *pc = ud;
-    tp_http *h = pc->h;
-    h->stored_total += si->trade_count;
-    poll_sym *ps = NULL;
-    for (size_t i = 0; i < h->nsyms; i++)
-        if (strlen(h->syms[i].symbol) == si->symbol.len &&
-            !memcmp(h->syms[i].symbol, si->symbol.ptr, si->symbol.len))
-            ps = &h->syms[i];
-    if (!ps) {
-        poll_sym *n = realloc(h->syms, (h->nsyms + 1) * sizeof *n);
-        if (!n) return 1;
-        h->syms = n;
-        ps = &h->syms[h->nsyms];
-        memset(ps, 0, sizeof *ps);
-        ps->symbol = strndup(si->symbol.ptr, si->symbol.len);
-        if (!ps->symbol) return 1;
-        ps->trade_count = -1; /* changed */
-        /* a symbol that appears after start: push its rows from now on */
-        if (h->poll_baseline_done) ps->max_ts = si->last_ts_ms - POLL_LOOKBACK_MS;
-        h->nsyms++;
-    }
-    ps->trade_count = si->trade_count;
-    ps->last_ts = si->last_ts_ms;
-    return 0;
-}
-
-static int poll_on_trade(void *ud, const tp_trade *t, int64_t ingest_ms) {
-    poll_ctx *pc = ud;
-    if (t->ts_ms > pc->newest) pc->newest = t->ts_ms;
-    if (ingest_ms > pc->newest_upd) pc->newest_upd = ingest_ms;
-    if (pc->push && ingest_ms > pc->ps->trade_ingest) {
-        json_t *r = tp_http_trade_json(t, ingest_ms);
-        if (r) json_array_append_new(pc->arr, r);
-    }
-    return 0;
-}
-
-static int poll_on_candle(void *ud, const tp_candle *c) {
-    poll_ctx *pc = ud;
-    int k = c->interval_s == 1 ? 0 : 1;
-    if (c->updated_ms > pc->newest_upd) pc->newest_upd = c->updated_ms;
-    if (c->start_ms > pc->newest_start) pc->newest_start = c->start_ms;
-    if (pc->push && c->updated_ms > pc->ps->candle_upd[k]) {
-        json_t *r = tp_http_candle_json(c);
-        if (r) json_array_append_new(pc->arr, r);
-    }
-    return 0;
-}
-
-static int poll_on_average(void *ud, const tp_average *a) {
-    poll_ctx *pc = ud;
-    if (a->ingest_ms > pc->newest_upd) pc->newest_upd = a->ingest_ms;
-    if (a->window_start_ms > pc->newest_start) pc->newest_start = a->window_start_ms;
-    if (pc->push && a->ingest_ms > pc->ps->avg_upd) {
-        json_t *r = tp_http_average_json(a);
-        if (r) json_array_append_new(pc->arr, r);
-    }
-    return 0;
-}
-
-static void poll_push(tp_http *h, const char *type, poll_sym *ps, json_t *arr) {
-    if (!json_array_size(arr)) {
-        json_decref(arr);
-        return;
-    }
-    json_t *o = json_pack("{s:s,s:s,s:o}", "type", type, "symbol", ps->symbol, "data", arr);
-    msg *m = o ? msg_new(ps->symbol, strlen(ps->symbol), o) : NULL;
-    if (m) {
-        broadcast(h, m);
-        msg_unref(m);
-    }
-}
-
-static int poll_symbol(tp_http *h, poll_sym *ps, int push, char *err, size_t errlen) {
-    tp_sink *s = h->store.sink;
-    poll_ctx pc = {.h = h, .ps = ps, .push = push};
-    int64_t from = ps->max_ts > POLL_LOOKBACK_MS ? ps->max_ts - POLL_LOOKBACK_MS : 0;
-
-    tp_query q = {.symbol = ps->symbol, .from_ms = from, .limit = PUSH_MAX_ROWS * 5};
-    pc.arr = json_array();
-    pc.newest = ps->max_ts;
-    pc.newest_upd = ps->trade_ingest;
-    int rc = tp_sink_query_trades(s, &q, poll_on_trade, &pc, err, errlen);
-    if (rc) {
-        json_decref(pc.arr);
-        return rc;
-    }
-    /* rows go out in store order (oldest first), as REST gives them */
-    poll_push(h, "trades", ps, pc.arr);
-    if (pc.newest > ps->max_ts && push) note_lag(h, pc.newest);
-    ps->max_ts = pc.newest;
-    ps->trade_ingest = pc.newest_upd;
-
-    for (int k = 0; k < 2; k++) {
-        int iv = k == 0 ? 1 : 60;
-        int64_t cfrom = ps->candle_start[k] > POLL_LOOKBACK_MS ? ps->candle_start[k] - POLL_LOOKBACK_MS : 0;
-        tp_query cq = {.symbol = ps->symbol, .from_ms = cfrom, .limit = PUSH_MAX_ROWS, .interval_s = iv};
-        pc.arr = json_array();
-        pc.newest_upd = ps->candle_upd[k];
-        pc.newest_start = ps->candle_start[k];
-        rc = tp_sink_query_candles(s, &cq, poll_on_candle, &pc, err, errlen);
-        if (rc) {
-            json_decref(pc.arr);
-            return rc;
-        }
-        poll_push(h, "candles", ps, pc.arr);
-        ps->candle_upd[k] = pc.newest_upd;
-        ps->candle_start[k] = pc.newest_start;
-    }
-
-    int64_t afrom = ps->avg_start > POLL_LOOKBACK_MS ? ps->avg_start - POLL_LOOKBACK_MS : 0;
-    tp_query aq = {.symbol = ps->symbol, .from_ms = afrom, .limit = PUSH_MAX_ROWS};
-    pc.arr = json_array();
-    pc.newest_upd = ps->avg_upd;
-    pc.newest_start = ps->avg_start;
-    rc = tp_sink_query_averages(s, &aq, poll_on_average, &pc, err, errlen);
-    if (rc) {
-        json_decref(pc.arr);
-        return rc;
-    }
-    poll_push(h, "averages", ps, pc.arr);
-    ps->avg_upd = pc.newest_upd;
-    ps->avg_start = pc.newest_start;
-    return 0;
-}
-
-static void poll_store(tp_http *h) {
-    tp_http_resp r = {0};
-    if (tp_http_store_ready(&h->store, &r)) {
-        free(r.body);
-        h->store_ok = 0;
-        return;
-    }
-    char err[256] = "";
-    int64_t *counts = NULL, *lasts = NULL;
-    size_t n0 = h->nsyms;
-    counts = malloc((n0 + 1) * sizeof *counts);
-    lasts = malloc((n0 + 1) * sizeof *lasts);
-    if (!counts || !lasts) goto out;
-    /* What the symbols looked like before this pass, to poll only changed ones. */
-    for (size_t i = 0; i < n0; i++) counts[i] = h->syms[i].trade_count, lasts[i] = h->syms[i].last_ts;
-    poll_ctx pc = {.h = h};
-    int64_t prev_total = h->stored_total;
-    h->stored_total = 0;
-    int rc = tp_sink_query_symbols(h->store.sink, poll_on_symbol, &pc, err, sizeof err);
-    if (rc) {
-        h->stored_total = prev_total;
-        goto fail;
-    }
-    h->stored_at_ms = tp_now_ms();
-    int polled = 0;
-    for (size_t i = 0; i < h->nsyms && polled < POLL_MAX_SYMBOLS; i++) {
-        poll_sym *ps = &h->syms[i];
-        int changed = i >= n0 || ps->trade_count != counts[i] || ps->last_ts != lasts[i];
-        if (!changed && h->poll_baseline_done) continue;
-        polled++;
-        rc = poll_symbol(h, ps, h->poll_baseline_done && !h->rebaseline, err, sizeof err);
-        if (rc) goto fail;
-    }
-    h->poll_baseline_done = 1;
-    h->rebaseline = 0;
-    h->store_ok = 1;
-    goto out;
-fail:
-    tp_counter_add(h->m_store_errors, 1);
-    tp_warn(MOD, "polling the store failed (will retry): %s", err);
-    snprintf(h->store.last_err, sizeof h->store.last_err, "%s", err);
-    tp_http_store_reset(&h->store);
-    h->store_ok = 0;
-out:
-    free(counts);
-    free(lasts);
-}
-
-static void on_poll_timer(lws_sorted_usec_list_t *sul) {
-    tp_http *h = lws_container_of(sul, tp_http, sul_poll);
-    /* Nobody watching: do nothing; the first browser to connect gets a new
-     * baseline (it has just read the current rows through REST). */
-    if (h->clients)
-        poll_store(h);
-    else
-        h->rebaseline = 1;
-    lws_sul_schedule(h->ctx, 0, &h->sul_poll, on_poll_timer, h->cfg.poll_store_ms * LWS_US_PER_MS);
 }
 
 /* ---- HTTP requests ---- */
 
-static int send_response(struct lws *wsi, pss *p) {
+static int write_headers(struct lws *wsi, pss *p) {
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *pp = start, *end = hdr + sizeof hdr - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)p->resp.status, p->resp.ctype, p->resp.len, &pp, end))
         return 1;
@@ -598,10 +93,89 @@ static int send_response(struct lws *wsi, pss *p) {
     return 0;
 }
 
-static void resp_free(tp_http_resp *r) {
+static int send_response(struct lws *wsi, pss *p) {
+    return write_headers(wsi, p);
+}
+
+void tp_http_resp_free(tp_http_resp *r) {
     if (!r->body_static) free(r->body);
     r->body = NULL;
     r->len = 0;
+}
+
+static void api_label(pss *p, const char *path) {
+    snprintf(p->route_label, sizeof p->route_label, "%s",
+             p->resp.status != 404 && strlen(path) < sizeof p->route_label ? path : "other");
+}
+
+/* Hand an /api/ request to the store worker; args move to the job. 0 =
+ * the answer comes later (deliver_jobs), else p->resp is filled now. */
+static int submit_api(tp_http *h, struct lws *wsi, pss *p, const char *path, char **args, int *nargs) {
+    tp_http_job *j = calloc(1, sizeof *j);
+    if (!j || strlen(path) >= sizeof j->path) {
+        free(j);
+        if (j)
+            tp_http_error(&p->resp, 404,
+                          "no such endpoint; try /api/symbols, /api/trades, /api/candles or /api/averages");
+        else
+            tp_http_error(&p->resp, 500, "out of memory");
+        return -1;
+    }
+    memcpy(j->path, path, strlen(path) + 1);
+    memcpy(j->args, args, (size_t)*nargs * sizeof *args);
+    j->nargs = *nargs;
+    j->pss = p;
+    if (tp_http_worker_submit(h, j)) {
+        j->nargs = 0; /* the args stay the caller's */
+        tp_http_job_free(j);
+        tp_counter_add(h->m_rest_busy, 1);
+        tp_http_error(&p->resp, 503, "the store is busy (%d queries waiting); retry shortly",
+                      TP_HTTP_REST_QUEUE);
+        return -1;
+    }
+    *nargs = 0;
+    p->job = j;
+    /* a store that never answers must not hold the connection forever */
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, API_TIMEOUT_S);
+    return 0;
+}
+
+/* [svc] answers from the store worker: send those whose browser is still
+ * connected. */
+static void deliver_jobs(tp_http *h) {
+    tp_http_job *next;
+    for (tp_http_job *j = tp_http_worker_done(h); j; j = next) {
+        next = j->next;
+        pss *p = j->pss;
+        if (p) {
+            p->job = NULL;
+            p->resp = j->resp;
+            memset(&j->resp, 0, sizeof j->resp);
+            api_label(p, j->path);
+            p->hdr_pending = 1;
+            lws_set_timeout(p->wsi, NO_PENDING_TIMEOUT, 0);
+            lws_callback_on_writable(p->wsi);
+        }
+        tp_http_job_free(j);
+    }
+}
+
+static void healthz(tp_http *h, tp_http_resp *r) {
+    if (!h->cfg.health) {
+        *r = (tp_http_resp){200, "text/plain; charset=utf-8", (char *)"ok\n", 3, 1};
+        return;
+    }
+    char line[512] = "";
+    int bad = h->cfg.health(h->cfg.health_ud, line, sizeof line - 1);
+    size_t n = strnlen(line, sizeof line - 2);
+    if (!n || line[n - 1] != '\n') line[n++] = '\n';
+    line[n] = '\0';
+    char *body = strdup(line);
+    if (!body) {
+        tp_http_error(r, 500, "out of memory");
+        return;
+    }
+    *r = (tp_http_resp){bad ? 503 : 200, "text/plain; charset=utf-8", body, n, 0};
 }
 
 static void free_args(char **args, int n) {
@@ -610,6 +184,7 @@ static void free_args(char **args, int n) {
 
 static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
     memset(p, 0, sizeof *p);
+    p->wsi = wsi;
     p->start_us = tp_mono_us();
     int route = ROUTE_OTHER;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
@@ -648,13 +223,7 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         tp_http_error(&p->resp, 500, "out of memory reading the query parameters");
     } else if (!strncmp(path, "/api/", 5)) {
         route = ROUTE_API;
-        tp_http_api(&h->store, h->cfg.max_limit, path, args, nargs, &p->resp);
-        if (p->resp.status == 500 || p->resp.status == 503) {
-            h->store_ok = 0;
-            tp_counter_add(h->m_store_errors, 1);
-        } else if (p->resp.status == 200) {
-            h->store_ok = 1;
-        }
+        if (!submit_api(h, wsi, p, path, args, &nargs)) return 0; /* answered by deliver_jobs */
     } else if (!strcmp(path, "/metrics")) {
         route = ROUTE_METRICS;
         size_t len = 0;
@@ -666,7 +235,7 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         }
     } else if (!strcmp(path, "/healthz")) {
         route = ROUTE_HEALTHZ;
-        p->resp = (tp_http_resp){200, "text/plain; charset=utf-8", (char *)"ok\n", 3, 1};
+        healthz(h, &p->resp);
     } else if ((a = tp_http_asset_find(path))) {
         route = !strcmp(path, "/") || !strcmp(path, "/index.html") ? ROUTE_PAGE : ROUTE_ASSET;
         p->resp = (tp_http_resp){200, a->ctype, (char *)a->data, a->len, 1};
@@ -676,13 +245,19 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         tp_http_error(&p->resp, 404, "not found: try / (dashboard), /api/symbols, /metrics or /healthz");
     }
     free_args(args, nargs);
-    snprintf(p->route_label, sizeof p->route_label, "%s",
-             route == ROUTE_API && strlen(path) < sizeof p->route_label ? path : k_route_label[route]);
-    if (route == ROUTE_API && p->resp.status == 404) snprintf(p->route_label, sizeof p->route_label, "other");
+    if (route == ROUTE_API)
+        api_label(p, path);
+    else
+        snprintf(p->route_label, sizeof p->route_label, "%s", k_route_label[route]);
     return send_response(wsi, p);
 }
 
 static int on_http_writeable(struct lws *wsi, pss *p) {
+    if (p->job) return 0; /* still at the store worker */
+    if (p->hdr_pending) {
+        p->hdr_pending = 0;
+        return write_headers(wsi, p) ? -1 : 0;
+    }
     if (!p->resp.body && p->resp.len) return -1;
     unsigned char buf[LWS_PRE + BODY_CHUNK];
     size_t left = p->resp.len - p->off, n = left < BODY_CHUNK ? left : BODY_CHUNK;
@@ -695,17 +270,13 @@ static int on_http_writeable(struct lws *wsi, pss *p) {
         return 0;
     }
     count_request(p->route_label, p->resp.status, tp_mono_us() - p->start_us);
-    resp_free(&p->resp);
+    tp_http_resp_free(&p->resp);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 /* ---- /ws clients ---- */
 
-/* Live clients at most; more are refused at the upgrade so a flood of
- * browsers cannot take every descriptor from the REST API and /healthz. */
-#define TP_HTTP_MAX_WS_CLIENTS 256
-
-static void ws_on_message(client *c) {
+static void ws_on_message(tp_http_client *c) {
     json_error_t je;
     json_t *j = json_loadb(c->rx, c->rxlen, 0, &je);
     json_t *sym = j ? json_object_get(j, "symbol") : NULL;
@@ -735,7 +306,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!p || p->is_ws) return 0;
         return on_http_writeable(wsi, p);
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (p && !p->is_ws) resp_free(&p->resp);
+        if (p && !p->is_ws) {
+            if (p->job) p->job->pss = NULL; /* the worker's answer will be dropped */
+            p->job = NULL;
+            tp_http_resp_free(&p->resp);
+        }
         break;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         if (check_ws_path(wsi)) return 1;
@@ -752,7 +327,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED: {
         memset(p, 0, sizeof *p);
         p->is_ws = 1;
-        client *c = &p->c;
+        tp_http_client *c = &p->c;
         c->wsi = wsi;
         /* /ws?symbol=S filters from the first message on (a {"symbol":S}
          * message sent after connecting races with pushes already queued) */
@@ -764,15 +339,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         h->clients = c;
         atomic_fetch_add(&h->nclients, 1);
         tp_gauge_set(h->m_ws_clients, atomic_load(&h->nclients));
-        msg *m = stats_msg(h); /* health at once, not in a second */
+        tp_http_msg *m = tp_http_stats_msg(h); /* health at once, not in a second */
         if (m) {
-            client_push(h, c, m);
-            msg_unref(m);
+            tp_http_client_push(h, c, m);
+            tp_http_msg_unref(m);
         }
         break;
     }
     case LWS_CALLBACK_RECEIVE: {
-        client *c = &p->c;
+        tp_http_client *c = &p->c;
         if (c->rxlen + len > sizeof c->rx)
             c->rx_too_big = 1;
         else {
@@ -787,13 +362,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
-        client *c = &p->c;
+        tp_http_client *c = &p->c;
         if (!c->n) break;
-        msg *m = c->q[c->head];
-        c->head = (c->head + 1) % CLIENT_QUEUE;
+        tp_http_msg *m = c->q[c->head];
+        c->head = (c->head + 1) % TP_HTTP_CLIENT_QUEUE;
         c->n--;
         int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT); /* lws keeps any unsent tail */
-        msg_unref(m);
+        tp_http_msg_unref(m);
         if (w < 0) return -1;
         tp_counter_add(h->m_ws_msgs, 1);
         if (c->n) lws_callback_on_writable(wsi);
@@ -801,15 +376,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
     case LWS_CALLBACK_CLOSED: {
         if (!p || !p->is_ws) break;
-        client *c = &p->c;
+        tp_http_client *c = &p->c;
         if (c->prev)
             c->prev->next = c->next;
         else
             h->clients = c->next;
         if (c->next) c->next->prev = c->prev;
         while (c->n) {
-            msg_unref(c->q[c->head]);
-            c->head = (c->head + 1) % CLIENT_QUEUE;
+            tp_http_msg_unref(c->q[c->head]);
+            c->head = (c->head + 1) % TP_HTTP_CLIENT_QUEUE;
             c->n--;
         }
         atomic_fetch_sub(&h->nclients, 1);
@@ -817,7 +392,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (h) drain_pending(h);
+        if (h) {
+            tp_http_drain_pending(h);
+            deliver_jobs(h);
+        }
         break;
     default: break;
     }
@@ -825,7 +403,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols k_protocols[] = {
-    {"tickpipe", callback, sizeof(pss), WS_RX_MAX, 0, NULL, 0},
+    {"tickpipe", callback, sizeof(pss), TP_HTTP_WS_RX_MAX, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -946,7 +524,6 @@ int tp_http_start(const tp_http_config *cfg, tp_http **out, char *err, size_t er
     h->cfg.listen = h->listen;
     h->cfg.store_url = h->store_url;
     h->store.url = h->store_url;
-    h->store_ok = 1;
     h->rate_stored = h->rate_ingest = -1;
     pthread_mutex_init(&h->lock, NULL);
     h->m_ws_msgs =
@@ -956,6 +533,12 @@ int tp_http_start(const tp_http_config *cfg, tp_http **out, char *err, size_t er
     h->m_store_errors = tp_metrics_counter("tickpipe_http_store_errors_total", NULL,
                                            "store errors seen by the HTTP server (queries and polling)");
     h->m_ws_clients = tp_metrics_gauge("tickpipe_http_ws_clients", NULL, "connected /ws clients");
+    h->m_rest_busy = tp_metrics_counter("tickpipe_http_store_busy_total", NULL,
+                                        "REST requests answered 503 because too many waited for the store");
+    if ((rc = tp_http_worker_start(h, err, errlen))) {
+        tp_http_stop(h);
+        return rc;
+    }
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     struct lws_context_creation_info info;
@@ -976,8 +559,10 @@ int tp_http_start(const tp_http_config *cfg, tp_http **out, char *err, size_t er
     }
     struct lws_vhost *vh = lws_get_vhost_by_name(h->ctx, "default");
     h->port = vh ? lws_get_vhost_listen_port(vh) : port;
+    pthread_mutex_lock(&h->lock);
+    h->ctx_alive = 1;
+    pthread_mutex_unlock(&h->lock);
     lws_sul_schedule(h->ctx, 0, &h->sul_stats, on_stats_timer, LWS_US_PER_SEC);
-    if (h->cfg.poll_store_ms > 0) lws_sul_schedule(h->ctx, 0, &h->sul_poll, on_poll_timer, 1);
     if (pthread_create(&h->thread, NULL, server_main, h)) {
         tp_http_stop(h);
         return tp_seterr(err, errlen, TP_EIO, "cannot start the HTTP server thread");
@@ -996,19 +581,17 @@ void tp_http_stop(tp_http *h) {
     atomic_store(&h->stop, 1);
     if (h->ctx) lws_cancel_service(h->ctx);
     if (h->thread_started) pthread_join(h->thread, NULL);
+    pthread_mutex_lock(&h->lock);
+    h->ctx_alive = 0; /* the worker and publishers stop waking it */
+    pthread_mutex_unlock(&h->lock);
     if (h->ctx) {
         lws_sul_cancel(&h->sul_stats);
-        lws_sul_cancel(&h->sul_poll);
-        lws_context_destroy(h->ctx); /* closes clients: their queues are freed in CLOSED */
+        /* closes clients: their queues are freed in CLOSED, and requests
+         * still at the worker are detached in CLOSED_HTTP */
+        lws_context_destroy(h->ctx);
     }
-    while (h->pn) {
-        msg_unref(h->pending[h->phead]);
-        h->phead = (h->phead + 1) % PENDING_QUEUE;
-        h->pn--;
-    }
-    tp_http_store_reset(&h->store);
-    for (size_t i = 0; i < h->nsyms; i++) free(h->syms[i].symbol);
-    free(h->syms);
+    tp_http_worker_stop(h); /* waits for a store call in progress */
+    tp_http_push_free(h);
     pthread_mutex_destroy(&h->lock);
     free(h->listen);
     free(h->store_url);

@@ -19,7 +19,23 @@
  * tp_pipeline_stop() (an atomic flag, async-signal-safe) ends them quickly.
  *
  * Ids: trade ids hash (topic, partition, offset, index) through id.h; the
- * topic's two key hashes are cached because batches of one topic repeat. */
+ * topic's two key hashes are cached because batches of one topic repeat.
+ *
+ * Restarts. Whatever stopped the previous writer (a clean stop, kill -9, a
+ * power loss), the store holds whole units: trades with the window rows
+ * computed from them, and every window that holds a stored trade has a
+ * row (a window's first emit does not wait for the emit interval). A
+ * window can still change if it is not final in the store, and all those
+ * start at or after the floor = min(the oldest non-final row, the oldest
+ * window not final at the watermark of the stored trades). The rebuild
+ * reads the stored trades from the floor back, folds them (watermark held,
+ * since they come symbol by symbol), seals the windows the store has as
+ * final so they stay as they are, and sets the floor per symbol so nothing
+ * is folded into the complete windows before it. The first flush then
+ * writes the rebuilt windows whole. With dedupe_rebuilt the ids read back
+ * are kept until the watermark has passed every window they are in, so a
+ * Kafka record re-delivered after a crash is stored again (idempotent) but
+ * not folded twice. */
 #include "process/pipeline.h"
 
 #include "core/config.h"
@@ -43,6 +59,13 @@ typedef struct row_index {
     uint32_t *slot; /* row index + 1; 0 = empty */
     size_t cap;     /* power of two */
 } row_index;
+
+/* Ids of trades folded from the store (dedupe_rebuilt); all-zero = empty. */
+typedef struct id_set {
+    uint8_t (*slot)[16];
+    size_t cap, n; /* cap a power of two */
+    int64_t max_ts;
+} id_set;
 
 typedef struct pipe_metrics {
     tp_counter *trades, *late, *skipped, *flushes, *commits, *errors, *rows_trades, *rows_candles,
@@ -71,6 +94,8 @@ struct tp_pipeline {
     tp_pipeline_stats st;
     uint64_t lat_hist[TP_PIPELINE_LAT_BUCKETS];
     pipe_metrics m;
+    id_set ids;
+    tp_batch scratch; /* rebuild: trades read back, folded in chunks */
 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
@@ -120,6 +145,267 @@ static void metrics_init(pipe_metrics *m) {
                                               "Time from a trade's receipt to its row being durable");
 }
 
+/* ---- restart: rebuilding open windows from the store ---- */
+
+static uint64_t id_hash(const uint8_t id[16]) {
+    uint64_t a, b;
+    memcpy(&a, id, 8);
+    memcpy(&b, id + 8, 8);
+    return tp_id_mix64(a ^ tp_id_mix64(b));
+}
+
+static const uint8_t k_zero_id[16];
+
+static int idset_has(const id_set *s, const uint8_t id[16]) {
+    if (!s->n) return 0;
+    for (size_t h = id_hash(id) & (s->cap - 1); memcmp(s->slot[h], k_zero_id, 16); h = (h + 1) & (s->cap - 1))
+        if (!memcmp(s->slot[h], id, 16)) return 1;
+    return 0;
+}
+
+static int idset_add(id_set *s, const uint8_t id[16], int64_t ts) {
+    if (!memcmp(id, k_zero_id, 16)) return 0; /* no id: cannot be re-delivered as the same */
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4096;
+        uint8_t(*slot)[16] = calloc(cap, 16);
+        if (!slot) return TP_ENOMEM;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!memcmp(s->slot[i], k_zero_id, 16)) continue;
+            size_t h = id_hash(s->slot[i]) & (cap - 1);
+            while (memcmp(slot[h], k_zero_id, 16)) h = (h + 1) & (cap - 1);
+            memcpy(slot[h], s->slot[i], 16);
+        }
+        free(s->slot);
+        s->slot = slot;
+        s->cap = cap;
+    }
+    size_t h = id_hash(id) & (s->cap - 1);
+    for (; memcmp(s->slot[h], k_zero_id, 16); h = (h + 1) & (s->cap - 1))
+        if (!memcmp(s->slot[h], id, 16)) return 0;
+    memcpy(s->slot[h], id, 16);
+    s->n++;
+    if (ts > s->max_ts) s->max_ts = ts;
+    return 0;
+}
+
+static void idset_clear(id_set *s) {
+    free(s->slot);
+    memset(s, 0, sizeof *s);
+    s->max_ts = INT64_MIN;
+}
+
+typedef struct rb_ctx {
+    tp_pipeline *p;
+    int64_t floor;    /* trades fold into windows starting here or later */
+    int64_t min_open; /* oldest non-final window row seen */
+    uint64_t trades;
+    int rc;
+} rb_ctx;
+
+static int rb_fold(rb_ctx *x) {
+    tp_pipeline *p = x->p;
+    if (!p->scratch.n) return 0;
+    size_t late = 0;
+    int rc = tp_windows_add_since(p->win, p->scratch.trades, p->scratch.n, x->floor, &late);
+    for (size_t i = 0; i < p->scratch.n && !rc && p->cfg.dedupe_rebuilt; i++)
+        rc = idset_add(&p->ids, p->scratch.trades[i].id, p->scratch.trades[i].ts_ms);
+    x->trades += p->scratch.n;
+    tp_batch_reset(&p->scratch);
+    return rc;
+}
+
+static int rb_on_trade(void *ud, const tp_trade *t, int64_t ingest_ms) {
+    (void)ingest_ms;
+    rb_ctx *x = ud;
+    if (!tp_batch_copy_trade(&x->p->scratch, t)) {
+        x->rc = TP_ENOMEM;
+        return 1;
+    }
+    if (x->p->scratch.n >= 4096 && (x->rc = rb_fold(x))) return 1;
+    return 0;
+}
+
+static int rb_open_candle(void *ud, const tp_candle *c) {
+    rb_ctx *x = ud;
+    if (!c->final && c->start_ms < x->min_open) x->min_open = c->start_ms;
+    return 0;
+}
+
+static int rb_open_average(void *ud, const tp_average *a) {
+    rb_ctx *x = ud;
+    if (!a->final && a->window_start_ms < x->min_open) x->min_open = a->window_start_ms;
+    return 0;
+}
+
+static int rb_seal_candle(void *ud, const tp_candle *c) {
+    rb_ctx *x = ud;
+    if (c->final && (x->rc = tp_windows_seal(x->p->win, c->symbol, c->interval_s, c->start_ms))) return 1;
+    return 0;
+}
+
+static int rb_seal_average(void *ud, const tp_average *a) {
+    rb_ctx *x = ud;
+    if (a->final && (x->rc = tp_windows_seal(x->p->win, a->symbol, 0, a->window_start_ms))) return 1;
+    return 0;
+}
+
+/* How far back the oldest non-final rows of a symbol are looked for: the
+ * newest rows of each family (a writer leaves windows open only near the
+ * end of a symbol's data). */
+#define RB_ROWS_BACK 1000
+
+/* Rebuild one symbol's windows from the store. floor_hint: the oldest
+ * window not final at the stored trades' watermark (INT64_MAX: none). */
+static int rebuild_symbol(tp_pipeline *p, const char *name, int64_t floor_hint, uint64_t *ntrades, char *err,
+                          size_t errlen) {
+    tp_str sym = {name, (uint32_t)strlen(name)};
+    rb_ctx x = {.p = p, .floor = floor_hint, .min_open = INT64_MAX};
+    tp_query q = {.symbol = name, .limit = RB_ROWS_BACK, .interval_s = 1};
+    int rc = tp_sink_query_candles(p->sink, &q, rb_open_candle, &x, err, errlen);
+    q.interval_s = 60;
+    if (!rc) rc = tp_sink_query_candles(p->sink, &q, rb_open_candle, &x, err, errlen);
+    if (!rc) rc = tp_sink_query_averages(p->sink, &q, rb_open_average, &x, err, errlen);
+    if (rc) return rc;
+    if (x.min_open < x.floor) x.floor = x.min_open;
+    if (x.floor == INT64_MAX) return tp_windows_set_floor(p->win, sym, INT64_MIN); /* nothing open */
+    q = (tp_query){.symbol = name, .from_ms = x.floor, .interval_s = 1};
+    rc = tp_sink_query_candles(p->sink, &q, rb_seal_candle, &x, err, errlen);
+    q.interval_s = 60;
+    if (!rc && !x.rc) rc = tp_sink_query_candles(p->sink, &q, rb_seal_candle, &x, err, errlen);
+    if (!rc && !x.rc) rc = tp_sink_query_averages(p->sink, &q, rb_seal_average, &x, err, errlen);
+    if (!rc && !x.rc) rc = tp_sink_query_trades(p->sink, &q, rb_on_trade, &x, err, errlen);
+    if (!rc && !x.rc) x.rc = rb_fold(&x);
+    tp_batch_reset(&p->scratch);
+    if (!rc && x.rc) rc = tp_seterr(err, errlen, x.rc, "out of memory rebuilding the windows of %s", name);
+    if (!rc) rc = tp_windows_set_floor(p->win, sym, x.floor);
+    if (!rc) {
+        p->st.rebuilt_symbols++;
+        p->st.rebuilt_trades += x.trades;
+        if (ntrades) *ntrades = x.trades;
+    }
+    return rc;
+}
+
+typedef struct rb_latest {
+    tp_batch names; /* arena for the symbol names */
+    const char **name;
+    int64_t *last_ts;
+    size_t n, cap;
+    int rc;
+} rb_latest;
+
+static int rb_on_latest(void *ud, const tp_symbol_info *si) {
+    rb_latest *l = ud;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        const char **nn = realloc(l->name, cap * sizeof *nn);
+        if (nn) l->name = nn;
+        int64_t *nt = nn ? realloc(l->last_ts, cap * sizeof *nt) : NULL;
+        if (nt) l->last_ts = nt;
+        if (!nn || !nt) {
+            l->rc = TP_ENOMEM;
+            return 1;
+        }
+        l->cap = cap;
+    }
+    const char *s = tp_batch_strdup(&l->names, si->symbol.ptr, si->symbol.len);
+    if (!s) {
+        l->rc = TP_ENOMEM;
+        return 1;
+    }
+    l->name[l->n] = s;
+    l->last_ts[l->n++] = si->last_ts_ms;
+    return 0;
+}
+
+/* TP_REBUILD_ALL: every symbol of the store, at open. */
+static int rebuild_all(tp_pipeline *p, char *err, size_t errlen) {
+    rb_latest l = {0};
+    tp_batch_init(&l.names);
+    int64_t t0 = tp_now_ms();
+    int rc = tp_sink_query_latest(p->sink, rb_on_latest, &l, err, errlen);
+    if (!rc && l.rc) rc = tp_seterr(err, errlen, l.rc, "out of memory listing the stored symbols");
+    int64_t max_ts = INT64_MIN;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.last_ts[i] > max_ts) max_ts = l.last_ts[i];
+    if (!rc && l.n) {
+        int64_t wm = max_ts - p->cfg.win.allowed_lateness_ms;
+        int64_t hint = tp_windows_floor_at(p->win, wm);
+        tp_windows_hold(p->win, 1);
+        for (size_t i = 0; i < l.n && !rc; i++) rc = rebuild_symbol(p, l.name[i], hint, NULL, err, errlen);
+        tp_windows_hold(p->win, 0);
+        if (!rc && !p->cfg.win.external_watermark) tp_windows_advance(p->win, max_ts);
+        tp_windows_stats ws;
+        tp_windows_get_stats(p->win, &ws);
+        if (!rc)
+            tp_info(MOD,
+                    "store %s: rebuilt %zu open windows of %zu symbols from %llu stored trades in %.1f s "
+                    "(newest stored trade at %lld)",
+                    tp_sink_scheme(p->sink), ws.open_windows, l.n, (unsigned long long)p->st.rebuilt_trades,
+                    (double)(tp_now_ms() - t0) / 1000.0, (long long)max_ts);
+    }
+    free(l.name);
+    free(l.last_ts);
+    tp_batch_free(&l.names);
+    return rc;
+}
+
+static int last_trade_ts(void *ud, const tp_trade *t, int64_t ingest_ms) {
+    (void)ingest_ms;
+    *(int64_t *)ud = t->ts_ms;
+    return 0;
+}
+
+static void sleep_ms(int64_t ms);
+static int stopped(const tp_pipeline *p);
+
+/* TP_REBUILD_LAZY: the first trade of a symbol (since start or reset)
+ * rebuilds that symbol. A store that fails is retried with backoff, as a
+ * flush is: folding without the stored trades would not be exact. */
+static int rebuild_lazy(tp_pipeline *p, const tp_trade *t, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (tp_windows_known(p->win, t[i].symbol)) continue;
+        char *name = malloc(t[i].symbol.len + 1);
+        if (!name) return TP_ENOMEM;
+        memcpy(name, t[i].symbol.ptr, t[i].symbol.len);
+        name[t[i].symbol.len] = '\0';
+        char err[512];
+        int64_t backoff = BACKOFF_MIN_MS;
+        for (;;) {
+            int64_t last = INT64_MIN;
+            tp_query q = {.symbol = name, .limit = 1};
+            int rc = tp_sink_query_trades(p->sink, &q, last_trade_ts, &last, err, sizeof err);
+            uint64_t nt = 0;
+            if (!rc) {
+                int64_t hint = last == INT64_MIN
+                                   ? INT64_MAX
+                                   : tp_windows_floor_at(p->win, last - p->cfg.win.allowed_lateness_ms);
+                tp_windows_hold(p->win, 1);
+                rc = rebuild_symbol(p, name, hint, &nt, err, sizeof err);
+                tp_windows_hold(p->win, 0);
+            }
+            if (!rc) {
+                if (nt)
+                    tp_debug(MOD, "rebuilt the open windows of %s from %llu stored trades", name,
+                             (unsigned long long)nt);
+                break;
+            }
+            if (rc == TP_ENOMEM || stopped(p)) {
+                free(name);
+                return rc == TP_ENOMEM ? rc : 0;
+            }
+            tp_warn(MOD,
+                    "store %s: cannot read back the stored trades of %s to rebuild its windows (%s); retry "
+                    "in %.1f s",
+                    tp_sink_scheme(p->sink), name, err, (double)backoff / 1000.0);
+            for (int64_t slept = 0; slept < backoff && !stopped(p); slept += 50) sleep_ms(50);
+            backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+        }
+        free(name);
+    }
+    return 0;
+}
+
 int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err, size_t errlen) {
     *out = NULL;
     tp_pipeline *p = calloc(1, sizeof(*p));
@@ -131,6 +417,8 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
     if (p->cfg.flush_interval_ms <= 0) p->cfg.flush_interval_ms = 200;
     if (!p->cfg.flush_max_trades) p->cfg.flush_max_trades = 20000;
     tp_batch_init(&p->pend);
+    tp_batch_init(&p->scratch);
+    idset_clear(&p->ids);
     p->win = tp_windows_new(&p->cfg.win);
     if (!p->win) {
         free(p);
@@ -145,6 +433,11 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
         return rc;
     }
     p->cfg.store_url = NULL; /* the caller's string need not outlive us */
+    if (!tp_sink_can_read(p->sink)) p->cfg.rebuild = TP_REBUILD_OFF; /* a write-only store */
+    if (p->cfg.rebuild == TP_REBUILD_ALL && (rc = rebuild_all(p, err, errlen))) {
+        tp_pipeline_free(p);
+        return rc;
+    }
     p->last_flush_ms = tp_now_ms();
     p->last_emit_wm = INT64_MIN;
     p->st.watermark_ms = INT64_MIN;
@@ -158,6 +451,8 @@ void tp_pipeline_free(tp_pipeline *p) {
     tp_sink_close(p->sink);
     tp_windows_free(p->win);
     tp_batch_free(&p->pend);
+    tp_batch_free(&p->scratch);
+    idset_clear(&p->ids);
     free(p->avg);
     free(p->cand);
     free(p->avg_ix.slot);
@@ -197,8 +492,27 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
         if (!t->recv_ms) t->recv_ms = b->recv_ms;
         id_from_keys(p->topic_k1, p->topic_k2, o, (uint32_t)i, t->id);
     }
+    int rc = 0;
+    if (p->cfg.rebuild == TP_REBUILD_LAZY) rc = rebuild_lazy(p, &p->pend.trades[first], b->n);
     size_t late = 0;
-    int rc = tp_windows_add_since(p->win, &p->pend.trades[first], b->n, floor_ms, &late);
+    if (!rc && !p->ids.n) {
+        rc = tp_windows_add_since(p->win, &p->pend.trades[first], b->n, floor_ms, &late);
+    } else if (!rc) {
+        /* fold the runs of trades that were not read back from the store */
+        const tp_trade *t = &p->pend.trades[first];
+        for (size_t i = 0; i < b->n && !rc;) {
+            if (idset_has(&p->ids, t[i].id)) {
+                p->st.deduped++;
+                i++;
+                continue;
+            }
+            size_t j = i + 1, l = 0;
+            while (j < b->n && !idset_has(&p->ids, t[j].id)) j++;
+            rc = tp_windows_add_since(p->win, &t[i], j - i, floor_ms, &l);
+            late += l;
+            i = j;
+        }
+    }
     if (rc) {
         /* Windows may hold part of the batch; the trades stay pending so the
          * store still gets them. Out of memory is fatal for the caller. */
@@ -433,6 +747,10 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
         p->st.skipped += ws.skipped - p->skipped_seen;
         p->skipped_seen = ws.skipped;
     }
+    /* every window holding a trade read back is final: no fold can reach it */
+    if (p->ids.n && tp_windows_watermark(p->win) != INT64_MIN &&
+        tp_windows_floor_at(p->win, tp_windows_watermark(p->win)) > p->ids.max_ts)
+        idset_clear(&p->ids);
     if (!p->pend.n && !p->navg && !p->ncand) return 0;
 
     int64_t backoff = BACKOFF_MIN_MS;

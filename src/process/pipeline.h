@@ -34,7 +34,22 @@ typedef struct tp_pipeline_config {
     void (*on_durable)(void *ud, const tp_trade *t, size_t nt, const tp_candle *c, size_t nc,
                        const tp_average *a, size_t na);
     void *on_durable_ud;
+    /* Restart exactness: the windows a previous run (or another command)
+     * left open in the store are rebuilt from the stored trades, so every
+     * stored candle and average equals what the stored trades give.
+     * TP_REBUILD_ALL (default): at tp_pipeline_new, every symbol in the
+     * store (run). TP_REBUILD_LAZY: a symbol the first time a trade of it
+     * arrives after start or tp_pipeline_reset_windows (process: only the
+     * symbols of the partitions this member owns). TP_REBUILD_OFF: never.
+     * A window final in the store stays as it is. */
+    int rebuild;
+    /* With rebuild: remember the ids of the trades read back and do not
+     * fold them again when they are added (Kafka re-delivers records whose
+     * trades are already durable). Off for a live feed: its ids are new. */
+    int dedupe_rebuilt;
 } tp_pipeline_config;
+
+enum { TP_REBUILD_ALL = 0, TP_REBUILD_LAZY = 1, TP_REBUILD_OFF = 2 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c);
 
@@ -55,6 +70,8 @@ typedef struct tp_pipeline_stats {
      * holds 0, bucket k > 0 holds (2^((k-1)/8), 2^(k/8)] (8 per octave,
      * +-9%; the last one everything above ~31 h). */
     uint64_t latency_hist[TP_PIPELINE_LAT_BUCKETS];
+    uint64_t rebuilt_symbols, rebuilt_trades; /* read back from the store */
+    uint64_t deduped;                         /* added trades not folded: already folded from the store */
 } tp_pipeline_stats;
 
 typedef struct tp_pipeline tp_pipeline;

@@ -39,7 +39,10 @@ typedef struct win {
     int64_t count_v; /* trades with v > 0 */
     double open, high, low, close;
     int64_t open_ts, close_ts;
+    uint8_t open_id[16], close_id[16]; /* tie-break of open/close on equal times */
     int dirty;
+    int emitted; /* emitted at least once (a new window goes out with its first unit) */
+    int sealed;  /* final in the store already (restart): folded into, emitted never */
 } win;
 
 typedef struct fam_list {
@@ -52,6 +55,7 @@ typedef struct sym {
     uint32_t len;
     uint64_t hash;
     int64_t last_ts; /* newest event time of this symbol */
+    int64_t floor;   /* windows starting before it are complete in the store */
     fam_list fam[NFAM];
 } sym;
 
@@ -68,6 +72,7 @@ struct tp_windows {
     int64_t max_ts, watermark;
     int64_t last_emit_ms;
     int emitted_once;
+    int hold; /* tp_windows_hold: folding does not move the watermark */
     uint64_t expired, skipped;
     tp_average *avg;
     size_t navg, cap_avg;
@@ -183,6 +188,7 @@ static sym *sym_get(tp_windows *w, tp_str name) {
     s->len = name.len;
     s->hash = h;
     s->last_ts = INT64_MIN;
+    s->floor = INT64_MIN;
     table_put(w->slots, w->cap, s);
     w->count++;
     w->last = s;
@@ -209,20 +215,34 @@ static win *win_get(fam_list *l, int64_t start) {
     return x;
 }
 
+/* Order of (ts, id): the open is the smallest, the close the largest, so a
+ * candle rebuilt from the store after a restart (trades read back in key
+ * order) equals the one folded in arrival order. Equal ids (all zero in
+ * tests) fall back to arrival order: open keeps the first, close takes the
+ * last. */
+static int ts_id_cmp(int64_t ts_a, const uint8_t *id_a, int64_t ts_b, const uint8_t *id_b) {
+    if (ts_a != ts_b) return ts_a < ts_b ? -1 : 1;
+    return memcmp(id_a, id_b, 16);
+}
+
 static void fold_candle(win *x, const tp_trade *t) {
     if (x->count == 0) {
         x->open = x->high = x->low = x->close = t->price;
         x->open_ts = x->close_ts = t->ts_ms;
+        memcpy(x->open_id, t->id, 16);
+        memcpy(x->close_id, t->id, 16);
     } else {
         if (t->price > x->high) x->high = t->price;
         if (t->price < x->low) x->low = t->price;
-        if (t->ts_ms < x->open_ts) {
+        if (ts_id_cmp(t->ts_ms, t->id, x->open_ts, x->open_id) < 0) {
             x->open = t->price;
             x->open_ts = t->ts_ms;
+            memcpy(x->open_id, t->id, 16);
         }
-        if (t->ts_ms >= x->close_ts) {
+        if (ts_id_cmp(t->ts_ms, t->id, x->close_ts, x->close_id) >= 0) {
             x->close = t->price;
             x->close_ts = t->ts_ms;
+            memcpy(x->close_id, t->id, 16);
         }
     }
     x->count++;
@@ -277,13 +297,14 @@ int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t flo
             /* windows [m*slide, m*slide+size) containing ts, newest first */
             for (int64_t start = floordiv(ts, fm->slide) * fm->slide; start + fm->size > ts;
                  start -= fm->slide) {
-                if (start + fm->size <= wm) break; /* final: this one and older */
-                if (start < floor_ms) break;       /* completed by an earlier run */
+                if (start + fm->size <= wm) break;               /* final: this one and older */
+                if (start < floor_ms || start < s->floor) break; /* completed by an earlier run */
                 win *x = win_get(&s->fam[f], start);
                 if (!x) {
                     rc = TP_ENOMEM;
                     goto out;
                 }
+                if (x->sealed) continue; /* final in the store: stays as it is */
                 if (f == FAM_AVG)
                     fold_avg(x, tr);
                 else
@@ -293,7 +314,7 @@ int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t flo
         if (ts > w->max_ts) {
             w->max_ts = ts;
             int64_t nwm = sat_sub(ts, w->cfg.allowed_lateness_ms);
-            if (!w->cfg.external_watermark && nwm > w->watermark) w->watermark = nwm;
+            if (!w->cfg.external_watermark && !w->hold && nwm > w->watermark) w->watermark = nwm;
         }
     }
 out:
@@ -315,23 +336,66 @@ int64_t tp_windows_watermark(const tp_windows *w) {
     return w->watermark;
 }
 
-int64_t tp_windows_open_since(const tp_windows *w) {
+int64_t tp_windows_floor_at(const tp_windows *w, int64_t watermark) {
     int64_t m = INT64_MAX;
-    if (w->watermark != INT64_MIN) {
-        for (int f = 0; f < NFAM; f++) {
-            const family *fm = &w->fams[f];
-            /* earliest start s = k*slide with s + size > watermark */
-            int64_t s = (floordiv(w->watermark - fm->size, fm->slide) + 1) * fm->slide;
-            if (s < m) m = s;
-        }
+    if (watermark == INT64_MIN) return m;
+    for (int f = 0; f < NFAM; f++) {
+        const family *fm = &w->fams[f];
+        /* earliest start s = k*slide with s + size > watermark */
+        int64_t s = (floordiv(watermark - fm->size, fm->slide) + 1) * fm->slide;
+        if (s < m) m = s;
     }
+    return m;
+}
+
+int64_t tp_windows_open_since(const tp_windows *w) {
+    int64_t m = tp_windows_floor_at(w, w->watermark);
     for (size_t i = 0; i < w->cap; i++) {
         const sym *s = w->slots[i];
         if (!s) continue;
         for (int f = 0; f < NFAM; f++)
-            if (s->fam[f].n && s->fam[f].w[0].start < m) m = s->fam[f].w[0].start;
+            for (size_t j = 0; j < s->fam[f].n; j++) {
+                if (s->fam[f].w[j].sealed) continue; /* final already */
+                if (s->fam[f].w[j].start < m) m = s->fam[f].w[j].start;
+                break;
+            }
     }
     return m;
+}
+
+int tp_windows_set_floor(tp_windows *w, tp_str symbol, int64_t floor_ms) {
+    sym *s = sym_get(w, symbol);
+    if (!s) return TP_ENOMEM;
+    s->floor = floor_ms;
+    return 0;
+}
+
+int tp_windows_known(tp_windows *w, tp_str symbol) {
+    if (w->last && tp_str_eq((tp_str){w->last->name, w->last->len}, symbol)) return 1;
+    uint64_t h = tp_id_hash_bytes(symbol.ptr, symbol.len, TP_ID_SEED1);
+    for (size_t i = h & (w->cap - 1); w->slots[i]; i = (i + 1) & (w->cap - 1)) {
+        const sym *s = w->slots[i];
+        if (s->hash == h && s->len == symbol.len && !memcmp(s->name, symbol.ptr, symbol.len)) return 1;
+    }
+    return 0;
+}
+
+void tp_windows_hold(tp_windows *w, int hold) {
+    w->hold = hold;
+}
+
+int tp_windows_seal(tp_windows *w, tp_str symbol, int interval_s, int64_t start_ms) {
+    int f = interval_s == 0 ? FAM_AVG : interval_s == 1 ? FAM_C1S : interval_s == 60 ? FAM_C1M : -1;
+    if (f < 0) return TP_EINVAL;
+    if (start_ms + w->fams[f].size <= w->watermark) return 0; /* final here too: nothing to guard */
+    sym *s = sym_get(w, symbol);
+    if (!s) return TP_ENOMEM;
+    win *x = win_get(&s->fam[f], start_ms);
+    if (!x) return TP_ENOMEM;
+    memset(x, 0, sizeof(*x));
+    x->start = start_ms;
+    x->sealed = 1;
+    return 0;
 }
 
 /* Remove slot i from the linear-probing table by backward shift, so no
@@ -434,14 +498,22 @@ int tp_windows_emit(tp_windows *w, int64_t now_ms, int force, const tp_average *
             for (size_t j = 0; j < l->n; j++) {
                 win *x = &l->w[j];
                 int final = x->start + size <= w->watermark;
-                if (rc == 0 && (final || (due && x->dirty))) {
+                if (x->sealed) {
+                    if (!final) l->w[keep++] = *x; /* dropped, never emitted, once final */
+                    continue;
+                }
+                /* A window never emitted goes out with the unit holding its
+                 * first trade: then every window with a durable trade has a
+                 * row, which is what a restart looks for (oldest non-final). */
+                if (rc == 0 && (final || (x->dirty && (due || !x->emitted)))) {
                     if (f == FAM_AVG)
                         rc = push_avg(w, s, x, now_ms, final);
                     else
                         rc = push_candle(w, s, x, f == FAM_C1S ? 1 : 60, now_ms, final);
-                    if (rc == 0)
+                    if (rc == 0) {
                         x->dirty = 0;
-                    else
+                        x->emitted = 1;
+                    } else
                         final = 0; /* keep it; the next emit retries */
                 }
                 if (!final) l->w[keep++] = *x;

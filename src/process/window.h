@@ -14,9 +14,13 @@
  * behind the newest event time seen) and no open window is forgotten.
  *
  * Exact rules (tests hold the code to them):
- *  - open = price of the trade with the smallest event time (the first one
- *    folded on a tie), close = price with the largest (the last one on a
- *    tie); high/low over every update, v = 0 included;
+ *  - open = price of the trade with the smallest (event time, id), close =
+ *    price with the largest (equal ids: the first / the last folded), so the
+ *    order trades are folded in does not matter; high/low over every
+ *    update, v = 0 included;
+ *  - a window is emitted the first time with the emit that follows its
+ *    first trade, whatever the emit interval (so a unit that stores a trade
+ *    stores a row of each of its windows);
  *  - volume, VWAP (sum p*v / sum v) and the average of p*v use trades with
  *    v > 0 only; an average window with no such trade is never emitted;
  *  - a trade is folded into each of its windows that is not final; it is
@@ -82,6 +86,25 @@ int64_t tp_windows_open_since(const tp_windows *w);
  * windows (floor_ms is the open_since that run committed). Such trades are
  * not late either. floor_ms = INT64_MIN is tp_windows_add. */
 int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t floor_ms, size_t *late);
+
+/* tp_windows_open_since() as it would be at `watermark` with no window
+ * held: the start of the oldest window that is not final at it. */
+int64_t tp_windows_floor_at(const tp_windows *w, int64_t watermark);
+
+/* Restart support (the pipeline's rebuild from the store).
+ * hold = 1: folded trades no longer move the watermark (stored trades are
+ * read back symbol by symbol, not in event-time order); hold = 0 ends it.
+ * tp_windows_seal: the window of `symbol` of family interval_s (1 or 60:
+ * candles; 0: the running averages) starting at start_ms is final in the
+ * store: trades are not folded into it and it is never emitted (a final
+ * window stays as it is). Returns 0, TP_EINVAL (bad family) or TP_ENOMEM. */
+void tp_windows_hold(tp_windows *w, int hold);
+/* Trades of `symbol` are no longer folded into windows starting before
+ * floor_ms (complete in the store). Creates the symbol's state. */
+int tp_windows_set_floor(tp_windows *w, tp_str symbol, int64_t floor_ms);
+/* 1 if the symbol has state (seen, rebuilt or given a floor), else 0. */
+int tp_windows_known(tp_windows *w, tp_str symbol);
+int tp_windows_seal(tp_windows *w, tp_str symbol, int interval_s, int64_t start_ms);
 
 typedef struct tp_windows_stats {
     size_t symbols;       /* symbols with state */

@@ -25,6 +25,7 @@
 #include "sink/sink.h"
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/log.h"
 
 #include <curl/curl.h>
@@ -65,82 +66,123 @@ static void curl_init_once(void) {
 
 /* ---- URL ---- */
 
-static int hexv(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+/* A database name goes into `CREATE DATABASE` and into request URLs, so it
+ * is held to a rule wherever it comes from (path or ?database=). */
+static int db_name_ok(const char *db) {
+    if (!*db) return 0;
+    for (const char *c = db; *c; c++)
+        if (!(*c == '_' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+            return 0;
+    return 1;
 }
 
-/* Percent-decode [p, p+n) into out. */
-static void pct_decode(const char *p, size_t n, char *out, size_t outlen) {
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < outlen; i++) {
-        if (p[i] == '%' && i + 2 < n && hexv(p[i + 1]) >= 0 && hexv(p[i + 2]) >= 0) {
-            out[o++] = (char)(hexv(p[i + 1]) << 4 | hexv(p[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = p[i] == '+' ? ' ' : p[i];
-        }
+/* Copy part `what` of u into out (URL-decoded if decode); an absent part
+ * leaves out as it is. 0, or TP_EINVAL if it does not fit. */
+static int url_part(CURLU *u, CURLUPart part, unsigned flags, const char *what, char *out, size_t outlen,
+                    char *err, size_t errlen) {
+    char *v = NULL;
+    CURLUcode uc = curl_url_get(u, part, &v, flags);
+    if (uc != CURLUE_OK) return 0; /* absent */
+    size_t n = strlen(v);
+    if (n >= outlen) {
+        curl_free(v);
+        return tp_seterr(err, errlen, TP_EINVAL, "ClickHouse store URL: the %s is longer than %zu bytes",
+                         what, outlen - 1);
     }
-    out[o] = '\0';
+    memcpy(out, v, n + 1);
+    curl_free(v);
+    return 0;
 }
 
+/* One "name=value" of the query string. */
+static int url_param(ch_store *s, const char *p, size_t n, char *err, size_t errlen) {
+    const char *eq = memchr(p, '=', n);
+    size_t kn = eq ? (size_t)(eq - p) : n;
+    const char *v = eq ? eq + 1 : p + n;
+    size_t vn = eq ? n - kn - 1 : 0;
+    char *out;
+    size_t outlen;
+    const char *what;
+    if (kn == 4 && !memcmp(p, "user", 4))
+        out = s->user, outlen = sizeof s->user, what = "user";
+    else if (kn == 8 && !memcmp(p, "password", 8))
+        out = s->password, outlen = sizeof s->password, what = "password";
+    else if (kn == 8 && !memcmp(p, "database", 8))
+        out = s->db, outlen = sizeof s->db, what = "database";
+    else if (!kn)
+        return 0; /* "a=1&&b=2" */
+    else
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "ClickHouse store URL: unknown parameter '%.*s' (known: user, password, database)",
+                         (int)(kn > 64 ? 64 : kn), p);
+    if (tp_pct_decode(v, vn, 1, out, outlen) < 0)
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "ClickHouse store URL: ?%s= is longer than %zu bytes or holds %%00", what,
+                         outlen - 1);
+    return 0;
+}
+
+/* clickhouse://[USER[:PASSWORD]@]HOST[:PORT][/DB][?user=U&password=P&database=D],
+ * through libcurl's URL API (curl_url): the same parser that later sends
+ * the requests. The query string is split by hand because curl leaves it
+ * whole; its values are percent-decoded with '+' as space. */
 static int parse_url(ch_store *s, const char *url, char *err, size_t errlen) {
-    const char *p = url + strlen("clickhouse://");
     if (strncmp(url, "clickhouse://", 13))
         return tp_seterr(err, errlen, TP_EINVAL,
                          "ClickHouse store URL must look like clickhouse://HOST:8123/DB");
-    const char *end = p + strcspn(p, "/?");
-    const char *at = memchr(p, '@', (size_t)(end - p));
+    CURLU *u = curl_url();
+    if (!u) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = 0;
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    if (uc != CURLUE_OK) {
+        /* curl's text names the problem, never the URL (which may hold a password) */
+        rc = tp_seterr(err, errlen, TP_EINVAL,
+                       "ClickHouse store URL: %s; it must look like clickhouse://HOST:8123/DB",
+                       curl_url_strerror(uc));
+        goto out;
+    }
+    char host[256] = "", port[16] = "8123", path[160] = "", query[1024] = "";
     snprintf(s->user, sizeof s->user, "default");
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        pct_decode(p, (size_t)((colon ? colon : at) - p), s->user, sizeof s->user);
-        if (colon) pct_decode(colon + 1, (size_t)(at - colon - 1), s->password, sizeof s->password);
-        p = at + 1;
-    }
-    if (p == end) return tp_seterr(err, errlen, TP_EINVAL, "ClickHouse store URL has no host");
-    const char *colon = memchr(p, ':', (size_t)(end - p));
-    if (colon)
-        snprintf(s->where, sizeof s->where, "%.*s", (int)(end - p), p);
-    else
-        snprintf(s->where, sizeof s->where, "%.*s:8123", (int)(end - p), p);
-    snprintf(s->base, sizeof s->base, "http://%s/", s->where);
     snprintf(s->db, sizeof s->db, "default");
-    p = end;
-    if (*p == '/') {
-        p++;
-        size_t n = strcspn(p, "?");
-        if (n) pct_decode(p, n, s->db, sizeof s->db);
-        p += n;
+    s->password[0] = '\0';
+    if ((rc = url_part(u, CURLUPART_HOST, 0, "host", host, sizeof host, err, errlen)) ||
+        (rc = url_part(u, CURLUPART_PORT, 0, "port", port, sizeof port, err, errlen)) ||
+        (rc = url_part(u, CURLUPART_USER, CURLU_URLDECODE, "user", s->user, sizeof s->user, err, errlen)) ||
+        (rc = url_part(u, CURLUPART_PASSWORD, CURLU_URLDECODE, "password", s->password, sizeof s->password,
+                       err, errlen)) ||
+        (rc = url_part(u, CURLUPART_PATH, CURLU_URLDECODE, "path", path, sizeof path, err, errlen)) ||
+        (rc = url_part(u, CURLUPART_QUERY, 0, "query string", query, sizeof query, err, errlen)))
+        goto out;
+    if (!host[0]) {
+        rc = tp_seterr(err, errlen, TP_EINVAL, "ClickHouse store URL has no host");
+        goto out;
     }
-    for (const char *c = s->db; *c; c++)
-        if (!(*c == '_' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-            return tp_seterr(err, errlen, TP_EINVAL,
-                             "ClickHouse database name '%s': use letters, digits and _", s->db);
-    if (*p == '?') p++;
-    while (*p) {
+    snprintf(s->where, sizeof s->where, "%s:%s", host, port);
+    snprintf(s->base, sizeof s->base, "http://%s/", s->where);
+    const char *db = path[0] == '/' ? path + 1 : path;
+    if (strlen(db) >= sizeof s->db) {
+        rc = tp_seterr(err, errlen, TP_EINVAL, "ClickHouse database name is longer than %zu bytes",
+                       sizeof s->db - 1);
+        goto out;
+    }
+    if (*db) memcpy(s->db, db, strlen(db) + 1);
+    for (const char *p = query; *p;) {
         size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        if (eq) {
-            size_t kn = (size_t)(eq - p), vn = n - kn - 1;
-            if (kn == 4 && !memcmp(p, "user", 4))
-                pct_decode(eq + 1, vn, s->user, sizeof s->user);
-            else if (kn == 8 && !memcmp(p, "password", 8))
-                pct_decode(eq + 1, vn, s->password, sizeof s->password);
-            else if (!(kn == 8 && !memcmp(p, "database", 8)))
-                return tp_seterr(
-                    err, errlen, TP_EINVAL,
-                    "ClickHouse store URL: unknown parameter '%.*s' (known: user, password, database)",
-                    (int)kn, p);
-            else
-                pct_decode(eq + 1, vn, s->db, sizeof s->db);
-        }
+        if ((rc = url_param(s, p, n, err, errlen))) goto out;
         p += n;
         if (*p == '&') p++;
     }
-    return 0;
+    /* checked last, so ?database= is held to the rule as well */
+    if (!db_name_ok(s->db))
+        rc = tp_seterr(
+            err, errlen, TP_EINVAL,
+            "ClickHouse database name '%.64s': a name is letters, digits and _ only (in the path or "
+            "?database=)",
+            s->db);
+out:
+    curl_url_cleanup(u);
+    if (rc) memset(s->password, 0, sizeof s->password);
+    return rc;
 }
 
 int tp_clickhouse_parse_url(const char *url, tp_ch_url *out, char *err, size_t errlen) {
@@ -240,7 +282,7 @@ static int migrate(ch_store *s, char *err, size_t errlen) {
     char sql[256];
     int rc;
     if (strcmp(s->db, "default")) {
-        snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS %s", s->db);
+        snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s`", s->db);
         if ((rc = exec_sql(s, sql, 0, err, errlen))) return rc;
     }
     /* Log, not TinyLog: members of a consumer group open a fresh store at
@@ -648,6 +690,20 @@ static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     return 0;
 }
 
+static const tp_sink_reader_ops ch_reader = {
+    .query_symbols = ch_query_symbols,
+    .query_trades = ch_query_trades,
+    .query_candles = ch_query_candles,
+    .query_averages = ch_query_averages,
+};
+
+static int ch_check_url(const char *url, char *err, size_t errlen) {
+    tp_ch_url u;
+    int rc = tp_clickhouse_parse_url(url, &u, err, errlen);
+    memset(u.password, 0, sizeof u.password);
+    return rc;
+}
+
 const tp_sink_ops tp_sink_clickhouse_ops = {
     .scheme = "clickhouse",
     .alias = NULL,
@@ -656,9 +712,7 @@ const tp_sink_ops tp_sink_clickhouse_ops = {
     .write_averages = ch_write_averages,
     .write_candles = ch_write_candles,
     .commit = ch_commit,
-    .query_symbols = ch_query_symbols,
-    .query_trades = ch_query_trades,
-    .query_candles = ch_query_candles,
-    .query_averages = ch_query_averages,
     .close = ch_close,
+    .reader = &ch_reader,
+    .check_url = ch_check_url,
 };

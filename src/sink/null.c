@@ -1,8 +1,10 @@
 /* null.c - the store that keeps nothing (`null:`).
  *
- * Writes succeed at once and are only counted; queries return no rows. It
- * exists so benchmarks can measure the processor without a database, and so
- * a user can run the pipeline for its metrics alone. */
+ * Writes succeed at once and are only counted. It exists so benchmarks can
+ * measure the processor without a database, and so a user can run the
+ * pipeline for its metrics alone. It is the one write-only store (no
+ * reader operations): serve refuses it, and the REST API over it answers
+ * 501, since there is nothing to read back. */
 #include "sink/sink.h"
 
 #include "core/err.h"
@@ -46,29 +48,6 @@ static int null_commit(void *state, char *err, size_t errlen) {
     return 0;
 }
 
-static int null_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
-    (void)state, (void)fn, (void)ud, (void)err, (void)errlen;
-    return 0;
-}
-
-static int null_query_trades(void *state, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
-                             size_t errlen) {
-    (void)state, (void)q, (void)fn, (void)ud, (void)err, (void)errlen;
-    return 0;
-}
-
-static int null_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,
-                              size_t errlen) {
-    (void)state, (void)q, (void)fn, (void)ud, (void)err, (void)errlen;
-    return 0;
-}
-
-static int null_query_averages(void *state, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
-                               size_t errlen) {
-    (void)state, (void)q, (void)fn, (void)ud, (void)err, (void)errlen;
-    return 0;
-}
-
 static void null_close(void *state) {
     free(state);
 }
@@ -81,9 +60,6 @@ const tp_sink_ops tp_sink_null_ops = {
     .write_averages = null_write_averages,
     .write_candles = null_write_candles,
     .commit = null_commit,
-    .query_symbols = null_query_symbols,
-    .query_trades = null_query_trades,
-    .query_candles = null_query_candles,
-    .query_averages = null_query_averages,
     .close = null_close,
+    .reader = NULL, /* write-only: there is nothing to read back */
 };

@@ -559,6 +559,29 @@ static int pg_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *er
     return 0;
 }
 
+/* Distinct symbols by a loose index scan over the trades key (one index
+ * probe per symbol), each with its newest trade time. */
+static int pg_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    pg_store *s = state;
+    PGresult *r = NULL;
+    int rc =
+        query(s,
+              "WITH RECURSIVE syms(sym) AS (SELECT (SELECT min(symbol) FROM trades)"
+              " UNION ALL SELECT (SELECT min(symbol) FROM trades WHERE symbol > syms.sym)"
+              " FROM syms WHERE syms.sym IS NOT NULL)"
+              " SELECT sym, " MS(
+                  "(SELECT max(trade_timestamp) FROM trades WHERE symbol = syms.sym)") " FROM syms WHERE sym "
+                                                                                       "IS NOT NULL",
+              0, NULL, &r, err, errlen);
+    if (rc) return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        tp_symbol_info si = {val_str(r, i, 0), -1, NAN, val_i64(r, i, 1)};
+        if (fn(ud, &si)) break;
+    }
+    PQclear(r);
+    return 0;
+}
+
 static int pg_query_trades(void *state, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
                            size_t errlen) {
     pg_store *s = state;
@@ -738,6 +761,13 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     return 0;
 }
 
+static const tp_sink_reader_ops pg_reader = {
+    .query_symbols = pg_query_symbols,
+    .query_trades = pg_query_trades,
+    .query_candles = pg_query_candles,
+    .query_averages = pg_query_averages,
+};
+
 const tp_sink_ops tp_sink_postgresql_ops = {
     .scheme = "postgresql",
     .alias = "postgres",
@@ -746,9 +776,7 @@ const tp_sink_ops tp_sink_postgresql_ops = {
     .write_averages = pg_write_averages,
     .write_candles = pg_write_candles,
     .commit = pg_commit,
-    .query_symbols = pg_query_symbols,
-    .query_trades = pg_query_trades,
-    .query_candles = pg_query_candles,
-    .query_averages = pg_query_averages,
     .close = pg_close,
+    .reader = &pg_reader,
+    .query_latest = pg_query_latest,
 };

@@ -2,6 +2,8 @@
  * the write path for every trade; the decoder uses jansson (query path). */
 #include "sink/rowfmt.h"
 
+#include "core/hex.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,19 +50,12 @@ int tp_cond_json(tp_buf *b, const tp_trade *t) {
     return tp_buf_append(b, "]", 1);
 }
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int tp_uuid_parse(const char *s, size_t len, uint8_t out[16]) {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '-') continue;
         if (o >= 32 || i + 1 >= len) return -1;
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        int hi = tp_hex_digit((unsigned char)s[i]), lo = tp_hex_digit((unsigned char)s[i + 1]);
         if (hi < 0 || lo < 0) return -1;
         out[o / 2] = (uint8_t)(hi << 4 | lo);
         o += 2;

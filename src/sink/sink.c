@@ -1,38 +1,97 @@
 /* sink.c - the store table and the dispatch over it.
  *
  * A store is chosen by the scheme of its URL ("sqlite:", "postgresql://",
- * ...). Each store file defines one `const tp_sink_ops`; adding a store is
- * that file plus one line in k_stores below. The wrapper holds the ops and
- * the store's own state, so callers never see which store they talk to. */
+ * ...). Each store file defines one `const tp_sink_ops`; the table of them
+ * is generated from cmake/stores.cmake (see sink.h). Every entry is
+ * checked (tp_sink_check_ops) before it is used, so a store that forgot an
+ * operation is a clear error, not a NULL call. The wrapper holds the ops
+ * and the store's own state, so callers never see which store they talk
+ * to; a write-only store's queries fail with TP_ESTATE. */
 #include "sink/sink.h"
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-extern const tp_sink_ops tp_sink_null_ops;
-extern const tp_sink_ops tp_sink_sqlite_ops;
-extern const tp_sink_ops tp_sink_postgresql_ops;
-extern const tp_sink_ops tp_sink_clickhouse_ops;
-
-static const tp_sink_ops *const k_stores[] = {
-    &tp_sink_sqlite_ops,
-    &tp_sink_postgresql_ops,
-    &tp_sink_clickhouse_ops,
-    &tp_sink_null_ops,
-};
+/* The table, generated from cmake/stores.cmake into the build tree
+ * (store_table.c): one entry per store this build was configured with. */
+extern const tp_sink_ops *const tp_sink_k_stores[];
+extern const size_t tp_sink_k_nstores;
+extern const char tp_sink_k_schemes[]; /* "sqlite:, postgresql:, ..." */
 
 struct tp_sink {
     const tp_sink_ops *ops;
     void *state;
 };
 
+const tp_sink_ops *const *tp_sink_table(size_t *n) {
+    *n = tp_sink_k_nstores;
+    return tp_sink_k_stores;
+}
+
+static int scheme_ok(const char *s) {
+    if (!s || !*s) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '+' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+int tp_sink_check_ops(const tp_sink_ops *o, char *err, size_t errlen) {
+    if (!o) return tp_seterr(err, errlen, TP_EINVAL, "store table entry is NULL");
+    const char *name = o->scheme && *o->scheme ? o->scheme : "(unnamed)";
+    if (!scheme_ok(o->scheme) || (o->alias && !scheme_ok(o->alias)))
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "store '%s': a scheme is lower-case letters, digits, +, - and .", name);
+    const char *missing = !o->open             ? "open"
+                          : !o->write_trades   ? "write_trades"
+                          : !o->write_averages ? "write_averages"
+                          : !o->write_candles  ? "write_candles"
+                          : !o->commit         ? "commit"
+                          : !o->close          ? "close"
+                                               : NULL;
+    if (missing)
+        return tp_seterr(err, errlen, TP_EINVAL, "store '%s' lacks the writer operation %s", name, missing);
+    const tp_sink_reader_ops *r = o->reader;
+    if (r) {
+        missing = !r->query_symbols    ? "query_symbols"
+                  : !r->query_trades   ? "query_trades"
+                  : !r->query_candles  ? "query_candles"
+                  : !r->query_averages ? "query_averages"
+                                       : NULL;
+        if (missing)
+            return tp_seterr(err, errlen, TP_EINVAL,
+                             "store '%s' has reader operations but lacks %s (give all four, or none)", name,
+                             missing);
+    }
+    if (o->query_latest && !r)
+        return tp_seterr(err, errlen, TP_EINVAL, "store '%s' has query_latest but no reader operations",
+                         name);
+    return 0;
+}
+
+/* ", "-joined "scheme:" list of the entries (only readable ones if asked). */
+static void list_schemes(char *out, size_t outlen, int readers_only) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < tp_sink_k_nstores && o < outlen; i++) {
+        const tp_sink_ops *e = tp_sink_k_stores[i];
+        if (readers_only && !e->reader) continue;
+        o += (size_t)snprintf(out + o, outlen - o, "%s%s:", o ? ", " : "", e->scheme);
+    }
+}
+
+const char *tp_sink_schemes(void) {
+    return tp_sink_k_schemes;
+}
+
 static const tp_sink_ops *find_store(const char *url, size_t scheme_len) {
-    for (size_t i = 0; i < sizeof k_stores / sizeof k_stores[0]; i++) {
-        const tp_sink_ops *o = k_stores[i];
+    for (size_t i = 0; i < tp_sink_k_nstores; i++) {
+        const tp_sink_ops *o = tp_sink_k_stores[i];
         if (strlen(o->scheme) == scheme_len && !strncmp(o->scheme, url, scheme_len)) return o;
         if (o->alias && strlen(o->alias) == scheme_len && !strncmp(o->alias, url, scheme_len)) return o;
     }
@@ -41,26 +100,40 @@ static const tp_sink_ops *find_store(const char *url, size_t scheme_len) {
 
 static const tp_sink_ops *resolve(const char *url, char *err, size_t errlen) {
     if (!url || !*url) {
-        tp_seterr(err, errlen, TP_EINVAL,
-                  "no store URL; use sqlite:PATH, postgresql://USER@HOST/DB or clickhouse://HOST:8123/DB");
+        tp_seterr(err, errlen, TP_EINVAL, "no store URL; use one of %s (e.g. sqlite:data/tickpipe.db)",
+                  tp_sink_schemes());
         return NULL;
     }
     const char *colon = strchr(url, ':');
     const tp_sink_ops *ops = colon ? find_store(url, (size_t)(colon - url)) : NULL;
     if (!ops) {
-        char safe[512], known[256] = "";
+        char safe[512];
         tp_log_redact(url, safe, sizeof safe);
-        size_t o = 0;
-        for (size_t i = 0; i < sizeof k_stores / sizeof k_stores[0] && o < sizeof known; i++)
-            o += (size_t)snprintf(known + o, sizeof known - o, "%s%s:", i ? ", " : "", k_stores[i]->scheme);
         tp_seterr(err, errlen, TP_EINVAL, "store URL '%s' names no store this build knows; use one of %s",
-                  safe, known);
+                  safe, tp_sink_schemes());
+        return NULL;
     }
+    /* registration check: a malformed entry is refused, never half used */
+    if (tp_sink_check_ops(ops, err, errlen)) return NULL;
     return ops;
 }
 
 int tp_sink_check_url(const char *url, char *err, size_t errlen) {
-    return resolve(url, err, errlen) ? 0 : TP_EINVAL;
+    const tp_sink_ops *ops = resolve(url, err, errlen);
+    if (!ops) return TP_EINVAL;
+    return ops->check_url && ops->check_url(url, err, errlen) ? TP_EINVAL : 0;
+}
+
+int tp_sink_check_reader_url(const char *url, char *err, size_t errlen) {
+    if (tp_sink_check_url(url, err, errlen)) return TP_EINVAL;
+    const tp_sink_ops *ops = resolve(url, err, errlen);
+    if (ops->reader) return 0;
+    char readers[512];
+    list_schemes(readers, sizeof readers, 1);
+    return tp_seterr(err, errlen, TP_EINVAL,
+                     "the %s store is write-only: it cannot be queried, so serve and the dashboard cannot "
+                     "read it; use one of %s",
+                     ops->scheme, readers);
 }
 
 int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen) {
@@ -81,6 +154,15 @@ int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen) {
 
 const char *tp_sink_scheme(const tp_sink *s) {
     return s->ops->scheme;
+}
+
+int tp_sink_can_read(const tp_sink *s) {
+    return s->ops->reader != NULL;
+}
+
+static int write_only(const tp_sink *s, char *err, size_t errlen) {
+    return tp_seterr(err, errlen, TP_ESTATE, "the %s store is write-only: it cannot be queried",
+                     s->ops->scheme);
 }
 
 int tp_sink_write_trades(tp_sink *s, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
@@ -104,22 +186,32 @@ int tp_sink_commit(tp_sink *s, char *err, size_t errlen) {
 }
 
 int tp_sink_query_symbols(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
-    return s->ops->query_symbols(s->state, fn, ud, err, errlen);
+    if (!s->ops->reader) return write_only(s, err, errlen);
+    return s->ops->reader->query_symbols(s->state, fn, ud, err, errlen);
 }
 
 int tp_sink_query_trades(tp_sink *s, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
                          size_t errlen) {
-    return s->ops->query_trades(s->state, q, fn, ud, err, errlen);
+    if (!s->ops->reader) return write_only(s, err, errlen);
+    return s->ops->reader->query_trades(s->state, q, fn, ud, err, errlen);
 }
 
 int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,
                           size_t errlen) {
-    return s->ops->query_candles(s->state, q, fn, ud, err, errlen);
+    if (!s->ops->reader) return write_only(s, err, errlen);
+    return s->ops->reader->query_candles(s->state, q, fn, ud, err, errlen);
 }
 
 int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
                            size_t errlen) {
-    return s->ops->query_averages(s->state, q, fn, ud, err, errlen);
+    if (!s->ops->reader) return write_only(s, err, errlen);
+    return s->ops->reader->query_averages(s->state, q, fn, ud, err, errlen);
+}
+
+int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    if (!s->ops->reader) return write_only(s, err, errlen);
+    if (s->ops->query_latest) return s->ops->query_latest(s->state, fn, ud, err, errlen);
+    return s->ops->reader->query_symbols(s->state, fn, ud, err, errlen);
 }
 
 void tp_sink_close(tp_sink *s) {
@@ -129,12 +221,14 @@ void tp_sink_close(tp_sink *s) {
 }
 
 void tp_uuid_format(const uint8_t id[16], char out[37]) {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-        out[o++] = hex[id[i] >> 4];
-        out[o++] = hex[id[i] & 15];
+    /* 8-4-4-4-12 hex digits */
+    static const unsigned char k_groups[] = {4, 2, 2, 2, 6};
+    size_t o = 0, i = 0;
+    for (size_t g = 0; g < sizeof k_groups; g++) {
+        if (g) out[o++] = '-';
+        tp_hex_encode(id + i, k_groups[g], out + o);
+        o += 2u * k_groups[g];
+        i += k_groups[g];
     }
     out[o] = '\0';
 }

@@ -1,8 +1,12 @@
 /* sink.h - one interface for every serving store.
  *
- * A store is one file in sink/ that defines a `const tp_sink_ops` and one
- * entry in the table in sink.c: nothing else changes to add a store
- * (Fluent Bit's output plugins are the model). Stores are chosen by URL:
+ * A store is one file in sink/ that defines a `const tp_sink_ops` named
+ * tp_sink_<name>_ops, one entry in cmake/stores.cmake (name, source, DDL
+ * file), its DDL file in sql/ and its test server script: the store
+ * table, the embedded DDL (tp_sql_<name>) and the CMake option
+ * TP_STORE_<NAME> all come from that list (Fluent Bit's output plugins are
+ * the model). A store has writer operations and, optionally, reader
+ * operations (tp_sink_reader_ops) for serve and the dashboard. Stores are chosen by URL:
  *   sqlite:PATH                       embedded default (sqlite:data/tickpipe.db)
  *   postgresql://user:pw@host/db      libpq URI (postgres:// too)
  *   clickhouse://host:8123/db?user=u&password=p   HTTP interface
@@ -23,7 +27,8 @@
  * migrations.
  *
  * Threading: a tp_sink is used by one thread at a time. Readers (serve)
- * open their own tp_sink on the same URL. */
+ * open their own tp_sink on the same URL. The table functions are pure and
+ * may be called from any thread. */
 #ifndef TP_SINK_H
 #define TP_SINK_H
 
@@ -79,15 +84,10 @@ typedef int (*tp_candle_row_fn)(void *ud, const tp_candle *c);
 typedef int (*tp_average_row_fn)(void *ud, const tp_average *a);
 typedef int (*tp_symbol_row_fn)(void *ud, const tp_symbol_info *s);
 
-typedef struct tp_sink_ops {
-    const char *scheme; /* "sqlite", "postgresql", "clickhouse", "null" */
-    const char *alias;  /* another accepted scheme ("postgres"), or NULL */
-    int (*open)(const char *url, void **state, char *err, size_t errlen);
-    int (*write_trades)(void *state, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
-                        size_t errlen);
-    int (*write_averages)(void *state, const tp_average *a, size_t n, char *err, size_t errlen);
-    int (*write_candles)(void *state, const tp_candle *c, size_t n, char *err, size_t errlen);
-    int (*commit)(void *state, char *err, size_t errlen);
+/* Reader operations: what `serve` and the dashboard's REST API and live
+ * polling need. Optional as a whole: a write-only store leaves
+ * tp_sink_ops.reader NULL; a store that gives the struct gives all four. */
+typedef struct tp_sink_reader_ops {
     int (*query_symbols)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
     int (*query_trades)(void *state, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
                         size_t errlen);
@@ -95,7 +95,43 @@ typedef struct tp_sink_ops {
                          size_t errlen);
     int (*query_averages)(void *state, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
                           size_t errlen);
+} tp_sink_reader_ops;
+
+/* One store. The writer operations (open .. close) are required; every
+ * other member is optional and NULL means "not supported". The table
+ * check (tp_sink_check_ops) runs on every entry before it is used.
+ *
+ * Adding an optional operation `frob`:
+ *   1. a member `int (*frob)(void *state, ..., char *err, size_t errlen);`
+ *      at the end of this struct (designated initializers in the stores
+ *      keep compiling; stores without it get NULL);
+ *   2. `int tp_sink_frob(tp_sink *s, ...)` in sink.c that returns
+ *      TP_ESTATE with "the X store cannot frob" when the member is NULL,
+ *      and `int tp_sink_can_frob(const tp_sink *s)` for callers that
+ *      choose a path up front;
+ *   3. if frob only makes sense together with another member, say so in
+ *      tp_sink_check_ops, and cover it in tests/unit/test_sink.c. */
+typedef struct tp_sink_ops {
+    const char *scheme; /* "sqlite", "postgresql", "clickhouse", "null" */
+    const char *alias;  /* another accepted scheme ("postgres"), or NULL */
+    /* writer: required */
+    int (*open)(const char *url, void **state, char *err, size_t errlen);
+    int (*write_trades)(void *state, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
+                        size_t errlen);
+    int (*write_averages)(void *state, const tp_average *a, size_t n, char *err, size_t errlen);
+    int (*write_candles)(void *state, const tp_candle *c, size_t n, char *err, size_t errlen);
+    int (*commit)(void *state, char *err, size_t errlen);
     void (*close)(void *state);
+    /* reader: optional (NULL = write-only store) */
+    const tp_sink_reader_ops *reader;
+    /* optional: is url well formed for this store? Opens and connects
+     * nothing; 0 or TP_EINVAL naming the rule. tp_sink_check_url runs it,
+     * so a bad URL is a usage error at start, not an error at open. */
+    int (*check_url)(const char *url, char *err, size_t errlen);
+    /* optional, with reader: every symbol with stored trades and the event time of its newest trade
+     * (trade_count -1, last_price NAN), without counting rows: a restart's
+     * first question, asked of a store that may hold days of trades. */
+    int (*query_latest)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
 } tp_sink_ops;
 
 typedef struct tp_sink tp_sink;
@@ -104,9 +140,16 @@ typedef struct tp_sink tp_sink;
  * the store and say how to fix it ("is the server running?"). */
 int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen);
 const char *tp_sink_scheme(const tp_sink *s);
-/* Does url name a store this build knows? 0, or TP_EINVAL with err saying
- * which schemes exist. Opens nothing (for flag checks at start-up). */
+/* Does url name a store this build knows, and is it well formed for that
+ * store (its check_url)? 0, or TP_EINVAL with err saying which schemes
+ * exist or which rule the URL breaks. Opens nothing (for flag checks at
+ * start-up). */
 int tp_sink_check_url(const char *url, char *err, size_t errlen);
+/* As tp_sink_check_url, and the store must have reader operations (serve):
+ * TP_EINVAL naming the stores that do, for a write-only one. */
+int tp_sink_check_reader_url(const char *url, char *err, size_t errlen);
+/* 1 if the store can be queried (has reader operations), else 0. */
+int tp_sink_can_read(const tp_sink *s);
 int tp_sink_write_trades(tp_sink *s, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
                          size_t errlen);
 int tp_sink_write_averages(tp_sink *s, const tp_average *a, size_t n, char *err, size_t errlen);
@@ -119,7 +162,20 @@ int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, vo
                           size_t errlen);
 int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
                            size_t errlen);
+/* query_latest if the store has it, else the reader's query_symbols (same
+ * answer, slower); a write-only store answers TP_ESTATE. */
+int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
 void tp_sink_close(tp_sink *s);
+
+/* The store table, for help texts and checks. tp_sink_schemes() is the
+ * schemes this build knows as "sqlite:, postgresql:, ..." (static text);
+ * tp_sink_table() gives the entries themselves (*n of them). */
+const char *tp_sink_schemes(void);
+const tp_sink_ops *const *tp_sink_table(size_t *n);
+/* Is ops a well-formed entry: a scheme of [a-z0-9+.-], every writer
+ * operation, and either no reader or a full one? 0, or TP_EINVAL saying
+ * what is missing. */
+int tp_sink_check_ops(const tp_sink_ops *ops, char *err, size_t errlen);
 
 /* Format a 16-byte id as a UUID string (36 chars + NUL). */
 void tp_uuid_format(const uint8_t id[16], char out[37]);

@@ -364,6 +364,26 @@ static int sqlite_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char
     return query_end(s, st, rc, err, errlen);
 }
 
+/* Distinct symbols by a loose index scan over the trades key (one seek per
+ * symbol, not a scan of every row), each with its newest trade time. */
+static int sqlite_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    sqlite_store *s = state;
+    sqlite3_stmt *st;
+    int rc = query_prepare(s,
+                           "WITH RECURSIVE syms(sym) AS (SELECT (SELECT min(symbol) FROM trades)"
+                           " UNION ALL SELECT (SELECT min(symbol) FROM trades WHERE symbol > syms.sym)"
+                           " FROM syms WHERE syms.sym IS NOT NULL)"
+                           " SELECT sym, (SELECT max(trade_timestamp) FROM trades WHERE symbol = syms.sym)"
+                           " FROM syms WHERE sym IS NOT NULL",
+                           NULL, &st, err, errlen);
+    if (rc) return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        tp_symbol_info r = {col_str(st, 0), -1, NAN, sqlite3_column_int64(st, 1)};
+        if (fn(ud, &r)) break;
+    }
+    return query_end(s, st, rc, err, errlen);
+}
+
 static int sqlite_query_trades(void *state, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
                                size_t errlen) {
     sqlite_store *s = state;
@@ -466,6 +486,13 @@ static int sqlite_query_averages(void *state, const tp_query *q, tp_average_row_
     return query_end(s, st, rc, err, errlen);
 }
 
+static const tp_sink_reader_ops sqlite_reader = {
+    .query_symbols = sqlite_query_symbols,
+    .query_trades = sqlite_query_trades,
+    .query_candles = sqlite_query_candles,
+    .query_averages = sqlite_query_averages,
+};
+
 const tp_sink_ops tp_sink_sqlite_ops = {
     .scheme = "sqlite",
     .alias = NULL,
@@ -474,9 +501,7 @@ const tp_sink_ops tp_sink_sqlite_ops = {
     .write_averages = sqlite_write_averages,
     .write_candles = sqlite_write_candles,
     .commit = sqlite_commit,
-    .query_symbols = sqlite_query_symbols,
-    .query_trades = sqlite_query_trades,
-    .query_candles = sqlite_query_candles,
-    .query_averages = sqlite_query_averages,
     .close = sqlite_close,
+    .reader = &sqlite_reader,
+    .query_latest = sqlite_query_latest,
 };

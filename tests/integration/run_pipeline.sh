@@ -14,7 +14,7 @@ start_run() { # start_run NAME ARGS...: run in the background, wait for the dash
   local name=$1; shift
   : >"$TMP/$name.log"
   "$TICKPIPE" run --store "sqlite:$db" --http 127.0.0.1:0 --symbols AAPL,MSFT,BINANCE:BTCUSDT \
-    --sim-rate 400 --sim-batch 10 --emit-interval 200 "$@" >"$TMP/$name.out" 2>"$TMP/$name.log" &
+    --sim-rate 400 --sim-batch 10 --emit-interval 0.2 "$@" >"$TMP/$name.out" 2>"$TMP/$name.log" &
   eval "PID_$name=$!"
   on_exit "kill -9 $! 2>/dev/null"
   wait_for 30 grep -q 'dashboard at http://127.0.0.1:[0-9]*/' "$TMP/$name.log"

@@ -10,3 +10,11 @@ rc=0; timeout 10 "$TICKPIPE" serve --poll-interval soon 2>"$TMP/e2" || rc=$?
 [ "$rc" = 2 ] || fail "bad flag: exit $rc"
 grep -q -- "--poll-interval" "$TMP/e2" || fail "bad flag not named: $(cat "$TMP/e2")"
 ok "unknown store and bad flag exit 2 with the reason"
+
+# A write-only store (null: keeps nothing) cannot be served: exit 2 naming
+# the stores that can be read.
+rc=0; timeout 10 "$TICKPIPE" serve --store null: --http 127.0.0.1:0 2>"$TMP/e3" || rc=$?
+[ "$rc" = 2 ] || fail "write-only store: exit $rc"
+grep -q "the null store is write-only" "$TMP/e3" || fail "write-only store not explained: $(cat "$TMP/e3")"
+grep -q "sqlite:" "$TMP/e3" || fail "write-only error names no readable store: $(cat "$TMP/e3")"
+ok "a write-only store exits 2: $(head -c 160 "$TMP/e3")"

@@ -56,6 +56,22 @@ if "$SC" check "clickhouse://127.0.0.1:$CH_HTTP_PORT/tickpipe?user=tp&password=w
   fail "check succeeded with a wrong password"
 fi
 grep -q "ClickHouse at 127.0.0.1:$CH_HTTP_PORT: HTTP" "$TMP/auth.out" || fail "unclear auth error: $(cat "$TMP/auth.out")"
+# A database name that breaks the rule given as ?database= (it used to skip
+# the check and reach CREATE DATABASE as it was): a usage error, exit 2,
+# naming the rule, in every command that takes a store; nothing reaches
+# the server (clickhouse-client sees no new database).
+bad="clickhouse://127.0.0.1:$CH_HTTP_PORT/tickpipe?user=tp&password=$CH_PASSWORD&database=tp_evil%20ENGINE%20%3D%20Memory"
+for cmd in serve process run; do
+  rc=0; timeout 60 "$TICKPIPE" "$cmd" --store "$bad" >"$TMP/baddb.out" 2>&1 </dev/null || rc=$?
+  [ "$rc" = 2 ] || fail "$cmd with a bad ?database=: exit $rc: $(tail -2 "$TMP/baddb.out")"
+  grep -q "ClickHouse database name 'tp_evil ENGINE = Memory': a name is letters, digits and _ only" \
+    "$TMP/baddb.out" || fail "$cmd: the rule is not named: $(tail -2 "$TMP/baddb.out")"
+  if grep -q -e "$CH_PASSWORD" "$TMP/baddb.out"; then fail "$cmd printed the password"; fi
+done
+expect_eq "databases named tp_evil (clickhouse-client)" 0 \
+  "$(ch_q "SELECT count() FROM system.databases WHERE name LIKE 'tp_evil%'")"
+ok "bad ?database= is a usage error (exit 2) in serve, process and run; no database created"
+
 ch_stop
 if "$SC" check "$URL" >"$TMP/down.out" 2>&1; then fail "check succeeded with the server down"; fi
 grep -q "ClickHouse at 127.0.0.1:$CH_HTTP_PORT" "$TMP/down.out" || fail "error does not name the server: $(cat "$TMP/down.out")"

@@ -1,5 +1,6 @@
 /* test_http.c - unit tests of the HTTP side's pure parts: REST parameter
- * checking (through tp_http_api over the null store), the row formatters
+ * checking (through tp_http_api over an in-memory SQLite store, and the
+ * write-only null store's 501), the row formatters
  * (checked by parsing their JSON back with jansson), and the metrics
  * lookups the health push uses. */
 #include <setjmp.h>
@@ -10,22 +11,36 @@
 #include <cmocka.h>
 
 #include "core/metrics.h"
+#include "http/http.h"
 #include "http/http_internal.h"
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-static tp_http_resp api(const char *path, const char *a0, const char *a1, const char *a2) {
+static tp_http_resp api_on(tp_http_store *st, const char *path, const char *a0, const char *a1,
+                           const char *a2) {
     char *args[3];
     int n = 0;
     if (a0) args[n++] = (char *)a0;
     if (a1) args[n++] = (char *)a1;
     if (a2) args[n++] = (char *)a2;
-    static tp_http_store st = {.url = "null:"};
     tp_http_resp r = {0};
-    tp_http_api(&st, 100, path, args, n, &r);
+    tp_http_api(st, 100, path, args, n, &r);
     return r;
+}
+
+/* an empty in-memory SQLite store: answers every query with no rows */
+static tp_http_store g_mem = {.url = "sqlite::memory:"};
+
+static tp_http_resp api(const char *path, const char *a0, const char *a1, const char *a2) {
+    return api_on(&g_mem, path, a0, a1, a2);
 }
 
 static void expect_error(const char *path, const char *a0, const char *a1, const char *a2, int status,
@@ -67,6 +82,18 @@ static void test_params(void **state) {
     assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
     json_decref(j);
     free(r.body);
+
+    /* a write-only store: parameters are still checked first, then 501 */
+    static tp_http_store null_store = {.url = "null:"};
+    r = api_on(&null_store, "/api/trades", "symbol=A", NULL, NULL);
+    assert_int_equal(r.status, 501);
+    assert_non_null(strstr(r.body, "write-only"));
+    free(r.body);
+    r = api_on(&null_store, "/api/trades", "limit=1", NULL, NULL);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    tp_http_store_reset(&null_store);
+    tp_http_store_reset(&g_mem);
 }
 
 static void test_rows(void **state) {
@@ -135,9 +162,75 @@ static void test_metrics_lookup(void **state) {
     assert_true(tp_metrics_sum_suffix("_errors_total") >= 9);
 }
 
+/* GET path from the server on 127.0.0.1:port; the whole response in out. */
+static void http_get(int port, const char *path, char *out, size_t outlen) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < outlen && (r = read(fd, out + got, outlen - 1 - got)) > 0) got += (size_t)r;
+    out[got] = '\0';
+    close(fd);
+}
+
+typedef struct health_state {
+    atomic_int healthy, calls;
+} health_state;
+
+static int health(void *ud, char *out, size_t outlen) {
+    health_state *hs = ud;
+    atomic_fetch_add(&hs->calls, 1);
+    int ok = atomic_load(&hs->healthy);
+    snprintf(out, outlen, ok ? "ok: feed connected" : "feed: disconnected for 31 s");
+    return ok ? 0 : 1;
+}
+
+/* /healthz without a provider is "ok"; with one, its line and 200 or 503. */
+static void test_healthz_hook(void **state) {
+    (void)state;
+    char resp[4096], err[256];
+    tp_http_config cfg;
+    tp_http_config_default(&cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.store_url = "null:";
+    tp_http *h;
+    assert_int_equal(tp_http_start(&cfg, &h, err, sizeof err), 0);
+    http_get(tp_http_port(h), "/healthz", resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 200"));
+    assert_non_null(strstr(resp, "\r\n\r\nok\n"));
+    /* REST over a write-only store goes through the worker and back: 501 */
+    http_get(tp_http_port(h), "/api/symbols", resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 501"));
+    assert_non_null(strstr(resp, "write-only"));
+    tp_http_stop(h);
+
+    health_state hs;
+    atomic_init(&hs.healthy, 0);
+    atomic_init(&hs.calls, 0);
+    cfg.health = health;
+    cfg.health_ud = &hs;
+    assert_int_equal(tp_http_start(&cfg, &h, err, sizeof err), 0);
+    http_get(tp_http_port(h), "/healthz", resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 503"));
+    assert_non_null(strstr(resp, "\r\n\r\nfeed: disconnected for 31 s\n"));
+    atomic_store(&hs.healthy, 1);
+    http_get(tp_http_port(h), "/healthz", resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 200"));
+    assert_non_null(strstr(resp, "ok: feed connected\n"));
+    assert_int_equal(atomic_load(&hs.calls), 2);
+    tp_http_stop(h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_healthz_hook),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_metrics_lookup),
     };

@@ -76,6 +76,31 @@ void tp_sink_close(tp_sink *s) {
     (void)s;
 }
 
+/* The restart rebuild reads the store at open: this one starts empty. */
+int tp_sink_can_read(const tp_sink *s) {
+    (void)s;
+    return 1;
+}
+int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    (void)s, (void)fn, (void)ud, (void)err, (void)errlen;
+    return 0;
+}
+int tp_sink_query_trades(tp_sink *s, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
+                         size_t errlen) {
+    (void)s, (void)q, (void)fn, (void)ud, (void)err, (void)errlen;
+    return 0;
+}
+int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,
+                          size_t errlen) {
+    (void)s, (void)q, (void)fn, (void)ud, (void)err, (void)errlen;
+    return 0;
+}
+int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
+                           size_t errlen) {
+    (void)s, (void)q, (void)fn, (void)ud, (void)err, (void)errlen;
+    return 0;
+}
+
 static fake_row *new_row(void) {
     assert_true(F.nunit < 4096);
     fake_row *r = &F.unit[F.nunit++];

@@ -443,8 +443,17 @@ static void test_emit_interval_and_final_once(void **state) {
     tr c[] = {{"E", 3.0, 1.0, BASE + 16500}}; /* watermark BASE+1500 */
     add(w, c, 1, NULL);
     collect(w, 12100, 0, &e);
-    assert_int_equal(e.nc, 1);
-    assert_true(e.c[0].final && e.c[0].start_ms == BASE && e.c[0].close == 2.0 && e.c[0].trade_count == 2);
+    /* the final one, and the new 1 s candle of c: a window's first emit
+     * does not wait for the interval */
+    assert_int_equal(e.nc, 2);
+    const tp_candle *fin = find_candle(&e, 1, BASE);
+    assert_non_null(fin);
+    assert_true(fin->final && fin->close == 2.0 && fin->trade_count == 2);
+    const tp_candle *fresh = find_candle(&e, 1, BASE + 16000);
+    assert_non_null(fresh);
+    assert_false(fresh->final);
+    collect(w, 12150, 0, &e); /* nothing new, not due */
+    assert_int_equal(e.nc + e.na, 0);
     collect(w, 12200, 1, &e); /* forced: open windows, no second final */
     for (size_t i = 0; i < e.nc; i++) assert_false(e.c[i].final);
     tp_windows_free(w);

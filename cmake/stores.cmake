@@ -1,0 +1,19 @@
+# stores.cmake - the one list of stores. Everything else is generated from
+# it (cmake/store_table.cmake): the store table (store_table.c in the build
+# tree), the embedded DDL and an option TP_STORE_<NAME> per store, ON by
+# default; a store turned off is not compiled, linked or tested.
+#
+#   tp_store(NAME SOURCE DDL [PKG...])
+#     NAME    the URL scheme, and the C names: SOURCE defines
+#             `const tp_sink_ops tp_sink_NAME_ops`; the DDL file is embedded
+#             as `const char tp_sql_NAME[]` (and tp_sql_NAME_len)
+#     SOURCE  the store's one C file
+#     DDL     its schema file under sql/, or "" for none
+#     PKG     pkg-config modules the store links against
+#
+# The first entry is the default store. See docs/architecture.md, "Adding a
+# store".
+tp_store(sqlite     src/sink/sqlite.c     sql/sqlite.sql     sqlite3)
+tp_store(postgresql src/sink/postgresql.c sql/postgresql.sql libpq)
+tp_store(clickhouse src/sink/clickhouse.c sql/clickhouse.sql libcurl)
+tp_store(null       src/sink/null.c       "")

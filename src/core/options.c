@@ -1,0 +1,418 @@
+/* options.c - see options.h.
+ *
+ * getopt_long's table is built per call from the spec (a command parses
+ * once, so the allocation does not matter); each entry's `val` is its
+ * index in a flat list of (group, entry) pairs, which is how a parsed flag
+ * finds its value struct. Defaults are applied first, then flags, then the
+ * environment for entries the command line left alone. */
+#include "core/options.h"
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define HELP_COL 24    /* help text starts here */
+#define HELP_WIDTH 100 /* and wraps before this */
+#define VAL_BASE 1000
+
+typedef struct flat_opt {
+    const tp_opt *o;
+    int group;
+} flat_opt;
+
+static const tp_opt *find_in_group(const tp_opt_group *g, const char *name) {
+    for (const tp_opt *o = g->opts; o->name; o++)
+        if (!strcmp(o->name, name)) return o;
+    return NULL;
+}
+
+static void effective_default(const tp_cmd_spec *spec, const tp_opt *o, const char **def,
+                              const char **def_doc) {
+    *def = o->def;
+    *def_doc = o->def_doc;
+    for (const tp_opt_default *d = spec->defaults; d && d->name; d++) {
+        if (!strcmp(d->name, o->name)) {
+            *def = d->def;
+            *def_doc = d->def_doc;
+        }
+    }
+}
+
+static const char *unit_word(const char *unit) {
+    if (!unit) return NULL;
+    if (!strcmp(unit, "s")) return "seconds";
+    if (!strcmp(unit, "ms")) return "milliseconds";
+    return unit;
+}
+
+int tp_opt_parse_time(const char *s, const char *what, const char *unit, double min, double max, int64_t *ms,
+                      int *bare, double *bare_value, char *err, size_t errlen) {
+    double scale = unit && !strcmp(unit, "ms") ? 1.0 : 1000.0; /* ms per `unit` */
+    const char *uw = unit && !strcmp(unit, "ms") ? "ms" : "s";
+    char *end;
+    errno = 0;
+    double v = s && *s ? strtod(s, &end) : NAN;
+    double f = scale;
+    int is_bare = 1;
+    if (s && *s && !errno && isfinite(v)) {
+        if (!strcmp(end, "ms"))
+            f = 1.0, is_bare = 0;
+        else if (!strcmp(end, "s"))
+            f = 1000.0, is_bare = 0;
+        else if (!strcmp(end, "m"))
+            f = 60000.0, is_bare = 0;
+        else if (*end)
+            v = NAN;
+    }
+    double in_unit = v * f / scale;
+    if (!s || !*s || errno || !isfinite(v) || in_unit < min || in_unit > max)
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "%s: '%s' is not a time from %g to %g %s (a number of %s, or with a unit: 250ms, "
+                         "1.5s, 2m)",
+                         what, s ? s : "", min, max, uw, unit_word(uw));
+    *ms = (int64_t)llround(v * f);
+    if (bare) *bare = is_bare;
+    if (bare_value) *bare_value = v;
+    return 0;
+}
+
+/* Parse `s` into the entry's field. `what` names the flag or variable. */
+static int parse_value(const tp_opt *o, void *base, const char *s, const char *what, char *err,
+                       size_t errlen) {
+    void *field = (char *)base + o->off;
+    switch (o->type) {
+    case TP_OPT_STR:
+        if (o->min > 0 && !*s) return tp_seterr(err, errlen, TP_EINVAL, "%s must not be empty", what);
+        *(const char **)field = s;
+        return 0;
+    case TP_OPT_SWITCH: *(int *)field = 1; return 0;
+    case TP_OPT_INT:
+        return tp_cfg_parse_i64(s, what, (int64_t)o->min, (int64_t)o->max, (int64_t *)field, err, errlen);
+    case TP_OPT_NUM: return tp_cfg_parse_double(s, what, o->min, o->max, (double *)field, err, errlen);
+    case TP_OPT_TIME: {
+        int bare = 0;
+        double bv = 0;
+        int rc =
+            tp_opt_parse_time(s, what, o->unit, o->min, o->max, (int64_t *)field, &bare, &bv, err, errlen);
+        if (!rc && bare && o->warn_above > 0 && bv > o->warn_above)
+            tp_warn("options", "%s %s means %s %s; add \"ms\" (%sms) if you meant milliseconds", what, s, s,
+                    unit_word(o->unit), s);
+        return rc;
+    }
+    case TP_OPT_CUSTOM: {
+        int rc = o->parse(s, field, err, errlen);
+        if (rc && err && !*err) tp_seterr(err, errlen, rc, "%s: '%s' is not valid", what, s);
+        return rc;
+    }
+    }
+    return tp_seterr(err, errlen, TP_EINVAL, "%s: unknown option type", what);
+}
+
+static int env_switch_on(const char *v) {
+    return !strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes");
+}
+
+static void clear_field(const tp_opt *o, void *base) {
+    void *field = (char *)base + o->off;
+    switch (o->type) {
+    case TP_OPT_STR: *(const char **)field = NULL; break;
+    case TP_OPT_SWITCH: *(int *)field = 0; break;
+    case TP_OPT_INT:
+    case TP_OPT_TIME: *(int64_t *)field = 0; break;
+    case TP_OPT_NUM: *(double *)field = 0; break;
+    case TP_OPT_CUSTOM: break; /* the caller initialised it */
+    }
+}
+
+static int vusage(const tp_cmd_spec *spec, int status, const char *fmt, va_list ap) {
+    fprintf(stderr, "tickpipe %s: ", spec->name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+int tp_cmd_usage_error(const tp_cmd_spec *spec, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vusage(spec, TP_EXIT_USAGE, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int tp_cmd_fail(const tp_cmd_spec *spec, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vusage(spec, TP_EXIT_RUNTIME, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static size_t flatten(const tp_cmd_spec *spec, flat_opt *out, size_t cap) {
+    size_t n = 0;
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++)
+        for (const tp_opt *o = spec->groups[g]->opts; o->name; o++) {
+            if (out && n < cap) out[n] = (flat_opt){o, g};
+            n++;
+        }
+    return n;
+}
+
+static int apply_defaults(const tp_cmd_spec *spec, void *const vals[], const flat_opt *fl, size_t n) {
+    char err[512], what[80];
+    for (size_t i = 0; i < n; i++) {
+        const tp_opt *o = fl[i].o;
+        if (o->alias_of) continue;
+        clear_field(o, vals[fl[i].group]);
+        const char *def, *def_doc;
+        effective_default(spec, o, &def, &def_doc);
+        if (!def || o->type == TP_OPT_SWITCH) continue;
+        snprintf(what, sizeof what, "the default of --%s", o->name);
+        if (parse_value(o, vals[fl[i].group], def, what, err, sizeof err))
+            return tp_cmd_fail(spec, "%s", err); /* a bad table: a bug, not the user's fault */
+    }
+    return -1;
+}
+
+static int apply_env(const tp_cmd_spec *spec, void *const vals[], const flat_opt *fl, size_t n,
+                     const unsigned char *given) {
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        const tp_opt *o = fl[i].o;
+        if (o->alias_of || !o->env || given[i]) continue;
+        const char *v = getenv(o->env);
+        if (!v || !*v) continue;
+        if (o->type == TP_OPT_SWITCH) {
+            *(int *)((char *)vals[fl[i].group] + o->off) = env_switch_on(v);
+            continue;
+        }
+        if (parse_value(o, vals[fl[i].group], v, o->env, err, sizeof err))
+            return tp_cmd_usage_error(spec, "%s (from the environment; unset it or give --%s)", err, o->name);
+    }
+    return -1;
+}
+
+/* The entry an alias stands for, in the same group. */
+static size_t resolve_alias(const flat_opt *fl, size_t n, size_t i) {
+    if (!fl[i].o->alias_of) return i;
+    for (size_t j = 0; j < n; j++)
+        if (fl[j].group == fl[i].group && !strcmp(fl[j].o->name, fl[i].o->alias_of)) return j;
+    return i;
+}
+
+int tp_cmd_parse(const tp_cmd_spec *spec, void *const vals[], int argc, char **argv, int *first_arg) {
+    size_t n = flatten(spec, NULL, 0);
+    flat_opt *fl = calloc(n + 1, sizeof *fl);
+    struct option *lo = calloc(n + 2, sizeof *lo);
+    unsigned char *given = calloc(n + 1, 1);
+    char shortopts[64] = "h";
+    int status = -1;
+    if (!fl || !lo || !given) {
+        status = tp_cmd_fail(spec, "out of memory");
+        goto out;
+    }
+    flatten(spec, fl, n);
+    size_t sl = 1;
+    for (size_t i = 0; i < n; i++) {
+        const tp_opt *o = fl[i].o;
+        lo[i] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, (int)(VAL_BASE + i)};
+        if (o->short_name && sl + 3 < sizeof shortopts) {
+            shortopts[sl++] = (char)o->short_name;
+            if (o->arg) shortopts[sl++] = ':';
+            shortopts[sl] = '\0';
+        }
+    }
+    lo[n] = (struct option){"help", no_argument, NULL, 'h'};
+    status = apply_defaults(spec, vals, fl, n);
+    if (status >= 0) goto out;
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    char err[600];
+    while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+        size_t i = n;
+        if (c == 'h') {
+            tp_cmd_help(spec, stdout);
+            status = TP_EXIT_OK;
+            goto out;
+        }
+        if (c >= VAL_BASE && (size_t)(c - VAL_BASE) < n) {
+            i = (size_t)(c - VAL_BASE);
+        } else if (c != '?' && c != ':') {
+            for (size_t j = 0; j < n; j++)
+                if (fl[j].o->short_name == c) i = j;
+        }
+        if (i == n) {
+            status = tp_cmd_usage_error(spec, "unknown or incomplete option '%s'; see 'tickpipe %s --help'",
+                                        argv[optind - 1], spec->name);
+            goto out;
+        }
+        size_t t = resolve_alias(fl, n, i);
+        const tp_opt *o = fl[t].o;
+        if (t != i) tp_warn(spec->name, "--%s is deprecated; use --%s", fl[i].o->name, o->name);
+        if (given[t] && o->type == TP_OPT_CUSTOM && !o->repeatable) {
+            status = tp_cmd_usage_error(spec, "--%s given twice", o->name);
+            goto out;
+        }
+        given[t] = 1;
+        char what[80];
+        if (o->short_name && !strncmp(argv[optind - 1], "-", 1) && argv[optind - 1][1] == o->short_name)
+            snprintf(what, sizeof what, "-%c", o->short_name);
+        else
+            snprintf(what, sizeof what, "--%s", o->name);
+        err[0] = '\0';
+        if (parse_value(o, vals[fl[t].group], o->arg ? optarg : "1", what, err, sizeof err)) {
+            status = tp_cmd_usage_error(spec, "%s", err);
+            goto out;
+        }
+    }
+    status = apply_env(spec, vals, fl, n, given);
+    if (status >= 0) goto out;
+    int npos = argc - optind;
+    if (npos < spec->min_args || (spec->max_args >= 0 && npos > spec->max_args)) {
+        if (npos > 0 && spec->max_args >= 0 && npos > spec->max_args)
+            status = tp_cmd_usage_error(spec, "unexpected argument '%s'; see 'tickpipe %s --help'",
+                                        argv[optind + spec->max_args], spec->name);
+        else
+            status = tp_cmd_usage_error(spec, "missing argument: tickpipe %s %s; see 'tickpipe %s --help'",
+                                        spec->name, spec->synopsis, spec->name);
+        goto out;
+    }
+    if (first_arg) *first_arg = optind;
+out:
+    free(fl);
+    free(lo);
+    free(given);
+    return status;
+}
+
+/* ---- help ---- */
+
+/* Write `text` from column `col`, wrapping at HELP_WIDTH onto lines that
+ * start at HELP_COL. */
+static void wrap(FILE *f, size_t col, const char *text) {
+    const char *p = text;
+    while (*p) {
+        size_t room = col < HELP_WIDTH ? HELP_WIDTH - col : 1;
+        size_t len = strlen(p);
+        size_t take = len;
+        if (len > room) {
+            take = room;
+            while (take > 0 && p[take] != ' ') take--;
+            if (take == 0) {
+                take = room;
+                while (p[take] && p[take] != ' ') take++;
+            }
+        }
+        fprintf(f, "%.*s\n", (int)take, p);
+        p += take;
+        while (*p == ' ') p++;
+        if (*p) fprintf(f, "%*s", HELP_COL, "");
+        col = HELP_COL;
+    }
+}
+
+static void help_line(const tp_cmd_spec *spec, const tp_opt *o, FILE *f) {
+    char left[96], text[1024];
+    if (o->short_name)
+        snprintf(left, sizeof left, "  -%c, --%s %s", o->short_name, o->name, o->arg ? o->arg : "");
+    else
+        snprintf(left, sizeof left, "  --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+    const char *def, *def_doc;
+    effective_default(spec, o, &def, &def_doc);
+    const char *env = o->env_doc ? o->env_doc : o->env;
+    const char *uw = o->type == TP_OPT_TIME ? unit_word(o->unit) : NULL;
+    const char *shown = def_doc ? def_doc : def;
+    size_t t = (size_t)snprintf(text, sizeof text, "%s", o->help);
+    if (env || uw || shown) {
+        t += (size_t)snprintf(text + t, sizeof text - t, " (%s%s%s%s%s%s%s%s)", uw ? uw : "",
+                              uw && (env || shown) ? "; " : "", env ? "env " : "", env ? env : "",
+                              env && o->type == TP_OPT_SWITCH ? "=1" : "", env && shown ? "; " : "",
+                              shown ? "default " : "", shown ? shown : "");
+    }
+    size_t ll = strlen(left);
+    fputs(left, f);
+    if (ll + 2 > HELP_COL) {
+        fprintf(f, "\n%*s", HELP_COL, "");
+    } else {
+        fprintf(f, "%*s", (int)(HELP_COL - ll), "");
+    }
+    wrap(f, HELP_COL, text);
+}
+
+void tp_cmd_help(const tp_cmd_spec *spec, FILE *f) {
+    fprintf(f, "Usage: tickpipe %s %s\n\n%s", spec->name, spec->synopsis, spec->about);
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++) {
+        fprintf(f, "\n%s:\n", spec->groups[g]->title);
+        for (const tp_opt *o = spec->groups[g]->opts; o->name; o++)
+            if (!o->alias_of) help_line(spec, o, f);
+    }
+    fprintf(f, "  -h, --help%*sthis help\n", HELP_COL - 12, "");
+    if (spec->epilog && *spec->epilog) fprintf(f, "\n%s", spec->epilog);
+}
+
+static const char *type_name(tp_opt_type t) {
+    switch (t) {
+    case TP_OPT_STR: return "string";
+    case TP_OPT_SWITCH: return "switch";
+    case TP_OPT_INT: return "integer";
+    case TP_OPT_NUM: return "number";
+    case TP_OPT_TIME: return "time";
+    case TP_OPT_CUSTOM: return "custom";
+    }
+    return "?";
+}
+
+void tp_cmd_dump_flags(const tp_cmd_spec *spec, FILE *f) {
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++)
+        for (const tp_opt *a = spec->groups[g]->opts; a->name; a++) {
+            /* an alias is dumped with its target's description */
+            const tp_opt *o = a->alias_of ? find_in_group(spec->groups[g], a->alias_of) : a;
+            if (!o) o = a;
+            const char *def, *def_doc;
+            effective_default(spec, o, &def, &def_doc);
+            char sn[3] = "";
+            if (o->short_name) snprintf(sn, sizeof sn, "-%c", o->short_name);
+            fprintf(f, "%s\t--%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", spec->name, a->name, sn,
+                    o->arg ? o->arg : "", o->env_doc ? o->env_doc : (o->env ? o->env : ""),
+                    def_doc ? def_doc : (def ? def : ""), o->unit ? o->unit : "", type_name(o->type),
+                    a->alias_of ? a->alias_of : "", spec->groups[g]->id, o->help);
+        }
+}
+
+void tp_cmd_markdown_flags(const tp_cmd_spec *spec, FILE *f) {
+    fprintf(f, "| flag | environment | default | meaning |\n| --- | --- | --- | --- |\n");
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++)
+        for (const tp_opt *o = spec->groups[g]->opts; o->name; o++) {
+            if (o->alias_of) continue;
+            const char *def, *def_doc;
+            effective_default(spec, o, &def, &def_doc);
+            const char *env = o->env_doc ? o->env_doc : o->env;
+            const char *uw = o->type == TP_OPT_TIME ? unit_word(o->unit) : NULL;
+            if (o->short_name)
+                fprintf(f, "| `-%c %s`, `--%s %s` | ", o->short_name, o->arg ? o->arg : "", o->name,
+                        o->arg ? o->arg : "");
+            else
+                fprintf(f, "| `--%s%s%s` | ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+            if (env)
+                fprintf(f, "`%s%s` | ", env, o->type == TP_OPT_SWITCH ? "=1" : "");
+            else
+                fprintf(f, " | ");
+            if (def_doc)
+                fprintf(f, "%s | ", def_doc);
+            else if (def)
+                fprintf(f, "`%s` | ", def);
+            else
+                fprintf(f, " | ");
+            fprintf(f, "%s%s%s%s |\n", o->help, uw ? " (" : "", uw ? uw : "", uw ? ")" : "");
+        }
+    fprintf(f, "| `-h`, `--help` | | | this help |\n");
+}

@@ -1,0 +1,121 @@
+/* options.h - commands built from option tables.
+ *
+ * A flag is described once, in a table entry (tp_opt): its name, argument,
+ * environment variable, default, unit, help line and how its value is
+ * parsed. Entries are collected in groups (tp_opt_group: feed, Kafka,
+ * store, windows, HTTP, run control, logging, and one per command for what
+ * only that command takes); a command (tp_cmd_spec) is a list of groups.
+ * From the spec this module builds getopt_long's table, parses argv (flag,
+ * then environment variable, then default: the default is a string parsed
+ * by the same parser, so `--help` cannot show a default the code does not
+ * use), prints `--help`, and reports usage errors one way: "tickpipe CMD:
+ * WHAT" on stderr and exit status 2.
+ *
+ * Units: a time value (TP_OPT_TIME) is stored as milliseconds; a bare
+ * number is in the entry's unit ("s" or "ms"), and a suffix ("250ms",
+ * "1.5s", "2m") states the unit explicitly. The same flag has the same unit
+ * in every command, because every command takes it from the same entry.
+ *
+ * Deprecated spellings: an entry with alias_of parses as the entry it names
+ * and logs a warning; it is left out of `--help` (the README lists renames).
+ *
+ * Ownership and threads: tables are static const data; values go into
+ * structs the caller owns (one per group, passed in the order of the
+ * spec's groups). String values point into argv or the environment, which
+ * outlive the command. Everything here runs on the command's main thread,
+ * before other threads start. */
+#ifndef TP_OPTIONS_H
+#define TP_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses of every command. */
+enum { TP_EXIT_OK = 0, TP_EXIT_RUNTIME = 1, TP_EXIT_USAGE = 2 };
+
+typedef enum tp_opt_type {
+    TP_OPT_STR,    /* const char *; "" allowed unless min > 0 */
+    TP_OPT_SWITCH, /* int: 1 when given; from the environment: 1, true or yes */
+    TP_OPT_INT,    /* int64_t in [min, max] */
+    TP_OPT_NUM,    /* double in [min, max] */
+    TP_OPT_TIME,   /* int64_t milliseconds; [min, max] and bare numbers in `unit` */
+    TP_OPT_CUSTOM, /* parse(arg, field) decides; may be repeatable */
+} tp_opt_type;
+
+typedef int (*tp_opt_parse_fn)(const char *arg, void *field, char *err, size_t errlen);
+
+typedef struct tp_opt {
+    const char *name;    /* long name without "--"; NULL ends a table */
+    int short_name;      /* e.g. 'X', or 0 */
+    const char *arg;     /* metavariable in help ("URL", "S"); NULL for a switch */
+    const char *env;     /* read when the flag is not given; NULL = none */
+    const char *env_doc; /* shown instead of env when the command resolves it itself */
+    const char *def;     /* default, parsed like a value; NULL = none */
+    const char *def_doc; /* shown for the default when def cannot say it ("never") */
+    const char *unit;    /* "s", "ms", "bytes", ...; TP_OPT_TIME needs "s" or "ms" */
+    const char *help;    /* one line, no trailing period */
+    tp_opt_type type;
+    size_t off; /* offsetof(the group's struct, field) */
+    double min, max;
+    tp_opt_parse_fn parse; /* TP_OPT_CUSTOM */
+    int repeatable;        /* TP_OPT_CUSTOM: may be given more than once */
+    const char *alias_of;  /* deprecated spelling of the entry of that name (same group) */
+    double warn_above;     /* warn when a bare number is above this (a unit changed); 0 = never */
+} tp_opt;
+
+typedef struct tp_opt_group {
+    const char *id;    /* "feed": for tests and the flag dump */
+    const char *title; /* "Feed": the help section */
+    const tp_opt *opts;
+} tp_opt_group;
+
+/* A per-command change of a shared entry's default (nothing else may
+ * change: the meaning and unit are the entry's). */
+typedef struct tp_opt_default {
+    const char *name;
+    const char *def;
+    const char *def_doc;
+} tp_opt_default;
+
+#define TP_CMD_MAX_GROUPS 10
+
+typedef struct tp_cmd_spec {
+    const char *name;     /* "run" */
+    const char *synopsis; /* after "tickpipe NAME ": "[OPTIONS]", "[OPTIONS] QUERY" */
+    const char *about;    /* what the command does: paragraphs, before the flags */
+    const char *epilog;   /* after the flags: exit status, examples */
+    const tp_opt_group *groups[TP_CMD_MAX_GROUPS]; /* NULL-terminated */
+    const tp_opt_default *defaults;                /* {NULL}-terminated, or NULL */
+    int min_args, max_args;                        /* positional arguments */
+} tp_cmd_spec;
+
+/* Parse argv (argv[0] is the command name). vals[i] is the value struct of
+ * spec->groups[i]. Returns -1 when the command should go on (with
+ * *first_arg the index of the first positional argument), else the exit
+ * status to return at once: TP_EXIT_OK after --help, TP_EXIT_USAGE after a
+ * usage error, already printed. */
+int tp_cmd_parse(const tp_cmd_spec *spec, void *const vals[], int argc, char **argv, int *first_arg);
+
+/* The one usage-error path: prints "tickpipe NAME: MESSAGE" on stderr and
+ * returns TP_EXIT_USAGE. tp_cmd_fail is the same for a runtime failure and
+ * returns TP_EXIT_RUNTIME. */
+int tp_cmd_usage_error(const tp_cmd_spec *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int tp_cmd_fail(const tp_cmd_spec *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* --help of a command, generated from its spec. */
+void tp_cmd_help(const tp_cmd_spec *spec, FILE *f);
+
+/* One tab-separated line per flag of the command, for tests and the README
+ * generator: command, flag, short, argument, environment, default, unit,
+ * type, alias_of, group, help. */
+void tp_cmd_dump_flags(const tp_cmd_spec *spec, FILE *f);
+/* The README table of the command's flags (markdown). */
+void tp_cmd_markdown_flags(const tp_cmd_spec *spec, FILE *f);
+
+/* Parse a duration: a number in `unit` ("s" or "ms"), or with a suffix ms,
+ * s or m; range [min, max] in `unit`. Exposed for tests. */
+int tp_opt_parse_time(const char *s, const char *what, const char *unit, double min, double max, int64_t *ms,
+                      int *bare, double *bare_value, char *err, size_t errlen);
+
+#endif
