@@ -37,8 +37,9 @@ struct tp_producer {
     rd_kafka_topic_t *rkt;
     char *topic, *brokers;
     int drain_timeout_ms;
-    int closing; /* purging at free: failures are expected, not news */
-    int existed; /* --create-topic found the topic there already */
+    int closing;                    /* purging at free: failures are expected, not news */
+    int existed;                    /* --create-topic found the topic there already */
+    int64_t unknown_grace_until_ms; /* until then "unknown topic" is metadata still propagating */
     volatile sig_atomic_t interrupts;
     _Atomic uint64_t messages, trades, bytes, delivered_messages, delivered_trades, failed_messages,
         failed_trades, queue_full;
@@ -224,7 +225,15 @@ static void report_layout(tp_producer *p, const tp_producer_config *cfg, int64_t
     tp_kafka_topic_layout l;
     char e[256], buf[160];
     int t = left_ms < 3000 ? (int)(left_ms > 500 ? left_ms : 500) : 3000;
-    if (tp_kafka_topic_describe(p->rk, cfg->topic, t, &l, e, sizeof e)) {
+    int rc;
+    /* a new topic may not have reached the broker asked yet: a few tries */
+    for (int i = 0;
+         (rc = tp_kafka_topic_describe(p->rk, cfg->topic, t, &l, e, sizeof e)) == TP_EREFUSED && i < 20;
+         i++) {
+        struct timespec d = {0, 100 * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    if (rc) {
         tp_info("produce", "topic %s: layout unknown (%s)", cfg->topic, e);
         return;
     }
@@ -377,6 +386,9 @@ int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err,
     if (!rc && !p->rkt && !(p->rkt = rd_kafka_topic_new(p->rk, cfg->topic, NULL)))
         rc = tp_seterr(err, errlen, TP_EINVAL, "topic %s: %s", cfg->topic,
                        rd_kafka_err2str(rd_kafka_last_error()));
+    /* the start-up check saw the topic: for a while, a broker that says
+     * otherwise has not caught up yet (see tp_producer_send) */
+    p->unknown_grace_until_ms = tp_now_ms() + 30000;
     if (!rc && pthread_create(&p->poller, NULL, poller_main, p))
         rc = tp_seterr(err, errlen, TP_ENOMEM, "cannot start the producer's poller thread");
     else if (!rc)
@@ -401,6 +413,17 @@ int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void 
             RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
             RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ntrades), RD_KAFKA_V_END);
         if (!e) break;
+        if (e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC && tp_now_ms() < p->unknown_grace_until_ms &&
+            p->interrupts == 0) {
+            /* A topic created a moment ago is not known to every broker
+             * yet: the one that answered librdkafka's last metadata request
+             * said "no such topic". Ask again (bounded) instead of failing. */
+            const struct rd_kafka_metadata *md = NULL;
+            if (!rd_kafka_metadata(p->rk, 0, p->rkt, &md, 500)) rd_kafka_metadata_destroy(md);
+            struct timespec ts = {0, 50 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
                 return tp_seterr(err, errlen, TP_EINVAL,

@@ -4,7 +4,7 @@
 # closed port, an unresolvable name), a missing topic the cluster may not
 # create, bad flags and values (exit 2). --help documents every flag.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-feed=(--ws-url ws://127.0.0.1:9 --token t --symbols AAPL --max-reconnects 0 --progress 0)
+feed=(--ws-url ws://127.0.0.1:9 --token t --symbols AAPL --max-reconnects 0 --progress-interval 0)
 
 # A port nothing listens on. `timeout` only guards against a hang; the
 # assertion is the exit status and the message.
