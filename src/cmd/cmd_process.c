@@ -74,7 +74,11 @@ const tp_cmd_spec tp_spec_process = {
              "twice. Start more processes with the same --group to split the partitions.\n"
              "SIGINT/SIGTERM drain, flush, commit and exit 0; a second signal gives up on a\n"
              "store that is down.\n",
-    .epilog = "Exit status: 0 after a clean stop (everything consumed is durable and committed),\n"
+    .epilog = "Kafka security from the environment (applied before -X, so a password need not be\n"
+              "on the command line): KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,\n"
+              "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CA_LOCATION.\n"
+              "\n"
+              "Exit status: 0 after a clean stop (everything consumed is durable and committed),\n"
               "1 on a fatal error or when stopped while the store was down, 2 on a usage error.\n"
               "\n"
               "Example:\n"

@@ -132,7 +132,11 @@ const tp_cmd_spec tp_spec_produce = {
              "SIGINT/SIGTERM stop, flush (see --flush-timeout) and report what was not\n"
              "delivered; a second signal stops waiting. With --max-trades N exactly N trades\n"
              "are produced.\n",
-    .epilog = "Exit status: 0 when every trade read was delivered, 1 on a runtime failure (brokers\n"
+    .epilog = "Kafka security from the environment (applied before -X, so a password need not be\n"
+              "on the command line): KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,\n"
+              "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CA_LOCATION.\n"
+              "\n"
+              "Exit status: 0 when every trade read was delivered, 1 on a runtime failure (brokers\n"
               "unreachable, topic missing, undelivered trades, fatal feed error), 2 on a usage error.\n"
               "\n"
               "Example:\n"
