@@ -19,6 +19,9 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
   curl procps iproute2 time default-jre-headless maven)
+# The Cassandra tests: Debian's Python driver as the oracle that reads rows
+# back (the JRE and Maven above run the server).
+test_pkgs+=(python3-cassandra)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -36,6 +39,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Apache Cassandra's jars (Maven Central) into the test cache, outside the tree, once.
+if [ "$want_test" = 1 ]; then bash tests/lib/cassandra.sh fetch; fi
 
 if [ -f web/package.json ]; then
   (cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \

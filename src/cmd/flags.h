@@ -99,6 +99,7 @@ extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_
     tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log;
 
 /* The store schemes for help texts ("sqlite:PATH, postgresql://..."). */
-#define TP_FLAGS_STORE_SCHEMES "sqlite:PATH, postgresql://..., clickhouse://HOST:8123/DB, null:"
+#define TP_FLAGS_STORE_SCHEMES                                                                               \
+    "sqlite:PATH, postgresql://..., clickhouse://HOST:8123/DB, cassandra://HOST[:9042]/KEYSPACE, null:"
 
 #endif

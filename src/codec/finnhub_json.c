@@ -28,6 +28,8 @@
  * other real goes through strtod on a NUL-terminated copy of the token. */
 #include "codec/finnhub_json.h"
 #include "core/err.h"
+#include "core/hex.h"
+#include "core/json_str.h"
 
 #include <errno.h>
 #include <float.h>
@@ -87,47 +89,12 @@ static int hex4(const unsigned char *p, const unsigned char *e, uint32_t *out) {
     if (e - p < 4) return -1;
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        unsigned char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (uint32_t)(c - 'A' + 10);
-        else
-            return -1;
+        int d = tp_hex_digit(p[i]);
+        if (d < 0) return -1;
+        v = v << 4 | (uint32_t)d;
     }
     *out = v;
     return 0;
-}
-
-/* Length of the valid UTF-8 sequence at p (first byte >= 0x80), 0 if invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *e) {
-    unsigned char c = p[0];
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if ((size_t)(e - p) < n) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
 }
 
 static size_t utf8_len(uint32_t cp) {
@@ -188,7 +155,7 @@ static int scan_string(lexer *L, jstr *out) {
             snprintf(what, sizeof what, "control character 0x%02x in string", c);
             return syntax(L, p, what);
         } else {
-            size_t n = utf8_seq(p, e);
+            size_t n = tp_utf8_seq(p, e);
             if (!n) return syntax(L, p, "invalid UTF-8 in string");
             p += n;
         }
@@ -881,48 +848,13 @@ static void w_str(writer *w, const char *s) {
 
 /* A JSON string; invalid UTF-8 bytes become U+FFFD so the line stays valid. */
 static void w_json_string(writer *w, const char *s, size_t n) {
-    static const char hexd[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
     w_bytes(w, "\"", 1);
-    while (p < e) {
-        const unsigned char *run = p;
-        while (p < e && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
-        if (p > run) w_bytes(w, (const char *)run, (size_t)(p - run));
-        if (p >= e) break;
-        unsigned char c = *p;
-        if (c >= 0x80) {
-            size_t k = utf8_seq(p, e);
-            if (k) {
-                w_bytes(w, (const char *)p, k);
-                p += k;
-            } else {
-                w_bytes(w, "\\ufffd", 6);
-                p++;
-            }
-            continue;
-        }
-        char esc[6];
-        size_t el = 2;
-        esc[0] = '\\';
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hexd[c >> 4];
-            esc[5] = hexd[c & 15];
-            el = 6;
-        }
-        w_bytes(w, esc, el);
-        p++;
-    }
+    size_t room = w->full ? 0 : (size_t)(w->end - w->p);
+    size_t need = tp_json_escape_to(w->p, room, s, n, TP_JSON_REPAIR_UTF8);
+    if (need > room)
+        w->full = 1;
+    else
+        w->p += need;
     w_bytes(w, "\"", 1);
 }
 

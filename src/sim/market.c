@@ -14,6 +14,8 @@
  * more than everything else together. */
 #include "sim/market.h"
 
+#include "core/json_str.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,26 +128,10 @@ static void guess_profile(tp_market_sym *s, uint64_t h) {
 }
 
 static char *json_escape(const char *s, size_t n, size_t *outlen) {
-    char *o = malloc(n * 6 + 1);
+    char *o = malloc(n * TP_JSON_ESCAPE_MAX + 1);
     if (!o) return NULL;
-    size_t k = 0;
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            o[k++] = '\\';
-            o[k++] = (char)c;
-        } else if (c < 0x20) {
-            memcpy(o + k, "\\u00", 4);
-            o[k + 4] = hex[c >> 4];
-            o[k + 5] = hex[c & 15];
-            k += 6;
-        } else {
-            o[k++] = (char)c;
-        }
-    }
-    o[k] = '\0';
-    *outlen = k;
+    *outlen = tp_json_escape_to(o, n * TP_JSON_ESCAPE_MAX, s, n, 0);
+    o[*outlen] = '\0';
     return o;
 }
 

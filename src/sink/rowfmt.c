@@ -3,36 +3,11 @@
 #include "sink/rowfmt.h"
 
 #include "core/hex.h"
+#include "core/json_str.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-
-int tp_json_escape(tp_buf *b, const char *s, size_t len) {
-    static const char hex[] = "0123456789abcdef";
-    if (tp_buf_reserve(b, len + 2)) return -1;
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        if (tp_buf_append(b, s + run, i - run)) return -1;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t n = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        default: esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[c >> 4], esc[5] = hex[c & 15]; n = 6;
-        }
-        if (tp_buf_append(b, esc, n)) return -1;
-        run = i + 1;
-    }
-    return tp_buf_append(b, s + run, len - run);
-}
 
 int tp_cond_json(tp_buf *b, const tp_trade *t) {
     if (t->ncond == TP_COND_NULL) return 0;

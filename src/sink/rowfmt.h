@@ -12,6 +12,7 @@
 #define TP_SINK_ROWFMT_H
 
 #include "core/buf.h"
+#include "core/json_str.h"
 #include "core/trade.h"
 
 #include <stddef.h>
@@ -21,8 +22,7 @@
  * the caller stores NULL then). Returns 0 or -1 on OOM. */
 int tp_cond_json(tp_buf *b, const tp_trade *t);
 
-/* Append s as a JSON string body (no quotes), escaping as JSON requires. */
-int tp_json_escape(tp_buf *b, const char *s, size_t len);
+/* (JSON string bodies: tp_json_escape in core/json_str.h.) */
 
 /* Parse a 36-char UUID (with or without dashes); 0 or -1. */
 int tp_uuid_parse(const char *s, size_t len, uint8_t out[16]);

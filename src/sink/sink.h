@@ -10,6 +10,7 @@
  *   sqlite:PATH                       embedded default (sqlite:data/tickpipe.db)
  *   postgresql://user:pw@host/db      libpq URI (postgres:// too)
  *   clickhouse://host:8123/db?user=u&password=p   HTTP interface
+ *   cassandra://user:pw@host:9042,host2/keyspace  CQL native protocol
  *   null:                             discards writes (benchmarks)
  *
  * Write protocol: write_* calls add rows to the current unit of work;

@@ -34,6 +34,8 @@ start_run r1
 ok "dashboard address printed (port $port)"
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz"
 wait_for 30 bash -c "curl -fsS 'http://127.0.0.1:$port/api/symbols' | grep -q BINANCE:BTCUSDT"
+# AAPL too before reading its trades (the symbols arrive in any order)
+wait_for 30 bash -c "curl -fsS 'http://127.0.0.1:$port/api/symbols' | grep -q '\"AAPL\"'"
 curl -fsS "http://127.0.0.1:$port/api/trades?symbol=AAPL&limit=5" >"$TMP/trades.json" || fail "/api/trades"
 /usr/bin/python3 - "$TMP/trades.json" <<'PY' || fail "bad /api/trades answer: $(head -c 400 "$TMP/trades.json")"
 import json, sys

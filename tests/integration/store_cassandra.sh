@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# store_cassandra.sh - the store contract suite against a real Apache
+# Cassandra (started here once, on free loopback ports, with
+# PasswordAuthenticator), Debian's python3-cassandra as oracle; Cassandra
+# stopped mid-stream and started again while a writer retries; bad
+# credentials, a keyspace the user may not create, an invalid keyspace and
+# a server that is not Cassandra reported clearly, without the password.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/store_oracle.sh"
+. "$(dirname "$0")/../lib/cassandra.sh"
+SC="$TP_TOOLS_DIR/store_contract"
+t_start=$(date +%s)
+cass_start
+ok "Cassandra up in $(($(date +%s) - t_start))s on 127.0.0.1:$CASS_PORT"
+URL="$CASS_URL"
+
+"$SC" check "$URL" --large 20000 | tee "$TMP/check.out"
+summary_vars "$TMP/check.out"
+
+# The oracle scans the tables itself (not through tickpipe's symbol_days
+# index) and counts this run's rows by symbol prefix.
+/usr/bin/python3 - "$CASS_PORT" "$prefix" >"$TMP/oracle.out" <<'PY'
+import json, sys
+from cassandra.cluster import Cluster
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.query import SimpleStatement
+port, prefix = int(sys.argv[1]), sys.argv[2]
+c = Cluster(["127.0.0.1"], port=port, protocol_version=4,
+            auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+s = c.connect("tp_test")
+def scan(cql):
+    return s.execute(SimpleStatement(cql, fetch_size=5000), timeout=120)
+trades = null_c = empty_c = 0
+ids = set()
+rt = []
+for r in scan("SELECT symbol, day, trade_timestamp, uuid, trade_conditions FROM trades"):
+    if not r.symbol.startswith(prefix):
+        continue
+    trades += 1
+    ids.add(r.uuid)
+    null_c += r.trade_conditions is None
+    empty_c += r.trade_conditions == "[]"
+    # partitions hold one UTC day
+    assert (r.trade_timestamp.date() - r.day.date()).days == 0, (r.trade_timestamp, r.day)
+    if r.symbol == prefix + "RT":
+        rt.append((r.trade_timestamp, r.trade_conditions))
+avg = sum(1 for r in scan("SELECT symbol FROM running_averages_15_sec") if r.symbol.startswith(prefix))
+cnd = sum(1 for r in scan("SELECT symbol FROM candles") if r.symbol.startswith(prefix))
+ver = max(r.version for r in scan("SELECT version FROM schema_version"))
+rt.sort()
+conds = "|".join("" if c is None else json.dumps(json.loads(c), ensure_ascii=False) for _, c in rt[:4])
+print(f"trades={trades} ids={len(ids)} null={null_c} empty={empty_c} averages={avg} candles={cnd} version={ver}")
+print(f"conds={conds}")
+c.shutdown()
+PY
+o=$(head -1 "$TMP/oracle.out")
+expect_eq "rows seen by python3-cassandra" \
+  "trades=$trades ids=$trades null=$null_cond empty=$empty_cond averages=$averages candles=$candles version=1" "$o"
+expect_eq "conditions as JSON text (python3-cassandra)" \
+  'conds=|[]|["1", "12"]|[null, "", "quote\" back\\ tab\t nl\n", "ünï😀"]' "$(sed -n 2p "$TMP/oracle.out")"
+ok "contract suite and python3-cassandra oracle ($o)"
+
+# Cassandra stopped mid-stream and started again: the writer retries by
+# itself and nothing is lost or doubled.
+N=60000
+"$SC" write "$URL" RESTART "$N" 2000 >"$TMP/w.out" 2>"$TMP/w.err" &
+wpid=$!
+on_exit "kill -9 $wpid 2>/dev/null"
+wait_for 120 grep -q "committed 10000" "$TMP/w.out"
+cass_stop
+wait_for 60 grep -q "retrying" "$TMP/w.err"
+grep -m1 retrying "$TMP/w.err" | grep -q "is the server running\|will retry" ||
+  fail "unclear error: $(grep -m1 retrying "$TMP/w.err")"
+t_restart=$(date +%s)
+cass_restart
+ok "Cassandra started again in $(($(date +%s) - t_restart))s"
+wait "$wpid" || fail "writer failed: $(tail -3 "$TMP/w.err")"
+grep -q "^done $N" "$TMP/w.out" || fail "writer did not finish"
+expect_eq "trades after stop and start (python3-cassandra)" "$N" \
+  "$(cass_q "SELECT count(*) FROM tp_test.trades WHERE symbol = 'RESTART' AND day = '2023-11-14'")"
+expect_eq "trades after stop and start (store)" "$N" "$("$SC" count "$URL" RESTART)"
+ok "stopped mid-stream and started again: $N trades, each once ($(grep -m1 retrying "$TMP/w.err" | cut -c1-160))"
+
+# Bad credentials: a clear error, no password printed.
+BAD="cassandra://cassandra:wrong-pw-Qx7@127.0.0.1:$CASS_PORT/tp_test?consistency=ONE"
+if "$SC" check "$BAD" >"$TMP/bad.out" 2>&1; then fail "check succeeded with a wrong password"; fi
+grep -q "authentication failed" "$TMP/bad.out" || fail "bad credentials: $(cat "$TMP/bad.out")"
+grep -q "check the user and password" "$TMP/bad.out" || fail "bad credentials, no hint: $(cat "$TMP/bad.out")"
+if grep -q "wrong-pw-Qx7" "$TMP/bad.out"; then fail "the password was printed"; fi
+ok "bad credentials: $(grep -o 'Cassandra at.*' "$TMP/bad.out" | cut -c1-160)"
+
+# A keyspace that does not exist, for a user who may not create it.
+cass_q "CREATE ROLE IF NOT EXISTS tp_reader WITH PASSWORD = 'r3ader-pw' AND LOGIN = true" >/dev/null
+NOKS="cassandra://tp_reader:r3ader-pw@127.0.0.1:$CASS_PORT/no_such_ks?consistency=ONE"
+if "$SC" check "$NOKS" >"$TMP/noks.out" 2>&1; then fail "check succeeded on a keyspace it may not create"; fi
+grep -q "keyspace 'no_such_ks' is missing and user 'tp_reader' may not create it" "$TMP/noks.out" ||
+  fail "unknown keyspace: $(cat "$TMP/noks.out")"
+ok "unknown keyspace: $(grep -o "keyspace 'no_such_ks'.*" "$TMP/noks.out" | cut -c1-160)"
+
+# An invalid keyspace name and an unknown parameter are refused before connecting.
+if "$SC" check "cassandra://127.0.0.1:$CASS_PORT/bad-name" >"$TMP/inv.out" 2>&1; then fail "invalid keyspace accepted"; fi
+grep -q "keyspace 'bad-name' is not a valid CQL name" "$TMP/inv.out" || fail "invalid keyspace: $(cat "$TMP/inv.out")"
+if "$SC" check "cassandra://127.0.0.1:$CASS_PORT/ks?consistncy=ONE" >"$TMP/par.out" 2>&1; then fail "bad parameter accepted"; fi
+grep -q "unknown URL parameter 'consistncy'" "$TMP/par.out" || fail "bad parameter: $(cat "$TMP/par.out")"
+ok "invalid keyspace and parameter: $(grep -o "keyspace 'bad-name'.*" "$TMP/inv.out" | cut -c1-100)"
+
+# A server that is not Cassandra: it answers with bytes of another protocol.
+GPORT=$(free_port)
+bg garbage /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(4096); c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    except OSError:
+        pass
+    c.close()
+' "$GPORT"
+wait_port "$GPORT" 20
+if "$SC" check "cassandra://u:p@127.0.0.1:$GPORT/tp_test" >"$TMP/garbage.out" 2>&1; then fail "check succeeded on a non-Cassandra server"; fi
+grep -q "not a CQL native protocol frame" "$TMP/garbage.out" || fail "garbage server: $(cat "$TMP/garbage.out")"
+ok "not Cassandra: $(grep -o 'Cassandra at.*' "$TMP/garbage.out" | cut -c1-160)"
+
+# Failover: the first contact point is dead, the second answers.
+DEAD=$(free_port)
+"$SC" count "cassandra://cassandra:cassandra@127.0.0.1:$DEAD,127.0.0.1:$CASS_PORT/tp_test?consistency=ONE" RESTART \
+  >"$TMP/fo.out" 2>&1 || fail "failover to the second contact point: $(cat "$TMP/fo.out")"
+expect_eq "failover count" "$N" "$(tail -1 "$TMP/fo.out")"
+ok "failover across contact points"
+
+# The server down: a clear error naming it, no password.
+cass_stop
+if "$SC" check "$URL" >"$TMP/down.out" 2>&1; then fail "check succeeded with the server down"; fi
+grep -q "Cassandra at 127.0.0.1:$CASS_PORT" "$TMP/down.out" || fail "error does not name the server: $(cat "$TMP/down.out")"
+grep -q "is the server running" "$TMP/down.out" || fail "error gives no hint: $(cat "$TMP/down.out")"
+ok "server down: $(grep -m1 -o 'Cassandra at.*' "$TMP/down.out" | cut -c1-150)"
+ok "store_cassandra took $(($(date +%s) - t_start))s"
