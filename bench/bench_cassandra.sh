@@ -73,3 +73,5 @@ echo
 echo "| store | rows | tickpipe sink rows/s | reference rows/s | ratio |"
 echo "| --- | --- | --- | --- | --- |"
 echo "| Cassandra | $N | $s | $r (python3-cassandra execute_concurrent_with_args, prepared, $CONC in flight) | $(awk -v s="$s" -v r="$r" 'BEGIN { printf "%.0f%%", 100 * s / r }') |"
+echo
+echo "RESULT|store write, Cassandra (units of $UNIT)|$s|rows/s|$r (python3-cassandra, $CONC in flight)|$(awk -v s="$s" -v r="$r" 'BEGIN { printf "%.2f", s / r }')|ratio >= 0.70"

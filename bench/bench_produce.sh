@@ -126,14 +126,30 @@ PY
   awk -v feed="$feed_name" -v n="$n" -v m="$msgs" -v s="$secs" -v c="$cpu" -v r="$rss" -v ks="$ksecs" -v kc="$kcpu" -v kr="$krss" -v sc="$scpu" -v mc="$mcpu" 'BEGIN{
     tps = n / s; kmps = m / (ks > 0 ? ks : 1e-9); ktps = kmps * n / m
     printf "| %s | %d | %d | %.0f | %.2f | %.1f | %.2f / %.2f | %.0f msg/s (= %.0f trades/s), %.2f CPU s/M trades, %.1f MB | %.2f |\n",
-      feed, n, m, tps, c / n * 1e6, r / 1024, sc / n * 1e6, mc / n * 1e6, kmps, ktps, kc / n * 1e6, kr / 1024, tps / ktps }'
+      feed, n, m, tps, c / n * 1e6, r / 1024, sc / n * 1e6, mc / n * 1e6, kmps, ktps, kc / n * 1e6, kr / 1024, tps / ktps }' >>"$TMP/rows"
+  # result lines for the summary (format: bench/README.md, "Result lines")
+  local target_cpu
+  target_cpu=$([ "$batch" = 50 ] && echo 0.40 || echo 1.00)
+  awk -v b="$batch" -v n="$n" -v m="$msgs" -v s="$secs" -v c="$cpu" -v r="$rss" -v ks="$ksecs" -v kc="$kcpu" -v kr="$krss" \
+    -v sc="$scpu" -v mc="$mcpu" -v tc="$target_cpu" 'BEGIN{
+    tps = n / s; ktps = m / (ks > 0 ? ks : 1e-9) * n / m; cpm = c / n * 1e6; kcpm = kc / n * 1e6
+    printf "RESULT|produce CPU, %d trades/message|%.2f|CPU s per M trades|%.2f (kcat -P, the same messages)|%.2f|value <= %s\n", b, cpm, kcpm, cpm / kcpm, tc
+    printf "RESULT|produce rate, %d trades/message|%.0f|trades/s|%.0f (kcat -P, the same messages)|%.2f|-\n", b, tps, ktps, tps / ktps
+    printf "RESULT|produce peak RSS, %d trades/message|%.1f|MB|%.1f (kcat -P)|%.2f|value <= 64\n", b, r / 1024, kr / 1024, r / kr
+    printf "RESULT|feed CPU beside produce (simulate --batch %d)|%.2f|CPU s per M trades|-|-|-\n", b, sc / n * 1e6
+    printf "RESULT|mock cluster CPU beside produce, %d trades/message|%.2f|CPU s per M trades|-|-|-\n", b, mc / n * 1e6 }' >>"$TMP/results"
 }
 
 echo "## produce: feed -> tickpipe produce -> mock cluster ($(date -u +%F), $(nproc) cores)"
 echo
 echo "| feed | trades | messages | produce trades/s | produce CPU s per M trades | produce peak RSS MB | feed / mock cluster CPU s per M trades | kcat, same messages | produce/kcat |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+: >"$TMP/rows"
+: >"$TMP/results"
 run_one 50 "$TRADES_B50"
 run_one 1 "$TRADES_B1"
+cat "$TMP/rows"
 echo
-echo "Targets: 2,000,000 trades/s at 50 per frame, 300,000 at 1 per frame, peak RSS <= 64 MB."
+echo "Targets: produce CPU at most 0.40 s per million trades at 50 per frame and 1.00 at 1 per frame, peak RSS <= 64 MB."
+echo
+cat "$TMP/results"

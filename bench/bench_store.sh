@@ -22,10 +22,12 @@ now() { date +%s.%N; }
 rate() { awk -v n="$N" -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 best() { tr ' ' '\n' | sort -n | tail -1; }
 rows_table=()
+results=()
 report() { # STORE SINK_RATES REF_RATES REFNAME
   local s r
   s=$(best <<<"$2"); r=$(best <<<"$3")
   rows_table+=("| $1 | $N | $s | $r ($4) | $(awk -v s="$s" -v r="$r" 'BEGIN { printf "%.0f%%", 100 * s / r }') |")
+  results+=("RESULT|store write, $1 (units of $UNIT)|$s|rows/s|$r ($4)|$(awk -v s="$s" -v r="$r" 'BEGIN { printf "%.2f", s / r }')|ratio >= 0.70")
 }
 check_count() { [ "$2" = "$N" ] || fail "$1: $2 rows loaded, want $N"; }
 
@@ -107,3 +109,5 @@ echo
 echo "| store | rows | tickpipe sink rows/s | bulk load rows/s | ratio |"
 echo "| --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows_table[@]}"
+echo
+printf '%s\n' "${results[@]}"

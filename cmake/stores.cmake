@@ -18,3 +18,11 @@ tp_store(postgresql src/sink/postgresql.c sql/postgresql.sql libpq)
 tp_store(clickhouse src/sink/clickhouse.c sql/clickhouse.sql libcurl)
 tp_store(cassandra  src/sink/cassandra.c  sql/cassandra.cql  openssl)
 tp_store(null       src/sink/null.c       "")
+
+# How help texts show a store's URL (default "NAME:..."), in list order:
+# TP_STORE_URL_FORMS in the generated sink/store_forms.h.
+tp_store_form(sqlite     "sqlite:PATH")
+tp_store_form(postgresql "postgresql://...")
+tp_store_form(clickhouse "clickhouse://HOST:8123/DB")
+tp_store_form(cassandra  "cassandra://HOST[:9042]/KEYSPACE")
+tp_store_form(null       "null:")

@@ -18,7 +18,7 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev libpq-dev libssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
-  curl procps iproute2 time default-jre-headless maven)
+  curl procps iproute2 time default-jre-headless maven docker-compose)
 # The Cassandra tests: Debian's Python driver as the oracle that reads rows
 # back (the JRE and Maven above run the server).
 test_pkgs+=(python3-cassandra)
@@ -28,6 +28,9 @@ pkgs=("${build_pkgs[@]}")
 # node and npm bundle the dashboard's chart library at build time; a machine
 # that already has node (from any source) keeps it.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+# go builds the deploy tests' helm and runs their Kubernetes schema checks
+# (tests/deploy/); a machine that already has go keeps it.
+[ "$want_test" = 1 ] && ! command -v go >/dev/null 2>&1 && pkgs+=(golang-go)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -50,4 +53,7 @@ fi
 # The Apache Kafka broker the Kafka tests run: its jars from Maven Central
 # into the test cache (outside the tree), once.
 if [ "$want_test" = 1 ]; then bash tests/lib/kafka.sh fetch; fi
+# helm for the chart tests (built once from the Go module proxy) and the Go
+# schema checks of tests/deploy/, into the test cache.
+if [ "$want_test" = 1 ]; then bash tests/deploy/prepare.sh; fi
 echo "install-deps: ok"

@@ -13,7 +13,7 @@
 
 static const struct {
     const char *name;
-    int (*fn)(int, char **);
+    tp_cmd_fn fn;
     const tp_cmd_spec *spec;
     const char *summary;
 } k_cmds[] = {
@@ -94,7 +94,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "help-flags")) return help_flags(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
-        if (!strcmp(cmd, k_cmds[i].name)) return k_cmds[i].fn(argc - 1, argv + 1);
+        if (!strcmp(cmd, k_cmds[i].name))
+            return tp_cmd_main(k_cmds[i].spec, k_cmds[i].fn, argc - 1, argv + 1);
     fprintf(stderr, "tickpipe: unknown command '%s'; run 'tickpipe --help' for the list\n", cmd);
     return 2;
 }

@@ -26,43 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct capture_flags {
-    const char *record;
-    int print;
-} capture_flags;
-
-static const tp_opt k_capture[] = {
-    {.name = "record",
-     .arg = "FILE",
-     .help = "write the raw frames (pings and errors included) with receive times to FILE instead of "
-             "printing trades",
-     .type = TP_OPT_STR,
-     .off = offsetof(capture_flags, record)},
-    {.name = "print",
-     .help = "print the trades on stdout as well when recording",
-     .type = TP_OPT_SWITCH,
-     .off = offsetof(capture_flags, print)},
-    {0},
-};
-static const tp_opt_group k_capture_group = {"capture", "Output", k_capture};
-
-const tp_cmd_spec tp_spec_capture = {
-    .name = "capture",
-    .synopsis = "[OPTIONS]",
-    .about = "Connect to a Finnhub-compatible WebSocket feed, subscribe the symbols and print\n"
-             "every trade as one JSON line {\"s\",\"p\",\"t\",\"v\",\"c\"} on stdout, or record the\n"
-             "raw frames with their receive times (--record) for `tickpipe simulate --replay`.\n"
-             "A summary (trades, frames, pings, errors, malformed, reconnects) goes to stderr\n"
-             "on exit. SIGINT/SIGTERM stop cleanly. With --max-trades N exactly N lines are printed.\n",
-    .epilog = "Exit status: 0 on a clean stop, 1 on a fatal error (bad URL, reconnect limit\n"
-              "reached, token rejected with --max-reconnects), 2 on a usage error.\n"
-              "\n"
-              "Example:\n"
-              "  tickpipe capture --ws-url ws://127.0.0.1:8765 --token t \\\n"
-              "      --symbols AAPL,BINANCE:BTCUSDT --max-trades 1000\n",
-    .groups = {&tp_flags_api, &tp_flags_feed, &k_capture_group, &tp_flags_stop, &tp_flags_log},
-};
-
 typedef struct capture_state {
     FILE *out;
     int print;
@@ -139,27 +102,20 @@ static void print_summary(const capture_state *st, tp_source *src, double secs) 
     tp_source_get_stats(src, &ss);
     fprintf(stderr,
             "summary: trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu "
-            "unknown=%llu oversize=%llu printed=%llu seconds=%.3f\n",
+            "unknown=%llu oversize=%llu duplicates=%llu duplicate_trades=%llu printed=%llu seconds=%.3f\n",
             (unsigned long long)ss.trades, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
-            (unsigned long long)ss.oversize, (unsigned long long)(st->print ? st->printed : 0), secs);
+            (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates,
+            (unsigned long long)ss.duplicate_trades, (unsigned long long)(st->print ? st->printed : 0), secs);
 }
 
-int tp_cmd_capture(int argc, char **argv) {
+int tp_cmd_capture(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     const tp_cmd_spec *spec = &tp_spec_capture;
-    tp_api_flags api;
-    tp_feed_flags feed;
-    capture_flags cf;
-    tp_stop_flags stop;
-    tp_log_flags lg;
-    void *const vals[] = {&api, &feed, &cf, &stop, &lg};
-    int rc = tp_cmd_parse(spec, vals, argc, argv, NULL);
-    if (rc >= 0) return rc;
     char err[512];
     tp_source_config cfg;
     tp_symbols syms = {0};
-    rc = tp_feed_config(spec, &api, &feed, TP_FEED_NEED_TOKEN, &cfg, &syms);
+    int rc = tp_feed_config(spec, &a->api, &a->feed, TP_FEED_NEED_TOKEN, &cfg, &syms);
     if (rc >= 0) return rc;
 
     capture_state *st = calloc(1, sizeof *st);
@@ -169,8 +125,8 @@ int tp_cmd_capture(int argc, char **argv) {
         return 1;
     }
     st->out = stdout;
-    st->print = !cf.record || cf.print;
-    st->max_trades = (uint64_t)stop.max_trades;
+    st->print = !a->capture.record || a->capture.print;
+    st->max_trades = (uint64_t)a->stop.max_trades;
 
     tp_source *src = NULL;
     rc = tp_source_new(&cfg, on_batch, st, &src, err, sizeof err);
@@ -180,8 +136,8 @@ int tp_cmd_capture(int argc, char **argv) {
         return tp_cmd_usage_error(spec, "%s", err);
     }
     st->src = src;
-    if (cf.record) {
-        if (tp_record_writer_open(cf.record, &st->rec, err, sizeof err)) {
+    if (a->capture.record) {
+        if (tp_record_writer_open(a->capture.record, &st->rec, err, sizeof err)) {
             tp_source_free(src);
             free(st);
             return tp_cmd_fail(spec, "%s", err);
@@ -189,7 +145,7 @@ int tp_cmd_capture(int argc, char **argv) {
         tp_source_set_frame_hook(src, on_frame, st);
     }
     tp_shutdown *sd = NULL;
-    if (tp_shutdown_start(stop.duration_ms, &sd, err, sizeof err)) {
+    if (tp_shutdown_start(a->stop.duration_ms, &sd, err, sizeof err)) {
         tp_record_writer_close(st->rec);
         tp_source_free(src);
         free(st);
@@ -205,7 +161,7 @@ int tp_cmd_capture(int argc, char **argv) {
 
     if (fflush(stdout) && !st->out_failed) st->out_failed = errno ? errno : EIO;
     if (st->rec && tp_record_writer_close(st->rec)) st->rec_failed = 1;
-    int status = finish(st, cf.record, run_rc, rerr);
+    int status = finish(st, a->capture.record, run_rc, rerr);
     print_summary(st, src, (double)(tp_mono_us() - t0) / 1e6);
     tp_source_free(src);
     free(st);

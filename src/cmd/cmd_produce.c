@@ -36,116 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct producer_flags {
-    const char *compression;
-    int64_t linger_ms, partitions, rf, min_isr, connect_ms, flush_ms;
-    int create_topic;
-} producer_flags;
-
-static int parse_compression(const char *arg, void *field, char *err, size_t errlen) {
-    static const char *const codecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
-    for (size_t i = 0; i < sizeof codecs / sizeof codecs[0]; i++)
-        if (!strcmp(arg, codecs[i])) {
-            *(const char **)field = arg;
-            return 0;
-        }
-    return tp_seterr(err, errlen, TP_EINVAL, "--compression '%s' is not one of none, gzip, snappy, lz4, zstd",
-                     arg);
-}
-
-#define PF(f) .off = offsetof(producer_flags, f)
-static const tp_opt k_producer[] = {
-    {.name = "compression",
-     .arg = "CODEC",
-     .def = "lz4",
-     .help = "none, gzip, snappy, lz4 or zstd",
-     .type = TP_OPT_CUSTOM,
-     PF(compression),
-     .parse = parse_compression},
-    {.name = "linger-ms",
-     .arg = "MS",
-     .def = "5",
-     .unit = "ms",
-     .help = "wait up to this long to batch messages",
-     .type = TP_OPT_TIME,
-     PF(linger_ms),
-     .max = 900000},
-    {.name = "create-topic",
-     .help = "create the topic first (an existing topic is fine)",
-     .type = TP_OPT_SWITCH,
-     PF(create_topic)},
-    {.name = "partitions",
-     .arg = "N",
-     .def = "1",
-     .help = "partitions for --create-topic",
-     .type = TP_OPT_INT,
-     PF(partitions),
-     .min = 1,
-     .max = 100000},
-    {.name = "replication-factor",
-     .arg = "R",
-     .def = "1",
-     .help = "replication factor for --create-topic",
-     .type = TP_OPT_INT,
-     PF(rf),
-     .min = 1,
-     .max = 1000},
-    {.name = "min-insync-replicas",
-     .arg = "N",
-     .def_doc = "the cluster's",
-     .help = "min.insync.replicas of a topic --create-topic makes; with acks=all a write needs N live "
-             "replicas",
-     .type = TP_OPT_INT,
-     PF(min_isr),
-     .min = 1,
-     .max = 1000},
-    {.name = "connect-timeout",
-     .arg = "S",
-     .def = "10",
-     .unit = "s",
-     .help = "give up at start if the brokers do not answer or the topic is not there within this time",
-     .type = TP_OPT_TIME,
-     PF(connect_ms),
-     .min = 0.1,
-     .max = 3600},
-    {.name = "flush-timeout",
-     .arg = "S",
-     .def = "30",
-     .unit = "s",
-     .help = "at exit, wait at most this long for deliveries",
-     .type = TP_OPT_TIME,
-     PF(flush_ms),
-     .max = 86400},
-    {0},
-};
-static const tp_opt_group k_producer_group = {"producer", "Kafka producer", k_producer};
-
-const tp_cmd_spec tp_spec_produce = {
-    .name = "produce",
-    .synopsis = "[OPTIONS]",
-    .about = "Read trades from a Finnhub-compatible WebSocket feed (or a recording) and send\n"
-             "them to Kafka as Avro (schema FinnhubProducer.message, schemas/trades.avsc): one\n"
-             "message per symbol per received frame, key = the symbol, timestamp = the frame's\n"
-             "receive time. Idempotent producer, acks=all. While the cluster is away, messages\n"
-             "wait in a bounded queue; when it is full the feed is not read (nothing is dropped).\n"
-             "Messages wait for the cluster forever unless -X message.timeout.ms=MS says otherwise.\n"
-             "SIGINT/SIGTERM stop, flush (see --flush-timeout) and report what was not\n"
-             "delivered; a second signal stops waiting. With --max-trades N exactly N trades\n"
-             "are produced.\n",
-    .epilog = "Kafka security from the environment (applied before -X, so a password need not be\n"
-              "on the command line): KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,\n"
-              "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CA_LOCATION.\n"
-              "\n"
-              "Exit status: 0 when every trade read was delivered, 1 on a runtime failure (brokers\n"
-              "unreachable, topic missing, undelivered trades, fatal feed error), 2 on a usage error.\n"
-              "\n"
-              "Example:\n"
-              "  tickpipe produce --ws-url ws://127.0.0.1:8765 --token t \\\n"
-              "      --symbols AAPL,BINANCE:BTCUSDT --brokers 127.0.0.1:9092 --topic market\n",
-    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_kafka, &k_producer_group, &tp_flags_stop,
-               &tp_flags_progress, &tp_flags_log},
-};
-
 typedef struct produce_state {
     tp_producer *prod;
     tp_source *src;
@@ -249,7 +139,7 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             "summary: trades=%llu messages=%llu bytes=%llu accepted_trades=%llu delivered_trades=%llu "
             "delivered_messages=%llu failed_trades=%llu undelivered_trades=%llu queue_full_waits=%llu "
             "feed_trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu unknown=%llu "
-            "oversize=%llu seconds=%.3f trades_per_s=%.0f\n",
+            "oversize=%llu duplicates=%llu seconds=%.3f trades_per_s=%.0f\n",
             (unsigned long long)ps.trades, (unsigned long long)ps.messages, (unsigned long long)ps.bytes,
             (unsigned long long)st->taken, (unsigned long long)ps.delivered_trades,
             (unsigned long long)ps.delivered_messages, (unsigned long long)ps.failed_trades,
@@ -257,7 +147,8 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             (unsigned long long)ss.trades, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
-            (unsigned long long)ss.oversize, secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
+            (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates, secs,
+            secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
     return status;
 }
 
@@ -272,7 +163,7 @@ static void on_give_up(void *ud) {
 }
 
 /* Read the feed until it stops, flush, report. */
-static int stream(produce_state *st, tp_shutdown *sd, const producer_flags *pf, int64_t progress_ms) {
+static int stream(produce_state *st, tp_shutdown *sd, const tp_producer_flags *pf, int64_t progress_ms) {
     tp_shutdown_ops ops = {.drain = on_drain, .give_up = on_give_up, .ud = st};
     tp_shutdown_arm(sd, &ops);
     tp_ticker tk;
@@ -298,7 +189,7 @@ static int stream(produce_state *st, tp_shutdown *sd, const producer_flags *pf, 
                   (double)(tp_mono_us() - t0) / 1e6);
 }
 
-static int open_producer(tp_kafka_flags *kf, const producer_flags *pf, tp_producer **prod) {
+static int open_producer(tp_kafka_flags *kf, const tp_producer_flags *pf, tp_producer **prod) {
     char brokers[1024], err[600];
     tp_cfg_brokers(kf->brokers, brokers, sizeof brokers);
     tp_producer_config pc;
@@ -322,7 +213,7 @@ static int open_producer(tp_kafka_flags *kf, const producer_flags *pf, tp_produc
     return -1;
 }
 
-static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const producer_flags *pf,
+static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_producer_flags *pf,
                         const tp_stop_flags *stop, int64_t progress_ms) {
     char err[600];
     if (tp_avro_schema_check(tp_avro_schema_json, err, sizeof err))
@@ -347,23 +238,12 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const produce
     return status;
 }
 
-int tp_cmd_produce(int argc, char **argv) {
-    tp_api_flags api;
-    tp_feed_flags feed;
-    tp_kafka_flags kf = {0};
-    producer_flags pf;
-    tp_stop_flags stop;
-    tp_progress_flags pg;
-    tp_log_flags lg;
-    void *const vals[] = {&api, &feed, &kf, &pf, &stop, &pg, &lg};
-    int status = tp_cmd_parse(&tp_spec_produce, vals, argc, argv, NULL);
+int tp_cmd_produce(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     tp_source_config cfg;
     tp_symbols syms = {0};
-    if (status < 0)
-        status = tp_feed_config(&tp_spec_produce, &api, &feed, TP_FEED_NEED_TOKEN | TP_FEED_NEED_SYMBOLS,
-                                &cfg, &syms);
-    if (status < 0) status = produce_main(&cfg, &kf, &pf, &stop, pg.interval_ms);
+    int status = tp_feed_config(&tp_spec_produce, &a->api, &a->feed,
+                                TP_FEED_NEED_TOKEN | TP_FEED_NEED_SYMBOLS, &cfg, &syms);
+    if (status < 0) status = produce_main(&cfg, &a->kafka, &a->producer, &a->stop, a->progress.interval_ms);
     tp_symbols_free(&syms);
-    tp_kafka_props_free(&kf.props);
     return status;
 }

@@ -7,50 +7,13 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "feed/feed.h"
 #include "feed/rest.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct symbols_flags {
-    int exact;
-    int64_t timeout_ms;
-} symbols_flags;
-
-static const tp_opt k_symbols[] = {
-    {.name = "exact",
-     .help = "print only the result whose symbol is exactly QUERY; exit 1 if none",
-     .type = TP_OPT_SWITCH,
-     .off = offsetof(symbols_flags, exact)},
-    {.name = "timeout",
-     .arg = "S",
-     .def = "10",
-     .unit = "s",
-     .help = "give up after this long",
-     .type = TP_OPT_TIME,
-     .off = offsetof(symbols_flags, timeout_ms),
-     .min = 0.001,
-     .max = 3600},
-    {0},
-};
-static const tp_opt_group k_symbols_group = {"symbols", "Search", k_symbols};
-
-const tp_cmd_spec tp_spec_symbols = {
-    .name = "symbols",
-    .synopsis = "[OPTIONS] QUERY",
-    .about = "Search Finnhub's symbols (REST GET /search?q=QUERY) and print the matches as a\n"
-             "table: symbol, display symbol, type, description.\n",
-    .epilog = "Exit status: 0 with results printed (an empty search prints \"no symbols match\"),\n"
-              "1 on an error (network, HTTP status, an answer that is not a symbol search), 2 on\n"
-              "a usage error.\n"
-              "\n"
-              "Example:\n"
-              "  FINNHUB_REST_URL=http://127.0.0.1:8765/api/v1 tickpipe symbols --token t apple\n",
-    .groups = {&tp_flags_api, &k_symbols_group, &tp_flags_log},
-    .max_args = -1,
-};
 
 typedef struct rows {
     char **cells; /* 4 per row */
@@ -106,23 +69,17 @@ static void print_rows(const rows *r) {
     }
 }
 
-int tp_cmd_symbols(int argc, char **argv) {
-    tp_api_flags api;
-    symbols_flags sf;
-    tp_log_flags lg;
-    void *const vals[] = {&api, &sf, &lg};
-    int first = 0;
-    int st = tp_cmd_parse(&tp_spec_symbols, vals, argc, argv, &first);
-    if (st >= 0) return st;
-    if (first + 1 != argc)
+int tp_cmd_symbols(tp_cmd_args *a, int argc, char **argv, int first_arg) {
+    if (first_arg + 1 != argc)
         return tp_cmd_usage_error(&tp_spec_symbols, "give exactly one QUERY (e.g. `tickpipe symbols apple`); "
                                                     "see 'tickpipe symbols --help'");
-    const char *query = argv[first];
+    const char *query = argv[first_arg];
     char err[512];
     rows r = {0};
-    r.exact = sf.exact ? query : NULL;
-    int rc = tp_rest_search(api.rest_url, api.token ? api.token : "", query, (long)sf.timeout_ms, on_symbol,
-                            &r, NULL, err, sizeof err);
+    r.exact = a->symbols.exact ? query : NULL;
+    const char *rest = a->api.rest_url ? a->api.rest_url : tp_feed_finnhub.default_rest_url;
+    int rc = tp_rest_search(rest, a->api.token ? a->api.token : "", query, (long)a->symbols.timeout_ms,
+                            on_symbol, &r, NULL, err, sizeof err);
     int status = 0;
     if (rc) {
         fprintf(stderr, "tickpipe symbols: %s\n", err);
@@ -132,7 +89,7 @@ int tp_cmd_symbols(int argc, char **argv) {
         status = 1;
     } else if (r.n == 0) {
         printf("no symbols match \"%s\"\n", query);
-        if (sf.exact) status = 1;
+        if (a->symbols.exact) status = 1;
     } else {
         print_rows(&r);
     }

@@ -10,12 +10,16 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     char err[512];
     tp_source_config_default(cfg);
     memset(syms, 0, sizeof *syms);
+    cfg->feed = tp_feed_find(feed->name);
+    if (!cfg->feed)
+        return tp_cmd_usage_error(spec, "--feed '%s' is not one of %s", feed->name, tp_feed_names());
     cfg->url = feed->ws_url;
     cfg->token = api->token;
     cfg->rest_url = api->rest_url;
     cfg->validate = feed->validate;
     cfg->max_frame_bytes = (size_t)feed->max_frame;
     cfg->stale_timeout_ms = feed->stale_timeout_ms;
+    cfg->dedupe_horizon_ms = feed->dedupe_horizon_ms;
     cfg->max_reconnects = (int)feed->max_reconnects;
     cfg->replay_path = feed->replay;
     cfg->replay_speed = feed->speed;

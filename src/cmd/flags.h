@@ -1,34 +1,38 @@
-/* flags.h - the option groups the commands share (core/options.h says how
+/* flags.h - the option groups of the commands (core/options.h says how
  * a table becomes getopt, --help and usage errors).
  *
- * Each group is one table of entries and one struct its values go into.
- * A command takes a group by listing it in its tp_cmd_spec and passing a
- * struct of the group's type to tp_cmd_parse, in the same order.
+ * Every flag is one row of flags.def: its group, name, argument, type, the
+ * field its value goes to, default, unit, range and help line. A group is a
+ * section of --help and one struct of values; a command's spec (specs.c)
+ * lists the groups it takes, and every command parses into one tp_cmd_args
+ * (below), so the value of a flag has the same place, type and unit in
+ * every command.
  *
- *   group            struct             taken by
- *   tp_flags_api     tp_api_flags       run, capture, produce, symbols
- *   tp_flags_feed    tp_feed_flags      run, capture, produce
- *   tp_flags_kafka   tp_kafka_flags     produce, process
- *   tp_flags_store   tp_store_flags     run, process, serve
- *   tp_flags_windows tp_windows_flags   run, process
- *   tp_flags_http    tp_http_flags      run, serve
- *   tp_flags_stop    tp_stop_flags      run, capture, produce, process
- *   tp_flags_progress tp_progress_flags run, produce, process
- *   tp_flags_log     tp_log_flags       every command
+ *   group        values              taken by
+ *   api          tp_api_flags        run, capture, produce, symbols
+ *   feed         tp_feed_flags       run, capture, produce
+ *   kafka        tp_kafka_flags      produce, process
+ *   store        tp_store_flags      run, process, serve
+ *   windows      tp_windows_flags    run, process
+ *   http         tp_http_flags       run, serve
+ *   stop         tp_stop_flags       run, capture, produce, process
+ *   progress     tp_progress_flags   run, produce, process
+ *   log          tp_log_flags        every command
+ *   capture, consumer, producer, run, serve, sim_*, symbols: one command each
  *
- * To add a flag to a group:
+ * To add a flag:
  *   1. add its field to the group's struct below;
- *   2. add one entry to the group's table in flags.c (name, argument,
- *      environment variable, default as a string the parser accepts, unit,
- *      one help line, type, offsetof the field, range);
- *   3. use the field where the group's values are consumed;
+ *   2. add one TP_FLAG row to the group's section of flags.def (the
+ *      columns are explained at its top);
+ *   3. use args.<group>.<field> where the command consumes the group;
  *   4. run scripts/readme-flags.sh to regenerate the README's flag tables
  *      (tests/integration/flags_tables.sh fails until --help and the
  *      README both name it).
- * A flag only one command takes goes in that command's own group (in its
- * cmd_*.c), the same way. A renamed flag keeps its old spelling as an
- * entry with .alias_of = "new-name" (warned about, hidden from --help),
- * and the README's "Renamed flags" list says so.
+ * A new group: its struct and member in tp_cmd_args, a TP_GROUP line in
+ * flags.c, its rows in flags.def, and the group in the specs that take it.
+ * A renamed flag keeps its old spelling as a row with
+ * .alias_of = "new-name" (warned about, hidden from --help), and the
+ * README's "Renamed flags" list says so.
  *
  * Times are int64_t milliseconds whatever unit the flag is given in.
  * Strings point into argv or the environment. Main thread only. */
@@ -38,6 +42,7 @@
 #include "core/config.h"
 #include "core/options.h"
 #include "kafka/kafka_conf.h"
+#include "sink/store_forms.h" /* generated: TP_STORE_URL_FORMS */
 
 #include <stdint.h>
 
@@ -49,12 +54,14 @@ typedef struct tp_api_flags {
 
 /* The WebSocket feed (or a recording of it). */
 typedef struct tp_feed_flags {
+    const char *name; /* --feed: a tp_feed_ops name (feed/feed.h) */
     const char *ws_url;
     const char *symbols; /* text: comma or JSON list; see tp_symbols_parse */
     int validate;
     int64_t max_frame;
     int64_t stale_timeout_ms;
-    int64_t max_reconnects; /* -1 = never give up */
+    int64_t max_reconnects;    /* -1 = never give up */
+    int64_t dedupe_horizon_ms; /* 0 = keep repeated messages */
     const char *replay;
     double speed;
 } tp_feed_flags;
@@ -95,11 +102,78 @@ typedef struct tp_log_flags {
     const char *level;
 } tp_log_flags;
 
-extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_store, tp_flags_windows,
-    tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log;
+typedef struct tp_capture_flags {
+    const char *record;
+    int print;
+} tp_capture_flags;
 
-/* The store schemes for help texts ("sqlite:PATH, postgresql://..."). */
-#define TP_FLAGS_STORE_SCHEMES                                                                               \
-    "sqlite:PATH, postgresql://..., clickhouse://HOST:8123/DB, cassandra://HOST[:9042]/KEYSPACE, null:"
+typedef struct tp_consumer_flags {
+    const char *group, *dlq, *member_id;
+} tp_consumer_flags;
+
+typedef struct tp_producer_flags {
+    const char *compression;
+    int64_t linger_ms, partitions, rf, min_isr, connect_ms, flush_ms;
+    int create_topic;
+} tp_producer_flags;
+
+typedef struct tp_run_flags {
+    double sim_rate;
+    int64_t sim_batch, sim_seed;
+    int no_http;
+} tp_run_flags;
+
+typedef struct tp_serve_flags {
+    int64_t poll_ms;
+} tp_serve_flags;
+
+/* simulate's four groups (server, market, replay, faults) share one struct */
+typedef struct tp_sim_flags {
+    const char *listen, *token, *tls_cert, *tls_key, *replay;
+    int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms;
+    double rate, speed, malformed, repeat;
+    int loop;
+} tp_sim_flags;
+
+typedef struct tp_symbols_flags {
+    int exact;
+    int64_t timeout_ms;
+} tp_symbols_flags;
+
+/* What every command parses into (a command fills only its groups). */
+typedef struct tp_cmd_args {
+    tp_api_flags api;
+    tp_feed_flags feed;
+    tp_kafka_flags kafka;
+    tp_store_flags store;
+    tp_windows_flags windows;
+    tp_http_flags http;
+    tp_stop_flags stop;
+    tp_progress_flags progress;
+    tp_log_flags log;
+    tp_capture_flags capture;
+    tp_consumer_flags consumer;
+    tp_producer_flags producer;
+    tp_run_flags run;
+    tp_serve_flags serve;
+    tp_sim_flags sim;
+    tp_symbols_flags symbols;
+} tp_cmd_args;
+
+/* Zero everything (the -X list too) before tp_cmd_parse; free what parsing
+ * allocated (the -X list) after the command. */
+void tp_cmd_args_init(tp_cmd_args *a);
+void tp_cmd_args_free(tp_cmd_args *a);
+
+extern const tp_opt tp_flag_table[]; /* every row of flags.def, then {0} */
+
+extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_store, tp_flags_windows,
+    tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_capture, tp_flags_consumer,
+    tp_flags_producer, tp_flags_run, tp_flags_serve, tp_flags_sim_server, tp_flags_sim_market,
+    tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
+
+/* The store schemes for help texts ("sqlite:PATH, postgresql://..."),
+ * generated from the store list (cmake/stores.cmake). */
+#define TP_FLAGS_STORE_SCHEMES TP_STORE_URL_FORMS
 
 #endif

@@ -3,6 +3,7 @@
  * so the hot path never locks. */
 #include "core/metrics.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -202,4 +203,24 @@ char *tp_metrics_render(size_t *len) {
     }
     if (len) *len = s.len;
     return s.p;
+}
+
+size_t tp_loghist_bucket(int64_t v) {
+    if (v <= 0) return 0;
+    size_t k = (size_t)ceil(8.0 * log2((double)v));
+    if (k == 0) k = 1; /* v = 1 */
+    return k < TP_LOGHIST_BUCKETS ? k : TP_LOGHIST_BUCKETS - 1;
+}
+
+int64_t tp_loghist_quantile(const uint64_t hist[TP_LOGHIST_BUCKETS], double q) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < TP_LOGHIST_BUCKETS; i++) total += hist[i];
+    if (!total) return -1;
+    uint64_t want = (uint64_t)ceil(q * (double)total), acc = 0;
+    if (!want) want = 1;
+    for (size_t i = 0; i < TP_LOGHIST_BUCKETS; i++) {
+        acc += hist[i];
+        if (acc >= want) return (int64_t)floor(exp2((double)i / 8.0) + 1e-9) * (i > 0);
+    }
+    return (int64_t)floor(exp2((double)(TP_LOGHIST_BUCKETS - 1) / 8.0));
 }

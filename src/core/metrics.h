@@ -51,6 +51,18 @@ static inline int64_t tp_gauge_get(tp_gauge *g) {
 }
 void tp_histogram_observe_us(tp_histogram *h, uint64_t us);
 
+/* A fine log-scale histogram of a non-negative quantity, for quantiles a
+ * component reports itself (the pipeline's receipt-to-durable latency):
+ * a plain uint64_t[TP_LOGHIST_BUCKETS] the owner thread fills, not a
+ * registered metric. Bucket 0 holds v <= 0, bucket k > 0 holds
+ * (2^((k-1)/8), 2^(k/8)] (8 per octave, +-9%), the last one everything
+ * above. Pure functions, any thread. */
+#define TP_LOGHIST_BUCKETS 200
+size_t tp_loghist_bucket(int64_t v);
+/* Upper bound of the bucket holding quantile q (0..1) of hist (0 for
+ * bucket 0); -1 when hist is empty. */
+int64_t tp_loghist_quantile(const uint64_t hist[TP_LOGHIST_BUCKETS], double q);
+
 /* Read a metric back (the dashboard's health panel): the value of the
  * counter or gauge `name` with exactly `labels`, or, when labels is NULL,
  * the sum over every label set; a histogram gives its count. Returns 0 and

@@ -28,9 +28,15 @@ typedef struct flat_opt {
     int group;
 } flat_opt;
 
+/* The entries of group g, in table order. */
+#define GROUP_OPTS(o, g)                                                                                     \
+    for (const tp_opt *o = (g)->opts; o->name; o++)                                                          \
+        if (o->group == (g))
+
 static const tp_opt *find_in_group(const tp_opt_group *g, const char *name) {
-    for (const tp_opt *o = g->opts; o->name; o++)
+    GROUP_OPTS(o, g) {
         if (!strcmp(o->name, name)) return o;
+    }
     return NULL;
 }
 
@@ -44,6 +50,13 @@ static void effective_default(const tp_cmd_spec *spec, const tp_opt *o, const ch
             *def_doc = d->def_doc;
         }
     }
+}
+
+/* The entry's help line with its run-time part. */
+static const char *full_help(const tp_opt *o, char *buf, size_t n) {
+    if (!o->help_more) return o->help;
+    snprintf(buf, n, "%s %s", o->help, o->help_more());
+    return buf;
 }
 
 static const char *unit_word(const char *unit) {
@@ -157,31 +170,30 @@ int tp_cmd_fail(const tp_cmd_spec *spec, const char *fmt, ...) {
 
 static size_t flatten(const tp_cmd_spec *spec, flat_opt *out, size_t cap) {
     size_t n = 0;
-    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++)
-        for (const tp_opt *o = spec->groups[g]->opts; o->name; o++) {
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++) GROUP_OPTS(o, spec->groups[g]) {
             if (out && n < cap) out[n] = (flat_opt){o, g};
             n++;
         }
     return n;
 }
 
-static int apply_defaults(const tp_cmd_spec *spec, void *const vals[], const flat_opt *fl, size_t n) {
+static int apply_defaults(const tp_cmd_spec *spec, void *args, const flat_opt *fl, size_t n) {
     char err[512], what[80];
     for (size_t i = 0; i < n; i++) {
         const tp_opt *o = fl[i].o;
         if (o->alias_of) continue;
-        clear_field(o, vals[fl[i].group]);
+        clear_field(o, args);
         const char *def, *def_doc;
         effective_default(spec, o, &def, &def_doc);
         if (!def || o->type == TP_OPT_SWITCH) continue;
         snprintf(what, sizeof what, "the default of --%s", o->name);
-        if (parse_value(o, vals[fl[i].group], def, what, err, sizeof err))
+        if (parse_value(o, args, def, what, err, sizeof err))
             return tp_cmd_fail(spec, "%s", err); /* a bad table: a bug, not the user's fault */
     }
     return -1;
 }
 
-static int apply_env(const tp_cmd_spec *spec, void *const vals[], const flat_opt *fl, size_t n,
+static int apply_env(const tp_cmd_spec *spec, void *args, const flat_opt *fl, size_t n,
                      const unsigned char *given) {
     char err[512];
     for (size_t i = 0; i < n; i++) {
@@ -190,10 +202,10 @@ static int apply_env(const tp_cmd_spec *spec, void *const vals[], const flat_opt
         const char *v = getenv(o->env);
         if (!v || !*v) continue;
         if (o->type == TP_OPT_SWITCH) {
-            *(int *)((char *)vals[fl[i].group] + o->off) = env_switch_on(v);
+            *(int *)((char *)args + o->off) = env_switch_on(v);
             continue;
         }
-        if (parse_value(o, vals[fl[i].group], v, o->env, err, sizeof err))
+        if (parse_value(o, args, v, o->env, err, sizeof err))
             return tp_cmd_usage_error(spec, "%s (from the environment; unset it or give --%s)", err, o->name);
     }
     return -1;
@@ -207,7 +219,7 @@ static size_t resolve_alias(const flat_opt *fl, size_t n, size_t i) {
     return i;
 }
 
-int tp_cmd_parse(const tp_cmd_spec *spec, void *const vals[], int argc, char **argv, int *first_arg) {
+int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int *first_arg) {
     size_t n = flatten(spec, NULL, 0);
     flat_opt *fl = calloc(n + 1, sizeof *fl);
     struct option *lo = calloc(n + 2, sizeof *lo);
@@ -230,10 +242,10 @@ int tp_cmd_parse(const tp_cmd_spec *spec, void *const vals[], int argc, char **a
         }
     }
     lo[n] = (struct option){"help", no_argument, NULL, 'h'};
-    status = apply_defaults(spec, vals, fl, n);
+    status = apply_defaults(spec, args, fl, n);
     if (status >= 0) goto out;
 
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also resets its permutation state */
     opterr = 0;
     int c;
     char err[600];
@@ -269,12 +281,12 @@ int tp_cmd_parse(const tp_cmd_spec *spec, void *const vals[], int argc, char **a
         else
             snprintf(what, sizeof what, "--%s", o->name);
         err[0] = '\0';
-        if (parse_value(o, vals[fl[t].group], o->arg ? optarg : "1", what, err, sizeof err)) {
+        if (parse_value(o, args, o->arg ? optarg : "1", what, err, sizeof err)) {
             status = tp_cmd_usage_error(spec, "%s", err);
             goto out;
         }
     }
-    status = apply_env(spec, vals, fl, n, given);
+    status = apply_env(spec, args, fl, n, given);
     if (status >= 0) goto out;
     int npos = argc - optind;
     if (npos < spec->min_args || (spec->max_args >= 0 && npos > spec->max_args)) {
@@ -331,7 +343,8 @@ static void help_line(const tp_cmd_spec *spec, const tp_opt *o, FILE *f) {
     const char *env = o->env_doc ? o->env_doc : o->env;
     const char *uw = o->type == TP_OPT_TIME ? unit_word(o->unit) : NULL;
     const char *shown = def_doc ? def_doc : def;
-    size_t t = (size_t)snprintf(text, sizeof text, "%s", o->help);
+    char hb[512];
+    size_t t = (size_t)snprintf(text, sizeof text, "%s", full_help(o, hb, sizeof hb));
     if (env || uw || shown) {
         t += (size_t)snprintf(text + t, sizeof text - t, " (%s%s%s%s%s%s%s%s)", uw ? uw : "",
                               uw && (env || shown) ? "; " : "", env ? "env " : "", env ? env : "",
@@ -352,8 +365,9 @@ void tp_cmd_help(const tp_cmd_spec *spec, FILE *f) {
     fprintf(f, "Usage: tickpipe %s %s\n\n%s", spec->name, spec->synopsis, spec->about);
     for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++) {
         fprintf(f, "\n%s:\n", spec->groups[g]->title);
-        for (const tp_opt *o = spec->groups[g]->opts; o->name; o++)
+        GROUP_OPTS(o, spec->groups[g]) {
             if (!o->alias_of) help_line(spec, o, f);
+        }
     }
     fprintf(f, "  -h, --help%*sthis help\n", HELP_COL - 12, "");
     if (spec->epilog && *spec->epilog) fprintf(f, "\n%s", spec->epilog);
@@ -372,11 +386,11 @@ static const char *type_name(tp_opt_type t) {
 }
 
 void tp_cmd_dump_flags(const tp_cmd_spec *spec, FILE *f) {
-    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++)
-        for (const tp_opt *a = spec->groups[g]->opts; a->name; a++) {
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++) GROUP_OPTS(a, spec->groups[g]) {
             /* an alias is dumped with its target's description */
             const tp_opt *o = a->alias_of ? find_in_group(spec->groups[g], a->alias_of) : a;
             if (!o) o = a;
+            char hb[512];
             const char *def, *def_doc;
             effective_default(spec, o, &def, &def_doc);
             char sn[3] = "";
@@ -384,14 +398,13 @@ void tp_cmd_dump_flags(const tp_cmd_spec *spec, FILE *f) {
             fprintf(f, "%s\t--%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", spec->name, a->name, sn,
                     o->arg ? o->arg : "", o->env_doc ? o->env_doc : (o->env ? o->env : ""),
                     def_doc ? def_doc : (def ? def : ""), o->unit ? o->unit : "", type_name(o->type),
-                    a->alias_of ? a->alias_of : "", spec->groups[g]->id, o->help);
+                    a->alias_of ? a->alias_of : "", spec->groups[g]->id, full_help(o, hb, sizeof hb));
         }
 }
 
 void tp_cmd_markdown_flags(const tp_cmd_spec *spec, FILE *f) {
     fprintf(f, "| flag | environment | default | meaning |\n| --- | --- | --- | --- |\n");
-    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++)
-        for (const tp_opt *o = spec->groups[g]->opts; o->name; o++) {
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++) GROUP_OPTS(o, spec->groups[g]) {
             if (o->alias_of) continue;
             const char *def, *def_doc;
             effective_default(spec, o, &def, &def_doc);
@@ -412,7 +425,11 @@ void tp_cmd_markdown_flags(const tp_cmd_spec *spec, FILE *f) {
                 fprintf(f, "`%s` | ", def);
             else
                 fprintf(f, " | ");
-            fprintf(f, "%s%s%s%s |\n", o->help, uw ? " (" : "", uw ? uw : "", uw ? ")" : "");
+            /* a run-time part that varies by build (the stores) has its own README
+             * words, so the README does not depend on which stores a build has */
+            const char *more = o->help_more_doc ? o->help_more_doc : o->help_more ? o->help_more() : NULL;
+            fprintf(f, "%s%s%s%s%s%s |\n", o->help, more ? " " : "", more ? more : "", uw ? " (" : "",
+                    uw ? uw : "", uw ? ")" : "");
         }
     fprintf(f, "| `-h`, `--help` | | | this help |\n");
 }

@@ -19,9 +19,8 @@
  * Deprecated spellings: an entry with alias_of parses as the entry it names
  * and logs a warning; it is left out of `--help` (the README lists renames).
  *
- * Ownership and threads: tables are static const data; values go into
- * structs the caller owns (one per group, passed in the order of the
- * spec's groups). String values point into argv or the environment, which
+ * Ownership and threads: tables are static const data; values go into a
+ * struct the caller owns, at each entry's offset. String values point into argv or the environment, which
  * outlive the command. Everything here runs on the command's main thread,
  * before other threads start. */
 #ifndef TP_OPTIONS_H
@@ -44,19 +43,23 @@ typedef enum tp_opt_type {
 } tp_opt_type;
 
 typedef int (*tp_opt_parse_fn)(const char *arg, void *field, char *err, size_t errlen);
+struct tp_opt_group;
 
 typedef struct tp_opt {
-    const char *name;    /* long name without "--"; NULL ends a table */
-    int short_name;      /* e.g. 'X', or 0 */
-    const char *arg;     /* metavariable in help ("URL", "S"); NULL for a switch */
-    const char *env;     /* read when the flag is not given; NULL = none */
-    const char *env_doc; /* shown instead of env when the command resolves it itself */
-    const char *def;     /* default, parsed like a value; NULL = none */
-    const char *def_doc; /* shown for the default when def cannot say it ("never") */
-    const char *unit;    /* "s", "ms", "bytes", ...; TP_OPT_TIME needs "s" or "ms" */
-    const char *help;    /* one line, no trailing period */
+    const struct tp_opt_group *group; /* the group the entry belongs to */
+    const char *name;                 /* long name without "--"; NULL ends a table */
+    int short_name;                   /* e.g. 'X', or 0 */
+    const char *arg;                  /* metavariable in help ("URL", "S"); NULL for a switch */
+    const char *env;                  /* read when the flag is not given; NULL = none */
+    const char *env_doc;              /* shown instead of env when the command resolves it itself */
+    const char *def;                  /* default, parsed like a value; NULL = none */
+    const char *def_doc;              /* shown for the default when def cannot say it ("never") */
+    const char *unit;                 /* "s", "ms", "bytes", ...; TP_OPT_TIME needs "s" or "ms" */
+    const char *help;                 /* one line, no trailing period */
+    const char *(*help_more)(void);   /* appended to help: text known at run time (the store list) */
+    const char *help_more_doc; /* ... and what the README says instead, when help_more varies by build */
     tp_opt_type type;
-    size_t off; /* offsetof(the group's struct, field) */
+    size_t off; /* where the value goes: offset in the struct given to tp_cmd_parse */
     double min, max;
     tp_opt_parse_fn parse; /* TP_OPT_CUSTOM */
     int repeatable;        /* TP_OPT_CUSTOM: may be given more than once */
@@ -64,10 +67,12 @@ typedef struct tp_opt {
     double warn_above;     /* warn when a bare number is above this (a unit changed); 0 = never */
 } tp_opt;
 
+/* A group is the entries of a table whose .group points to it, in table
+ * order (many groups may share one table). */
 typedef struct tp_opt_group {
-    const char *id;    /* "feed": for tests and the flag dump */
-    const char *title; /* "Feed": the help section */
-    const tp_opt *opts;
+    const char *id;     /* "feed": for tests and the flag dump */
+    const char *title;  /* "Feed": the help section */
+    const tp_opt *opts; /* the table holding the group's entries */
 } tp_opt_group;
 
 /* A per-command change of a shared entry's default (nothing else may
@@ -90,12 +95,12 @@ typedef struct tp_cmd_spec {
     int min_args, max_args;                        /* positional arguments */
 } tp_cmd_spec;
 
-/* Parse argv (argv[0] is the command name). vals[i] is the value struct of
- * spec->groups[i]. Returns -1 when the command should go on (with
+/* Parse argv (argv[0] is the command name) into args, the struct the
+ * entries' offsets refer to. Returns -1 when the command should go on (with
  * *first_arg the index of the first positional argument), else the exit
  * status to return at once: TP_EXIT_OK after --help, TP_EXIT_USAGE after a
  * usage error, already printed. */
-int tp_cmd_parse(const tp_cmd_spec *spec, void *const vals[], int argc, char **argv, int *first_arg);
+int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int *first_arg);
 
 /* The one usage-error path: prints "tickpipe NAME: MESSAGE" on stderr and
  * returns TP_EXIT_USAGE. tp_cmd_fail is the same for a runtime failure and

@@ -1,5 +1,7 @@
-/* source.c - the Finnhub WebSocket source (libwebsockets client) and its
- * replay mode.
+/* source.c - the WebSocket feed source (libwebsockets client) and its
+ * replay mode. Everything a feed does its own way goes through s->feed
+ * (feed.h): the request path with the token, the subscribe messages, the
+ * parser, the meaning of error and close texts, symbol validation.
  *
  * Design. One lws context with one client connection at a time, serviced
  * by the thread in tp_source_run(). A 100 ms lws timer keeps lws_service()
@@ -11,7 +13,7 @@
  * a message from continuation frames and from lws's receive chunks into a
  * buffer bounded by max_frame_bytes (a larger message is counted, logged,
  * and the rest of it discarded; the connection goes on), then parses it
- * with tp_finnhub_parse into one reused tp_batch and calls on_batch. The
+ * with the feed's parser into one reused tp_batch and calls on_batch. The
  * same function serves replay and the unit tests.
  *
  * Connection life: connect -> subscribe every symbol (one message per
@@ -19,7 +21,8 @@
  * expiry schedules a reconnect after tp_source_backoff_ms(failures); the
  * failure count is reset only once a connection has delivered a ping or a
  * trade, so a server that accepts and then rejects us still backs off.
- * Being closed because the key is in use elsewhere waits at least 10 s, so
+ * Being closed because the key is in use elsewhere waits at least the
+ * feed's key_in_use_min_delay_ms (Finnhub: 10 s), so
  * two clients sharing a key do not evict each other in a tight loop. */
 #include "feed/source.h"
 
@@ -27,8 +30,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "feed/dedupe.h"
 #include "feed/record.h"
-#include "feed/rest.h"
 
 #include <ctype.h>
 #include <libwebsockets.h>
@@ -40,15 +43,16 @@
 
 #define MOD "source"
 #define MAX_SEEN_TYPES 32
-#define KEY_IN_USE_MIN_DELAY_MS 10000
 
 typedef struct source_metrics {
     tp_counter *frames, *trades, *pings, *errors, *unknown, *malformed, *oversize, *reconnects, *bytes;
+    tp_counter *duplicates, *duplicate_trades;
     tp_histogram *parse;
     tp_gauge *connected;
 } source_metrics;
 
 struct tp_source {
+    const tp_feed_ops *feed;
     /* configuration (owned copies) */
     char *url, *token, *rest_url, *replay_path;
     char **symbols;
@@ -72,11 +76,12 @@ struct tp_source {
     int stop_requested; /* on_batch returned nonzero */
     char *seen_types[MAX_SEEN_TYPES];
     size_t nseen_types;
-    int delivered; /* this connection has delivered a trade or ping */
+    int delivered;     /* this connection has delivered a trade or ping */
+    tp_dedupe *dedupe; /* exact repeats within the horizon; NULL = off */
 
     /* stats (written by the run thread, read from anywhere) */
     _Atomic uint64_t st_frames, st_trades, st_pings, st_errors, st_unknown, st_malformed, st_oversize,
-        st_reconnects, st_bytes;
+        st_reconnects, st_bytes, st_duplicates, st_duplicate_trades;
     source_metrics m;
 
     /* connection */
@@ -91,7 +96,7 @@ struct tp_source {
     int64_t next_connect_us;
     int failures; /* consecutive failed connections */
     int connects; /* connection attempts so far */
-    tp_source_reason last_reason;
+    tp_feed_reason last_reason;
     char last_error[1024]; /* why the last connection ended */
     uint64_t rnd;
     int fatal;
@@ -125,35 +130,6 @@ static void stat_add(_Atomic uint64_t *st, tp_counter *c, uint64_t n) {
     tp_counter_add(c, n);
 }
 
-static int ci_contains(const char *hay, size_t len, const char *needle) {
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++) {
-        size_t j = 0;
-        while (j < n && tolower((unsigned char)hay[i + j]) == needle[j]) j++;
-        if (j == n) return 1;
-    }
-    return 0;
-}
-
-tp_source_reason tp_source_classify(const char *msg, size_t len) {
-    static const char *const in_use[] = {"in use",
-                                         "elsewhere",
-                                         "another connection",
-                                         "already connected",
-                                         "one connection",
-                                         "concurrent connection",
-                                         "connected from another"};
-    static const char *const bad_token[] = {"token",        "api key",      "apikey",    "api_key",
-                                            "unauthorized", "unauthorised", "forbidden", "not authorized",
-                                            "401",          "403"};
-    if (!msg) return TP_REASON_OTHER;
-    for (size_t i = 0; i < sizeof in_use / sizeof in_use[0]; i++)
-        if (ci_contains(msg, len, in_use[i])) return TP_REASON_KEY_IN_USE;
-    for (size_t i = 0; i < sizeof bad_token / sizeof bad_token[0]; i++)
-        if (ci_contains(msg, len, bad_token[i])) return TP_REASON_BAD_TOKEN;
-    return TP_REASON_OTHER;
-}
-
 int64_t tp_source_backoff_ms(int attempt, uint64_t rnd) {
     int64_t base = 500;
     for (int i = 0; i < attempt && base < 60000; i++) base *= 2;
@@ -162,15 +138,8 @@ int64_t tp_source_backoff_ms(int attempt, uint64_t rnd) {
     return half + (int64_t)(rnd % (uint64_t)(half + 1));
 }
 
-static const char *reason_words(tp_source_reason r) {
-    switch (r) {
-    case TP_REASON_KEY_IN_USE:
-        return "the API key is in use elsewhere: Finnhub allows one connection per key, and another client "
-               "connected with this one (stop the other client or use another key)";
-    case TP_REASON_BAD_TOKEN:
-        return "the API token was rejected by the server (check FINNHUB_API_TOKEN or --token)";
-    default: return NULL;
-    }
+static const char *reason_words(const tp_source *s, tp_feed_reason r) {
+    return r == TP_FEED_REASON_OTHER ? NULL : s->feed->reason_words(r);
 }
 
 /* ------------------------------------------------------- frame handling */
@@ -190,13 +159,13 @@ static void note_unknown_type(tp_source *s, tp_str type) {
 static void handle_error_msg(tp_source *s, tp_str text) {
     char sample[300];
     tp_log_sample(text.ptr ? text.ptr : "", text.len, 256, sample, sizeof sample);
-    tp_source_reason r = tp_source_classify(text.ptr, text.len);
-    const char *words = reason_words(r);
+    tp_feed_reason r = s->feed->classify(text.ptr, text.len);
+    const char *words = reason_words(s, r);
     if (words)
         tp_error(MOD, "server error: %s (server said: \"%s\")", words, sample);
     else
         tp_warn(MOD, "server error message: \"%s\"", sample);
-    if (r != TP_REASON_OTHER) {
+    if (r != TP_FEED_REASON_OTHER) {
         s->last_reason = r;
         snprintf(s->last_error, sizeof s->last_error, "%s (server said: \"%s\")", words, sample);
     }
@@ -209,7 +178,7 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
     tp_msg_info info;
     char err[256];
     int64_t t0 = tp_mono_us();
-    int rc = tp_finnhub_parse(data, len, &s->batch, &info, err, sizeof err);
+    int rc = s->feed->parse(data, len, &s->batch, &info, err, sizeof err);
     tp_histogram_observe_us(s->m.parse, (uint64_t)(tp_mono_us() - t0));
     int64_t seq = s->seq++;
     if (rc) {
@@ -241,6 +210,11 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
     case TP_MSG_TRADE:
         s->delivered = 1;
         if (s->batch.n == 0) break;
+        if (s->dedupe && tp_dedupe_check(s->dedupe, s->batch.trades, s->batch.n, recv_ms)) {
+            stat_add(&s->st_duplicates, s->m.duplicates, 1);
+            stat_add(&s->st_duplicate_trades, s->m.duplicate_trades, s->batch.n);
+            break;
+        }
         stat_add(&s->st_trades, s->m.trades, s->batch.n);
         s->batch.recv_ms = recv_ms;
         for (size_t i = 0; i < s->batch.n; i++) s->batch.trades[i].recv_ms = recv_ms;
@@ -303,10 +277,11 @@ end:
 
 void tp_source_config_default(tp_source_config *c) {
     memset(c, 0, sizeof *c);
-    c->url = "wss://ws.finnhub.io";
+    c->feed = &tp_feed_finnhub;
+    c->url = tp_feed_finnhub.default_url;
     c->max_frame_bytes = 1u << 20;
     c->stale_timeout_ms = 90000;
-    c->rest_url = "https://finnhub.io/api/v1";
+    c->rest_url = tp_feed_finnhub.default_rest_url;
     c->replay_speed = 0;
     c->max_reconnects = -1;
 }
@@ -323,6 +298,10 @@ static void register_metrics(source_metrics *m) {
     m->reconnects = tp_metrics_counter("tickpipe_ingest_reconnects_total", NULL, "Reconnections to the feed");
     m->bytes =
         tp_metrics_counter("tickpipe_ingest_bytes_total", NULL, "Payload bytes received from the feed");
+    m->duplicates = tp_metrics_counter("tickpipe_ingest_duplicates_total", NULL,
+                                       "Trade messages dropped as exact repeats (--dedupe-horizon)");
+    m->duplicate_trades = tp_metrics_counter("tickpipe_ingest_duplicate_trades_total", NULL,
+                                             "Trades in the messages dropped as exact repeats");
     m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
     m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "1 while subscribed to the feed");
 }
@@ -348,27 +327,9 @@ static int parse_url(tp_source *s, char *err, size_t errlen) {
                          s->safe_url);
     s->port = port;
     snprintf(s->host, sizeof s->host, "%s", ads);
-    /* path: "/" + path (which may hold a query) + token */
-    char *tok = NULL;
-    if (s->token && *s->token) {
-        size_t tl = strlen(s->token);
-        tok = malloc(tl * 3 + 1);
-        if (!tok) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
-        size_t o = 0;
-        for (size_t i = 0; i < tl; i++) {
-            unsigned char c = (unsigned char)s->token[i];
-            if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-                tok[o++] = (char)c;
-            else
-                o += (size_t)sprintf(tok + o, "%%%02X", c);
-        }
-        tok[o] = '\0';
-    }
-    int n = snprintf(s->path, sizeof s->path, "/%s%s%s%s", path, tok ? (strchr(path, '?') ? "&" : "?") : "",
-                     tok ? "token=" : "", tok ? tok : "");
-    free(tok);
-    if (n < 0 || (size_t)n >= sizeof s->path)
-        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
+    /* the request path: the feed decides where the token goes */
+    int rc = s->feed->connect_path(path, s->token, s->path, sizeof s->path, err, errlen);
+    if (rc) return rc;
     if (!s->tls) {
         int loopback =
             !strcmp(s->host, "localhost") || !strncmp(s->host, "127.", 4) || !strcmp(s->host, "::1");
@@ -393,9 +354,10 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
             "no symbols to subscribe: give --symbols or FINNHUB_STOCKS_TICKERS (e.g. AAPL,BINANCE:BTCUSDT)");
     tp_source *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
-    s->url = dupstr(cfg->url ? cfg->url : def.url);
+    s->feed = cfg->feed ? cfg->feed : def.feed;
+    s->url = dupstr(cfg->url ? cfg->url : s->feed->default_url);
     s->token = dupstr(cfg->token);
-    s->rest_url = dupstr(cfg->rest_url ? cfg->rest_url : def.rest_url);
+    s->rest_url = dupstr(cfg->rest_url ? cfg->rest_url : s->feed->default_rest_url);
     s->replay_path = dupstr(cfg->replay_path);
     s->max_frame = cfg->max_frame_bytes ? cfg->max_frame_bytes : def.max_frame_bytes;
     s->stale_ms = cfg->stale_timeout_ms;
@@ -414,6 +376,9 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     }
     tp_batch_init(&s->batch);
     register_metrics(&s->m);
+    if (!oom && cfg->dedupe_horizon_ms > 0 &&
+        tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe))
+        oom = 1;
     s->rnd = (uint64_t)tp_mono_us() ^ ((uint64_t)(uintptr_t)s << 16) ^ 0x9E3779B97F4A7C15ULL;
     if (!s->rnd) s->rnd = 1;
     if (oom) {
@@ -453,6 +418,8 @@ void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
     o->oversize = atomic_load(&m->st_oversize);
     o->reconnects = atomic_load(&m->st_reconnects);
     o->bytes = atomic_load(&m->st_bytes);
+    o->duplicates = atomic_load(&m->st_duplicates);
+    o->duplicate_trades = atomic_load(&m->st_duplicate_trades);
 }
 
 void tp_source_free(tp_source *s) {
@@ -465,6 +432,7 @@ void tp_source_free(tp_source *s) {
     free(s->symbols);
     for (size_t i = 0; i < s->nseen_types; i++) free(s->seen_types[i]);
     free(s->msg);
+    tp_dedupe_free(s->dedupe);
     tp_batch_free(&s->batch);
     free(s);
 }
@@ -484,8 +452,8 @@ static void schedule_reconnect(tp_source *s, const char *why) {
     if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
     if (s->delivered) s->failures = 0;
     int64_t delay = tp_source_backoff_ms(s->failures, next_rand(s));
-    if (s->last_reason == TP_REASON_KEY_IN_USE && delay < KEY_IN_USE_MIN_DELAY_MS)
-        delay = KEY_IN_USE_MIN_DELAY_MS;
+    if (s->last_reason == TP_FEED_REASON_KEY_IN_USE && delay < s->feed->key_in_use_min_delay_ms)
+        delay = s->feed->key_in_use_min_delay_ms;
     s->failures++;
     s->next_connect_us = tp_mono_us() + delay * 1000;
     tp_warn(MOD, "disconnected from %s: %s; reconnecting in %.1f s", s->safe_url,
@@ -507,8 +475,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         char why[256];
         const char *msg = in ? (const char *)in : "unknown error";
         if (status == 401 || status == 403) {
-            s->last_reason = TP_REASON_BAD_TOKEN;
-            snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(TP_REASON_BAD_TOKEN), status);
+            s->last_reason = TP_FEED_REASON_BAD_TOKEN;
+            snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(s, TP_FEED_REASON_BAD_TOKEN), status);
             tp_error(MOD, "connecting to %s: %s", s->safe_url, why);
         } else if (status >= 400) {
             snprintf(why, sizeof why, "the server refused the WebSocket upgrade with HTTP %d", status);
@@ -523,7 +491,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         s->established = 1;
         s->delivered = 0;
         s->sub_next = 0;
-        s->last_reason = TP_REASON_OTHER;
+        s->last_reason = TP_FEED_REASON_OTHER;
         s->last_error[0] = '\0';
         s->discarding = 0;
         s->msg_len = 0;
@@ -534,30 +502,17 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE: {
         if (!s->active || s->sub_next >= s->nsymbols) break;
-        unsigned char buf[LWS_PRE + 512];
-        /* symbols are JSON-escaped by hand: only " and \ and control bytes need it */
-        char msg[480];
-        size_t o_ = 0;
+        unsigned char buf[LWS_PRE + 1024];
         const char *sym = s->symbols[s->sub_next];
-        o_ += (size_t)snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"symbol\":\"");
-        for (const char *p = sym; *p && o_ + 8 < sizeof msg; p++) {
-            unsigned char c = (unsigned char)*p;
-            if (c == '"' || c == '\\') {
-                msg[o_++] = '\\';
-                msg[o_++] = (char)c;
-            } else if (c < 0x20) {
-                o_ += (size_t)snprintf(msg + o_, sizeof msg - o_, "\\u%04x", c);
-            } else {
-                msg[o_++] = (char)c;
-            }
-        }
-        o_ += (size_t)snprintf(msg + o_, sizeof msg - o_, "\"}");
-        memcpy(buf + LWS_PRE, msg, o_);
-        if (lws_write(wsi, buf + LWS_PRE, o_, LWS_WRITE_TEXT) < (int)o_) {
+        int n = s->feed->subscribe_msg(sym, 1, (char *)buf + LWS_PRE, sizeof buf - LWS_PRE);
+        if (n < 0) { /* a symbol too long for one message: never send half of one */
+            tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped", sym);
+        } else if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
             tp_warn(MOD, "cannot send the subscription for %s", sym);
             return -1;
+        } else {
+            tp_debug(MOD, "subscribed %s", sym);
         }
-        tp_debug(MOD, "subscribed %s", sym);
         s->sub_next++;
         if (s->sub_next < s->nsymbols)
             lws_callback_on_writable(wsi);
@@ -581,11 +536,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         size_t rl = len > 2 ? len - 2 : 0;
         char sample[200];
         tp_log_sample(rs, rl, 160, sample, sizeof sample);
-        tp_source_reason r = tp_source_classify(rs, rl);
-        if (r != TP_REASON_OTHER) {
+        tp_feed_reason r = s->feed->classify(rs, rl);
+        if (r != TP_FEED_REASON_OTHER) {
             s->last_reason = r;
-            snprintf(s->last_error, sizeof s->last_error, "%s (close code %d: \"%s\")", reason_words(r), code,
-                     sample);
+            snprintf(s->last_error, sizeof s->last_error, "%s (close code %d: \"%s\")", reason_words(s, r),
+                     code, sample);
             tp_error(MOD, "the server closed the connection: %s", s->last_error);
         } else if (!s->last_error[0]) {
             snprintf(s->last_error, sizeof s->last_error, "the server closed the connection (code %d%s%s%s)",
@@ -603,7 +558,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 }
 
 static const struct lws_protocols k_protocols[] = {
-    {"tickpipe-finnhub", ws_callback, 0, 65536, 0, NULL, 0},
+    {"tickpipe-feed", ws_callback, 0, 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -629,7 +584,7 @@ static void try_connect(tp_source *s) {
         tp_info(MOD, "connecting to %s", s->safe_url);
     }
     s->connects++;
-    s->last_reason = TP_REASON_OTHER;
+    s->last_reason = TP_FEED_REASON_OTHER;
     s->last_error[0] = '\0';
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
@@ -661,7 +616,7 @@ static int validate_symbols(tp_source *s, char *err, size_t errlen) {
     for (size_t i = 0; i < s->nsymbols; i++) {
         int exists = 0;
         char e[512];
-        int rc = tp_rest_symbol_exists(s->rest_url, s->token, s->symbols[i], &exists, e, sizeof e);
+        int rc = s->feed->symbol_exists(s->rest_url, s->token, s->symbols[i], &exists, e, sizeof e);
         if (rc == TP_EREFUSED) {
             /* a rejected token will not get better for the next symbols */
             return tp_seterr(err, errlen, rc, "cannot validate the tickers: %s", e);
@@ -727,8 +682,8 @@ done:
     s->ctx = NULL;
     tp_gauge_set(s->m.connected, 0);
     if (s->fatal)
-        return tp_seterr(err, errlen, s->last_reason == TP_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL, "%s",
-                         s->fatal_msg);
+        return tp_seterr(err, errlen, s->last_reason == TP_FEED_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,
+                         "%s", s->fatal_msg);
     return 0;
 }
 
@@ -774,7 +729,9 @@ static int run_replay(tp_source *s, char *err, size_t errlen) {
 
 int tp_source_run(tp_source *s, char *err, size_t errlen) {
     if (s->replay_path) return run_replay(s, err, errlen);
-    if (s->validate) {
+    if (s->validate && !s->feed->symbol_exists) {
+        tp_warn(MOD, "the %s feed cannot check symbols; --validate is ignored", s->feed->name);
+    } else if (s->validate) {
         int rc = validate_symbols(s, err, errlen);
         if (rc) return rc;
     }

@@ -1,10 +1,12 @@
-/* source.h - the Finnhub WebSocket source (used by capture, produce, run).
+/* source.h - the WebSocket feed source (used by capture, produce, run).
  *
- * Connects to a Finnhub-compatible WebSocket (wss://ws.finnhub.io, or the
+ * Connects to a feed's WebSocket (Finnhub's wss://ws.finnhub.io, or the
  * simulator on ws://127.0.0.1:8765), subscribes every symbol, parses each
  * frame into a tp_batch with no per-trade allocation and hands the batch to
- * on_batch. Pings, error messages, unknown types and malformed frames are
- * counted (and logged, rate-limited); a silent connection is dropped after
+ * on_batch. What is particular to a feed (the token in the URL, the
+ * subscribe message, the frame parser, the wording of its errors, symbol
+ * validation) comes from its tp_feed_ops (feed.h); this module knows none. Pings, error messages, unknown
+ * types and malformed frames are counted (and logged, rate-limited); a silent connection is dropped after
  * stale_timeout_ms; every disconnect is followed by a reconnect with
  * exponential backoff and jitter (capped at 60 s) that resubscribes every
  * symbol. With replay_path set, frames come from a recording (record.h)
@@ -20,24 +22,32 @@
 #ifndef TP_SOURCE_H
 #define TP_SOURCE_H
 
-#include "codec/finnhub_json.h"
+#include "feed/feed.h"
 #include "core/trade.h"
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct tp_source_config {
-    const char *url;            /* ws:// or wss://; default wss://ws.finnhub.io */
+    const tp_feed_ops *feed;    /* the feed's protocol; NULL = Finnhub */
+    const char *url;            /* ws:// or wss://; default the feed's default_url */
     const char *token;          /* appended as ?token=; never logged */
     const char *const *symbols; /* nsymbols symbols to subscribe */
     size_t nsymbols;
     size_t max_frame_bytes;   /* frames larger are rejected; default 1 MiB */
     int64_t stale_timeout_ms; /* default 90000; 0 = off */
     int validate;             /* FINNHUB_VALIDATE_TICKERS: check via REST first */
-    const char *rest_url;     /* default https://finnhub.io/api/v1 */
+    const char *rest_url;     /* default the feed's default_rest_url */
     const char *replay_path;  /* read a recording instead of the network */
     double replay_speed;      /* 0 = as fast as possible, 1 = real time */
     int max_reconnects;       /* -1 = forever (default); tests use small values */
+    /* Drop a trade message that exactly repeats one received within this
+     * many ms on this connection (feed/dedupe.h); 0 = off (the default
+     * here; the commands default to --dedupe-horizon 2 s). */
+    int64_t dedupe_horizon_ms;
 } tp_source_config;
+
+/* Messages a connection remembers for --dedupe-horizon (about 130 KiB). */
+#define TP_SOURCE_DEDUPE_MESSAGES 4096
 
 void tp_source_config_default(tp_source_config *c);
 
@@ -50,6 +60,7 @@ typedef int (*tp_source_batch_fn)(void *ud, tp_batch *b);
 typedef struct tp_source_stats {
     uint64_t frames, trades, pings, errors, unknown, malformed, oversize;
     uint64_t reconnects, bytes;
+    uint64_t duplicates, duplicate_trades; /* messages (and their trades) dropped as exact repeats */
 } tp_source_stats;
 
 typedef struct tp_source tp_source;
@@ -82,13 +93,5 @@ int tp_source_feed(tp_source *s, const void *data, size_t len, int last, int64_t
  * exponential from 500 ms, capped at 60 s, with jitter drawn from rnd (the
  * result lies in [base/2, base]). Pure; exposed for tests. */
 int64_t tp_source_backoff_ms(int attempt, uint64_t rnd);
-
-/* What a server error/close message means (Finnhub words it loosely). */
-typedef enum tp_source_reason {
-    TP_REASON_OTHER = 0,
-    TP_REASON_KEY_IN_USE, /* another connection uses the same API key */
-    TP_REASON_BAD_TOKEN,  /* the token was rejected */
-} tp_source_reason;
-tp_source_reason tp_source_classify(const char *msg, size_t len);
 
 #endif

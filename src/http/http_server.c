@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -103,9 +104,14 @@ void tp_http_resp_free(tp_http_resp *r) {
     r->len = 0;
 }
 
+/* The route label of an /api/ request: its endpoint, or "other", so a
+ * client cannot mint label values with made-up paths. */
 static void api_label(pss *p, const char *path) {
-    snprintf(p->route_label, sizeof p->route_label, "%s",
-             p->resp.status != 404 && strlen(path) < sizeof p->route_label ? path : "other");
+    static const char *const k_endpoints[] = {"/api/symbols", "/api/trades", "/api/candles", "/api/averages"};
+    const char *label = "other";
+    for (size_t i = 0; i < sizeof k_endpoints / sizeof k_endpoints[0]; i++)
+        if (!strcmp(path, k_endpoints[i])) label = k_endpoints[i];
+    snprintf(p->route_label, sizeof p->route_label, "%s", label);
 }
 
 /* Hand an /api/ request to the store worker; args move to the job. 0 =
@@ -423,38 +429,6 @@ static void lws_log_emit(int level, const char *line) {
     tp_debug("lws", "%.*s", (int)n, line);
 }
 
-/* "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT"; host "" / "*" / "0.0.0.0" =
- * every IPv4 address. */
-static int parse_listen(const char *s, char *host, size_t hostlen, int *port, char *err, size_t errlen) {
-    const char *colon = NULL, *hs = s, *he;
-    if (*s == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':') goto bad;
-        hs = s + 1;
-        he = rb;
-        colon = rb + 1;
-    } else {
-        colon = strrchr(s, ':');
-        he = colon ? colon : s;
-    }
-    const char *ps = colon ? colon + 1 : s;
-    if (!colon) he = hs;
-    int64_t v;
-    char perr[128];
-    if (tp_cfg_parse_i64(ps, "port", 0, 65535, &v, perr, sizeof perr)) goto bad;
-    *port = (int)v;
-    size_t hl = (size_t)(he - hs);
-    if (hl >= hostlen) goto bad;
-    memcpy(host, hs, hl);
-    host[hl] = '\0';
-    if (!strcmp(host, "localhost")) snprintf(host, hostlen, "127.0.0.1");
-    if (!strcmp(host, "*")) host[0] = '\0';
-    return 0;
-bad:
-    return tp_seterr(err, errlen, TP_EINVAL,
-                     "--http '%s': expected ADDR:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)", s);
-}
-
 /* Bind once ourselves for a precise error message (lws only logs one). */
 static int probe_bind(const char *host, int port, char *err, size_t errlen) {
     int v6 = strchr(host, ':') != NULL;
@@ -502,11 +476,12 @@ static void *server_main(void *arg) {
 
 int tp_http_start(const tp_http_config *cfg, tp_http **out, char *err, size_t errlen) {
     *out = NULL;
-    char host[64];
-    int port = 0;
-    int rc =
-        parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", host, sizeof host, &port, err, errlen);
+    tp_listen_addr la; /* core/listen.h: the one listen-address parser */
+    int rc = tp_listen_parse(cfg->listen ? cfg->listen : "127.0.0.1:8080", "--http", "127.0.0.1:8080", &la,
+                             err, errlen);
     if (rc) return rc;
+    const char *host = la.host;
+    int port = la.port;
     if (cfg->max_limit < 1) return tp_seterr(err, errlen, TP_EINVAL, "max_limit must be at least 1");
     if ((rc = probe_bind(host, port, err, errlen))) return rc;
 

@@ -684,13 +684,6 @@ static int write_unit(tp_pipeline *p, int64_t now_ms, char *err, size_t errlen) 
     return rc;
 }
 
-static size_t lat_bucket(int64_t ms) {
-    if (ms <= 0) return 0;
-    size_t k = (size_t)ceil(8.0 * log2((double)ms));
-    if (k == 0) k = 1; /* 1 ms */
-    return k < TP_PIPELINE_LAT_BUCKETS ? k : TP_PIPELINE_LAT_BUCKETS - 1;
-}
-
 static void after_commit(tp_pipeline *p, int64_t t0_us) {
     int64_t now = tp_now_ms();
     tp_histogram_observe_us(p->m.commit_latency, (uint64_t)(tp_mono_us() - t0_us));
@@ -699,7 +692,7 @@ static void after_commit(tp_pipeline *p, int64_t t0_us) {
     for (size_t i = 0; i < p->pend.n; i++) {
         int64_t r = p->pend.trades[i].recv_ms;
         if (r != prev_recv) { /* trades of one record share it: one log2 per record */
-            bucket = lat_bucket(now - r);
+            bucket = tp_loghist_bucket(now - r);
             prev_recv = r;
         }
         p->lat_hist[bucket]++;
@@ -805,14 +798,5 @@ void tp_pipeline_get_stats(const tp_pipeline *p, tp_pipeline_stats *out) {
 }
 
 int64_t tp_pipeline_latency_quantile_ms(const tp_pipeline_stats *s, double q) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < TP_PIPELINE_LAT_BUCKETS; i++) total += s->latency_hist[i];
-    if (!total) return -1;
-    uint64_t want = (uint64_t)ceil(q * (double)total), acc = 0;
-    if (!want) want = 1;
-    for (size_t i = 0; i < TP_PIPELINE_LAT_BUCKETS; i++) {
-        acc += s->latency_hist[i];
-        if (acc >= want) return (int64_t)floor(exp2((double)i / 8.0) + 1e-9) * (i > 0);
-    }
-    return (int64_t)floor(exp2((double)(TP_PIPELINE_LAT_BUCKETS - 1) / 8.0));
+    return tp_loghist_quantile(s->latency_hist, q);
 }

@@ -19,6 +19,7 @@
 #ifndef TP_PIPELINE_H
 #define TP_PIPELINE_H
 
+#include "core/metrics.h"
 #include "core/trade.h"
 #include "process/window.h"
 #include "sink/sink.h"
@@ -58,7 +59,7 @@ void tp_pipeline_config_default(tp_pipeline_config *c);
  * same ids. */
 void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]);
 
-#define TP_PIPELINE_LAT_BUCKETS 200
+#define TP_PIPELINE_LAT_BUCKETS TP_LOGHIST_BUCKETS
 typedef struct tp_pipeline_stats {
     uint64_t trades, late, flushes, store_errors;
     int64_t watermark_ms;

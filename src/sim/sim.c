@@ -26,6 +26,7 @@
 #include "codec/finnhub_json.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/trade.h"
 #include "feed/record.h"
@@ -82,7 +83,8 @@ typedef struct conn {
     /* timing (monotonic us) */
     int64_t open_us, next_ping_us, next_error_us, drop_at_us, silent_at_us;
     int silent;
-    int closing; /* close frame sent or about to be; send nothing else */
+    int closing;       /* close frame sent or about to be; send nothing else */
+    size_t repeat_len; /* --repeat-rate: the trade frame in buf goes out again next */
     int close_now;
     int close_code;
     char close_reason[120];
@@ -138,7 +140,7 @@ struct tp_sim {
     pthread_t thread;
     int thread_started;
     _Atomic uint64_t st_connections, st_rejected, st_kicked, st_trades, st_frames, st_pings, st_errors,
-        st_malformed, st_drops, st_searches;
+        st_malformed, st_drops, st_searches, st_repeats;
 };
 
 static void add(_Atomic uint64_t *c, uint64_t n) {
@@ -324,6 +326,12 @@ static int send_frame(conn *c, size_t len, uint64_t ntrades) {
     if (write_msg(c, len)) return -1;
     add(&s->st_frames, 1);
     if (ntrades) add(&s->st_trades, ntrades);
+    /* one writeable callback writes one message: the repeat waits in buf
+     * (nothing else writes there before it goes) for the next callback */
+    if (ntrades && s->cfg.repeat_rate > 0 && tp_sim_rand01(&s->fault_rng) < s->cfg.repeat_rate) {
+        c->repeat_len = len;
+        lws_callback_on_writable(c->wsi);
+    }
     return 0;
 }
 
@@ -477,6 +485,14 @@ static int on_writable(conn *c) {
         lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
                          strlen(c->close_reason));
         return -1;
+    }
+    if (c->repeat_len && !c->closing) {
+        size_t len = c->repeat_len;
+        c->repeat_len = 0;
+        if (write_msg(c, len)) return -1;
+        add(&s->st_repeats, 1);
+        lws_callback_on_writable(c->wsi);
+        return 0;
     }
     if (c->nctl) {
         ctl_msg m = c->ctl[0];
@@ -766,28 +782,15 @@ static void sim_free(tp_sim *s) {
 
 /* "host:port", "[v6]:port", ":port" or "port". */
 static int parse_listen(tp_sim *s, const char *l, char *err, size_t errlen) {
-    const char *colon = strrchr(l, ':');
-    const char *ps = colon ? colon + 1 : l;
-    size_t hl = colon ? (size_t)(colon - l) : 0;
-    const char *h = l;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    char *end;
-    errno = 0;
-    long port = strtol(ps, &end, 10);
-    if (!*ps || *end || errno || port < 0 || port > 65535 || hl >= sizeof s->host)
-        return tp_seterr(err, errlen, TP_EINVAL,
-                         "--listen '%s' is not HOST:PORT (e.g. 127.0.0.1:8765; port 0 picks a free port)", l);
-    s->want_port = (int)port;
-    if (!hl || (hl == 1 && h[0] == '*')) {
+    tp_listen_addr la; /* core/listen.h: the one listen-address parser; names are resolved here */
+    int lrc = tp_listen_parse(l, "--listen", "127.0.0.1:8765", &la, err, errlen);
+    if (lrc) return lrc;
+    s->want_port = la.port;
+    if (!la.host[0]) {
         s->host[0] = '\0';
         return 0;
     }
-    char host[256];
-    memcpy(host, h, hl);
-    host[hl] = '\0';
+    const char *host = la.host;
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
@@ -831,6 +834,8 @@ static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t 
     if (cfg->rate < 0) return tp_seterr(err, errlen, TP_EINVAL, "the rate must not be negative");
     if (cfg->malformed_rate < 0 || cfg->malformed_rate > 1)
         return tp_seterr(err, errlen, TP_EINVAL, "the malformed rate must lie between 0 and 1");
+    if (cfg->repeat_rate < 0 || cfg->repeat_rate > 1)
+        return tp_seterr(err, errlen, TP_EINVAL, "the repeat rate must lie between 0 and 1");
     if ((cfg->tls_cert && *cfg->tls_cert) != (cfg->tls_key && *cfg->tls_key))
         return tp_seterr(err, errlen, TP_EINVAL,
                          "TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
@@ -970,6 +975,7 @@ void tp_sim_get_stats(const tp_sim *s, tp_sim_stats *o) {
     o->malformed = atomic_load(&m->st_malformed);
     o->drops = atomic_load(&m->st_drops);
     o->searches = atomic_load(&m->st_searches);
+    o->repeats = atomic_load(&m->st_repeats);
 }
 
 int tp_sim_serve(const tp_sim_config *cfg, volatile int *stop, char *err, size_t errlen) {
@@ -983,11 +989,11 @@ int tp_sim_serve(const tp_sim_config *cfg, volatile int *stop, char *err, size_t
     tp_sim_get_stats(s, &st);
     tp_info(MOD,
             "stopped: connections=%llu rejected=%llu kicked=%llu trades=%llu frames=%llu pings=%llu "
-            "errors=%llu malformed=%llu drops=%llu searches=%llu",
+            "errors=%llu malformed=%llu drops=%llu searches=%llu repeats=%llu",
             (unsigned long long)st.connections, (unsigned long long)st.rejected,
             (unsigned long long)st.kicked, (unsigned long long)st.trades, (unsigned long long)st.frames,
             (unsigned long long)st.pings, (unsigned long long)st.errors, (unsigned long long)st.malformed,
-            (unsigned long long)st.drops, (unsigned long long)st.searches);
+            (unsigned long long)st.drops, (unsigned long long)st.searches, (unsigned long long)st.repeats);
     sim_free(s);
     return 0;
 }

@@ -38,6 +38,7 @@ typedef struct tp_sim_config {
     /* Called once from tp_sim_serve/tp_sim_start when listening, with the port. */
     void (*on_ready)(void *ud, int port);
     void *ready_ud;
+    double repeat_rate; /* fraction of trade frames sent a second time, byte for byte */
 } tp_sim_config;
 
 void tp_sim_config_default(tp_sim_config *c);
@@ -53,6 +54,7 @@ typedef struct tp_sim_stats {
     uint64_t rejected;    /* closed for a bad or missing token */
     uint64_t kicked;      /* closed because a newer connection used the same token */
     uint64_t trades, frames, pings, errors, malformed, drops, searches;
+    uint64_t repeats; /* trade frames sent again (--repeat-rate); not in frames or trades */
 } tp_sim_stats;
 /* Counters so far; callable from any thread. */
 void tp_sim_get_stats(const tp_sim *s, tp_sim_stats *out);

@@ -55,6 +55,7 @@ extern const char tp_sql_cassandra[];
 #define BATCH_MAX_ROWS 250
 #define BATCH_MAX_BYTES (256u << 10)
 #define PAGE_SIZE 5000
+#define DAY_CACHE 256
 
 enum {
     ST_INS_TRADE,
@@ -140,6 +141,12 @@ typedef struct cass_store {
     /* scratch */
     tp_buf tmp, cond, text, args, paging;
     tp_cond_decoder dec;
+    /* symbol_days rows already in the unit, by key hash: most trades of a
+     * unit fall on a few (symbol, day) pairs, so most repeats stop here */
+    struct {
+        size_t off;
+        uint32_t len;
+    } day_seen[DAY_CACHE];
 } cass_store;
 
 /* ---- URL ---- */
@@ -567,6 +574,7 @@ static void cass_close(void *state) {
 /* ---- writes: buffered until commit ---- */
 
 static void drop_unit(cass_store *s) {
+    memset(s->day_seen, 0, sizeof s->day_seen);
     tp_buf_reset(&s->keys);
     tp_buf_reset(&s->vals);
     s->nrows = 0;
@@ -614,15 +622,27 @@ static int add_day(cass_store *s, const char *sym, size_t n, const char *kind, i
     uint8_t rest[64];
     memcpy(rest, kind, kl);
     memcpy(rest + kl, &day, 8);
-    if (key_put(s, sym, n, rest, kl + 8) || val_text(s, &s->vals, sym, n) ||
-        tp_cql_val_blob(&s->vals, kind, kl) || tp_cql_val_date(&s->vals, day))
+    if (key_put(s, sym, n, rest, kl + 8)) return -1;
+    /* the same key already in this unit: take the key back, add nothing */
+    const uint8_t *key = s->keys.p + r->key_off;
+    uint32_t len = (uint32_t)(s->keys.len - r->key_off);
+    uint64_t h = 1469598103934665603ULL;
+    for (uint32_t i = 0; i < len; i++) h = (h ^ key[i]) * 1099511628211ULL;
+    size_t slot = (size_t)(h % DAY_CACHE);
+    if (s->day_seen[slot].len == len && !memcmp(s->keys.p + s->day_seen[slot].off, key, len)) {
+        s->keys.len = r->key_off;
+        return 0;
+    }
+    s->day_seen[slot].off = r->key_off;
+    s->day_seen[slot].len = len;
+    if (val_text(s, &s->vals, sym, n) || tp_cql_val_blob(&s->vals, kind, kl) ||
+        tp_cql_val_date(&s->vals, day))
         return -1;
     row_end(s, r);
     return 0;
 }
 
-/* symbol_days rows are added once per (symbol, kind, day) run of a write
- * call; duplicates across calls are dropped at commit. */
+/* symbol_days rows: add_day drops most repeats, build_batches the rest. */
 static int cass_write_trades(void *state, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
                              size_t errlen) {
     cass_store *s = state;
@@ -1162,6 +1182,18 @@ static int symbol_info(cass_store *s, const char *sym, size_t sl, const sym_day 
     return 0;
 }
 
+static int cmp_sym_day(const void *x, const void *y, void *ud) {
+    const tp_buf *names = ud;
+    const sym_day *a = x, *b = y;
+    if (a->sym_off != b->sym_off) {
+        size_t n = a->sym_len < b->sym_len ? a->sym_len : b->sym_len;
+        int c = memcmp(names->p + a->sym_off, names->p + b->sym_off, n);
+        if (c) return c;
+        if (a->sym_len != b->sym_len) return a->sym_len < b->sym_len ? -1 : 1;
+    }
+    return a->day > b->day ? -1 : a->day < b->day;
+}
+
 /* Every (symbol, day) of trades from symbol_days, names copied into *names;
  * one symbol's days are adjacent, newest first. */
 static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t *nout, char *err,
@@ -1213,6 +1245,8 @@ static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t 
             break;
         }
     }
+    /* symbols in byte order, as the SQL stores list them; days newest first */
+    if (!rc && nd > 1) qsort_r(d, nd, sizeof *d, cmp_sym_day, names);
     *out = d;
     *nout = nd;
     return rc;

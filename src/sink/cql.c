@@ -971,7 +971,8 @@ int tp_cql_batches(tp_cql_conn *c, const tp_buf *bodies, size_t n, int window, t
                 next++;
                 inflight++;
             }
-            if (!inflight) break;
+            /* a failed write broke the connection: no answer will come */
+            if (!inflight || c->broken) break;
             char e[512];
             int rc = recv_frame(c, e, sizeof e);
             if (rc) { /* the connection is gone: every answer with it */

@@ -541,15 +541,15 @@ static int range_init(range_params *p, const tp_query *q, char *err, size_t errl
 static int pg_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
     pg_store *s = state;
     PGresult *r = NULL;
+    // clang-format off
     int rc = query(s,
-                   "SELECT c.symbol, c.n, l.price, " MS(
-                       "l.trade_timestamp") " FROM"
-                                            " (SELECT symbol, count(*) AS n FROM trades GROUP BY symbol) c"
-                                            " CROSS JOIN LATERAL (SELECT price, trade_timestamp FROM trades "
-                                            "t WHERE t.symbol = c.symbol"
-                                            " ORDER BY trade_timestamp DESC, uuid DESC LIMIT 1) l ORDER BY "
-                                            "c.symbol COLLATE \"C\"",
-                   0, NULL, &r, err, errlen);
+        "SELECT c.symbol, c.n, l.price, " MS("l.trade_timestamp") " FROM"
+        " (SELECT symbol, count(*) AS n FROM trades GROUP BY symbol) c"
+        " CROSS JOIN LATERAL (SELECT price, trade_timestamp FROM trades t WHERE t.symbol = c.symbol"
+        "                     ORDER BY trade_timestamp DESC, uuid DESC LIMIT 1) l"
+        " ORDER BY c.symbol COLLATE \"C\"",
+        0, NULL, &r, err, errlen);
+    // clang-format on
     if (rc) return rc;
     for (int i = 0, n = PQntuples(r); i < n; i++) {
         tp_symbol_info si = {val_str(r, i, 0), val_i64(r, i, 1), val_f64(r, i, 2), val_i64(r, i, 3)};
@@ -564,15 +564,15 @@ static int pg_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *er
 static int pg_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
     pg_store *s = state;
     PGresult *r = NULL;
-    int rc =
-        query(s,
-              "WITH RECURSIVE syms(sym) AS (SELECT (SELECT min(symbol) FROM trades)"
-              " UNION ALL SELECT (SELECT min(symbol) FROM trades WHERE symbol > syms.sym)"
-              " FROM syms WHERE syms.sym IS NOT NULL)"
-              " SELECT sym, " MS(
-                  "(SELECT max(trade_timestamp) FROM trades WHERE symbol = syms.sym)") " FROM syms WHERE sym "
-                                                                                       "IS NOT NULL",
-              0, NULL, &r, err, errlen);
+    // clang-format off
+    int rc = query(s,
+        "WITH RECURSIVE syms(sym) AS (SELECT (SELECT min(symbol) FROM trades)"
+        "  UNION ALL SELECT (SELECT min(symbol) FROM trades WHERE symbol > syms.sym)"
+        "  FROM syms WHERE syms.sym IS NOT NULL)"
+        " SELECT sym, " MS("(SELECT max(trade_timestamp) FROM trades WHERE symbol = syms.sym)")
+        " FROM syms WHERE sym IS NOT NULL",
+        0, NULL, &r, err, errlen);
+    // clang-format on
     if (rc) return rc;
     for (int i = 0, n = PQntuples(r); i < n; i++) {
         tp_symbol_info si = {val_str(r, i, 0), -1, NAN, val_i64(r, i, 1)};
@@ -589,20 +589,15 @@ static int pg_query_trades(void *state, const tp_query *q, tp_trade_row_fn fn, v
     int rc = range_init(&p, q, err, errlen);
     if (rc) return rc;
     PGresult *r = NULL;
+    // clang-format off
     static const char sql_trades[] =
-        "SELECT uuid, symbol, cond, price, volume, ts, ingest FROM (SELECT uuid, symbol,"
-        " trade_conditions::text AS cond, price, volume, trade_timestamp, " MS(
-            "trade_timestamp") " AS ts, " MS("ingest_timestamp") " AS ingest FROM trades WHERE symbol = "
-                                                                 "$1" RANGE("trade_timestamp") " ORDER BY "
-                                                                                               "trade_"
-                                                                                               "timestamp "
-                                                                                               "DESC, uuid "
-                                                                                               "DESC LIMIT "
-                                                                                               "$4::int8) x "
-                                                                                               "ORDER BY "
-                                                                                               "trade_"
-                                                                                               "timestamp, "
-                                                                                               "uuid";
+        "SELECT uuid, symbol, cond, price, volume, ts, ingest FROM"
+        " (SELECT uuid, symbol, trade_conditions::text AS cond, price, volume, trade_timestamp,"
+        "         " MS("trade_timestamp") " AS ts, " MS("ingest_timestamp") " AS ingest"
+        "  FROM trades WHERE symbol = $1" RANGE("trade_timestamp")
+        "  ORDER BY trade_timestamp DESC, uuid DESC LIMIT $4::int8) x"
+        " ORDER BY trade_timestamp, uuid";
+    // clang-format on
     rc = query(s, sql_trades, 4, p.v, &r, err, errlen);
     if (rc) return rc;
     for (int i = 0, n = PQntuples(r); i < n; i++) {
@@ -637,15 +632,16 @@ static int pg_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
     snprintf(iv, sizeof iv, "%d", q->interval_s > 0 ? q->interval_s : 1);
     p.v[4] = iv;
     PGresult *r = NULL;
+    // clang-format off
     rc = query(s,
-               "SELECT * FROM (SELECT symbol, interval_s, " MS(
-                   "start_time") " AS start, open, high, low, close,"
-                                 " volume, vwap, trade_count, " MS(
-                                     "updated_at") ", final FROM candles"
-                                                   " WHERE symbol = $1 AND interval_s = $5::int4" RANGE(
-                                                       "start_time") " ORDER BY start_time DESC"
-                                                                     " LIMIT $4::int8) x ORDER BY start",
-               5, p.v, &r, err, errlen);
+        "SELECT * FROM"
+        " (SELECT symbol, interval_s, " MS("start_time") " AS start, open, high, low, close,"
+        "         volume, vwap, trade_count, " MS("updated_at") ", final"
+        "  FROM candles WHERE symbol = $1 AND interval_s = $5::int4" RANGE("start_time")
+        "  ORDER BY start_time DESC LIMIT $4::int8) x"
+        " ORDER BY start",
+        5, p.v, &r, err, errlen);
+    // clang-format on
     if (rc) return rc;
     for (int i = 0, n = PQntuples(r); i < n; i++) {
         tp_candle c = {
@@ -675,72 +671,15 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     int rc = range_init(&p, q, err, errlen);
     if (rc) return rc;
     PGresult *r = NULL;
+    // clang-format off
     static const char sql_averages[] =
-        "SELECT * FROM (SELECT uuid, symbol, " MS("window_start") " AS ws, " MS(
-            "window_end") ", price_volume_multiply, trade_count, " MS("ingest_timestamp") ", final FROM "
-                                                                                          "running_"
-                                                                                          "averages_15_"
-                                                                                          "sec"
-                                                                                          " WHERE symbol "
-                                                                                          "= $1" RANGE(
-                                                                                              "window_"
-                                                                                              "start") " "
-                                                                                                       "O"
-                                                                                                       "R"
-                                                                                                       "D"
-                                                                                                       "E"
-                                                                                                       "R"
-                                                                                                       " "
-                                                                                                       "B"
-                                                                                                       "Y"
-                                                                                                       " "
-                                                                                                       "w"
-                                                                                                       "i"
-                                                                                                       "n"
-                                                                                                       "d"
-                                                                                                       "o"
-                                                                                                       "w"
-                                                                                                       "_"
-                                                                                                       "s"
-                                                                                                       "t"
-                                                                                                       "a"
-                                                                                                       "r"
-                                                                                                       "t"
-                                                                                                       " "
-                                                                                                       "D"
-                                                                                                       "E"
-                                                                                                       "S"
-                                                                                                       "C"
-                                                                                                       " "
-                                                                                                       "L"
-                                                                                                       "I"
-                                                                                                       "M"
-                                                                                                       "I"
-                                                                                                       "T"
-                                                                                                       " "
-                                                                                                       "$"
-                                                                                                       "4"
-                                                                                                       ":"
-                                                                                                       ":"
-                                                                                                       "i"
-                                                                                                       "n"
-                                                                                                       "t"
-                                                                                                       "8"
-                                                                                                       ")"
-                                                                                                       " "
-                                                                                                       "x"
-                                                                                                       " "
-                                                                                                       "O"
-                                                                                                       "R"
-                                                                                                       "D"
-                                                                                                       "E"
-                                                                                                       "R"
-                                                                                                       " "
-                                                                                                       "B"
-                                                                                                       "Y"
-                                                                                                       " "
-                                                                                                       "w"
-                                                                                                       "s";
+        "SELECT * FROM"
+        " (SELECT uuid, symbol, " MS("window_start") " AS ws, " MS("window_end") ","
+        "         price_volume_multiply, trade_count, " MS("ingest_timestamp") ", final"
+        "  FROM running_averages_15_sec WHERE symbol = $1" RANGE("window_start")
+        "  ORDER BY window_start DESC LIMIT $4::int8) x"
+        " ORDER BY ws";
+    // clang-format on
     rc = query(s, sql_averages, 4, p.v, &r, err, errlen);
     if (rc) return rc;
     for (int i = 0, n = PQntuples(r); i < n; i++) {

@@ -19,7 +19,7 @@ PORT=${BASE##*:}
 
 # A /ws client (which starts the live tail, so the worker opens the store)
 # and REST requests, all of which now wait on the store.
-"$PY" "$TP_SOURCE_DIR/tests/lib/ws_count.py" 127.0.0.1 "$PORT" 6 >"$TMP/ws.json" &
+"$PY" "$TP_SOURCE_DIR/tests/lib/ws_client.py" 127.0.0.1 "$PORT" AAPL count:6 >"$TMP/ws.json" &
 wspid=$!
 on_exit "kill $wspid 2>/dev/null"
 for i in 1 2 3; do

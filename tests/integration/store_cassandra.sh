@@ -81,6 +81,17 @@ expect_eq "trades after stop and start (python3-cassandra)" "$N" \
 expect_eq "trades after stop and start (store)" "$N" "$("$SC" count "$URL" RESTART)"
 ok "stopped mid-stream and started again: $N trades, each once ($(grep -m1 retrying "$TMP/w.err" | cut -c1-160))"
 
+# tickpipe run on Cassandra, twice on the same keyspace (the second start
+# reads the newest trades back to rebuild its windows): the second run adds
+# its trades, overwriting none of the first's.
+RUN_URL="cassandra://$CASS_USER:$CASS_PASSWORD@127.0.0.1:$CASS_PORT/tp_run?consistency=ONE"
+for k in 1 2; do
+  "$TICKPIPE" run --store "$RUN_URL" --no-http --symbols AAPL,BINANCE:BTCUSDT --sim-rate 2000 --max-trades 1500 \
+    >"$TMP/run$k.out" 2>"$TMP/run$k.log" || fail "run $k on Cassandra failed: $(tail -5 "$TMP/run$k.log")"
+done
+expect_eq "trades of two runs (python3-cassandra)" 3000 "$(cass_q "SELECT count(*) FROM tp_run.trades")"
+ok "tickpipe run on Cassandra, started twice: 1500 + 1500 trades stored"
+
 # Bad credentials: a clear error, no password printed.
 BAD="cassandra://cassandra:wrong-pw-Qx7@127.0.0.1:$CASS_PORT/tp_test?consistency=ONE"
 if "$SC" check "$BAD" >"$TMP/bad.out" 2>&1; then fail "check succeeded with a wrong password"; fi
@@ -129,6 +140,16 @@ DEAD=$(free_port)
   >"$TMP/fo.out" 2>&1 || fail "failover to the second contact point: $(cat "$TMP/fo.out")"
 expect_eq "failover count" "$N" "$(tail -1 "$TMP/fo.out")"
 ok "failover across contact points"
+
+# TLS on the same native port: the node's certificate given as CA file;
+# without it the certificate is not trusted, and the error says what to do.
+TLS="cassandra://cassandra:cassandra@127.0.0.1:$CASS_PORT/tp_test?consistency=ONE&tls=1&cafile=$CASS_CA"
+expect_eq "trades over TLS" "$N" "$("$SC" count "$TLS" RESTART)"
+if "$SC" count "cassandra://cassandra:cassandra@127.0.0.1:$CASS_PORT/tp_test?tls=1" RESTART >"$TMP/tls.out" 2>&1; then
+  fail "TLS with an untrusted certificate succeeded"
+fi
+grep -q "certificate is not trusted.*give its CA with cafile=PATH" "$TMP/tls.out" || fail "untrusted TLS: $(cat "$TMP/tls.out")"
+ok "TLS (tls=1, cafile=): reads over TLS; an untrusted certificate: $(grep -o 'TLS:.*' "$TMP/tls.out" | cut -c1-120)"
 
 # The server down: a clear error naming it, no password.
 cass_stop

@@ -7,7 +7,10 @@
 # test goes through the SASL handshake.
 #   cass_start          fetch (first run only), configure, start; sets
 #                       CASS_PORT (native), CASS_URL (keyspace tp_test,
-#                       consistency ONE), CASS_USER, CASS_PASSWORD
+#                       consistency ONE), CASS_USER, CASS_PASSWORD, and
+#                       CASS_CA (the PEM certificate of the node: the native
+#                       port also takes TLS, optional, with a self-signed
+#                       certificate for 127.0.0.1)
 #   cass_stop           stop the node (SIGTERM, then SIGKILL)
 #   cass_kill           kill -9 the node (a crash)
 #   cass_restart        start it again on the same ports and data, wait until
@@ -60,6 +63,12 @@ cass_start() {
   while [ "$CASS_STORAGE_PORT" = "$CASS_PORT" ]; do CASS_STORAGE_PORT=$(free_port); done
   CASS_USER=cassandra
   CASS_PASSWORD=cassandra
+  keytool -genkeypair -alias node -keyalg EC -groupname secp256r1 -validity 30 -dname CN=127.0.0.1 \
+    -ext SAN=ip:127.0.0.1 -keystore "$CASS_DIR/node.p12" -storetype PKCS12 -storepass tp-keystore \
+    -keypass tp-keystore >"$CASS_DIR/keytool.log" 2>&1 || { cat "$CASS_DIR/keytool.log" >&2; fail "keytool failed"; }
+  keytool -exportcert -rfc -alias node -keystore "$CASS_DIR/node.p12" -storepass tp-keystore \
+    -file "$CASS_DIR/ca.pem" >>"$CASS_DIR/keytool.log" 2>&1 || fail "keytool -exportcert failed"
+  CASS_CA="$CASS_DIR/ca.pem"
   cat >"$CASS_DIR/cassandra.yaml" <<YAML
 cluster_name: tickpipe-test
 num_tokens: 1
@@ -83,6 +92,12 @@ commitlog_directory: $CASS_DIR/commitlog
 saved_caches_directory: $CASS_DIR/saved_caches
 hints_directory: $CASS_DIR/hints
 cdc_raw_directory: $CASS_DIR/cdc_raw
+client_encryption_options:
+  enabled: true
+  optional: true
+  keystore: $CASS_DIR/node.p12
+  keystore_password: tp-keystore
+  store_type: PKCS12
 commitlog_sync: periodic
 commitlog_sync_period: 10000ms
 auto_snapshot: false

@@ -3,14 +3,19 @@ for the HTTP tests: connect to /ws, ask for one symbol, collect messages
 until trades, candles, averages and stats arrived and at least MIN trades,
 then print a JSON summary {"types", "symbols", "trades", "stats"}.
 With MIN = stall it connects and then never reads (a slow browser).
-    python3 ws_client.py HOST PORT SYMBOL [MIN|stall]"""
+With MIN = count:SECONDS it reads for SECONDS and prints {"types": {type:
+count}, "gap": the longest wait in seconds between two messages (or
+before the first, or after the last), "last_stats"}.
+    python3 ws_client.py HOST PORT SYMBOL [MIN|stall|count:SECONDS]"""
 import urllib.parse
 import base64, json, os, socket, struct, sys, time
 
 host, port, sym = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-stall = len(sys.argv) > 4 and sys.argv[4] == "stall"
-want_trades = int(sys.argv[4]) if len(sys.argv) > 4 and not stall else 50
-s = socket.create_connection((host, port), timeout=30)
+mode = sys.argv[4] if len(sys.argv) > 4 else "50"
+stall = mode == "stall"
+count_secs = float(mode[6:]) if mode.startswith("count:") else None
+want_trades = int(mode) if not stall and count_secs is None else 50
+s = socket.create_connection((host, port), timeout=30 + (count_secs or 0))
 key = base64.b64encode(os.urandom(16)).decode()
 s.sendall((f"GET /ws?symbol={urllib.parse.quote(sym, safe='')} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
@@ -42,13 +47,8 @@ def read(n):
     return out
 
 
-send_text(json.dumps({"symbol": sym}))
-if stall:
-    print("stalled", flush=True)
-    time.sleep(3600)
-got = {"types": {}, "symbols": {}, "trades": [], "stats": None}
-deadline = time.time() + 60
-while time.time() < deadline:
+def read_message():
+    """The next text frame's JSON, or None for other frames."""
     b0, b1 = read(2)
     n = b1 & 0x7F
     if n == 126:
@@ -56,9 +56,47 @@ while time.time() < deadline:
     elif n == 127:
         n = struct.unpack(">Q", read(8))[0]
     payload = read(n)
-    if b0 & 0x0F != 1:  # text frames only (all of ours are unfragmented)
+    return json.loads(payload) if b0 & 0x0F == 1 else None  # ours are unfragmented
+
+
+def count_for(secs):
+    got = {"types": {}, "gap": 0.0, "last_stats": None}
+    last = time.monotonic()
+    end = last + secs
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            m = read_message()
+        except socket.timeout:
+            break
+        now = time.monotonic()
+        got["gap"] = max(got["gap"], now - last)
+        last = now
+        if m is None:
+            continue
+        got["types"][m["type"]] = got["types"].get(m["type"], 0) + 1
+        if m["type"] == "stats":
+            got["last_stats"] = m
+    got["gap"] = round(max(got["gap"], time.monotonic() - last), 2)
+    print(json.dumps(got))
+    sys.exit(0)
+
+
+send_text(json.dumps({"symbol": sym}))
+if count_secs is not None:
+    count_for(count_secs)
+if stall:
+    print("stalled", flush=True)
+    time.sleep(3600)
+got = {"types": {}, "symbols": {}, "trades": [], "stats": None}
+deadline = time.time() + 60
+while time.time() < deadline:
+    m = read_message()
+    if m is None:
         continue
-    m = json.loads(payload)
     got["types"][m["type"]] = got["types"].get(m["type"], 0) + 1
     if "symbol" in m:
         got["symbols"][m["symbol"]] = 1

@@ -334,14 +334,14 @@ static void test_backoff(void **state) {
 static void test_classify(void **state) {
     (void)state;
     const char *a = "Connection closed: API key is being used elsewhere";
-    assert_int_equal(tp_source_classify(a, strlen(a)), TP_REASON_KEY_IN_USE);
+    assert_int_equal(tp_feed_finnhub.classify(a, strlen(a)), TP_FEED_REASON_KEY_IN_USE);
     const char *b = "Invalid API key";
-    assert_int_equal(tp_source_classify(b, strlen(b)), TP_REASON_BAD_TOKEN);
+    assert_int_equal(tp_feed_finnhub.classify(b, strlen(b)), TP_FEED_REASON_BAD_TOKEN);
     const char *c = "Invalid token";
-    assert_int_equal(tp_source_classify(c, strlen(c)), TP_REASON_BAD_TOKEN);
+    assert_int_equal(tp_feed_finnhub.classify(c, strlen(c)), TP_FEED_REASON_BAD_TOKEN);
     const char *d = "Subscribing to too many symbols";
-    assert_int_equal(tp_source_classify(d, strlen(d)), TP_REASON_OTHER);
-    assert_int_equal(tp_source_classify(NULL, 0), TP_REASON_OTHER);
+    assert_int_equal(tp_feed_finnhub.classify(d, strlen(d)), TP_FEED_REASON_OTHER);
+    assert_int_equal(tp_feed_finnhub.classify(NULL, 0), TP_FEED_REASON_OTHER);
 }
 
 static void test_config_errors(void **state) {

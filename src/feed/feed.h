@@ -1,0 +1,67 @@
+/* feed.h - what the WebSocket source (source.h) needs to know about a
+ * market-data feed, as one table of operations per feed.
+ *
+ * The source's core (connect, reconnect with backoff, the silence
+ * watchdog, resubscribe, reassembly, replay, counting) knows no feed: it
+ * asks the feed's tp_feed_ops for the request path of a connection (where
+ * the token goes), the message that subscribes a symbol, how to parse a
+ * message into trades, what an error or close text means, and whether a
+ * symbol exists. Finnhub (finnhub.c) is the first entry of the table in
+ * feed.c; docs/architecture.md shows how to add another.
+ *
+ * Ownership and threads: entries are static const data; every operation is
+ * a pure function of its arguments (no state), callable from any thread. */
+#ifndef TP_FEED_H
+#define TP_FEED_H
+
+#include "codec/finnhub_json.h" /* tp_msg_info, tp_msg_type: the generic message kinds */
+#include "core/trade.h"
+
+#include <stddef.h>
+
+/* What a server error or close text means. */
+typedef enum tp_feed_reason {
+    TP_FEED_REASON_OTHER = 0,
+    TP_FEED_REASON_KEY_IN_USE, /* another connection uses the same key */
+    TP_FEED_REASON_BAD_TOKEN,  /* the token was rejected */
+} tp_feed_reason;
+
+typedef struct tp_feed_ops {
+    const char *name;        /* "finnhub": --feed NAME */
+    const char *default_url; /* the WebSocket URL when none is given */
+    const char *default_rest_url;
+    /* The request path of a connection: the URL's path (without the
+     * leading '/', may hold a query) plus the token however the feed wants
+     * it. 0, or TP_EINVAL ("too long") / TP_ENOMEM with err. */
+    int (*connect_path)(const char *url_path, const char *token, char *out, size_t outlen, char *err,
+                        size_t errlen);
+    /* The text message that subscribes (subscribe = 1) or unsubscribes a
+     * symbol; its length, or -1 if it does not fit outlen. */
+    int (*subscribe_msg)(const char *symbol, int subscribe, char *out, size_t outlen);
+    /* One whole message into trades appended to b, with its kind in info;
+     * 0, or nonzero with err for a malformed message (b is left as it was). */
+    int (*parse)(const char *msg, size_t len, tp_batch *b, tp_msg_info *info, char *err, size_t errlen);
+    /* What a server error message or close reason says. */
+    tp_feed_reason (*classify)(const char *text, size_t len);
+    /* The words for a reason in logs (what happened and the fix); NULL for
+     * TP_FEED_REASON_OTHER. */
+    const char *(*reason_words)(tp_feed_reason r);
+    /* Does the symbol exist (--validate)? NULL when the feed cannot tell:
+     * symbols are then subscribed unchecked. 0 with *exists, or an error
+     * (TP_EREFUSED for a rejected token). */
+    int (*symbol_exists)(const char *rest_url, const char *token, const char *symbol, int *exists, char *err,
+                         size_t errlen);
+    /* After a close for KEY_IN_USE, wait at least this long before
+     * reconnecting, so two clients sharing a key do not evict each other in
+     * a tight loop. */
+    int key_in_use_min_delay_ms;
+} tp_feed_ops;
+
+extern const tp_feed_ops tp_feed_finnhub;
+
+/* The feed named `name`, or NULL. */
+const tp_feed_ops *tp_feed_find(const char *name);
+/* The feeds of this build, "finnhub, ..." (static text, for help). */
+const char *tp_feed_names(void);
+
+#endif

@@ -1,0 +1,162 @@
+/* consume.c - see consume.h. */
+#include "process/consume.h"
+
+#include "codec/avro_trades.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MOD "process"
+
+void tp_consume_init(tp_consume *c) {
+    memset(c, 0, sizeof *c);
+    tp_batch_init(&c->batch);
+    c->m_trades =
+        tp_metrics_counter("tickpipe_consume_trades_total", NULL, "Trades decoded from Kafka records");
+    c->m_decode_errors = tp_metrics_counter("tickpipe_consume_decode_errors_total", NULL,
+                                            "Kafka records that did not decode (dead-lettered and skipped)");
+}
+
+void tp_consume_free(tp_consume *c) {
+    tp_batch_free(&c->batch);
+}
+
+int tp_consume_on_revoke(void *ud, int64_t *open_since) {
+    tp_consume *pr = ud;
+    tp_pipeline_advance(pr->pipe, tp_consumer_input_watermark(pr->cons));
+    int rc = tp_pipeline_flush(pr->pipe, 1);
+    *open_since = tp_pipeline_open_since(pr->pipe);
+    return rc;
+}
+
+void tp_consume_on_reset(void *ud) {
+    tp_consume *pr = ud;
+    if (tp_pipeline_reset_windows(pr->pipe))
+        tp_warn(MOD, "window state kept: rows are still pending (the store did not take them)");
+}
+
+/* Flush and, when durable, commit. Returns 0 or the flush/commit error. */
+int tp_consume_flush_commit(tp_consume *pr, int force) {
+    int64_t in_wm = tp_consumer_input_watermark(pr->cons);
+    if (in_wm != INT64_MIN) tp_pipeline_advance(pr->pipe, in_wm);
+    int rc = tp_pipeline_flush(pr->pipe, force);
+    if (rc) return rc;
+    char err[512];
+    rc = tp_consumer_commit(pr->cons, tp_pipeline_open_since(pr->pipe), err, sizeof err);
+    if (rc) {
+        pr->commit_errors++;
+        tp_warn(MOD, "%s (rows are durable; the commit is retried with the next flush)", err);
+    }
+    return rc;
+}
+
+void tp_consume_record(tp_consume *pr, tp_consumer_record *rec) {
+    tp_batch *b = &pr->batch;
+    tp_batch_reset(b);
+    char type[32], err[256];
+    pr->records++;
+    pr->last_us = tp_mono_us();
+    if (!pr->first_us) pr->first_us = pr->last_us;
+    int rc = tp_avro_decode(rec->payload, rec->len, b, type, sizeof type, err, sizeof err);
+    if (rc) {
+        pr->decode_errors++;
+        tp_counter_add(pr->m_decode_errors, 1);
+        char sample[100];
+        tp_log_sample(rec->payload, rec->len, 32, sample, sizeof sample);
+        tp_warn(MOD,
+                "record %s [%d] offset %" PRId64 " (%zu bytes) does not decode: %s; copied to the "
+                "dead-letter topic and skipped (first bytes: %s)",
+                rec->topic, rec->partition, rec->offset, rec->len, err, sample);
+        char reason[300];
+        snprintf(reason, sizeof reason, "avro decode: %s", err);
+        tp_consumer_dlq(pr->cons, rec, reason);
+        tp_consumer_done(pr->cons, rec, INT64_MIN);
+        return;
+    }
+    snprintf(b->origin.topic, sizeof b->origin.topic, "%s", rec->topic);
+    b->origin.partition = rec->partition;
+    b->origin.offset = rec->offset;
+    int64_t now = tp_now_ms(), max_ts = INT64_MIN;
+    b->recv_ms = now;
+    for (size_t i = 0; i < b->n; i++) {
+        b->trades[i].recv_ms = now;
+        if (b->trades[i].ts_ms > max_ts) max_ts = b->trades[i].ts_ms;
+    }
+    rc = tp_pipeline_add_since(pr->pipe, b, rec->floor_ms);
+    if (rc) {
+        tp_error(MOD, "out of memory adding %zu trades", b->n);
+        pr->failed = 1;
+    }
+    pr->trades += b->n;
+    tp_counter_add(pr->m_trades, b->n);
+    tp_consumer_done(pr->cons, rec, max_ts);
+}
+
+static void fmt_ts(int64_t ms, char *out, size_t n) {
+    if (ms == INT64_MIN)
+        snprintf(out, n, "none");
+    else
+        snprintf(out, n, "%" PRId64, ms);
+}
+
+void tp_consume_log_progress(tp_consume *pr, tp_consume_progress *pg, int64_t now_us) {
+    tp_pipeline_stats ps;
+    tp_pipeline_get_stats(pr->pipe, &ps);
+    tp_consumer_stats cs;
+    tp_consumer_get_stats(pr->cons, &cs);
+    double dt = (double)(now_us - pg->last_us) / 1e6;
+    char wm[32];
+    fmt_ts(ps.watermark_ms, wm, sizeof wm);
+    tp_info(MOD,
+            "%.0f trades/s, %.0f records/s; total %" PRIu64 " trades, %" PRIu64 " durable, %" PRIu64
+            " late, %" PRIu64 " bad records, %" PRIu64 " store errors; watermark %s; %zu pending; %zu "
+            "partitions",
+            dt > 0 ? (double)(pr->trades - pg->last_trades) / dt : 0.0,
+            dt > 0 ? (double)(pr->records - pg->last_records) / dt : 0.0, pr->trades, ps.rows_trades, ps.late,
+            pr->decode_errors, ps.store_errors, wm, ps.pending, cs.assigned);
+    pg->last_trades = pr->trades;
+    pg->last_records = pr->records;
+    pg->last_us = now_us;
+}
+
+/* Drain: make everything consumed durable, commit, leave the group. */
+int tp_consume_drain(tp_consume *pr) {
+    int rc = tp_consume_flush_commit(pr, 1);
+    if (rc == TP_ESTATE) {
+        tp_pipeline_stats ps;
+        tp_pipeline_get_stats(pr->pipe, &ps);
+        tp_error(MOD,
+                 "stopped with %zu trades not durable (the store is down); their offsets are not committed "
+                 "and they will be processed again on the next start",
+                 ps.pending);
+        return 1;
+    }
+    if (rc) return rc == TP_EUNAVAIL ? 0 : 1; /* a failed offset commit only means replay on restart */
+    return 0;
+}
+
+void tp_consume_log_summary(tp_consume *pr, int64_t start_us) {
+    tp_consumer_stats cst;
+    tp_consumer_get_stats(pr->cons, &cst);
+    /* From the first assignment (fetching starts there) to the last record:
+     * the time spent joining the group is not processing. */
+    int64_t from_us = cst.first_assign_us ? cst.first_assign_us : pr->first_us;
+    double busy_s = pr->last_us > from_us ? (double)(pr->last_us - from_us) / 1e6 : 0.0;
+    double elapsed = (double)(tp_mono_us() - start_us) / 1e6;
+    tp_pipeline_stats ps;
+    tp_pipeline_get_stats(pr->pipe, &ps);
+    int64_t p50 = tp_pipeline_latency_quantile_ms(&ps, 0.5), p99 = tp_pipeline_latency_quantile_ms(&ps, 0.99);
+    tp_info(MOD,
+            "summary: %" PRIu64 " records, %" PRIu64 " trades in %.3f s (%.0f trades/s from partition "
+            "assignment to the last record); %" PRIu64 " durable, %" PRIu64 " late, %" PRIu64
+            " skipped; %" PRIu64 " bad records; %" PRIu64 " flushes, %" PRIu64 " store errors; %" PRIu64
+            " candle rows, %" PRIu64 " average rows; latency receipt->durable p50 <= %" PRId64
+            " ms, p99 <= %" PRId64 " ms",
+            pr->records, pr->trades, elapsed, busy_s > 0 ? (double)pr->trades / busy_s : 0.0, ps.rows_trades,
+            ps.late, ps.skipped, pr->decode_errors, ps.flushes, ps.store_errors, ps.rows_candles,
+            ps.rows_averages, p50, p99);
+}

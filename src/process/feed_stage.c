@@ -1,0 +1,132 @@
+/* feed_stage.c - see feed_stage.h. */
+#include "process/feed_stage.h"
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MOD "run"
+
+int tp_feed_stage_init(tp_feed_stage *fs, size_t queue_trades, uint64_t max_trades) {
+    memset(fs, 0, sizeof *fs);
+    fs->max_trades = max_trades;
+    fs->flush_interval_ms = 200;
+    snprintf(fs->origin_topic, sizeof fs->origin_topic, "feed:%llx-%llx-%x", (unsigned long long)tp_now_ms(),
+             (unsigned long long)tp_mono_us(), (unsigned)getpid());
+    return tp_handoff_new(
+        queue_trades,
+        tp_metrics_counter("tickpipe_run_queue_full_total", NULL,
+                           "Times the feed waited for processing (backpressure)"),
+        tp_metrics_gauge("tickpipe_run_queue_trades", NULL, "Trades waiting to be processed"), &fs->q);
+}
+
+void tp_feed_stage_free(tp_feed_stage *fs) {
+    tp_handoff_free(fs->q);
+    fs->q = NULL;
+}
+
+int tp_feed_stage_on_batch(void *ud, tp_batch *b) {
+    tp_feed_stage *fs = ud;
+    size_t take = b->n;
+    if (fs->max_trades) {
+        uint64_t acc = atomic_load(&fs->accepted);
+        if (acc >= fs->max_trades) return 1;
+        if (acc + take > fs->max_trades) take = (size_t)(fs->max_trades - acc);
+    }
+    int rc = tp_handoff_put(fs->q, b, take, fs->origin_topic);
+    if (rc < 0) tp_error(MOD, "out of memory queueing %zu trades; stopping", take);
+    if (rc) return 1;
+    uint64_t acc = atomic_fetch_add(&fs->accepted, take) + take;
+    return fs->max_trades && acc >= fs->max_trades;
+}
+
+typedef struct feed_thread {
+    tp_feed_stage *fs;
+    int rc;
+    char err[512];
+} feed_thread;
+
+static void *source_main(void *arg) {
+    feed_thread *ft = arg;
+    tp_feed_stage *fs = ft->fs;
+    ft->rc = tp_source_run(fs->src, ft->err, sizeof ft->err);
+    if (ft->rc) tp_error(MOD, "feed stopped: %s", ft->err);
+    if (atomic_load(&fs->draining) && !tp_handoff_aborted(fs->q))
+        tp_info(MOD,
+                "stopping: the feed is closed; storing the %zu queued trades and the open windows "
+                "(a second Ctrl-C gives up on rows the store has not accepted)",
+                tp_handoff_trades(fs->q));
+    tp_handoff_close(fs->q);
+    return NULL;
+}
+
+typedef struct progress {
+    int64_t last_us;
+    uint64_t last_trades;
+} progress;
+
+static void progress_line(tp_feed_stage *fs, progress *pg) {
+    int64_t now = tp_mono_us();
+    if (fs->progress_ms <= 0 || now - pg->last_us < fs->progress_ms * 1000) return;
+    tp_pipeline_stats ps;
+    tp_pipeline_get_stats(fs->pipe, &ps);
+    tp_source_stats ss;
+    tp_source_get_stats(fs->src, &ss);
+    double secs = (double)(now - pg->last_us) / 1e6;
+    tp_info(MOD, "%.0f trades/s, %llu trades stored, %llu late, %llu reconnects, %llu store errors",
+            (double)(ps.trades - pg->last_trades) / secs, (unsigned long long)ps.trades,
+            (unsigned long long)ps.late, (unsigned long long)ss.reconnects,
+            (unsigned long long)ps.store_errors);
+    pg->last_trades = ps.trades;
+    pg->last_us = now;
+}
+
+/* The caller's thread: take queued batches, add, flush when due. */
+static int pipeline_loop(tp_feed_stage *fs) {
+    progress pg = {.last_us = tp_mono_us()};
+    int64_t wait_ms = fs->flush_interval_ms > 0 ? fs->flush_interval_ms : 200;
+    for (;;) {
+        int done = 0;
+        tp_batch *b = tp_handoff_take(fs->q, wait_ms, &done);
+        if (b) {
+            if (tp_pipeline_add(fs->pipe, b))
+                tp_error(MOD, "out of memory adding %zu trades to the pipeline", b->n);
+            tp_handoff_release(fs->q, b);
+        }
+        if (done) break;
+        if (tp_pipeline_flush_due(fs->pipe, tp_now_ms()) && tp_pipeline_flush(fs->pipe, 0)) {
+            /* stopped while the store was failing: give up */
+            tp_handoff_abort(fs->q);
+            tp_source_stop(fs->src);
+            return 1;
+        }
+        progress_line(fs, &pg);
+    }
+    return tp_pipeline_flush(fs->pipe, 1) ? 1 : 0;
+}
+
+int tp_feed_stage_run(tp_feed_stage *fs, int *feed_rc) {
+    feed_thread ft = {.fs = fs};
+    pthread_t th;
+    *feed_rc = 0;
+    if (pthread_create(&th, NULL, source_main, &ft)) {
+        tp_error(MOD, "cannot start the feed thread");
+        return 1;
+    }
+    int prc = pipeline_loop(fs);
+    pthread_join(th, NULL);
+    *feed_rc = ft.rc;
+    return prc;
+}
+
+void tp_feed_stage_drain(tp_feed_stage *fs) {
+    atomic_store(&fs->draining, 1);
+    tp_handoff_stop_waiting(fs->q);
+    tp_source_stop(fs->src);
+}

@@ -1,0 +1,55 @@
+/* feed_stage.h - a live feed through the pipeline in one process, as
+ * `tickpipe run` does it:
+ *
+ *   source thread: tp_source_run -> tp_feed_stage_on_batch -> hand-off queue
+ *   caller's thread: queue -> tp_pipeline_add -> flush when due
+ *
+ * The queue (core/handoff.h) is bounded in trades, so a slow store makes
+ * the source stop reading instead of growing memory. Batches are stamped
+ * with origin topic "feed:<nonce>" (the nonce is per stage: two runs on one
+ * store never share trade ids) and the frame sequence number. --max-trades
+ * is enforced exactly, trades past it are not queued.
+ *
+ * Ending: tp_feed_stage_drain (from any thread) stops the source and lets
+ * its last frames past the bound; the loop then takes what is queued,
+ * flushes every open window and returns. When a flush fails after
+ * tp_pipeline_stop (the caller gave up on the store) the loop aborts the
+ * queue and returns 1.
+ *
+ * Ownership and threads: the caller owns the stage and the source and
+ * pipeline it points to (set src and pipe before tp_feed_stage_run; make
+ * the source with tp_feed_stage_on_batch and the stage as ud). */
+#ifndef TP_FEED_STAGE_H
+#define TP_FEED_STAGE_H
+
+#include "core/handoff.h"
+#include "feed/source.h"
+#include "process/pipeline.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct tp_feed_stage {
+    tp_handoff *q;
+    tp_source *src;
+    tp_pipeline *pipe;
+    char origin_topic[64];
+    uint64_t max_trades; /* 0 = no limit */
+    _Atomic uint64_t accepted;
+    _Atomic int draining;
+    int64_t flush_interval_ms, progress_ms; /* progress_ms 0 = no progress lines */
+} tp_feed_stage;
+
+/* 0 or TP_ENOMEM. */
+int tp_feed_stage_init(tp_feed_stage *fs, size_t queue_trades, uint64_t max_trades);
+void tp_feed_stage_free(tp_feed_stage *fs);
+
+/* The source's batch callback (ud = the stage). */
+int tp_feed_stage_on_batch(void *ud, tp_batch *b);
+/* Run both sides until the feed ends and the queue is drained. Returns 0
+ * after a clean drain, 1 if rows could not be made durable; *feed_rc is
+ * tp_source_run's result. */
+int tp_feed_stage_run(tp_feed_stage *fs, int *feed_rc);
+void tp_feed_stage_drain(tp_feed_stage *fs);
+
+#endif

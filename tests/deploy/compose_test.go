@@ -1,0 +1,270 @@
+package deploy
+
+// Checks of the Compose stack per profile, on the output of
+// `docker-compose --profile P config` (interpolated and merged), which
+// Debian's docker-compose 1.29 prints with every service whatever the
+// profile: so the profile rules of the Compose specification (a service runs
+// when it has no profiles or one of them is enabled; a service may depend
+// only on services that run) are applied here.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+type composeFile struct {
+	Services map[string]composeService `json:"services"`
+	Volumes  map[string]interface{}    `json:"volumes"`
+}
+
+type composeService struct {
+	Image       string                 `json:"image"`
+	Build       interface{}            `json:"build"`
+	Command     interface{}            `json:"command"`
+	Entrypoint  interface{}            `json:"entrypoint"`
+	Environment map[string]interface{} `json:"environment"`
+	Healthcheck *struct {
+		Test    interface{} `json:"test"`
+		Disable bool        `json:"disable"`
+	} `json:"healthcheck"`
+	Profiles  []string `json:"profiles"`
+	DependsOn map[string]struct {
+		Condition string `json:"condition"`
+	} `json:"depends_on"`
+	Restart string        `json:"restart"`
+	Ports   []interface{} `json:"ports"`
+	Volumes []interface{} `json:"volumes"`
+}
+
+// words turns a command, entrypoint or health check test (list or string)
+// into its words.
+func words(v interface{}) []string {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return strings.Fields(x)
+	case []interface{}:
+		var out []string
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return []string{fmt.Sprint(v)}
+}
+
+func (s composeService) isTickpipe() bool {
+	return s.Build != nil || strings.HasPrefix(s.Image, "tickpipe")
+}
+
+func (s composeService) runsIn(profile string) bool {
+	if len(s.Profiles) == 0 {
+		return true
+	}
+	for _, p := range s.Profiles {
+		if p == profile {
+			return true
+		}
+	}
+	return false
+}
+
+// composeConfigs reads $DEPLOY_COMPOSE/<profile>.yaml ("default.yaml" for no
+// profile).
+func composeConfigs(t *testing.T) map[string]composeFile {
+	dir := os.Getenv("DEPLOY_COMPOSE")
+	if dir == "" {
+		t.Skip("DEPLOY_COMPOSE not set (tests/integration/deploy_compose.sh sets it)")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if len(files) == 0 {
+		t.Fatalf("no compose configs in %s", dir)
+	}
+	out := map[string]composeFile{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cf composeFile
+		if err := yaml.Unmarshal(data, &cf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[strings.TrimSuffix(filepath.Base(f), ".yaml")] = cf
+	}
+	return out
+}
+
+var storeProfiles = map[string]string{"postgresql": "postgresql://", "clickhouse": "clickhouse://", "cassandra": "cassandra://"}
+
+// TestCompose applies the profile rules and the stack's own rules to each
+// profile's configuration.
+func TestCompose(t *testing.T) {
+	cfgs := composeConfigs(t)
+	for _, want := range []string{"default", "postgresql", "clickhouse", "cassandra", "simulator"} {
+		if _, ok := cfgs[want]; !ok {
+			t.Errorf("no configuration for profile %q", want)
+		}
+	}
+	for profile, cf := range cfgs {
+		active := map[string]composeService{}
+		for name, s := range cf.Services {
+			if s.runsIn(profile) {
+				active[name] = s
+			}
+		}
+		names := make([]string, 0, len(active))
+		for n := range active {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		t.Logf("profile %s: %s", profile, strings.Join(names, " "))
+		ports := map[string]string{}
+		var processes, serves []string
+		groups := map[string]bool{}
+		stores := map[string]bool{}
+		for _, name := range names {
+			s := active[name]
+			where := fmt.Sprintf("profile %s: service %s", profile, name)
+			for dep, d := range s.DependsOn {
+				if _, ok := active[dep]; !ok {
+					t.Errorf("%s depends on %s, which does not run in this profile", where, dep)
+				}
+				switch d.Condition {
+				case "", "service_started", "service_healthy", "service_completed_successfully":
+				default:
+					t.Errorf("%s: depends_on %s: condition %q", where, dep, d.Condition)
+				}
+				if d.Condition == "service_healthy" {
+					if h := cf.Services[dep].Healthcheck; h == nil || h.Disable || len(words(h.Test)) == 0 || words(h.Test)[0] == "NONE" {
+						t.Errorf("%s waits for %s to be healthy, which has no health check", where, dep)
+					}
+				}
+			}
+			oneShot := false
+			for _, d := range cf.Services {
+				if d.DependsOn[name].Condition == "service_completed_successfully" {
+					oneShot = true
+				}
+			}
+			if oneShot {
+				if s.Restart != "no" && s.Restart != "" {
+					t.Errorf("%s: a one-shot step must not restart (restart: %q)", where, s.Restart)
+				}
+			} else if s.Restart != "unless-stopped" && s.Restart != "always" && !strings.HasPrefix(s.Restart, "on-failure") {
+				t.Errorf("%s: a long-running service needs a restart policy (restart: %q)", where, s.Restart)
+			}
+			for _, p := range s.Ports {
+				key := fmt.Sprint(p)
+				if m, ok := p.(map[string]interface{}); ok {
+					key = fmt.Sprint(m["published"])
+				}
+				if other, dup := ports[key]; dup {
+					t.Errorf("%s publishes port %s, as %s does", where, key, other)
+				}
+				ports[key] = name
+			}
+			for _, v := range s.Volumes {
+				src := strings.SplitN(fmt.Sprint(v), ":", 2)[0]
+				if strings.HasPrefix(src, "/") {
+					if _, err := os.Stat(src); err != nil {
+						t.Errorf("%s mounts %s, which is not in the checkout", where, src)
+					}
+				} else if _, ok := cf.Volumes[src]; !ok {
+					t.Errorf("%s uses volume %q, which is not declared", where, src)
+				}
+			}
+			if !s.isTickpipe() {
+				continue
+			}
+			cmd := words(s.Command)
+			if len(cmd) == 0 {
+				t.Errorf("%s: no tickpipe subcommand", where)
+				continue
+			}
+			hc := s.Healthcheck
+			switch cmd[0] {
+			case "serve":
+				serves = append(serves, name)
+				if hc == nil || hc.Disable || !strings.Contains(strings.Join(words(hc.Test), " "), "tickpipe-healthcheck") {
+					t.Errorf("%s: serve's health check must run tickpipe-healthcheck (GET /healthz)", where)
+				}
+			case "process":
+				processes = append(processes, name)
+				groups[flagValue(cmd, "--group")] = true
+			}
+			if st := fmt.Sprint(s.Environment["TICKPIPE_STORE"]); s.Environment["TICKPIPE_STORE"] != nil {
+				stores[st] = true
+				if prefix, ok := storeProfiles[profile]; ok && !strings.HasPrefix(st, prefix) {
+					t.Errorf("%s: store %q in profile %s", where, st, profile)
+				}
+			}
+		}
+		if _, ok := storeProfiles[profile]; ok {
+			if len(processes) < 2 {
+				t.Errorf("profile %s: %d process services, want 2 in one group", profile, len(processes))
+			}
+			if len(groups) != 1 {
+				t.Errorf("profile %s: process services in %d groups (%v), want one", profile, len(groups), keys(groups))
+			}
+			if len(serves) != 1 {
+				t.Errorf("profile %s: %d serve services, want 1", profile, len(serves))
+			}
+			if len(stores) != 1 {
+				t.Errorf("profile %s: %d different store URLs, want 1", profile, len(stores))
+			}
+		}
+	}
+}
+
+// flagValue is the value after flag in args ("" when absent).
+func flagValue(args []string, flag string) string {
+	for i, a := range args {
+		if a == flag && i+1 < len(args) {
+			return args[i+1]
+		}
+		if strings.HasPrefix(a, flag+"=") {
+			return strings.TrimPrefix(a, flag+"=")
+		}
+	}
+	return ""
+}
+
+// TestComposeSecretsFromEnv: the committed compose file takes every token
+// and password from the environment (.env), never a literal.
+func TestComposeSecretsFromEnv(t *testing.T) {
+	src := os.Getenv("TP_SOURCE_DIR")
+	if src == "" {
+		t.Skip("TP_SOURCE_DIR not set")
+	}
+	data, err := os.ReadFile(filepath.Join(src, "deploy", "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, line := range strings.Split(string(data), "\n") {
+		l := strings.TrimSpace(line)
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(l, ":")
+		if !ok || !(strings.Contains(k, "PASSWORD") || strings.Contains(k, "TOKEN")) {
+			continue
+		}
+		n++
+		v = strings.TrimSpace(v)
+		if !strings.HasPrefix(v, "${") {
+			t.Errorf("compose.yaml:%d: %s is a literal, not ${...} from deploy/.env", i+1, k)
+		}
+	}
+	if n == 0 {
+		t.Error("no token or password found in compose.yaml: the check found nothing to check")
+	}
+}

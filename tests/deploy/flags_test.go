@@ -1,0 +1,308 @@
+package deploy
+
+// Every tickpipe flag and environment variable that the deploy files use
+// must be in `tickpipe <command> --help` of the command they start, and
+// every health endpoint they probe must answer 200 on a real
+// `tickpipe serve`. The deploy files are read as written (Dockerfile), as
+// Compose resolves them (docker-compose config) and as Helm renders them
+// (helm template), so a flag renamed in the code fails here after a merge.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// invocation is one tickpipe command that a deploy file starts.
+type invocation struct {
+	where string
+	args  []string // args[0] is the subcommand
+	env   []string // names of the environment variables it is given
+}
+
+var helpCache = map[string]string{}
+
+func help(t *testing.T, cmd string) string {
+	if h, ok := helpCache[cmd]; ok {
+		return h
+	}
+	bin := os.Getenv("TICKPIPE")
+	if bin == "" {
+		t.Skip("TICKPIPE not set (ctest sets it)")
+	}
+	out, err := exec.Command(bin, cmd, "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tickpipe %s --help: %v\n%s", cmd, err, out)
+	}
+	helpCache[cmd] = string(out)
+	return string(out)
+}
+
+// mentions: does the help text name tok as a whole word (a flag or an
+// environment variable)?
+func mentions(text, tok string) bool {
+	re := regexp.MustCompile(`(^|[^A-Za-z0-9_-])` + regexp.QuoteMeta(tok) + `($|[^A-Za-z0-9_-])`)
+	return re.MatchString(text)
+}
+
+var argRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+
+func checkInvocation(t *testing.T, inv invocation) {
+	if len(inv.args) == 0 {
+		t.Errorf("%s: no subcommand", inv.where)
+		return
+	}
+	cmd := inv.args[0]
+	h := help(t, cmd)
+	refs := map[string]bool{}
+	for _, a := range inv.args[1:] {
+		for _, m := range argRef.FindAllStringSubmatch(a, -1) {
+			refs[m[1]] = true
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			continue
+		}
+		name := strings.SplitN(a, "=", 2)[0]
+		if !mentions(h, name) {
+			t.Errorf("%s: `tickpipe %s` has no flag %s (see tickpipe %s --help)", inv.where, cmd, name, cmd)
+		}
+	}
+	for _, e := range inv.env {
+		// A variable only expanded into the args ($(NAME), Kubernetes) is
+		// not read by tickpipe.
+		if refs[e] {
+			continue
+		}
+		if !mentions(h, e) {
+			t.Errorf("%s: `tickpipe %s` reads no environment variable %s (see tickpipe %s --help)", inv.where, cmd, e, cmd)
+		}
+	}
+}
+
+func composeInvocations(t *testing.T) []invocation {
+	var out []invocation
+	for profile, cf := range composeConfigs(t) {
+		for name, s := range cf.Services {
+			if !s.isTickpipe() || !s.runsIn(profile) {
+				continue
+			}
+			inv := invocation{where: fmt.Sprintf("compose profile %s, service %s", profile, name), args: words(s.Command)}
+			for k := range s.Environment {
+				inv.env = append(inv.env, k)
+			}
+			sort.Strings(inv.env)
+			out = append(out, inv)
+		}
+	}
+	return out
+}
+
+func chartInvocations(t *testing.T) []invocation {
+	var out []invocation
+	for _, f := range renderedFiles(t) {
+		r, err := loadRendered(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range r.deployments {
+			for _, c := range d.Spec.Template.Spec.Containers {
+				inv := invocation{where: fmt.Sprintf("chart %s, Deployment %s", r.name, d.Name), args: c.Args}
+				for _, e := range c.Env {
+					inv.env = append(inv.env, e.Name)
+				}
+				out = append(out, inv)
+			}
+		}
+	}
+	return out
+}
+
+// dockerfileInvocation: the image's default command (CMD) with the
+// environment its ENV lines set.
+func dockerfileInvocation(t *testing.T) invocation {
+	src := os.Getenv("TP_SOURCE_DIR")
+	if src == "" {
+		t.Skip("TP_SOURCE_DIR not set")
+	}
+	f, err := os.Open(filepath.Join(src, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inv := invocation{where: "Dockerfile"}
+	sc := bufio.NewScanner(f)
+	stage := 0
+	inEnv := false
+	envName := regexp.MustCompile(`([A-Z_][A-Z0-9_]*)=`)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "FROM ") {
+			stage++
+			inv.env = nil
+		}
+		if strings.HasPrefix(line, "ENV ") || inEnv {
+			for _, m := range envName.FindAllStringSubmatch(line, -1) {
+				inv.env = append(inv.env, m[1])
+			}
+			inEnv = strings.HasSuffix(line, "\\")
+		}
+		if strings.HasPrefix(line, "CMD ") {
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "CMD ")), &inv.args); err != nil {
+				t.Fatalf("Dockerfile: CMD is not a JSON list: %v", err)
+			}
+		}
+	}
+	if stage != 2 || len(inv.args) == 0 || len(inv.env) == 0 {
+		t.Fatalf("Dockerfile: want two stages, a CMD and ENV lines in the last (stages %d, CMD %v, ENV %v)", stage, inv.args, inv.env)
+	}
+	return inv
+}
+
+// TestFlags checks every invocation in the Dockerfile, the Compose stack
+// and the rendered chart.
+func TestFlags(t *testing.T) {
+	invs := []invocation{dockerfileInvocation(t)}
+	invs = append(invs, composeInvocations(t)...)
+	invs = append(invs, chartInvocations(t)...)
+	seen := map[string]bool{}
+	for _, inv := range invs {
+		checkInvocation(t, inv)
+		if len(inv.args) > 0 {
+			seen[inv.args[0]] = true
+		}
+	}
+	for _, want := range []string{"run", "produce", "process", "serve"} {
+		if !seen[want] {
+			t.Errorf("no deploy file starts tickpipe %s: the check would miss its flags", want)
+		}
+	}
+	t.Logf("%d invocations checked against --help of %v", len(invs), keys(seen))
+}
+
+// TestFlagCheckCatches: the check reports a flag and a variable that the
+// command does not have (so TestFlags cannot pass by matching anything).
+func TestFlagCheckCatches(t *testing.T) {
+	h := help(t, "process")
+	for _, bad := range []string{"--emit-intervals", "--group-id", "--store-url", "TICKPIPE_STOR", "FINNHUB_API_TOKEN"} {
+		if mentions(h, bad) {
+			t.Errorf("process --help seems to mention %q; the word match is too loose", bad)
+		}
+	}
+	for _, good := range []string{"--group", "--store", "-X", "TICKPIPE_STORE", "KAFKA_TOPIC_NAME"} {
+		if !mentions(h, good) {
+			t.Errorf("process --help does not mention %q", good)
+		}
+	}
+}
+
+// probes: the container's probes that are set, by kind.
+func probes(c corev1.Container) map[string]*corev1.Probe {
+	out := map[string]*corev1.Probe{}
+	for kind, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe} {
+		if p != nil {
+			out[kind] = p
+		}
+	}
+	return out
+}
+
+var healthGet = regexp.MustCompile(`GET (/[^ ]*) HTTP`)
+
+// TestProbeEndpoints starts `tickpipe serve` on a SQLite store and a free
+// loopback port and requests every path that the chart's probes and the
+// image's health check ask for.
+func TestProbeEndpoints(t *testing.T) {
+	paths := map[string]string{}
+	src := os.Getenv("TP_SOURCE_DIR")
+	script, err := os.ReadFile(filepath.Join(src, "deploy", "tickpipe-healthcheck"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range healthGet.FindAllStringSubmatch(string(script), -1) {
+		paths[m[1]] = "deploy/tickpipe-healthcheck"
+	}
+	for _, f := range renderedFiles(t) {
+		r, err := loadRendered(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range r.deployments {
+			for _, c := range d.Spec.Template.Spec.Containers {
+				for kind, p := range probes(c) {
+					if p.HTTPGet != nil {
+						if len(c.Args) == 0 || c.Args[0] != "serve" {
+							t.Errorf("%s %s: an HTTP probe on %v, which has no HTTP server on this tickpipe", r.name, d.Name, c.Args)
+						}
+						paths[p.HTTPGet.Path] = fmt.Sprintf("chart %s %s %s probe", r.name, d.Name, kind)
+					}
+				}
+			}
+		}
+	}
+	if len(paths) == 0 {
+		t.Fatal("no probe paths found")
+	}
+	bin := os.Getenv("TICKPIPE")
+	if bin == "" {
+		t.Skip("TICKPIPE not set")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "serve", "--store", "sqlite:"+filepath.Join(dir, "probe.db"), "--http", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	ready := regexp.MustCompile(`dashboard at (http://127\.0\.0\.1:[0-9]+)/`)
+	base := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
+				base <- m[1]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-base:
+	case <-time.After(60 * time.Second):
+		t.Fatal("tickpipe serve printed no dashboard address within 60 s")
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for path, who := range paths {
+		resp, err := client.Get(url + path)
+		if err != nil {
+			t.Errorf("%s probes %s: %v", who, path, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s probes %s: HTTP %d from a healthy tickpipe serve", who, path, resp.StatusCode)
+		} else {
+			t.Logf("%s -> %s: 200", who, path)
+		}
+	}
+	// and a path that does not exist is not 200, so the check can fail
+	resp, err := client.Get(url + "/no-such-probe")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("tickpipe serve answers 200 on any path; the probe check proves nothing")
+		}
+	}
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# deploy_helm.sh - the Helm chart (deploy/helm/tickpipe): `helm lint` and
+# `helm template` with the default values and with each store, the rendered
+# manifests strictly decoded into the k8s.io/api types and checked against
+# each other (tests/deploy/manifests_test.go), and the chart's own guard
+# (process replicas above the partition count) refusing to render.
+source "$TP_SOURCE_DIR/tests/lib/common.sh"
+source "$TP_SOURCE_DIR/tests/deploy/lib.sh"
+chart="$TP_SOURCE_DIR/deploy/helm/tickpipe"
+start=$(date +%s)
+helm_bin
+for s in default "${DEPLOY_STORES[@]}"; do
+  args=()
+  [ "$s" = default ] || args=(--set "store.type=$s")
+  "$HELM" lint --strict "$chart" "${args[@]}" >"$TMP/lint-$s.log" 2>&1 || { cat "$TMP/lint-$s.log"; fail "helm lint ($s)"; }
+done
+ok "helm lint --strict: default values and ${DEPLOY_STORES[*]}"
+render_chart "$TMP/chart"
+grep -q 'TICKPIPE_STORE: "postgresql://tickpipe:p%40ss%2Fw%3Ard@db.example:5432/tickpipe"' "$TMP/chart/postgresql.yaml" ||
+  fail "the PostgreSQL URL is not built (or not percent-encoded): $(grep TICKPIPE_STORE "$TMP/chart/postgresql.yaml")"
+grep -q 'TICKPIPE_STORE: "clickhouse://ch.example:8123/tickpipe?user=default&password=pw"' "$TMP/chart/clickhouse.yaml" ||
+  fail "the ClickHouse URL: $(grep TICKPIPE_STORE "$TMP/chart/clickhouse.yaml")"
+grep -q 'TICKPIPE_STORE: "cassandra://u:pw@c1:9042,c2:9042/market?replication=dc1:3"' "$TMP/chart/cassandra.yaml" ||
+  fail "the Cassandra URL: $(grep TICKPIPE_STORE "$TMP/chart/cassandra.yaml")"
+ok "helm template: $(ls "$TMP/chart"/*.yaml | wc -l) value sets rendered, store URLs as documented"
+rc=0
+"$HELM" template tp "$chart" --kube-version "$DEPLOY_KUBE_VERSION" --set process.replicas=7 >/dev/null 2>"$TMP/too-many.err" || rc=$?
+[ "$rc" != 0 ] || fail "7 process replicas over 6 partitions rendered"
+grep -q "process.replicas (7) exceeds kafka.partitions (6)" "$TMP/too-many.err" || fail "no reason given: $(cat "$TMP/too-many.err")"
+rc=0
+"$HELM" template tp "$chart" --kube-version "$DEPLOY_KUBE_VERSION" --set store.type=mysql >/dev/null 2>"$TMP/bad-store.err" || rc=$?
+[ "$rc" != 0 ] && grep -q 'store.type must be one of the following: "postgresql", "clickhouse", "cassandra"' "$TMP/bad-store.err" ||
+  fail "an unknown store type rendered or gave no reason: $(cat "$TMP/bad-store.err")"
+rc=0
+"$HELM" template tp "$chart" --kube-version "$DEPLOY_KUBE_VERSION" --set process.replicas=two >/dev/null 2>"$TMP/bad-n.err" || rc=$?
+[ "$rc" != 0 ] && grep -q 'process.replicas: Invalid type. Expected: integer' "$TMP/bad-n.err" ||
+  fail "a non-numeric replica count rendered or gave no reason: $(cat "$TMP/bad-n.err")"
+ok "the chart refuses more process replicas than partitions, an unknown store and a bad count (values.schema.json), saying why"
+DEPLOY_MANIFESTS="$TMP/chart" deploy_go_test 'TestManifests|TestStrictDecodingRejects'
+ok "rendered manifests decode strictly into k8s.io/api types and agree with each other ($(($(date +%s) - start)) s)"
