@@ -82,6 +82,10 @@ int tp_opt_parse_time(const char *s, const char *what, const char *unit, double 
             f = 1000.0, is_bare = 0;
         else if (!strcmp(end, "m"))
             f = 60000.0, is_bare = 0;
+        else if (!strcmp(end, "h"))
+            f = 3600000.0, is_bare = 0;
+        else if (!strcmp(end, "d"))
+            f = 86400000.0, is_bare = 0;
         else if (*end)
             v = NAN;
     }
@@ -89,7 +93,7 @@ int tp_opt_parse_time(const char *s, const char *what, const char *unit, double 
     if (!s || !*s || errno || !isfinite(v) || in_unit < min || in_unit > max)
         return tp_seterr(err, errlen, TP_EINVAL,
                          "%s: '%s' is not a time from %g to %g %s (a number of %s, or with a unit: 250ms, "
-                         "1.5s, 2m)",
+                         "1.5s, 2m, 3h, 7d)",
                          what, s ? s : "", min, max, uw, unit_word(uw));
     *ms = (int64_t)llround(v * f);
     if (bare) *bare = is_bare;

@@ -45,6 +45,10 @@ int tp_consume_flush_commit(tp_consume *pr, int force) {
     if (in_wm != INT64_MIN) tp_pipeline_advance(pr->pipe, in_wm);
     int rc = tp_pipeline_flush(pr->pipe, force);
     if (rc) return rc;
+    /* a crash re-reads a little more, which the restart rebuild dedupes */
+    int64_t now = tp_now_ms();
+    if (!force && now - pr->last_offsets_ms < pr->offsets_interval_ms) return 0;
+    pr->last_offsets_ms = now;
     char err[512];
     rc = tp_consumer_commit(pr->cons, tp_pipeline_open_since(pr->pipe), err, sizeof err);
     if (rc) {

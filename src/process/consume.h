@@ -29,6 +29,10 @@ typedef struct tp_consume {
     uint64_t records, trades, decode_errors, commit_errors;
     int64_t first_us, last_us; /* monotonic times of the first and latest record */
     int failed;                /* out of memory: the caller should stop */
+    /* Group commit makes units durable back to back; offsets (a broker
+     * round trip) are committed at most this often (0 = every flush) and
+     * always on a forced flush. */
+    int64_t offsets_interval_ms, last_offsets_ms;
     tp_counter *m_trades, *m_decode_errors;
 } tp_consume;
 
