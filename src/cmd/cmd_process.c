@@ -102,6 +102,7 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
         .topic = kf->topic,
         .group = cf->group,
         .dlq_topic = cf->dlq,
+        .member_id = cf->member_id,
         .props = &kf->props,
         .on_revoke = tp_consume_on_revoke,
         .on_reset = tp_consume_on_reset,

@@ -203,6 +203,7 @@ static int open_producer(tp_kafka_flags *kf, const tp_producer_flags *pf, tp_pro
     pc.create_topic = pf->create_topic;
     pc.partitions = (int)pf->partitions;
     pc.replication_factor = (int)pf->rf;
+    pc.min_insync_replicas = (int)pf->min_isr;
     pc.drain_timeout_ms = (int)pf->flush_ms;
     tp_info("produce", "connecting to Kafka at %s, topic %s", brokers, pc.topic);
     int rc = tp_producer_new(&pc, prod, err, sizeof err);

@@ -113,12 +113,12 @@ typedef struct tp_capture_flags {
 } tp_capture_flags;
 
 typedef struct tp_consumer_flags {
-    const char *group, *dlq;
+    const char *group, *dlq, *member_id;
 } tp_consumer_flags;
 
 typedef struct tp_producer_flags {
     const char *compression;
-    int64_t linger_ms, partitions, rf, connect_ms, flush_ms;
+    int64_t linger_ms, partitions, rf, min_isr, connect_ms, flush_ms;
     int create_topic;
 } tp_producer_flags;
 

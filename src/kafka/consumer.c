@@ -11,11 +11,14 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "kafka/topic.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MOD "consumer"
 #define FLOOR_PREFIX "tickpipe:floor="
@@ -184,6 +187,35 @@ static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
+/* "group.instance.id=ID" for --member-id: "host" is the host name, so that
+ * one member per machine (or per pod of a StatefulSet, whose host names are
+ * stable) needs no per-machine configuration. */
+static int member_id_kv(const char *id, char *kv, size_t len, char *err, size_t errlen) {
+    char host[256];
+    if (!strcmp(id, "host")) {
+        if (gethostname(host, sizeof host) || !host[0])
+            return tp_seterr(err, errlen, TP_EINVAL, "--member-id host: cannot read the host name: %s",
+                             strerror(errno));
+        host[sizeof host - 1] = '\0';
+        id = host;
+    }
+    if (strlen(id) > 249)
+        return tp_seterr(err, errlen, TP_EINVAL, "--member-id: at most 249 bytes (Kafka's limit)");
+    snprintf(kv, len, "group.instance.id=%s", id);
+    return 0;
+}
+
+/* Say what the topic looks like (produce does the same), bounded: a
+ * cluster that is away only makes this line say so. */
+static void log_layout(tp_consumer *c) {
+    tp_kafka_topic_layout l;
+    char e[256], buf[160];
+    if (tp_kafka_topic_describe(c->rk, c->topic, 2000, &l, e, sizeof e))
+        tp_info(MOD, "topic %s: layout not known yet (%s)", c->topic, e);
+    else
+        tp_info(MOD, "topic %s: %s", c->topic, tp_kafka_topic_layout_str(&l, buf, sizeof buf));
+}
+
 int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err, size_t errlen) {
     *out = NULL;
     tp_consumer *c = calloc(1, sizeof(*c));
@@ -206,14 +238,22 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
         tp_metrics_counter("tickpipe_consume_errors_total", NULL, "Consumer errors reported by librdkafka");
     c->m_assigned = tp_metrics_gauge("tickpipe_consume_assigned_partitions", NULL, "Partitions assigned");
 
-    char group_kv[300];
+    char group_kv[300], member_kv[300] = "";
     snprintf(group_kv, sizeof group_kv, "group.id=%s", cfg->group);
+    if (cfg->member_id && *cfg->member_id) {
+        int rc = member_id_kv(cfg->member_id, member_kv, sizeof member_kv, err, errlen);
+        if (rc) {
+            free(c);
+            return rc;
+        }
+    }
     const char *defaults[] = {group_kv,
                               "enable.auto.commit=false",
                               "enable.auto.offset.store=false",
                               "auto.offset.reset=earliest",
                               "enable.partition.eof=true",
                               "partition.assignment.strategy=range,roundrobin",
+                              member_kv[0] ? member_kv : NULL,
                               NULL};
     rd_kafka_conf_t *conf = tp_kafka_conf_new(cfg->brokers, defaults, cfg->props, err, errlen);
     if (!conf) {
@@ -258,6 +298,8 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
         return tp_seterr(err, errlen, TP_EINVAL, "cannot subscribe to topic '%s': %s", cfg->topic,
                          rd_kafka_err2str(se));
     }
+    if (member_kv[0]) tp_info(MOD, "static group member %s", member_kv + strlen("group.instance.id="));
+    log_layout(c);
     *out = c;
     return 0;
 }

@@ -28,6 +28,13 @@
  * (the remaining or new partitions are re-read from their committed
  * offsets, so state is rebuilt exactly as on a restart).
  *
+ * Static membership: with a member id (group.instance.id) a member that
+ * dies and comes back under the same id within session.timeout.ms gets its
+ * own partitions back at once, without a rebalance of the others (they
+ * never stop); a dynamic member's successor waits for the session timeout
+ * and a rebalance of the whole group. Two live members must never share an
+ * id: the broker fences the older one.
+ *
  * Dead letters: tp_consumer_dlq() copies a record that could not be decoded
  * to the dead-letter topic (same key and value, headers naming the source
  * topic, partition, offset and the error). Commits wait for those copies to
@@ -48,6 +55,9 @@ typedef struct tp_consumer_config {
     const char *topic;
     const char *group;
     const char *dlq_topic; /* NULL or "" = no dead-letter copies */
+    /* Static membership (group.instance.id): NULL or "" = a dynamic member;
+     * "host" = this machine's host name; else the id itself. */
+    const char *member_id;
     const tp_kafka_props *props;
     /* Make everything consumed so far durable; *open_since gets the
      * pipeline's tp_pipeline_open_since() after it. Return 0, or nonzero if

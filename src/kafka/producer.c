@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "kafka/topic.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -36,7 +37,9 @@ struct tp_producer {
     rd_kafka_topic_t *rkt;
     char *topic, *brokers;
     int drain_timeout_ms;
-    int closing; /* purging at free: failures are expected, not news */
+    int closing;                    /* purging at free: failures are expected, not news */
+    int existed;                    /* --create-topic found the topic there already */
+    int64_t unknown_grace_until_ms; /* until then "unknown topic" is metadata still propagating */
     volatile sig_atomic_t interrupts;
     _Atomic uint64_t messages, trades, bytes, delivered_messages, delivered_trades, failed_messages,
         failed_trades, queue_full;
@@ -153,6 +156,15 @@ static int create_topic(tp_producer *p, const tp_producer_config *cfg, int64_t d
     rd_kafka_NewTopic_t *nt =
         rd_kafka_NewTopic_new(cfg->topic, cfg->partitions, cfg->replication_factor, e, sizeof e);
     if (!nt) return tp_seterr(err, errlen, TP_EINVAL, "cannot create topic %s: %s", cfg->topic, e);
+    char isr[16] = "default";
+    if (cfg->min_insync_replicas > 0) {
+        snprintf(isr, sizeof isr, "%d", cfg->min_insync_replicas);
+        if (rd_kafka_NewTopic_set_config(nt, "min.insync.replicas", isr)) {
+            rd_kafka_NewTopic_destroy(nt);
+            return tp_seterr(err, errlen, TP_EINVAL, "cannot create topic %s: bad min.insync.replicas",
+                             cfg->topic);
+        }
+    }
     rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(p->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     int t = (int)remaining_ms(deadline);
     if (t < 1) t = 1;
@@ -182,15 +194,21 @@ static int create_topic(tp_producer *p, const tp_producer_config *cfg, int64_t d
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
         rd_kafka_resp_err_t te = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
         if (te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-            tp_info("produce", "topic %s already exists", cfg->topic);
+            /* an existing topic is the operator's: never altered, only
+             * described (check_topic logs its layout) */
+            tp_info("produce", "topic %s already exists; left as it is", cfg->topic);
+            p->existed = 1;
         } else if (te) {
             const char *es = rd_kafka_topic_result_error_string(res[0]);
-            rc = tp_seterr(err, errlen, TP_EREFUSED,
-                           "cannot create topic %s (%d partitions, replication factor %d): %s", cfg->topic,
-                           cfg->partitions, cfg->replication_factor, es ? es : rd_kafka_err2str(te));
+            rc = tp_seterr(
+                err, errlen, TP_EREFUSED,
+                "cannot create topic %s (%d partitions, replication factor %d, min.insync.replicas "
+                "%s): %s",
+                cfg->topic, cfg->partitions, cfg->replication_factor, isr, es ? es : rd_kafka_err2str(te));
         } else {
-            tp_info("produce", "created topic %s (%d partitions, replication factor %d)", cfg->topic,
-                    cfg->partitions, cfg->replication_factor);
+            tp_info("produce",
+                    "created topic %s (%d partitions, replication factor %d, min.insync.replicas %s)",
+                    cfg->topic, cfg->partitions, cfg->replication_factor, isr);
         }
     }
     if (ev) rd_kafka_event_destroy(ev);
@@ -198,6 +216,41 @@ static int create_topic(tp_producer *p, const tp_producer_config *cfg, int64_t d
     rd_kafka_AdminOptions_destroy(o);
     rd_kafka_NewTopic_destroy(nt);
     return rc;
+}
+
+/* Log the topic's layout, and say when an existing topic differs from what
+ * --create-topic asked for (it is not changed: adding partitions moves keys
+ * to other partitions, which breaks per-symbol order for the readers). */
+static void report_layout(tp_producer *p, const tp_producer_config *cfg, int64_t left_ms) {
+    tp_kafka_topic_layout l;
+    char e[256], buf[160];
+    int t = left_ms < 3000 ? (int)(left_ms > 500 ? left_ms : 500) : 3000;
+    int rc;
+    /* a new topic may not have reached the broker asked yet: a few tries */
+    for (int i = 0;
+         (rc = tp_kafka_topic_describe(p->rk, cfg->topic, t, &l, e, sizeof e)) == TP_EREFUSED && i < 20;
+         i++) {
+        struct timespec d = {0, 100 * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    if (rc) {
+        tp_info("produce", "topic %s: layout unknown (%s)", cfg->topic, e);
+        return;
+    }
+    tp_info("produce", "topic %s: %s", cfg->topic, tp_kafka_topic_layout_str(&l, buf, sizeof buf));
+    if (p->existed &&
+        (l.partitions != cfg->partitions || l.replication_factor != cfg->replication_factor ||
+         (cfg->min_insync_replicas > 0 && l.min_insync >= 0 && l.min_insync != cfg->min_insync_replicas)))
+        tp_warn("produce",
+                "topic %s exists with a layout other than --create-topic asked for (%d partition(s), "
+                "replication factor %d); it is used as it is (change it with the cluster's own tools, "
+                "e.g. kafka-topics.sh --alter)",
+                cfg->topic, cfg->partitions, cfg->replication_factor);
+    if (l.replication_factor > 1 && l.min_insync >= l.replication_factor)
+        tp_warn("produce",
+                "topic %s: min.insync.replicas %d = replication factor: with acks=all, losing one broker "
+                "stops every write until it is back",
+                cfg->topic, l.min_insync);
 }
 
 /* Wait until the brokers answer a metadata request for the topic and it
@@ -239,7 +292,7 @@ static int check_topic(tp_producer *p, const tp_producer_config *cfg, int64_t de
             }
             rd_kafka_metadata_destroy(md);
             if (!te && parts > 0) {
-                tp_info("produce", "topic %s: %d partition(s)", cfg->topic, parts);
+                report_layout(p, cfg, left);
                 return 0;
             }
             last_topic_err = te;
@@ -333,6 +386,9 @@ int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err,
     if (!rc && !p->rkt && !(p->rkt = rd_kafka_topic_new(p->rk, cfg->topic, NULL)))
         rc = tp_seterr(err, errlen, TP_EINVAL, "topic %s: %s", cfg->topic,
                        rd_kafka_err2str(rd_kafka_last_error()));
+    /* the start-up check saw the topic: for a while, a broker that says
+     * otherwise has not caught up yet (see tp_producer_send) */
+    p->unknown_grace_until_ms = tp_now_ms() + 30000;
     if (!rc && pthread_create(&p->poller, NULL, poller_main, p))
         rc = tp_seterr(err, errlen, TP_ENOMEM, "cannot start the producer's poller thread");
     else if (!rc)
@@ -357,6 +413,17 @@ int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void 
             RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
             RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ntrades), RD_KAFKA_V_END);
         if (!e) break;
+        if (e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC && tp_now_ms() < p->unknown_grace_until_ms &&
+            p->interrupts == 0) {
+            /* A topic created a moment ago is not known to every broker
+             * yet: the one that answered librdkafka's last metadata request
+             * said "no such topic". Ask again (bounded) instead of failing. */
+            const struct rd_kafka_metadata *md = NULL;
+            if (!rd_kafka_metadata(p->rk, 0, p->rkt, &md, 500)) rd_kafka_metadata_destroy(md);
+            struct timespec ts = {0, 50 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
                 return tp_seterr(err, errlen, TP_EINVAL,

@@ -13,7 +13,9 @@
  *   than dropping anything. -X message.timeout.ms=N restores a deadline.
  * - tp_producer_new is bounded in time (connect_timeout_ms): it checks that
  *   the brokers answer and that the topic exists (creating it first with
- *   the admin API when asked), and fails with an error that names the
+ *   the admin API when asked: partitions, replication factor and
+ *   min.insync.replicas; an existing topic is left as it is), logs the
+ *   topic's layout (kafka/topic.h), and fails with an error that names the
  *   brokers, the topic and librdkafka's last connection error. It never
  *   hangs on a wrong address.
  * - Delivery reports are counted in messages and in trades (the caller says
@@ -48,6 +50,7 @@ typedef struct tp_producer_config {
     int create_topic;            /* create the topic with the admin API first */
     int partitions;              /* for create_topic; default 1 */
     int replication_factor;      /* for create_topic; default 1 */
+    int min_insync_replicas;     /* for create_topic; 0 = the cluster's default */
     int drain_timeout_ms;        /* how long an interrupted send still waits for room; default 10000 */
 } tp_producer_config;
 

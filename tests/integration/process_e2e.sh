@@ -16,7 +16,7 @@ url=$(grep -o "ws://[0-9.:]*" "$TMP/sim.log" | head -1)
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \
   --progress-interval 1
 timeout 120 "$TICKPIPE" produce --ws-url "$url" --token t --symbols AAPL,MSFT,BINANCE:BTCUSDT,OANDA:EUR_USD \
-  --brokers "$BS" --topic market --max-trades "$N" --progress 0 2>"$TMP/produce.log" ||
+  --brokers "$BS" --topic market --max-trades "$N" --progress-interval 0 2>"$TMP/produce.log" ||
   fail "produce exited $?: $(tail -3 "$TMP/produce.log")"
 wait_for 60 stored_eq "$TMP/t.db" "$N"
 kill -TERM "$PID_proc"

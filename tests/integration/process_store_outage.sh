@@ -10,10 +10,13 @@ source "$TP_SOURCE_DIR/tests/lib/process.sh"
 pg_start
 
 start_kafka market:3 market.dlq:1
-bg gen "$GEN" --brokers "$BS" --topic market --records 3000 --per-record 5 --symbols 6 --rate 300 \
-  --step-ms 50 --oracle "$TMP/oracle.csv"
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "$PG_URL" "${KX[@]}" --progress-interval 1 \
   --flush-interval 100
+# the stream starts once process holds the partitions, so that it is still
+# live when the store goes away
+wait_for 60 grep -q "assigned market" "$TMP/proc.log"
+bg gen "$GEN" --brokers "$BS" --topic market --records 3000 --per-record 5 --symbols 6 --rate 300 \
+  --step-ms 50 --oracle "$TMP/oracle.csv"
 pg_count() { psql -X -At "$PG_URL" -c "SELECT count(*) FROM trades" 2>/dev/null || echo 0; }
 pg_ge() { [ "$(pg_count)" -ge "$1" ]; }
 pg_eq() { [ "$(pg_count)" = "$1" ]; }

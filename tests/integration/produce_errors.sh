@@ -4,7 +4,7 @@
 # closed port, an unresolvable name), a missing topic the cluster may not
 # create, bad flags and values (exit 2). --help documents every flag.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-feed=(--ws-url ws://127.0.0.1:9 --token t --symbols AAPL --max-reconnects 0 --progress 0)
+feed=(--ws-url ws://127.0.0.1:9 --token t --symbols AAPL --max-reconnects 0 --progress-interval 0)
 
 # A port nothing listens on. `timeout` only guards against a hang; the
 # assertion is the exit status and the message.
@@ -64,7 +64,7 @@ ok "bad flags and a missing token: exit 2 with a message"
 "$TICKPIPE" produce --help >"$TMP/help" || fail "--help failed"
 for f in --ws-url --token --symbols --validate --rest-url --max-frame --stale-timeout --max-reconnects --replay \
   --speed --brokers --topic --compression --linger-ms -X --create-topic --partitions --replication-factor \
-  --connect-timeout --flush-timeout --max-trades --duration --progress --log-level FINNHUB_API_TOKEN \
+  --min-insync-replicas --connect-timeout --flush-timeout --max-trades --duration --progress --log-level FINNHUB_API_TOKEN \
   FINNHUB_STOCKS_TICKERS FINNHUB_VALIDATE_TICKERS FINNHUB_WS_URL KAFKA_SERVER KAFKA_PORT KAFKA_TOPIC_NAME; do
   grep -q -- "$f" "$TMP/help" || fail "--help does not mention $f"
 done

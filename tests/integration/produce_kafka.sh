@@ -20,7 +20,7 @@ wait_for 20 test -s "$TMP/port"
 total=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["trades"]))' "$TMP/want.json")
 
 timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$(cat "$TMP/port")" --token t --symbols "$syms" \
-  --brokers "$boot" --topic market --max-trades "$total" --max-reconnects 0 --progress 1 2>"$TMP/produce.log" \
+  --brokers "$boot" --topic market --max-trades "$total" --max-reconnects 0 --progress-interval 1 2>"$TMP/produce.log" \
   || fail "produce exited $?: $(tail -5 "$TMP/produce.log")"
 grep -q "summary: trades=$total .*accepted_trades=$total delivered_trades=$total .*failed_trades=0 undelivered_trades=0 " "$TMP/produce.log" \
   || fail "summary: $(grep summary "$TMP/produce.log")"

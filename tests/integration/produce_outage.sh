@@ -28,7 +28,7 @@ wait_for 20 test -s "$TMP/port"
 total=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["trades"]))' "$TMP/want.json")
 
 timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$(cat "$TMP/port")" --token t --symbols "$syms" \
-  --brokers "$boot" --max-trades "$total" --max-reconnects 0 --progress 1 2>"$TMP/produce.log" &
+  --brokers "$boot" --max-trades "$total" --max-reconnects 0 --progress-interval 1 2>"$TMP/produce.log" &
 prod=$!
 on_exit "kill $prod 2>/dev/null; wait $prod 2>/dev/null"
 wait_for 30 test -e "$TMP/paused"
@@ -58,7 +58,7 @@ total2=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv
 bg mock2 "$TP_TOOLS_DIR/mock_kafka" --brokers 1 --topic market:3 --bootstrap-file "$TMP/boot2"
 wait_for 20 test -s "$TMP/boot2"
 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$(cat "$TMP/port2")" --token t --symbols "$syms" \
-  --brokers "$(cat "$TMP/boot2")" --max-reconnects 0 --flush-timeout 1 --progress 0.2 \
+  --brokers "$(cat "$TMP/boot2")" --max-reconnects 0 --flush-timeout 1 --progress-interval 0.2 \
   -X queue.buffering.max.messages=20 2>"$TMP/produce2.log" &
 prod2=$!
 on_exit "kill $prod2 2>/dev/null; wait $prod2 2>/dev/null"

@@ -22,7 +22,7 @@ source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
 kafka_start 1
 kafka_topic market 4
 boot=$BS
-timeout 120 "$TICKPIPE" produce --replay "$TMP/rec" --brokers "$boot" --progress 0 2>"$TMP/produce.log" \
+timeout 120 "$TICKPIPE" produce --replay "$TMP/rec" --brokers "$boot" --progress-interval 0 2>"$TMP/produce.log" \
   || fail "produce --replay exited $?: $(tail -3 "$TMP/produce.log")"
 grep -q "summary: trades=$total .*delivered_trades=$total .*undelivered_trades=0 " "$TMP/produce.log" \
   || fail "summary: $(grep summary "$TMP/produce.log")"
@@ -34,7 +34,7 @@ ok "recording of simulate replayed through produce: $total trades exact"
 
 # Live: simulate -> produce, into another topic it creates.
 timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$port" --token t --symbols "$syms" --brokers "$boot" \
-  --topic live --create-topic --partitions 2 --max-trades 5000 --max-reconnects 0 --progress 0 2>"$TMP/live.log" \
+  --topic live --create-topic --partitions 2 --max-trades 5000 --max-reconnects 0 --progress-interval 0 2>"$TMP/live.log" \
   || fail "produce live exited $?: $(tail -3 "$TMP/live.log")"
 grep -q "summary: trades=5000 .*delivered_trades=5000 .*undelivered_trades=0 " "$TMP/live.log" \
   || fail "live summary: $(grep summary "$TMP/live.log")"

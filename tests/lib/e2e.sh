@@ -57,12 +57,12 @@ e2e_proc() {
 # background (wait with e2e_produced NAME N).
 e2e_produce() {
   bg "$1" "$TICKPIPE" produce --ws-url "$SIM_URL" --token t --symbols "$E2E_SYMS" --brokers "$BS" \
-    --topic market --max-trades "$2" --max-reconnects 0 --progress 1
+    --topic market --max-trades "$2" --max-reconnects 0 --progress-interval 1
 }
 # e2e_replay NAME FILE N: produce a recording (N trades) as fast as it goes,
 # in the background (wait with e2e_produced NAME N).
 e2e_replay() {
-  bg "$1" "$TICKPIPE" produce --replay "$2" --speed 0 --brokers "$BS" --topic market --progress 1
+  bg "$1" "$TICKPIPE" produce --replay "$2" --speed 0 --brokers "$BS" --topic market --progress-interval 1
 }
 # e2e_recording FILE START_MS N STEP_MS SEED: N trades of E2E_SYMS, STEP_MS
 # of event time apart (tests/lib/e2e_recording.py).

@@ -130,6 +130,14 @@ _kafka_launch() {
   KAFKA_PID[id]=$!
 }
 
+# _kafka_alive PID: the process runs (a JVM that exited stays a zombie until
+# it is waited for, and kill -0 succeeds on a zombie).
+_kafka_alive() {
+  local s
+  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [ -n "$s" ] && [ "${s:0:1}" != Z ]
+}
+
 _kafka_brokers_up() {
   local want=$1 got
   got=$(kcat -L -b "$BS" -m 3 2>/dev/null | sed -n 's/^ \([0-9]*\) brokers:$/\1/p')
@@ -141,7 +149,7 @@ kafka_wait_brokers() {
   for ((i = 0; i < t * 5; i++)); do
     _kafka_brokers_up "$want" && return 0
     for ((id = 1; id <= KAFKA_N; id++)); do
-      [ -n "${KAFKA_PID[id]}" ] && ! kill -0 "${KAFKA_PID[id]}" 2>/dev/null &&
+      [ -n "${KAFKA_PID[id]}" ] && ! _kafka_alive "${KAFKA_PID[id]}" &&
         fail "Kafka node $id exited: $(tail -20 "$TMP/kafka-$id.log")"
     done
     sleep 0.2
@@ -218,18 +226,27 @@ kafka_cleanup() {
 
 kafka_kill9() {
   local id=$1
-  kill -9 "${KAFKA_PID[id]}" 2>/dev/null
+  [ -n "${KAFKA_PID[id]}" ] || return 0
+  kill -9 "${KAFKA_PID[id]}" 2>/dev/null || true
   wait "${KAFKA_PID[id]}" 2>/dev/null || true
   KAFKA_PID[id]=""
 }
 kafka_stop() {
   local id=$1 pid i
   pid=${KAFKA_PID[id]}
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 300; i++)); do _kafka_alive "$pid" || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   KAFKA_PID[id]=""
+}
+# kafka_stop_all: SIGTERM to every node at once (a cluster shut down), then
+# wait for each as kafka_stop does.
+kafka_stop_all() {
+  local id
+  for ((id = 1; id <= KAFKA_N; id++)); do kill -TERM "${KAFKA_PID[id]}" 2>/dev/null || true; done
+  for ((id = 1; id <= KAFKA_N; id++)); do kafka_stop "$id"; done
 }
 kafka_restart() {
   [ -z "${KAFKA_PID[$1]}" ] || fail "kafka_restart $1: node still running"
@@ -262,4 +279,12 @@ kafka_batches() {
   _kafka_java kafka.tools.DumpLogSegments --files "$(IFS=,; echo "${files[*]}")" 2>/dev/null |
     awk '/^baseOffset:/ { for (i = 1; i < NF; i++) v[$i] = $(i + 1);
            print v["baseOffset:"], v["count:"], v["producerId:"], v["baseSequence:"], v["lastSequence:"], v["compresscodec:"] }'
+}
+
+# kafka_destroy: stop every node and remove the cluster's data, so that
+# kafka_start can start another cluster in the same script (benchmarks).
+kafka_destroy() {
+  kafka_cleanup
+  rm -rf "$KAFKA_DIR"
+  KAFKA_N=0
 }
