@@ -62,7 +62,8 @@ static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *
 /* The feed: Finnhub (or a recording) with a token, else the simulator. */
 static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags *rf, tp_source_config *scfg) {
     char err[512], red[300];
-    if ((api->token && *api->token) || scfg->replay_path) {
+    (void)api;
+    if (scfg->token || scfg->replay_path) {
         if (!scfg->url) scfg->url = scfg->feed->default_url;
         if (!scfg->rest_url) scfg->rest_url = scfg->feed->default_rest_url;
         tp_log_redact(scfg->replay_path ? scfg->replay_path : scfg->url, red, sizeof red);
@@ -137,13 +138,15 @@ static int summary(run_state *r, int prc, int feed_rc) {
     tp_source_get_stats(r->fs.src, &ss);
     fprintf(stderr,
             "summary: trades=%llu stored=%llu late=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
-            "reconnects=%llu duplicates=%llu store_errors=%llu flushes=%llu durable_p50_ms=%lld "
-            "durable_p99_ms=%lld durable_p999_ms=%lld\n",
-            (unsigned long long)ss.trades, (unsigned long long)ps.trades, (unsigned long long)ps.late,
-            (unsigned long long)ss.frames, (unsigned long long)ss.pings, (unsigned long long)ss.errors,
-            (unsigned long long)ss.malformed, (unsigned long long)ss.reconnects,
-            (unsigned long long)ss.duplicates, (unsigned long long)ps.store_errors,
-            (unsigned long long)ps.flushes, (long long)tp_pipeline_latency_quantile_ms(&ps, 0.5),
+            "reconnects=%llu duplicates=%llu gaps=%llu store_errors=%llu flushes=%llu durable_p50_ms=%lld "
+            "durable_p99_ms=%lld durable_p999_ms=%lld
+            ",
+            (unsigned long long)ss.trades,
+            (unsigned long long)ps.trades, (unsigned long long)ps.late, (unsigned long long)ss.frames,
+            (unsigned long long)ss.pings, (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
+            (unsigned long long)ss.reconnects, (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
+            (unsigned long long)ps.store_errors, (unsigned long long)ps.flushes,
+            (long long)tp_pipeline_latency_quantile_ms(&ps, 0.5),
             (long long)tp_pipeline_latency_quantile_ms(&ps, 0.99),
             (long long)tp_pipeline_latency_quantile_ms(&ps, 0.999));
     if (prc)

@@ -19,6 +19,23 @@ static int parse_kafka_prop(const char *arg, void *field, char *err, size_t errl
     return tp_kafka_props_add(field, arg, err, errlen);
 }
 
+static int parse_token(const char *arg, void *field, char *err, size_t errlen) {
+    tp_token_args *t = field;
+    if (t->n == TP_MAX_TOKEN_ARGS)
+        return tp_seterr(err, errlen, TP_EINVAL, "at most %d --token flags (give a comma list)",
+                         TP_MAX_TOKEN_ARGS);
+    t->arg[t->n++] = arg;
+    return 0;
+}
+
+/* a string that must not be empty (a CUSTOM twin of a STR with min 1, where
+ * the same flag name is CUSTOM in another command) */
+static int parse_nonempty(const char *arg, void *field, char *err, size_t errlen) {
+    if (!*arg) return tp_seterr(err, errlen, TP_EINVAL, "the value must not be empty");
+    *(const char **)field = arg;
+    return 0;
+}
+
 static int parse_log_level(const char *arg, void *field, char *err, size_t errlen) {
     int rc = tp_cfg_log_level(arg, err, errlen);
     if (!rc) *(const char **)field = arg;

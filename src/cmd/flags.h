@@ -46,9 +46,14 @@
 
 #include <stdint.h>
 
-/* Finnhub account: the token and the REST base URL. */
+/* Finnhub account: the tokens and the REST base URL. */
+#define TP_MAX_TOKEN_ARGS 64
+typedef struct tp_token_args {
+    const char *arg[TP_MAX_TOKEN_ARGS]; /* each --token (or FINNHUB_API_TOKEN): a token or a comma list */
+    size_t n;
+} tp_token_args;
 typedef struct tp_api_flags {
-    const char *token;
+    tp_token_args token; /* split and completed by tp_api_tokens (cmd/feed_config.h) */
     const char *rest_url;
 } tp_api_flags;
 
@@ -62,6 +67,7 @@ typedef struct tp_feed_flags {
     int64_t stale_timeout_ms;
     int64_t max_reconnects;    /* -1 = never give up */
     int64_t dedupe_horizon_ms; /* 0 = keep repeated messages */
+    int64_t max_symbols;       /* per connection; 0 = no limit */
     const char *replay;
     double speed;
 } tp_feed_flags;
@@ -132,7 +138,7 @@ typedef struct tp_serve_flags {
 /* simulate's four groups (server, market, replay, faults) share one struct */
 typedef struct tp_sim_flags {
     const char *listen, *token, *tls_cert, *tls_key, *replay;
-    int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms;
+    int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms, max_symbols;
     double rate, speed, malformed, repeat;
     int loop;
 } tp_sim_flags;

@@ -230,7 +230,10 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         tp_http_error(&p->resp, 500, "out of memory reading the query parameters");
     } else if (!strncmp(path, "/api/", 5)) {
         route = ROUTE_API;
-        if (!submit_api(h, wsi, p, path, args, &nargs)) return 0; /* answered by deliver_jobs */
+        /* bad requests never wait behind a slow store */
+        if (!tp_http_api_check(h->cfg.max_limit, path, args, nargs, &p->resp) &&
+            !submit_api(h, wsi, p, path, args, &nargs))
+            return 0; /* answered by deliver_jobs */
     } else if (!strcmp(path, "/metrics")) {
         route = ROUTE_METRICS;
         size_t len = 0;
