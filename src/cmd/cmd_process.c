@@ -134,8 +134,10 @@ static int process_main(proc *pr, tp_kafka_flags *kf, const tp_consumer_flags *c
         int64_t start_us = tp_mono_us();
         consume_loop(pr, stop->max_trades, pg->interval_ms, start_us);
         status = tp_consume_drain(&pr->c);
-        tp_consume_log_summary(&pr->c, start_us); /* reads the consumer's stats: before close frees it */
+        tp_consumer_stats cs;
+        tp_consumer_get_stats(pr->c.cons, &cs); /* before close frees the consumer */
         tp_consumer_close(pr->c.cons);
+        tp_consume_log_summary(&pr->c, start_us, &cs);
     }
     tp_shutdown_end(sd);
     return status;

@@ -143,9 +143,8 @@ int tp_consume_drain(tp_consume *pr) {
     return 0;
 }
 
-void tp_consume_log_summary(tp_consume *pr, int64_t start_us) {
-    tp_consumer_stats cst;
-    tp_consumer_get_stats(pr->cons, &cst);
+void tp_consume_log_summary(tp_consume *pr, int64_t start_us, const tp_consumer_stats *cs) {
+    tp_consumer_stats cst = *cs;
     /* From the first assignment (fetching starts there) to the last record:
      * the time spent joining the group is not processing. */
     int64_t from_us = cst.first_assign_us ? cst.first_assign_us : pr->first_us;

@@ -54,12 +54,13 @@ int tp_consume_on_revoke(void *ud, int64_t *open_since);
 void tp_consume_on_reset(void *ud);
 
 /* Log lines: progress since the previous one (*prev keeps the counters),
- * and the summary at exit. start_us is when consuming began (monotonic). */
+ * and the summary at exit. start_us is when consuming began (monotonic);
+ * cs are the consumer's counters, taken before tp_consumer_close. */
 typedef struct tp_consume_progress {
     int64_t last_us;
     uint64_t last_trades, last_records;
 } tp_consume_progress;
 void tp_consume_log_progress(tp_consume *c, tp_consume_progress *prev, int64_t now_us);
-void tp_consume_log_summary(tp_consume *c, int64_t start_us);
+void tp_consume_log_summary(tp_consume *c, int64_t start_us, const tp_consumer_stats *cs);
 
 #endif
