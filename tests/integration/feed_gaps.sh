@@ -54,3 +54,25 @@ timeout 60 "$TICKPIPE" capture --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --s
   --max-reconnects 0 >/dev/null 2>"$TMP/calm.err" || fail "capture failed: $(tail -5 "$TMP/calm.err")"
 [ "$(summary_field "$TMP/calm.err" gaps)" = 0 ] || fail "gaps without a drop: $(grep gap "$TMP/calm.err")"
 ok "no drop, no gap"
+
+# run into SQLite: the feed_gaps rows against the stored trades (sqlite3 is
+# the oracle): each row's from/to are stored trades of its symbol with no
+# stored trade of that symbol between them, and there are as many rows as
+# the run's gaps=
+command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (scripts/install-deps.sh --test installs it)"
+start_sim rundrop --rate 400 --drop-every 0.7
+db="$TMP/gaps.db"
+timeout 120 "$TICKPIPE" run --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT --store "sqlite:$db" \
+  --no-http --max-trades 1200 --max-reconnects 20 >"$TMP/run.out" 2>"$TMP/run.err" \
+  || fail "run failed: $(tail -5 "$TMP/run.err")"
+n=$(sed -n 's/^summary: .*\bgaps=\([0-9]*\).*/\1/p' "$TMP/run.err")
+rows=$(sqlite3 -batch -noheader "$db" "select count(*) from feed_gaps where reason = 'reconnect' and connection = 0")
+[ "${n:-0}" -ge 2 ] && [ "$rows" = "$n" ] || fail "feed_gaps rows=$rows, run gaps=$n"
+bad=$(sqlite3 -batch -noheader "$db" "select count(*) from feed_gaps g where
+  not exists (select 1 from trades t where t.symbol = g.symbol and t.trade_timestamp = g.from_ms)
+  or not exists (select 1 from trades t where t.symbol = g.symbol and t.trade_timestamp = g.to_ms)
+  or exists (select 1 from trades t where t.symbol = g.symbol and t.trade_timestamp > g.from_ms
+             and t.trade_timestamp < g.to_ms)
+  or g.detected_at < g.to_ms")
+[ "$bad" = 0 ] || fail "$bad feed_gaps rows do not match the stored trades: $(sqlite3 "$db" 'select * from feed_gaps')"
+ok "run: $rows feed_gaps rows in SQLite, each bounded by consecutive stored trades"
