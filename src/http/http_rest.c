@@ -4,6 +4,7 @@
  *   GET /api/trades?symbol=S[&from=MS][&to=MS][&limit=N]
  *   GET /api/candles?symbol=S[&interval=1s|1m][&from=MS][&to=MS][&limit=N]
  *   GET /api/averages?symbol=S[&from=MS][&to=MS][&limit=N]
+ *   GET /api/gaps?symbol=S[&from=MS][&to=MS][&limit=N]   feed gaps overlapping the range
  *
  * Every parameter is checked before the store is touched: unknown or
  * repeated names, a missing or over-long symbol, non-numeric or negative
@@ -260,6 +261,12 @@ static int on_candle(void *ud, const tp_candle *c) {
 static int on_average(void *ud, const tp_average *a) {
     return add_row(ud, tp_http_average_json(a));
 }
+static int on_gap(void *ud, const tp_gap_row *g) {
+    return add_row(ud, json_pack("{s:o,s:I,s:I,s:s,s:I,s:i}", "symbol", tp_http_str(g->symbol), "from",
+                                 (json_int_t)g->from_ms, "to", (json_int_t)g->to_ms, "reason",
+                                 g->reason ? g->reason : "", "detected_at", (json_int_t)g->detected_at_ms,
+                                 "connection", (int)g->connection));
+}
 
 static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char *err) {
     tp_warn(MOD, "store query failed: %s", err);
@@ -269,7 +276,7 @@ static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char 
 
 void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args, int nargs,
                  tp_http_resp *r) {
-    enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES } route;
+    enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES, R_GAPS } route;
     unsigned allowed;
     if (!strcmp(path, "/api/symbols")) {
         route = R_SYMBOLS;
@@ -283,9 +290,13 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     } else if (!strcmp(path, "/api/averages")) {
         route = R_AVERAGES;
         allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT;
+    } else if (!strcmp(path, "/api/gaps")) {
+        route = R_GAPS;
+        allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT;
     } else {
-        tp_http_error(r, 404,
-                      "no such endpoint; try /api/symbols, /api/trades, /api/candles or /api/averages");
+        tp_http_error(
+            r, 404,
+            "no such endpoint; try /api/symbols, /api/trades, /api/candles, /api/averages or /api/gaps");
         return;
     }
     params p;
@@ -294,6 +305,10 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     if (!tp_sink_can_read(st->sink)) {
         tp_http_error(r, 501, "the %s store is write-only: there is nothing to query",
                       tp_sink_scheme(st->sink));
+        return;
+    }
+    if (route == R_GAPS && !tp_sink_can_query_gaps(st->sink)) {
+        tp_http_error(r, 501, "the %s store keeps no feed gaps", tp_sink_scheme(st->sink));
         return;
     }
 
@@ -316,6 +331,7 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     case R_CANDLES:
         rc = tp_sink_query_candles(st->sink, &q, on_candle, &w, err, sizeof err), key = "candles";
         break;
+    case R_GAPS: rc = tp_sink_query_gaps(st->sink, &q, on_gap, &w, err, sizeof err), key = "gaps"; break;
     default:
         rc = tp_sink_query_averages(st->sink, &q, on_average, &w, err, sizeof err), key = "averages";
         break;
