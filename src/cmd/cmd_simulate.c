@@ -39,7 +39,7 @@ static void on_ready(void *ud, int port) {
 }
 
 static void stop_serving(void *ud) {
-    *(volatile int *)ud = 1;
+    __atomic_store_n((volatile int *)ud, 1, __ATOMIC_RELEASE); /* read by the server thread */
 }
 
 static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "feed/feed.h"
 #include "sink/sink.h"
+#include "sink/store_forms.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -51,6 +52,11 @@ static int parse_compression(const char *arg, void *field, char *err, size_t err
         }
     return tp_seterr(err, errlen, TP_EINVAL, "--compression '%s' is not one of none, gzip, snappy, lz4, zstd",
                      arg);
+}
+
+/* The URL forms of this build's stores, generated from cmake/stores.cmake. */
+static const char *store_url_forms(void) {
+    return TP_STORE_URL_FORMS;
 }
 
 void tp_cmd_args_init(tp_cmd_args *a) {

@@ -42,7 +42,6 @@
 #include "core/config.h"
 #include "core/options.h"
 #include "kafka/kafka_conf.h"
-#include "sink/store_forms.h" /* generated: TP_STORE_URL_FORMS */
 
 #include <stdint.h>
 
@@ -127,6 +126,8 @@ typedef struct tp_run_flags {
     double sim_rate;
     int64_t sim_batch, sim_seed;
     int no_http;
+    int64_t drain_ms, queue_trades;
+    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms;
 } tp_run_flags;
 
 typedef struct tp_serve_flags {
@@ -177,9 +178,5 @@ extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_
     tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_capture, tp_flags_consumer,
     tp_flags_producer, tp_flags_run, tp_flags_serve, tp_flags_sim_server, tp_flags_sim_market,
     tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
-
-/* The store schemes for help texts ("sqlite:PATH, postgresql://..."),
- * generated from the store list (cmake/stores.cmake). */
-#define TP_FLAGS_STORE_SCHEMES TP_STORE_URL_FORMS
 
 #endif

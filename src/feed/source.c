@@ -526,91 +526,93 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
     lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
 }
 
+static void on_connection_error(tp_source *s, struct lws *wsi, const char *in) {
+    int status = lws_http_client_http_response(wsi);
+    char why[256];
+    if (status == 401 || status == 403) {
+        s->last_reason = TP_FEED_REASON_BAD_TOKEN;
+        snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(s, TP_FEED_REASON_BAD_TOKEN), status);
+        tp_error(MOD, "connecting to %s: %s", s->safe_url, why);
+    } else if (status >= 400) {
+        snprintf(why, sizeof why, "the server refused the WebSocket upgrade with HTTP %d", status);
+    } else {
+        snprintf(why, sizeof why, "cannot connect: %.200s", in ? in : "unknown error");
+    }
+    schedule_reconnect(s, why);
+}
+
+static void on_established(tp_source *s, struct lws *wsi) {
+    s->established = 1;
+    s->delivered = 0;
+    s->sub_next = 0;
+    s->last_reason = TP_FEED_REASON_OTHER;
+    s->last_error[0] = '\0';
+    s->discarding = 0;
+    s->msg_len = 0;
+    s->last_rx_us = tp_mono_us();
+    tp_info(MOD, "connected to %s; subscribing %zu symbol%s", s->safe_url, s->nsymbols,
+            s->nsymbols == 1 ? "" : "s");
+    lws_callback_on_writable(wsi);
+}
+
+/* One subscription per writeable callback. -1 to drop the connection. */
+static int send_next_subscription(tp_source *s, struct lws *wsi) {
+    unsigned char buf[LWS_PRE + 1024];
+    const char *sym = s->symbols[s->sub_next];
+    int n = s->feed->subscribe_msg(sym, 1, (char *)buf + LWS_PRE, sizeof buf - LWS_PRE);
+    if (n < 0) { /* a symbol too long for one message: never send half of one */
+        tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped", sym);
+    } else if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
+        tp_warn(MOD, "cannot send the subscription for %s", sym);
+        return -1;
+    } else {
+        tp_debug(MOD, "subscribed %s", sym);
+    }
+    s->sub_next++;
+    if (s->sub_next < s->nsymbols)
+        lws_callback_on_writable(wsi);
+    else
+        tp_gauge_set(s->m.connected, 1);
+    return 0;
+}
+
+/* The close frame: code and reason, classified by the feed. */
+static void on_peer_close(tp_source *s, const unsigned char *p, size_t len) {
+    int code = len >= 2 ? (p[0] << 8) | p[1] : 0;
+    const char *rs = len > 2 ? (const char *)p + 2 : "";
+    size_t rl = len > 2 ? len - 2 : 0;
+    char sample[200];
+    tp_log_sample(rs, rl, 160, sample, sizeof sample);
+    tp_feed_reason r = s->feed->classify(rs, rl);
+    if (r != TP_FEED_REASON_OTHER) {
+        s->last_reason = r;
+        snprintf(s->last_error, sizeof s->last_error, "%s (close code %d: \"%s\")", reason_words(s, r), code,
+                 sample);
+        tp_error(MOD, "the server closed the connection: %s", s->last_error);
+    } else if (!s->last_error[0]) {
+        snprintf(s->last_error, sizeof s->last_error, "the server closed the connection (code %d%s%s%s)",
+                 code, rl ? ": \"" : "", sample, rl ? "\"" : "");
+    }
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     tp_source *s = (tp_source *)lws_context_user(lws_get_context(wsi));
-    if (!s) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    if (!s || !s->active) return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        if (!s->active) break;
-        int status = lws_http_client_http_response(wsi);
-        char why[256];
-        const char *msg = in ? (const char *)in : "unknown error";
-        if (status == 401 || status == 403) {
-            s->last_reason = TP_FEED_REASON_BAD_TOKEN;
-            snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(s, TP_FEED_REASON_BAD_TOKEN), status);
-            tp_error(MOD, "connecting to %s: %s", s->safe_url, why);
-        } else if (status >= 400) {
-            snprintf(why, sizeof why, "the server refused the WebSocket upgrade with HTTP %d", status);
-        } else {
-            snprintf(why, sizeof why, "cannot connect: %.200s", msg);
-        }
-        schedule_reconnect(s, why);
-        return 0;
-    }
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        if (!s->active) break;
-        s->established = 1;
-        s->delivered = 0;
-        s->sub_next = 0;
-        s->last_reason = TP_FEED_REASON_OTHER;
-        s->last_error[0] = '\0';
-        s->discarding = 0;
-        s->msg_len = 0;
-        s->last_rx_us = tp_mono_us();
-        tp_info(MOD, "connected to %s; subscribing %zu symbol%s", s->safe_url, s->nsymbols,
-                s->nsymbols == 1 ? "" : "s");
-        lws_callback_on_writable(wsi);
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: on_connection_error(s, wsi, in); return 0;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: on_established(s, wsi); break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (s->sub_next < s->nsymbols && send_next_subscription(s, wsi)) return -1;
         break;
-    case LWS_CALLBACK_CLIENT_WRITEABLE: {
-        if (!s->active || s->sub_next >= s->nsymbols) break;
-        unsigned char buf[LWS_PRE + 1024];
-        const char *sym = s->symbols[s->sub_next];
-        int n = s->feed->subscribe_msg(sym, 1, (char *)buf + LWS_PRE, sizeof buf - LWS_PRE);
-        if (n < 0) { /* a symbol too long for one message: never send half of one */
-            tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped", sym);
-        } else if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
-            tp_warn(MOD, "cannot send the subscription for %s", sym);
-            return -1;
-        } else {
-            tp_debug(MOD, "subscribed %s", sym);
-        }
-        s->sub_next++;
-        if (s->sub_next < s->nsymbols)
-            lws_callback_on_writable(wsi);
-        else
-            tp_gauge_set(s->m.connected, 1);
-        break;
-    }
     case LWS_CALLBACK_CLIENT_RECEIVE: {
-        if (!s->active) break;
         int last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
         tp_source_feed(s, in, len, last, tp_now_ms());
         s->last_rx_us = tp_mono_us(); /* after on_batch: time blocked there does not count */
         if (stopping(s)) return -1;
         break;
     }
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
-        if (!s->active) break;
-        const unsigned char *p = in;
-        int code = len >= 2 ? (p[0] << 8) | p[1] : 0;
-        const char *rs = len > 2 ? (const char *)p + 2 : "";
-        size_t rl = len > 2 ? len - 2 : 0;
-        char sample[200];
-        tp_log_sample(rs, rl, 160, sample, sizeof sample);
-        tp_feed_reason r = s->feed->classify(rs, rl);
-        if (r != TP_FEED_REASON_OTHER) {
-            s->last_reason = r;
-            snprintf(s->last_error, sizeof s->last_error, "%s (close code %d: \"%s\")", reason_words(s, r),
-                     code, sample);
-            tp_error(MOD, "the server closed the connection: %s", s->last_error);
-        } else if (!s->last_error[0]) {
-            snprintf(s->last_error, sizeof s->last_error, "the server closed the connection (code %d%s%s%s)",
-                     code, rl ? ": \"" : "", sample, rl ? "\"" : "");
-        }
-        break;
-    }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: on_peer_close(s, in, len); break;
     case LWS_CALLBACK_CLIENT_CLOSED:
-        if (!s->active) break;
         schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
         break;
     default: break;
@@ -710,7 +712,10 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     info.gid = -1;
     info.uid = -1;
     info.user = s;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* TLS only for wss://: with it the context loads the system CA store
+     * (about 240 M instructions, 50-80 ms of CPU) before the first connect,
+     * which a ws:// feed (the simulator, loopback) never uses. */
+    info.options = s->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
     info.fd_limit_per_thread = 16;
     struct lws_context *created = lws_create_context(&info);
     pthread_mutex_lock(&s->ctx_lock);

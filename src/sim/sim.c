@@ -926,7 +926,9 @@ static void ready(tp_sim *s) {
 }
 
 static int stopping(tp_sim *s) {
-    return atomic_load(&s->stop) || (s->ext_stop && *s->ext_stop) || s->done;
+    /* ext_stop is set by another thread (simulate's signal thread): read it atomically */
+    return atomic_load(&s->stop) || (s->ext_stop && __atomic_load_n(s->ext_stop, __ATOMIC_ACQUIRE)) ||
+           s->done;
 }
 
 static void serve_loop(tp_sim *s) {
