@@ -4,6 +4,7 @@
  *   GET /api/trades?symbol=S[&from=MS][&to=MS][&limit=N]
  *   GET /api/candles?symbol=S[&interval=1s|1m][&from=MS][&to=MS][&limit=N]
  *   GET /api/averages?symbol=S[&from=MS][&to=MS][&limit=N]
+ *   GET /api/gaps?symbol=S[&from=MS][&to=MS][&limit=N]   feed gaps overlapping the range
  *
  * Every parameter is checked before the store is touched: unknown or
  * repeated names, a missing or over-long symbol, non-numeric or negative
@@ -260,6 +261,12 @@ static int on_candle(void *ud, const tp_candle *c) {
 static int on_average(void *ud, const tp_average *a) {
     return add_row(ud, tp_http_average_json(a));
 }
+static int on_gap(void *ud, const tp_gap_row *g) {
+    return add_row(ud, json_pack("{s:o,s:I,s:I,s:s,s:I,s:i}", "symbol", tp_http_str(g->symbol), "from",
+                                 (json_int_t)g->from_ms, "to", (json_int_t)g->to_ms, "reason",
+                                 g->reason ? g->reason : "", "detected_at", (json_int_t)g->detected_at_ms,
+                                 "connection", (int)g->connection));
+}
 
 static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char *err) {
     tp_warn(MOD, "store query failed: %s", err);
@@ -269,14 +276,16 @@ static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char 
 
 /* The route of path and the parameters it allows; -1 (r filled with 404)
  * for no endpoint. */
-enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES };
+enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES, R_GAPS };
 static int route_of(const char *path, unsigned *allowed, tp_http_resp *r) {
     if (!strcmp(path, "/api/symbols")) return *allowed = 0, R_SYMBOLS;
     if (!strcmp(path, "/api/trades")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_TRADES;
     if (!strcmp(path, "/api/candles"))
         return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT | P_INTERVAL, R_CANDLES;
     if (!strcmp(path, "/api/averages")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_AVERAGES;
-    tp_http_error(r, 404, "no such endpoint; try /api/symbols, /api/trades, /api/candles or /api/averages");
+    if (!strcmp(path, "/api/gaps")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_GAPS;
+    tp_http_error(
+        r, 404, "no such endpoint; try /api/symbols, /api/trades, /api/candles, /api/averages or /api/gaps");
     return -1;
 }
 
@@ -300,6 +309,10 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
                       tp_sink_scheme(st->sink));
         return;
     }
+    if (route == R_GAPS && !tp_sink_can_query_gaps(st->sink)) {
+        tp_http_error(r, 501, "the %s store keeps no feed gaps", tp_sink_scheme(st->sink));
+        return;
+    }
 
     tp_query q = {.symbol = p.symbol,
                   .from_ms = p.from,
@@ -320,6 +333,7 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     case R_CANDLES:
         rc = tp_sink_query_candles(st->sink, &q, on_candle, &w, err, sizeof err), key = "candles";
         break;
+    case R_GAPS: rc = tp_sink_query_gaps(st->sink, &q, on_gap, &w, err, sizeof err), key = "gaps"; break;
     default:
         rc = tp_sink_query_averages(st->sink, &q, on_average, &w, err, sizeof err), key = "averages";
         break;

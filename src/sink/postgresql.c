@@ -212,6 +212,14 @@ static int pg_open(const char *url, void **state, char *err, size_t errlen) {
         goto fail;
     }
     if ((rc = migrate(s, err, errlen)) || (rc = session_setup(s, err, errlen))) goto fail;
+    /* feed_gaps is created if missing rather than by a migration: a new
+     * table alone, so an older database simply gains it */
+    if ((rc = exec_ok(s,
+                      "CREATE TABLE IF NOT EXISTS feed_gaps (symbol text NOT NULL, from_ms int8 NOT NULL,"
+                      " to_ms int8 NOT NULL, reason text NOT NULL, detected_at int8 NOT NULL,"
+                      " connection int4 NOT NULL, PRIMARY KEY (symbol, from_ms, connection))",
+                      err, errlen, "creating feed_gaps")))
+        goto fail;
     *state = s;
     return 0;
 fail:
@@ -700,6 +708,59 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     return 0;
 }
 
+/* Gaps are rare and idempotent (key symbol, from_ms, connection): each is
+ * one INSERT of its own, not staged for commit() like the bulk rows. */
+static int pg_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    pg_store *s = state;
+    int rc = ensure(s, err, errlen);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char sym[512], from[24], to[24], det[24], conn[16];
+        snprintf(sym, sizeof sym, "%.*s", (int)g[i].symbol.len, g[i].symbol.ptr ? g[i].symbol.ptr : "");
+        snprintf(from, sizeof from, "%" PRId64, g[i].from_ms);
+        snprintf(to, sizeof to, "%" PRId64, g[i].to_ms);
+        snprintf(det, sizeof det, "%" PRId64, g[i].detected_at_ms);
+        snprintf(conn, sizeof conn, "%d", (int)g[i].connection);
+        const char *v[6] = {sym, from, to, g[i].reason, det, conn};
+        PGresult *r =
+            PQexecParams(s->conn,
+                         "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection)"
+                         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                         6, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) return res_err(s, r, err, errlen, "writing feed gaps");
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int pg_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
+                         size_t errlen) {
+    pg_store *s = state;
+    range_params p;
+    int rc = range_init(&p, q, err, errlen);
+    if (rc) return rc;
+    PGresult *r = NULL;
+    rc = query(s,
+               "SELECT * FROM (SELECT symbol, from_ms, to_ms, reason, detected_at, connection FROM feed_gaps"
+               " WHERE symbol = $1 AND ($2::int8 IS NULL OR to_ms >= $2::int8)"
+               " AND ($3::int8 IS NULL OR from_ms < $3::int8) ORDER BY from_ms DESC LIMIT $4::int8) x"
+               " ORDER BY from_ms",
+               4, p.v, &r, err, errlen);
+    if (rc) return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        tp_gap_row g = {
+            .symbol = val_str(r, i, 0),
+            .from_ms = val_i64(r, i, 1),
+            .to_ms = val_i64(r, i, 2),
+            .reason = PQgetvalue(r, i, 3),
+            .detected_at_ms = val_i64(r, i, 4),
+            .connection = (int32_t)val_i64(r, i, 5),
+        };
+        if (fn(ud, &g)) break;
+    }
+    PQclear(r);
+    return 0;
+}
+
 static const tp_sink_reader_ops pg_reader = {
     .query_symbols = pg_query_symbols,
     .query_trades = pg_query_trades,
@@ -760,5 +821,7 @@ const tp_sink_ops tp_sink_postgresql_ops = {
     .close = pg_close,
     .reader = &pg_reader,
     .query_latest = pg_query_latest,
+    .write_gaps = pg_write_gaps,
+    .query_gaps = pg_query_gaps,
     .retain = pg_retain,
 };

@@ -68,6 +68,9 @@ int tp_sink_check_ops(const tp_sink_ops *o, char *err, size_t errlen) {
                              "store '%s' has reader operations but lacks %s (give all four, or none)", name,
                              missing);
     }
+    if (o->query_gaps && !r)
+        return tp_seterr(err, errlen, TP_EINVAL, "store '%s' has query_gaps but no reader operations",
+                         o->scheme ? o->scheme : "?");
     if (o->query_latest && !r)
         return tp_seterr(err, errlen, TP_EINVAL, "store '%s' has query_latest but no reader operations",
                          name);
@@ -212,6 +215,27 @@ int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, s
     if (!s->ops->reader) return write_only(s, err, errlen);
     if (s->ops->query_latest) return s->ops->query_latest(s->state, fn, ud, err, errlen);
     return s->ops->reader->query_symbols(s->state, fn, ud, err, errlen);
+}
+
+int tp_sink_can_write_gaps(const tp_sink *s) {
+    return s->ops->write_gaps != NULL;
+}
+
+int tp_sink_can_query_gaps(const tp_sink *s) {
+    return s->ops->query_gaps != NULL;
+}
+
+int tp_sink_write_gaps(tp_sink *s, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    if (!s->ops->write_gaps)
+        return tp_seterr(err, errlen, TP_ESTATE, "the %s store cannot store feed gaps", s->ops->scheme);
+    if (!n) return 0;
+    return s->ops->write_gaps(s->state, g, n, err, errlen);
+}
+
+int tp_sink_query_gaps(tp_sink *s, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err, size_t errlen) {
+    if (!s->ops->query_gaps)
+        return tp_seterr(err, errlen, TP_ESTATE, "the %s store cannot list feed gaps", s->ops->scheme);
+    return s->ops->query_gaps(s->state, q, fn, ud, err, errlen);
 }
 
 int tp_sink_retain(tp_sink *s, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,

@@ -78,12 +78,25 @@ typedef struct tp_query {
     int interval_s;     /* candles: 1 or 60 */
 } tp_query;
 
+/* A hole in a symbol's feed (feed/gaps.h): no trades between from_ms and
+ * to_ms (the event times of its last trade before and first after) on a
+ * connection that dropped or fell silent. Table feed_gaps, key (symbol,
+ * from_ms, connection). */
+typedef struct tp_gap_row {
+    tp_str symbol;
+    int64_t from_ms, to_ms;
+    const char *reason; /* "reconnect", "silence", "key_in_use", "server_error" */
+    int64_t detected_at_ms;
+    int32_t connection;
+} tp_gap_row;
+
 /* Row callbacks: return 0 to go on, nonzero to stop early (not an error).
  * Pointers in the row are valid only during the call. */
 typedef int (*tp_trade_row_fn)(void *ud, const tp_trade *t, int64_t ingest_ms);
 typedef int (*tp_candle_row_fn)(void *ud, const tp_candle *c);
 typedef int (*tp_average_row_fn)(void *ud, const tp_average *a);
 typedef int (*tp_symbol_row_fn)(void *ud, const tp_symbol_info *s);
+typedef int (*tp_gap_row_fn)(void *ud, const tp_gap_row *g);
 
 /* How long rows are kept (by event time: trade_timestamp, candle start,
  * window start, against the wall clock); 0 = forever. */
@@ -139,6 +152,12 @@ typedef struct tp_sink_ops {
      * (trade_count -1, last_price NAN), without counting rows: a restart's
      * first question, asked of a store that may hold days of trades. */
     int (*query_latest)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
+    /* optional: feed gaps (tp_gap_row), part of the unit of work like the
+     * other writes (idempotent on the key) ... */
+    int (*write_gaps)(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen);
+    /* ... and, with reader, the gaps of q->symbol that overlap [from, to),
+     * oldest first, at most q->limit (0 = all) */
+    int (*query_gaps)(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err, size_t errlen);
     /* optional: one small step of retention: delete at most max_rows rows
      * of each table that are older than r says at now_ms, in a transaction
      * of its own (never inside a unit of work), and give space back where
@@ -170,6 +189,12 @@ int tp_sink_write_averages(tp_sink *s, const tp_average *a, size_t n, char *err,
 int tp_sink_write_candles(tp_sink *s, const tp_candle *c, size_t n, char *err, size_t errlen);
 int tp_sink_commit(tp_sink *s, char *err, size_t errlen);
 int tp_sink_query_symbols(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
+/* Feed gaps: TP_ESTATE "the X store cannot store feed gaps" when the store
+ * lacks the op; tp_sink_can_write_gaps / can_query_gaps choose up front. */
+int tp_sink_write_gaps(tp_sink *s, const tp_gap_row *g, size_t n, char *err, size_t errlen);
+int tp_sink_query_gaps(tp_sink *s, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err, size_t errlen);
+int tp_sink_can_write_gaps(const tp_sink *s);
+int tp_sink_can_query_gaps(const tp_sink *s);
 int tp_sink_query_trades(tp_sink *s, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
                          size_t errlen);
 int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,

@@ -184,6 +184,14 @@ static int sqlite_open(const char *url, void **state, char *err, size_t errlen) 
                    err, errlen)))
         goto fail;
     if ((rc = migrate(s, err, errlen))) goto fail;
+    /* feed_gaps is created if missing rather than by a migration: a new
+     * table alone, so an older file simply gains it */
+    if ((rc = exec(s,
+                   "CREATE TABLE IF NOT EXISTS feed_gaps (symbol TEXT NOT NULL, from_ms INTEGER NOT NULL,"
+                   " to_ms INTEGER NOT NULL, reason TEXT NOT NULL, detected_at INTEGER NOT NULL,"
+                   " connection INTEGER NOT NULL, PRIMARY KEY (symbol, from_ms, connection)) WITHOUT ROWID",
+                   err, errlen)))
+        goto fail;
     if ((rc = prepare(s,
                       "INSERT INTO trades(uuid, symbol, trade_conditions, price, volume, trade_timestamp,"
                       " ingest_timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -495,6 +503,59 @@ static int sqlite_query_averages(void *state, const tp_query *q, tp_average_row_
     return query_end(s, st, rc, err, errlen);
 }
 
+static int sqlite_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    sqlite_store *s = state;
+    int rc = begin(s, err, errlen);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    int prc =
+        sqlite3_prepare_v2(s->db,
+                           "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                           -1, &st, NULL);
+    if (prc != SQLITE_OK) return fail_unit(s, db_err(s, prc, err, errlen, "preparing the gap insert"));
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_bind_text(st, 1, g[i].symbol.ptr ? g[i].symbol.ptr : "", (int)g[i].symbol.len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, g[i].from_ms);
+        sqlite3_bind_int64(st, 3, g[i].to_ms);
+        sqlite3_bind_text(st, 4, g[i].reason, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, g[i].detected_at_ms);
+        sqlite3_bind_int(st, 6, g[i].connection);
+        rc = step_reset(s, st, err, errlen, "writing feed gaps");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sqlite_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
+                             size_t errlen) {
+    sqlite_store *s = state;
+    sqlite3_stmt *st;
+    int rc = query_prepare(s,
+                           "SELECT symbol, from_ms, to_ms, reason, detected_at, connection FROM ("
+                           " SELECT * FROM feed_gaps WHERE symbol = ?1 AND to_ms >= ?2 AND from_ms < ?3"
+                           " ORDER BY from_ms DESC LIMIT ?4) ORDER BY from_ms",
+                           q, &st, err, errlen);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, q->symbol, -1, SQLITE_STATIC);
+    bind_range(st, 2, q);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        tp_gap_row g = {
+            .symbol = {(const char *)sqlite3_column_text(st, 0), (uint32_t)sqlite3_column_bytes(st, 0)},
+            .from_ms = sqlite3_column_int64(st, 1),
+            .to_ms = sqlite3_column_int64(st, 2),
+            .reason = (const char *)sqlite3_column_text(st, 3),
+            .detected_at_ms = sqlite3_column_int64(st, 4),
+            .connection = sqlite3_column_int(st, 5),
+        };
+        if (fn(ud, &g)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return query_end(s, st, rc, err, errlen);
+}
+
 static const tp_sink_reader_ops sqlite_reader = {
     .query_symbols = sqlite_query_symbols,
     .query_trades = sqlite_query_trades,
@@ -617,5 +678,7 @@ const tp_sink_ops tp_sink_sqlite_ops = {
     .close = sqlite_close,
     .reader = &sqlite_reader,
     .query_latest = sqlite_query_latest,
+    .write_gaps = sqlite_write_gaps,
+    .query_gaps = sqlite_query_gaps,
     .retain = sqlite_retain,
 };

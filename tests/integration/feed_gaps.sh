@@ -54,3 +54,46 @@ timeout 60 "$TICKPIPE" capture --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --s
   --max-reconnects 0 >/dev/null 2>"$TMP/calm.err" || fail "capture failed: $(tail -5 "$TMP/calm.err")"
 [ "$(summary_field "$TMP/calm.err" gaps)" = 0 ] || fail "gaps without a drop: $(grep gap "$TMP/calm.err")"
 ok "no drop, no gap"
+
+# run into SQLite: the feed_gaps rows against the stored trades (sqlite3 is
+# the oracle): each row's from/to are stored trades of its symbol with no
+# stored trade of that symbol between them, and there are as many rows as
+# the run's gaps=
+command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (scripts/install-deps.sh --test installs it)"
+start_sim rundrop --rate 400 --drop-every 0.7
+db="$TMP/gaps.db"
+timeout 120 "$TICKPIPE" run --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT --store "sqlite:$db" \
+  --no-http --max-trades 1200 --max-reconnects 20 >"$TMP/run.out" 2>"$TMP/run.err" \
+  || fail "run failed: $(tail -5 "$TMP/run.err")"
+n=$(sed -n 's/^summary: .*\bgaps=\([0-9]*\).*/\1/p' "$TMP/run.err")
+rows=$(sqlite3 -batch -noheader "$db" "select count(*) from feed_gaps where reason = 'reconnect' and connection = 0")
+[ "${n:-0}" -ge 2 ] && [ "$rows" = "$n" ] || fail "feed_gaps rows=$rows, run gaps=$n"
+bad=$(sqlite3 -batch -noheader "$db" "select count(*) from feed_gaps g where
+  not exists (select 1 from trades t where t.symbol = g.symbol and t.trade_timestamp = g.from_ms)
+  or not exists (select 1 from trades t where t.symbol = g.symbol and t.trade_timestamp = g.to_ms)
+  or exists (select 1 from trades t where t.symbol = g.symbol and t.trade_timestamp > g.from_ms
+             and t.trade_timestamp < g.to_ms)
+  or g.detected_at < g.to_ms")
+[ "$bad" = 0 ] || fail "$bad feed_gaps rows do not match the stored trades: $(sqlite3 "$db" 'select * from feed_gaps')"
+ok "run: $rows feed_gaps rows in SQLite, each bounded by consecutive stored trades"
+
+# REST: /api/gaps lists the same rows (sqlite3 again the oracle)
+bg serve "$TICKPIPE" serve --http 127.0.0.1:0 --store "sqlite:$db" --poll-interval 0
+wait_for 20 grep -q 'dashboard at' "$TMP/serve.log"
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/serve.log" | head -1)
+curl -fsS "$URL/api/gaps?symbol=AAPL" >"$TMP/gaps.json" || fail "/api/gaps"
+sqlite3 -batch -noheader -separator ' ' "$db" \
+  "select from_ms, to_ms, reason, connection from feed_gaps where symbol = 'AAPL' order by from_ms" >"$TMP/want.txt"
+/usr/bin/python3 - "$TMP/gaps.json" "$TMP/want.txt" <<'PY' || fail "/api/gaps: $(head -c 400 "$TMP/gaps.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = [l.split() for l in open(sys.argv[2]) if l.strip()]
+got = [[str(g["from"]), str(g["to"]), g["reason"], str(g["connection"])] for g in d["gaps"]]
+assert d["symbol"] == "AAPL" and d["count"] == len(want) >= 1 and got == want, (got, want)
+PY
+first_to=$(head -1 "$TMP/want.txt" | cut -d' ' -f2)
+n1=$(curl -fsS "$URL/api/gaps?symbol=AAPL&from=$((first_to + 1))" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
+[ "$n1" = $(($(wc -l <"$TMP/want.txt") - 1)) ] || fail "from= does not bound the gaps: $n1"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/gaps")
+[ "$code" = 400 ] || fail "/api/gaps without a symbol: HTTP $code"
+ok "/api/gaps lists the stored gaps of a symbol and range"
