@@ -18,7 +18,7 @@ FROM debian:bookworm AS build
 WORKDIR /src
 COPY . .
 RUN scripts/install-deps.sh \
- && scripts/build.sh build -DCMAKE_BUILD_TYPE=Release \
+ && scripts/build.sh build -DTP_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
  && strip build/tickpipe \
  && build/tickpipe --help >/dev/null
 

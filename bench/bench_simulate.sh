@@ -28,7 +28,7 @@ start_sim() { # BATCH -> PORT
   "$TICKPIPE" simulate --listen 127.0.0.1:0 --rate 0 --batch "$1" --log-level warn 2>"$log" &
   pids+=($!)
   for ((i = 0; i < 100; i++)); do
-    PORT=$(sed -n 's|^simulate: listening on ws://.*:\([0-9][0-9]*\)$|\1|p' "$log" 2>/dev/null)
+    PORT=$(sed -n 's|^simulate: listening on ws://.*:\([0-9][0-9]*\)$|\1|p' "$log" 2>/dev/null || true)
     [ -n "$PORT" ] && return 0
     sleep 0.1
   done

@@ -26,7 +26,8 @@ for _ in $(seq 100); do [ -s "$TMP/boot" ] && break; sleep 0.1; done
 "$TICKPIPE" simulate --listen 127.0.0.1:0 --rate 0 --batch "$BATCH" --seed 1 --log-level warn 2>"$TMP/sim.log" &
 pids+=($!)
 for _ in $(seq 100); do
-  PORT=$(sed -n 's|^simulate: listening on ws://.*:\([0-9][0-9]*\)$|\1|p' "$TMP/sim.log")
+  # the log may not exist yet (the shell of the & creates it)
+  PORT=$(sed -n 's|^simulate: listening on ws://.*:\([0-9][0-9]*\)$|\1|p' "$TMP/sim.log" 2>/dev/null || true)
   [ -n "$PORT" ] && break
   sleep 0.1
 done

@@ -3,7 +3,8 @@
  * an empty in-memory SQLite store: the first byte picks the endpoint, the rest is split on '&'
  * into "name=value" arguments as the server hands them over (URL-decoded,
  * at most TP_HTTP_MAX_ARGS). No crash, and every answer is a JSON object:
- * 200 with a "count", or 400/404 with an "error" string. */
+ * 200 with a "count", or 400/404 with an "error" string; and the
+ * store-free check (tp_http_api_check) refuses exactly what it refuses. */
 #include "http/http_internal.h"
 
 #include <jansson.h>
@@ -27,8 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *save = NULL;
     for (char *a = strtok_r(text, "&", &save); a && nargs < TP_HTTP_MAX_ARGS; a = strtok_r(NULL, "&", &save))
         args[nargs++] = a;
+    /* the server thread's store-free check must agree with the full answer */
+    tp_http_resp c = {0};
+    int bad = tp_http_api_check(5000, path, args, nargs, &c);
     tp_http_resp r = {0};
     tp_http_api(&st, 5000, path, args, nargs, &r);
+    if (bad ? c.status != r.status : (r.status == 400 || r.status == 404)) abort();
+    if (!c.body_static) free(c.body);
     if (!r.body || r.len != strlen(r.body)) abort();
     json_t *j = json_loadb(r.body, r.len, 0, NULL);
     if (!j || !json_is_object(j)) abort();

@@ -18,7 +18,7 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libsqlite3-dev libpq-dev libssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
-  curl procps iproute2 time default-jre-headless maven docker-compose)
+  curl procps iproute2 time default-jre-headless maven docker-compose python3-yaml)
 # The Cassandra tests: Debian's Python driver as the oracle that reads rows
 # back (the JRE and Maven above run the server).
 test_pkgs+=(python3-cassandra)

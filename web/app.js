@@ -144,7 +144,17 @@
     $('h-stored').textContent = fmtNum(s.stored_trades, 0);
     $('h-lag').textContent = s.lag_ms == null ? '-' : fmtNum(s.lag_ms, 0) + ' ms';
     $('h-errors').textContent = fmtNum(s.errors, 0);
-    $('h-store').textContent = s.store + (s.store_error ? ': ' + s.store_error : '');
+    let store = s.store + (s.store_error ? ': ' + s.store_error : '');
+    const el = $('h-store');
+    el.classList.remove('bad');
+    // run: the pipeline's own health (the writer), which the reader's state cannot show
+    if (s.health && s.health.status !== 'ok') {
+      const probs = (s.health.problems || []).map(
+        (p) => p.part + ' failing for ' + Math.round(p.for_s) + ' s' + (p.detail ? ': ' + p.detail : ''));
+      if (probs.length) store = probs.join('; ');
+      el.classList.add('bad');
+    }
+    el.textContent = store;
   }
 
   // ---- REST ----

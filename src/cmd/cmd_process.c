@@ -46,7 +46,9 @@ static void consume_loop(proc *pr, int64_t max_trades, int64_t progress_ms, int6
     char err[512];
     while (!atomic_load(&pr->stop) && !c->failed) {
         tp_consumer_record rec;
-        int rc = tp_consumer_poll(c->cons, 100, &rec, err, sizeof err);
+        int64_t due_us = tp_pipeline_flush_in_us(c->pipe); /* group commit: wait no longer */
+        int rc =
+            tp_consumer_poll(c->cons, due_us < 0 ? 100 : (int)((due_us + 999) / 1000), &rec, err, sizeof err);
         if (rc == 0) {
             tp_consume_record(c, &rec);
             if (max_trades && c->trades >= (uint64_t)max_trades) break;
@@ -87,6 +89,7 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
     pc.win.idle_expiry_ms = wf->idle_expiry_ms;
     pc.win.external_watermark = 1;
     pc.flush_interval_ms = wf->flush_interval_ms;
+    pr->c.offsets_interval_ms = wf->flush_interval_ms;
     pc.flush_max_trades = (size_t)wf->flush_max_trades;
     pc.rebuild = TP_REBUILD_LAZY; /* only the symbols of the partitions this member gets */
     pc.dedupe_rebuilt = 1;        /* re-delivered records hold trades the store has */
@@ -131,8 +134,10 @@ static int process_main(proc *pr, tp_kafka_flags *kf, const tp_consumer_flags *c
         int64_t start_us = tp_mono_us();
         consume_loop(pr, stop->max_trades, pg->interval_ms, start_us);
         status = tp_consume_drain(&pr->c);
-        tp_consume_log_summary(&pr->c, start_us); /* reads the consumer's stats: before close frees it */
+        tp_consumer_stats cs;
+        tp_consumer_get_stats(pr->c.cons, &cs); /* before close frees the consumer */
         tp_consumer_close(pr->c.cons);
+        tp_consume_log_summary(&pr->c, start_us, &cs);
     }
     tp_shutdown_end(sd);
     return status;

@@ -35,15 +35,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RUN_QUEUE_TRADES 200000
-
 typedef struct run_state {
     tp_feed_stage fs;
     tp_http *http;
     tp_sim *sim;
     tp_shutdown *sd;
     char ws_url[256], rest_url[256];
+    tp_health *health; /* /healthz: feed, store, queue */
 } run_state;
+
+/* /healthz, on the HTTP thread: the report kept by the pipeline and the
+ * feed stage's loop. */
+static int run_health(void *ud, char *out, size_t outlen) {
+    return tp_health_report(((run_state *)ud)->health, out, outlen);
+}
 
 static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *c, size_t nc,
                        const tp_average *a, size_t na) {
@@ -57,7 +62,8 @@ static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *
 /* The feed: Finnhub (or a recording) with a token, else the simulator. */
 static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags *rf, tp_source_config *scfg) {
     char err[512], red[300];
-    if ((api->token && *api->token) || scfg->replay_path) {
+    (void)api;
+    if (scfg->token || scfg->replay_path) {
         if (!scfg->url) scfg->url = scfg->feed->default_url;
         if (!scfg->rest_url) scfg->rest_url = scfg->feed->default_rest_url;
         tp_log_redact(scfg->replay_path ? scfg->replay_path : scfg->url, red, sizeof red);
@@ -83,7 +89,8 @@ static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags 
     return -1;
 }
 
-static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf) {
+static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf,
+                          const tp_run_flags *rf) {
     char err[512];
     tp_pipeline_config pcfg;
     tp_pipeline_config_default(&pcfg);
@@ -96,6 +103,9 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
     pcfg.flush_max_trades = (size_t)wf->flush_max_trades;
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
+    pcfg.health = r->health;
+    pcfg.retention =
+        (tp_retention){rf->retain_trades_ms, rf->retain_c1s_ms, rf->retain_c1m_ms, rf->retain_avg_ms};
     int rc = tp_pipeline_new(&pcfg, &r->fs.pipe, err, sizeof err);
     if (rc) /* a bad URL is a usage error */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
@@ -110,6 +120,8 @@ static int start_http(run_state *r, const tp_http_flags *hf, const char *store) 
     hcfg.listen = hf->listen;
     hcfg.store_url = store;
     hcfg.max_limit = (int)hf->max_limit;
+    hcfg.health = run_health;
+    hcfg.health_ud = r;
     int rc = tp_http_start(&hcfg, &r->http, err, sizeof err);
     if (rc) /* a bad address is a usage error, as in serve */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
@@ -126,16 +138,23 @@ static int summary(run_state *r, int prc, int feed_rc) {
     tp_source_get_stats(r->fs.src, &ss);
     fprintf(stderr,
             "summary: trades=%llu stored=%llu late=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
-            "reconnects=%llu duplicates=%llu store_errors=%llu\n",
+            "reconnects=%llu duplicates=%llu gaps=%llu store_errors=%llu flushes=%llu durable_p50_ms=%lld "
+            "durable_p99_ms=%lld durable_p999_ms=%lld\n",
             (unsigned long long)ss.trades, (unsigned long long)ps.trades, (unsigned long long)ps.late,
             (unsigned long long)ss.frames, (unsigned long long)ss.pings, (unsigned long long)ss.errors,
             (unsigned long long)ss.malformed, (unsigned long long)ss.reconnects,
-            (unsigned long long)ss.duplicates, (unsigned long long)ps.store_errors);
+            (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
+            (unsigned long long)ps.store_errors, (unsigned long long)ps.flushes,
+            (long long)tp_pipeline_latency_quantile_ms(&ps, 0.5),
+            (long long)tp_pipeline_latency_quantile_ms(&ps, 0.99),
+            (long long)tp_pipeline_latency_quantile_ms(&ps, 0.999));
     if (prc)
         return tp_cmd_fail(&tp_spec_run,
-                           "stopped before the store accepted the last rows: up to %zu queued trades and the "
-                           "pending unit of work were not stored",
-                           tp_handoff_trades(r->fs.q));
+                           "%s: %zu trades received were not stored (the store did not take them in time; "
+                           "see the store errors above)",
+                           tp_shutdown_signals(r->sd) >= 2 ? "gave up on a second signal"
+                                                           : "the drain timed out (--drain-timeout)",
+                           tp_handoff_trades(r->fs.q) + ps.pending);
     if (feed_rc && !tp_shutdown_requested(r->sd) && !r->fs.max_trades)
         return 1; /* the feed failed on its own */
     return 0;
@@ -161,12 +180,19 @@ static int stream(run_state *r) {
 
 static int run_main(run_state *r, tp_cmd_args *a, tp_source_config *scfg) {
     char err[512];
-    if (tp_feed_stage_init(&r->fs, RUN_QUEUE_TRADES, (uint64_t)a->stop.max_trades))
+    if (tp_health_new(&r->health) ||
+        tp_feed_stage_init(&r->fs, (size_t)a->run.queue_trades, (uint64_t)a->stop.max_trades)) {
+        tp_health_free(r->health);
         return tp_cmd_fail(&tp_spec_run, "out of memory");
+    }
+    r->fs.drain_us = a->run.drain_ms * 1000;
+    r->fs.health = r->health;
+    r->fs.live_feed = !scfg->replay_path;
+    tp_health_set(r->health, TP_HEALTH_FEED, !r->fs.live_feed, "not connected to the feed yet");
     r->fs.flush_interval_ms = a->windows.flush_interval_ms;
     r->fs.progress_ms = a->progress.interval_ms;
     int status = start_feed(r, &a->api, &a->run, scfg);
-    if (status < 0) status = start_pipeline(r, &a->store, &a->windows);
+    if (status < 0) status = start_pipeline(r, &a->store, &a->windows, &a->run);
     if (status < 0 && !a->run.no_http) status = start_http(r, &a->http, a->store.store);
     if (status < 0 && tp_source_new(scfg, tp_feed_stage_on_batch, &r->fs, &r->fs.src, err, sizeof err))
         status = tp_cmd_fail(&tp_spec_run, "%s", err);
@@ -176,6 +202,7 @@ static int run_main(run_state *r, tp_cmd_args *a, tp_source_config *scfg) {
     if (r->fs.pipe) tp_pipeline_free(r->fs.pipe);
     if (r->sim) tp_sim_stop(r->sim);
     tp_feed_stage_free(&r->fs);
+    tp_health_free(r->health);
     return status;
 }
 

@@ -39,7 +39,7 @@ static void on_ready(void *ud, int port) {
 }
 
 static void stop_serving(void *ud) {
-    *(volatile int *)ud = 1;
+    __atomic_store_n((volatile int *)ud, 1, __ATOMIC_RELEASE); /* read by the server thread */
 }
 
 static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {
@@ -60,6 +60,7 @@ static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {
     cfg->silent_after_s = (double)f->silent_ms / 1000.0;
     cfg->malformed_rate = f->malformed;
     cfg->repeat_rate = f->repeat;
+    cfg->max_symbols = (size_t)f->max_symbols;
     cfg->error_every_s = (double)f->error_ms / 1000.0;
 }
 

@@ -3,6 +3,7 @@
  * the columns can be sized to their contents. */
 #include "cmd/commands.h"
 
+#include "cmd/feed_config.h"
 #include "cmd/flags.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -78,8 +79,11 @@ int tp_cmd_symbols(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     rows r = {0};
     r.exact = a->symbols.exact ? query : NULL;
     const char *rest = a->api.rest_url ? a->api.rest_url : tp_feed_finnhub.default_rest_url;
-    int rc = tp_rest_search(rest, a->api.token ? a->api.token : "", query, (long)a->symbols.timeout_ms,
-                            on_symbol, &r, NULL, err, sizeof err);
+    tp_symbols toks = {0};
+    if (tp_api_tokens(&a->api, &toks)) return tp_cmd_fail(&tp_spec_symbols, "out of memory");
+    int rc = tp_rest_search(rest, toks.n ? toks.items[0] : "", query, (long)a->symbols.timeout_ms, on_symbol,
+                            &r, NULL, err, sizeof err);
+    tp_symbols_free(&toks);
     int status = 0;
     if (rc) {
         fprintf(stderr, "tickpipe symbols: %s\n", err);

@@ -1,9 +1,44 @@
 /* feed_config.c - see feed_config.h. */
 #include "cmd/feed_config.h"
 
+#include "core/err.h"
 #include "core/options.h"
+#include "feed/source_group.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* Append the comma-separated tokens of text to list (owned copies), skipping
+ * empty items and repeats of the tokens from index `from` on: one token twice would make two connections
+ * evict each other. 0 or TP_ENOMEM. */
+static int add_tokens(tp_symbols *list, size_t from, const char *text) {
+    for (const char *p = text; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        int dup = len == 0;
+        for (size_t i = from; !dup && i < list->n; i++)
+            dup = strlen(list->items[i]) == len && !memcmp(list->items[i], p, len);
+        if (!dup) {
+            char **ni = realloc(list->items, (list->n + 1) * sizeof *ni);
+            if (!ni) return TP_ENOMEM;
+            list->items = ni;
+            if (!(list->items[list->n] = strndup(p, len))) return TP_ENOMEM;
+            list->n++;
+        }
+        p = e ? e + 1 : p + strlen(p);
+    }
+    return 0;
+}
+
+int tp_api_tokens(const tp_api_flags *api, tp_symbols *out) {
+    size_t n0 = out->n;
+    for (size_t i = 0; i < api->token.n; i++)
+        if (add_tokens(out, n0, api->token.arg[i])) return TP_ENOMEM;
+    if (out->n == n0 && add_tokens(out, n0, getenv("FINNHUB_API_TOKENS"))) return TP_ENOMEM;
+    return 0;
+}
 
 int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_feed_flags *feed, int need,
                    tp_source_config *cfg, tp_symbols *syms) {
@@ -14,7 +49,6 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     if (!cfg->feed)
         return tp_cmd_usage_error(spec, "--feed '%s' is not one of %s", feed->name, tp_feed_names());
     cfg->url = feed->ws_url;
-    cfg->token = api->token;
     cfg->rest_url = api->rest_url;
     cfg->validate = feed->validate;
     cfg->max_frame_bytes = (size_t)feed->max_frame;
@@ -25,18 +59,33 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     cfg->replay_speed = feed->speed;
     if (feed->symbols && tp_symbols_parse(feed->symbols, syms, err, sizeof err))
         return tp_cmd_usage_error(spec, "%s", err);
+    /* the tokens go after the symbols in syms, which owns both */
+    size_t nsym = syms->n;
+    if (tp_api_tokens(api, syms)) {
+        tp_symbols_free(syms);
+        return tp_cmd_fail(spec, "out of memory");
+    }
     cfg->symbols = (const char *const *)syms->items;
-    cfg->nsymbols = syms->n;
+    cfg->nsymbols = nsym;
+    cfg->ntokens = syms->n - nsym;
+    cfg->tokens = cfg->ntokens ? (const char *const *)syms->items + nsym : NULL;
+    cfg->token = cfg->ntokens ? cfg->tokens[0] : NULL;
+    cfg->max_symbols_per_connection = cfg->ntokens ? (size_t)feed->max_symbols : 0;
     if (feed->replay) return -1;
-    if ((need & TP_FEED_NEED_TOKEN) && (!api->token || !*api->token)) {
+    if ((need & TP_FEED_NEED_TOKEN) && !cfg->ntokens) {
         tp_symbols_free(syms);
         return tp_cmd_usage_error(spec, "no API token: give --token or set FINNHUB_API_TOKEN "
                                         "(any token works with `tickpipe simulate`)");
     }
-    if ((need & TP_FEED_NEED_SYMBOLS) && syms->n == 0) {
+    if ((need & TP_FEED_NEED_SYMBOLS) && nsym == 0) {
         tp_symbols_free(syms);
         return tp_cmd_usage_error(spec, "no symbols: give --symbols or set FINNHUB_STOCKS_TICKERS "
                                         "(e.g. AAPL,BINANCE:BTCUSDT)");
+    }
+    size_t nconn;
+    if (tp_source_plan(nsym, cfg->ntokens, cfg->max_symbols_per_connection, &nconn, err, sizeof err)) {
+        tp_symbols_free(syms);
+        return tp_cmd_usage_error(spec, "%s", err);
     }
     return -1;
 }

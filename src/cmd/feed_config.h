@@ -13,10 +13,18 @@ enum {
     TP_FEED_NEED_SYMBOLS = 2, /* at least one symbol unless --replay */
 };
 
-/* Fill cfg (pointing into api, feed and syms; syms owns the parsed list:
- * free it with tp_symbols_free). Returns -1 to go on, else the exit status
+/* Fill cfg (pointing into api, feed and syms; syms owns the parsed symbols
+ * and, after them, the tokens: free it with tp_symbols_free). Several
+ * tokens or more symbols than --max-symbols-per-connection make a source
+ * of several connections (feed/source_group.h); too few tokens for the
+ * symbols is a usage error. Returns -1 to go on, else the exit status
  * after printing the usage error. */
 int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_feed_flags *feed, int need,
                    tp_source_config *cfg, tp_symbols *syms);
+
+/* The tokens of --token (repeated, each maybe a comma list) or
+ * FINNHUB_API_TOKEN, else FINNHUB_API_TOKENS, without empty items and
+ * repeats, appended to out (owned copies). 0 or TP_ENOMEM. */
+int tp_api_tokens(const tp_api_flags *api, tp_symbols *out);
 
 #endif

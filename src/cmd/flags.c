@@ -11,12 +11,30 @@
 #include "core/log.h"
 #include "feed/feed.h"
 #include "sink/sink.h"
+#include "sink/store_forms.h"
 
 #include <stddef.h>
 #include <string.h>
 
 static int parse_kafka_prop(const char *arg, void *field, char *err, size_t errlen) {
     return tp_kafka_props_add(field, arg, err, errlen);
+}
+
+static int parse_token(const char *arg, void *field, char *err, size_t errlen) {
+    tp_token_args *t = field;
+    if (t->n == TP_MAX_TOKEN_ARGS)
+        return tp_seterr(err, errlen, TP_EINVAL, "at most %d --token flags (give a comma list)",
+                         TP_MAX_TOKEN_ARGS);
+    t->arg[t->n++] = arg;
+    return 0;
+}
+
+/* a string that must not be empty (a CUSTOM twin of a STR with min 1, where
+ * the same flag name is CUSTOM in another command) */
+static int parse_nonempty(const char *arg, void *field, char *err, size_t errlen) {
+    if (!*arg) return tp_seterr(err, errlen, TP_EINVAL, "the value must not be empty");
+    *(const char **)field = arg;
+    return 0;
 }
 
 static int parse_log_level(const char *arg, void *field, char *err, size_t errlen) {
@@ -34,6 +52,11 @@ static int parse_compression(const char *arg, void *field, char *err, size_t err
         }
     return tp_seterr(err, errlen, TP_EINVAL, "--compression '%s' is not one of none, gzip, snappy, lz4, zstd",
                      arg);
+}
+
+/* The URL forms of this build's stores, generated from cmake/stores.cmake. */
+static const char *store_url_forms(void) {
+    return TP_STORE_URL_FORMS;
 }
 
 void tp_cmd_args_init(tp_cmd_args *a) {

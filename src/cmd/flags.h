@@ -42,13 +42,17 @@
 #include "core/config.h"
 #include "core/options.h"
 #include "kafka/kafka_conf.h"
-#include "sink/store_forms.h" /* generated: TP_STORE_URL_FORMS */
 
 #include <stdint.h>
 
-/* Finnhub account: the token and the REST base URL. */
+/* Finnhub account: the tokens and the REST base URL. */
+#define TP_MAX_TOKEN_ARGS 64
+typedef struct tp_token_args {
+    const char *arg[TP_MAX_TOKEN_ARGS]; /* each --token (or FINNHUB_API_TOKEN): a token or a comma list */
+    size_t n;
+} tp_token_args;
 typedef struct tp_api_flags {
-    const char *token;
+    tp_token_args token; /* split and completed by tp_api_tokens (cmd/feed_config.h) */
     const char *rest_url;
 } tp_api_flags;
 
@@ -62,6 +66,7 @@ typedef struct tp_feed_flags {
     int64_t stale_timeout_ms;
     int64_t max_reconnects;    /* -1 = never give up */
     int64_t dedupe_horizon_ms; /* 0 = keep repeated messages */
+    int64_t max_symbols;       /* per connection; 0 = no limit */
     const char *replay;
     double speed;
 } tp_feed_flags;
@@ -121,6 +126,8 @@ typedef struct tp_run_flags {
     double sim_rate;
     int64_t sim_batch, sim_seed;
     int no_http;
+    int64_t drain_ms, queue_trades;
+    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms;
 } tp_run_flags;
 
 typedef struct tp_serve_flags {
@@ -130,7 +137,7 @@ typedef struct tp_serve_flags {
 /* simulate's four groups (server, market, replay, faults) share one struct */
 typedef struct tp_sim_flags {
     const char *listen, *token, *tls_cert, *tls_key, *replay;
-    int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms;
+    int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms, max_symbols;
     double rate, speed, malformed, repeat;
     int loop;
 } tp_sim_flags;
@@ -171,9 +178,5 @@ extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_
     tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_capture, tp_flags_consumer,
     tp_flags_producer, tp_flags_run, tp_flags_serve, tp_flags_sim_server, tp_flags_sim_market,
     tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
-
-/* The store schemes for help texts ("sqlite:PATH, postgresql://..."),
- * generated from the store list (cmake/stores.cmake). */
-#define TP_FLAGS_STORE_SCHEMES TP_STORE_URL_FORMS
 
 #endif

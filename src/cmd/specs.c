@@ -95,10 +95,13 @@ const tp_cmd_spec tp_spec_run = {
              "built-in simulator on loopback and reads it through the same WebSocket client.\n"
              "Ctrl-C (SIGINT) or SIGTERM drains, flushes the store and exits; a second one\n"
              "gives up on rows a store that is down has not taken.\n",
-    .epilog = "Exit status: 0 after a clean drain, 1 on a runtime failure (store unreachable at\n"
-              "start, rows not stored at exit, port in use), 2 on a usage error (bad flag, store\n"
-              "URL or --http address). A rejected token is logged on every attempt and retried\n"
-              "with backoff (capped at 60 s), like any other feed failure.\n",
+    .epilog = "Exit status: 0 after a clean drain (everything received is stored), 1 on a\n"
+              "runtime failure (store unreachable at start, port in use, or trades not stored\n"
+              "at exit: the drain timed out or a second signal gave up; it says how many),\n"
+              "2 on a usage error (bad flag, store URL or --http address). A rejected token is\n"
+              "logged on every attempt and retried with backoff (capped at 60 s), like any\n"
+              "other feed failure. /healthz: 200 while feed and store work, else 503 with JSON\n"
+              "naming what is wrong and since when.\n",
     .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_run, &tp_flags_store, &tp_flags_windows,
                &tp_flags_http, &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
     .defaults = k_run_defaults,

@@ -82,6 +82,10 @@ int tp_opt_parse_time(const char *s, const char *what, const char *unit, double 
             f = 1000.0, is_bare = 0;
         else if (!strcmp(end, "m"))
             f = 60000.0, is_bare = 0;
+        else if (!strcmp(end, "h"))
+            f = 3600000.0, is_bare = 0;
+        else if (!strcmp(end, "d"))
+            f = 86400000.0, is_bare = 0;
         else if (*end)
             v = NAN;
     }
@@ -89,7 +93,7 @@ int tp_opt_parse_time(const char *s, const char *what, const char *unit, double 
     if (!s || !*s || errno || !isfinite(v) || in_unit < min || in_unit > max)
         return tp_seterr(err, errlen, TP_EINVAL,
                          "%s: '%s' is not a time from %g to %g %s (a number of %s, or with a unit: 250ms, "
-                         "1.5s, 2m)",
+                         "1.5s, 2m, 3h, 7d)",
                          what, s ? s : "", min, max, uw, unit_word(uw));
     *ms = (int64_t)llround(v * f);
     if (bare) *bare = is_bare;
@@ -219,86 +223,90 @@ static size_t resolve_alias(const flat_opt *fl, size_t n, size_t i) {
     return i;
 }
 
-int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int *first_arg) {
-    size_t n = flatten(spec, NULL, 0);
-    flat_opt *fl = calloc(n + 1, sizeof *fl);
-    struct option *lo = calloc(n + 2, sizeof *lo);
-    unsigned char *given = calloc(n + 1, 1);
-    char shortopts[64] = "h";
-    int status = -1;
-    if (!fl || !lo || !given) {
-        status = tp_cmd_fail(spec, "out of memory");
-        goto out;
-    }
-    flatten(spec, fl, n);
+/* getopt_long's table: entry i has val VAL_BASE + i; "h" and the short names. */
+static void build_getopt(const flat_opt *fl, size_t n, struct option *lo, char *shortopts, size_t slen) {
     size_t sl = 1;
+    snprintf(shortopts, slen, "h");
     for (size_t i = 0; i < n; i++) {
         const tp_opt *o = fl[i].o;
         lo[i] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, (int)(VAL_BASE + i)};
-        if (o->short_name && sl + 3 < sizeof shortopts) {
+        if (o->short_name && sl + 3 < slen) {
             shortopts[sl++] = (char)o->short_name;
             if (o->arg) shortopts[sl++] = ':';
             shortopts[sl] = '\0';
         }
     }
     lo[n] = (struct option){"help", no_argument, NULL, 'h'};
-    status = apply_defaults(spec, args, fl, n);
-    if (status >= 0) goto out;
+}
 
+/* One option getopt returned (c): -1 to go on, else the exit status. */
+static int apply_flag(const tp_cmd_spec *spec, void *args, const flat_opt *fl, size_t n, unsigned char *given,
+                      int c, char **argv) {
+    size_t i = n;
+    if (c >= VAL_BASE && (size_t)(c - VAL_BASE) < n) {
+        i = (size_t)(c - VAL_BASE);
+    } else if (c != '?' && c != ':') {
+        for (size_t j = 0; j < n; j++)
+            if (fl[j].o->short_name == c) i = j;
+    }
+    if (i == n)
+        return tp_cmd_usage_error(spec, "unknown or incomplete option '%s'; see 'tickpipe %s --help'",
+                                  argv[optind - 1], spec->name);
+    size_t t = resolve_alias(fl, n, i);
+    const tp_opt *o = fl[t].o;
+    if (t != i) tp_warn(spec->name, "--%s is deprecated; use --%s", fl[i].o->name, o->name);
+    if (given[t] && o->type == TP_OPT_CUSTOM && !o->repeatable)
+        return tp_cmd_usage_error(spec, "--%s given twice", o->name);
+    given[t] = 1;
+    char what[80], err[600] = "";
+    if (c < VAL_BASE)
+        snprintf(what, sizeof what, "-%c", o->short_name);
+    else
+        snprintf(what, sizeof what, "--%s", o->name);
+    if (parse_value(o, args, o->arg ? optarg : "1", what, err, sizeof err))
+        return tp_cmd_usage_error(spec, "%s", err);
+    return -1;
+}
+
+static int check_positional(const tp_cmd_spec *spec, int argc, char **argv) {
+    int npos = argc - optind;
+    if (spec->max_args >= 0 && npos > spec->max_args)
+        return tp_cmd_usage_error(spec, "unexpected argument '%s'; see 'tickpipe %s --help'",
+                                  argv[optind + spec->max_args], spec->name);
+    if (npos < spec->min_args)
+        return tp_cmd_usage_error(spec, "missing argument: tickpipe %s %s; see 'tickpipe %s --help'",
+                                  spec->name, spec->synopsis, spec->name);
+    return -1;
+}
+
+int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int *first_arg) {
+    size_t n = flatten(spec, NULL, 0);
+    flat_opt *fl = calloc(n + 1, sizeof *fl);
+    struct option *lo = calloc(n + 2, sizeof *lo);
+    unsigned char *given = calloc(n + 1, 1);
+    char shortopts[64];
+    int status = -1;
+    if (!fl || !lo || !given) {
+        status = tp_cmd_fail(spec, "out of memory");
+        goto out;
+    }
+    flatten(spec, fl, n);
+    build_getopt(fl, n, lo, shortopts, sizeof shortopts);
+    status = apply_defaults(spec, args, fl, n);
     optind = 0; /* 0, not 1: glibc then also resets its permutation state */
     opterr = 0;
     int c;
-    char err[600];
-    while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
-        size_t i = n;
+    while (status < 0 && (c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
         if (c == 'h') {
             tp_cmd_help(spec, stdout);
             status = TP_EXIT_OK;
-            goto out;
-        }
-        if (c >= VAL_BASE && (size_t)(c - VAL_BASE) < n) {
-            i = (size_t)(c - VAL_BASE);
-        } else if (c != '?' && c != ':') {
-            for (size_t j = 0; j < n; j++)
-                if (fl[j].o->short_name == c) i = j;
-        }
-        if (i == n) {
-            status = tp_cmd_usage_error(spec, "unknown or incomplete option '%s'; see 'tickpipe %s --help'",
-                                        argv[optind - 1], spec->name);
-            goto out;
-        }
-        size_t t = resolve_alias(fl, n, i);
-        const tp_opt *o = fl[t].o;
-        if (t != i) tp_warn(spec->name, "--%s is deprecated; use --%s", fl[i].o->name, o->name);
-        if (given[t] && o->type == TP_OPT_CUSTOM && !o->repeatable) {
-            status = tp_cmd_usage_error(spec, "--%s given twice", o->name);
-            goto out;
-        }
-        given[t] = 1;
-        char what[80];
-        if (o->short_name && !strncmp(argv[optind - 1], "-", 1) && argv[optind - 1][1] == o->short_name)
-            snprintf(what, sizeof what, "-%c", o->short_name);
-        else
-            snprintf(what, sizeof what, "--%s", o->name);
-        err[0] = '\0';
-        if (parse_value(o, args, o->arg ? optarg : "1", what, err, sizeof err)) {
-            status = tp_cmd_usage_error(spec, "%s", err);
-            goto out;
+        } else {
+            status = apply_flag(spec, args, fl, n, given, c, argv);
         }
     }
-    status = apply_env(spec, args, fl, n, given);
-    if (status >= 0) goto out;
-    int npos = argc - optind;
-    if (npos < spec->min_args || (spec->max_args >= 0 && npos > spec->max_args)) {
-        if (npos > 0 && spec->max_args >= 0 && npos > spec->max_args)
-            status = tp_cmd_usage_error(spec, "unexpected argument '%s'; see 'tickpipe %s --help'",
-                                        argv[optind + spec->max_args], spec->name);
-        else
-            status = tp_cmd_usage_error(spec, "missing argument: tickpipe %s %s; see 'tickpipe %s --help'",
-                                        spec->name, spec->synopsis, spec->name);
-        goto out;
-    }
-    if (first_arg) *first_arg = optind;
+    if (status < 0) status = apply_env(spec, args, fl, n, given);
+    if (status < 0) status = check_positional(spec, argc, argv);
+    if (status < 0 && first_arg) *first_arg = optind;
 out:
     free(fl);
     free(lo);

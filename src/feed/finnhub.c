@@ -10,6 +10,7 @@
 
 #include "codec/finnhub_json.h"
 #include "core/err.h"
+#include "core/json_str.h"
 #include "feed/rest.h"
 
 #include <ctype.h>
@@ -83,25 +84,14 @@ static int finnhub_connect_path(const char *path, const char *token, char *out, 
     return 0;
 }
 
-/* {"type":"subscribe","symbol":"S"}, S escaped for JSON: only " and \ and
- * control bytes need it */
+/* {"type":"subscribe","symbol":"S"}, S escaped by the JSON string writer */
 static int finnhub_subscribe_msg(const char *sym, int subscribe, char *out, size_t outlen) {
     int n = snprintf(out, outlen, "{\"type\":\"%s\",\"symbol\":\"", subscribe ? "subscribe" : "unsubscribe");
     if (n < 0 || (size_t)n >= outlen) return -1;
     size_t o = (size_t)n;
-    for (const char *p = sym; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (o + 8 >= outlen) return -1;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    if (o + 3 > outlen) return -1;
+    size_t need = tp_json_escape_to(out + o, outlen - o, sym, strlen(sym), 0);
+    if (need + 3 > outlen - o) return -1; /* no half message */
+    o += need;
     memcpy(out + o, "\"}", 3);
     return (int)o + 2;
 }

@@ -23,6 +23,7 @@
 #define TP_SOURCE_H
 
 #include "feed/feed.h"
+#include "feed/gaps.h"
 #include "core/trade.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,15 @@ typedef struct tp_source_config {
      * many ms on this connection (feed/dedupe.h); 0 = off (the default
      * here; the commands default to --dedupe-horizon 2 s). */
     int64_t dedupe_horizon_ms;
+    /* Many symbols (feed/source_group.h): with more than one token, or
+     * more symbols than max_symbols_per_connection (0 = no limit), the
+     * symbols are spread over ceil(nsymbols / limit) connections, one per
+     * token (tokens[i]; ntokens 0 = just `token`). Too few tokens is
+     * TP_EINVAL from tp_source_new (check first with tp_source_plan). */
+    const char *const *tokens;
+    size_t ntokens;
+    size_t max_symbols_per_connection;
+    int connection_index; /* in gap reports; set by the group */
 } tp_source_config;
 
 /* Messages a connection remembers for --dedupe-horizon (about 130 KiB). */
@@ -61,6 +71,7 @@ typedef struct tp_source_stats {
     uint64_t frames, trades, pings, errors, unknown, malformed, oversize;
     uint64_t reconnects, bytes;
     uint64_t duplicates, duplicate_trades; /* messages (and their trades) dropped as exact repeats */
+    uint64_t gaps;                         /* holes reported (feed/gaps.h) */
 } tp_source_stats;
 
 typedef struct tp_source tp_source;
@@ -70,7 +81,7 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
 /* 0 on clean stop / end of replay; nonzero with err set on a fatal error
  * (bad URL, reconnect limit reached, token rejected with max_reconnects). */
 int tp_source_run(tp_source *s, char *err, size_t errlen);
-void tp_source_stop(tp_source *s); /* async-signal-safe */
+void tp_source_stop(tp_source *s); /* any thread (takes a short lock: not from a signal handler) */
 void tp_source_get_stats(const tp_source *s, tp_source_stats *out);
 void tp_source_free(tp_source *s);
 
@@ -81,6 +92,14 @@ void tp_source_free(tp_source *s);
  * The bytes are valid only during the call. Set before tp_source_run. */
 typedef void (*tp_source_frame_fn)(void *ud, const char *frame, size_t len, int64_t recv_ms);
 void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud);
+
+/* Called with every gap a connection closes (feed/gaps.h: a symbol's last
+ * trade before a disconnect or silence and its first after), from the
+ * thread running the connection (serialised with on_batch for a group),
+ * before the batch holding that first trade goes to on_batch. Each gap is
+ * also logged and counted (gaps=, tickpipe_ingest_gaps_total). Set before
+ * tp_source_run. */
+void tp_source_set_gap_hook(tp_source *s, tp_gap_fn fn, void *ud);
 
 /* Feed one piece of a WebSocket message to the source's frame handling
  * (reassembly, size limit, parsing, counting, on_batch); last != 0 says the

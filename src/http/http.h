@@ -34,7 +34,9 @@
 /* What /healthz answers: write one short line into out and return 0 for
  * healthy (200) or nonzero for unhealthy (503). Called on the server
  * thread for every /healthz request, so it must not block: read atomics or
- * state kept by the caller, never a store or a broker. */
+ * state kept by the caller, never a store or a broker. A line starting
+ * with '{' is sent as application/json and also goes into the /ws stats
+ * message as "health" (the dashboard's health row shows its problems). */
 typedef int (*tp_http_health_fn)(void *ud, char *out, size_t outlen);
 
 typedef struct tp_http_config {

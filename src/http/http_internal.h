@@ -62,7 +62,7 @@ typedef struct tp_http_resp {
 typedef struct tp_http_store {
     const char *url;
     tp_sink *sink;
-    int64_t failed_at_ms; /* last failed open */
+    int64_t failed_at_ms; /* last failed open (monotonic ms) */
     int64_t backoff_ms;   /* wait before the next try: 1 s, doubling to 30 s (an open can block) */
     char last_err[256];
 } tp_http_store;
@@ -72,6 +72,10 @@ int tp_http_store_ready(tp_http_store *st, tp_http_resp *r);
 /* Drop the reader after a query error, so the next request reopens it. */
 void tp_http_store_reset(tp_http_store *st);
 
+/* Check an /api/... request without a store: 0 if it names an endpoint
+ * with valid parameters, else -1 with r filled (404 or 400). Pure; the
+ * server thread answers bad requests with it at once. */
+int tp_http_api_check(int max_limit, const char *path, char **args, int nargs, tp_http_resp *r);
 /* Route an /api/... request. args are "name=value" strings (URL-decoded). */
 void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args, int nargs, tp_http_resp *r);
 
@@ -171,7 +175,7 @@ struct tp_http {
     /* health [atomic] */
     _Atomic uint64_t rows_seen; /* trades published (run) */
     _Atomic int64_t lag_ms;     /* now - newest trade ts, at its arrival */
-    _Atomic int64_t lag_at_ms;
+    _Atomic int64_t lag_at_ms;  /* monotonic ms */
     /* [svc] */
     uint64_t prev_stored, prev_ingest; /* samples of the previous second */
     int64_t prev_stored_at, prev_ingest_at;
@@ -189,7 +193,7 @@ struct tp_http {
     /* the store's state as the worker last saw it [wlock] */
     int store_ok;
     int64_t stored_total; /* serve: sum of the store's per-symbol counts */
-    int64_t stored_at_ms; /* serve: when stored_total was read */
+    int64_t stored_at_ms; /* serve: when stored_total was read (monotonic ms) */
     char store_err[256];
     /* [worker] */
     tp_http_store store;

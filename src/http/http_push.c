@@ -264,10 +264,13 @@ static int copy_symbol(tp_http_rows *r, tp_str *s) {
     return 0;
 }
 
+static int64_t mono_ms(void) {
+    return tp_mono_us() / 1000;
+}
+
 void tp_http_note_lag(tp_http *h, int64_t newest_ts) {
-    int64_t now = tp_now_ms();
-    atomic_store(&h->lag_ms, now - newest_ts);
-    atomic_store(&h->lag_at_ms, now);
+    atomic_store(&h->lag_ms, tp_now_ms() - newest_ts); /* event time against the wall clock */
+    atomic_store(&h->lag_at_ms, mono_ms());
 }
 
 void tp_http_publish_trades(tp_http *h, const tp_trade *t, size_t n) {
@@ -291,36 +294,28 @@ void tp_http_publish_trades(tp_http *h, const tp_trade *t, size_t n) {
     enqueue_rows(h, r);
 }
 
-void tp_http_publish_candles(tp_http *h, const tp_candle *c, size_t n) {
+/* Candles and averages: copy the rows, then their symbols into the arena. */
+static void publish_copies(tp_http *h, int kind, const void *rows, size_t n) {
     if (!h || !n || !atomic_load(&h->nclients)) return;
-    tp_http_rows *r = rows_new(ROWS_CANDLES, n);
+    tp_http_rows *r = rows_new(kind, n);
     if (!r) return;
-    tp_candle *out = r->rows;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = c[i];
-        if (copy_symbol(r, &out[i].symbol)) {
+    size_t sz = row_size(kind);
+    memcpy(r->rows, rows, n * sz);
+    for (size_t i = 0; i < n; i++)
+        if (copy_symbol(r, (tp_str *)row_symbol(kind, (char *)r->rows + i * sz))) {
             rows_free(r);
             return;
         }
-    }
     r->n = n;
     enqueue_rows(h, r);
 }
 
+void tp_http_publish_candles(tp_http *h, const tp_candle *c, size_t n) {
+    publish_copies(h, ROWS_CANDLES, c, n);
+}
+
 void tp_http_publish_averages(tp_http *h, const tp_average *a, size_t n) {
-    if (!h || !n || !atomic_load(&h->nclients)) return;
-    tp_http_rows *r = rows_new(ROWS_AVERAGES, n);
-    if (!r) return;
-    tp_average *out = r->rows;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = a[i];
-        if (copy_symbol(r, &out[i].symbol)) {
-            rows_free(r);
-            return;
-        }
-    }
-    r->n = n;
-    enqueue_rows(h, r);
+    publish_copies(h, ROWS_AVERAGES, a, n);
 }
 
 /* ---- stats [svc] ---- */
@@ -349,11 +344,18 @@ tp_http_msg *tp_http_stats_msg(tp_http *h) {
     if (have_ingest && h->rate_ingest >= 0) json_object_set_new(o, "ingest_per_s", json_real(h->rate_ingest));
     int64_t lag_at = atomic_load(&h->lag_at_ms);
     json_object_set_new(o, "lag_ms",
-                        lag_at && now - lag_at < 5000 ? json_integer(atomic_load(&h->lag_ms)) : json_null());
+                        lag_at && mono_ms() - lag_at < 5000 ? json_integer(atomic_load(&h->lag_ms))
+                                                            : json_null());
     json_object_set_new(o, "errors", json_integer((json_int_t)tp_metrics_sum_suffix("_errors_total")));
     json_object_set_new(o, "store", json_string(store_ok ? "ok" : "unavailable"));
     if (store_err[0] && !store_ok) json_object_set_new(o, "store_error", json_string(store_err));
     json_object_set_new(o, "dropped", json_integer((json_int_t)tp_counter_get(h->m_ws_dropped)));
+    if (h->cfg.health) { /* what /healthz says, for the dashboard's health row */
+        char line[1024] = "";
+        h->cfg.health(h->cfg.health_ud, line, sizeof line);
+        json_t *hj = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
+        if (hj) json_object_set_new(o, "health", hj);
+    }
     return tp_http_msg_new(NULL, 0, o);
 }
 
@@ -370,7 +372,7 @@ static double rate(uint64_t v, int64_t at, uint64_t *pv, int64_t *pat, double ol
 }
 
 void tp_http_stats_tick(tp_http *h) {
-    int64_t now = tp_now_ms();
+    int64_t now = mono_ms(); /* rates are over intervals: a wall-clock step must not skew them */
     if (h->cfg.poll_store_ms > 0) {
         pthread_mutex_lock(&h->wlock);
         int64_t total = h->stored_total, at = h->stored_at_ms;

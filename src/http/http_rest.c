@@ -103,7 +103,7 @@ json_t *tp_http_average_json(const tp_average *a) {
 
 int tp_http_store_ready(tp_http_store *st, tp_http_resp *r) {
     if (st->sink) return 0;
-    int64_t now = tp_now_ms();
+    int64_t now = tp_mono_us() / 1000; /* the backoff is an interval: monotonic */
     if (st->failed_at_ms && now - st->failed_at_ms < st->backoff_ms) {
         tp_http_error(r, 503, "store unavailable: %s", st->last_err);
         return -1;
@@ -267,27 +267,31 @@ static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char 
     tp_http_error(r, rc == TP_EUNAVAIL ? 503 : 500, "store query failed: %s", err);
 }
 
+/* The route of path and the parameters it allows; -1 (r filled with 404)
+ * for no endpoint. */
+enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES };
+static int route_of(const char *path, unsigned *allowed, tp_http_resp *r) {
+    if (!strcmp(path, "/api/symbols")) return *allowed = 0, R_SYMBOLS;
+    if (!strcmp(path, "/api/trades")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_TRADES;
+    if (!strcmp(path, "/api/candles"))
+        return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT | P_INTERVAL, R_CANDLES;
+    if (!strcmp(path, "/api/averages")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_AVERAGES;
+    tp_http_error(r, 404, "no such endpoint; try /api/symbols, /api/trades, /api/candles or /api/averages");
+    return -1;
+}
+
+int tp_http_api_check(int max_limit, const char *path, char **args, int nargs, tp_http_resp *r) {
+    unsigned allowed;
+    params p;
+    if (route_of(path, &allowed, r) < 0) return -1;
+    return parse_params(args, nargs, allowed, max_limit, &p, r);
+}
+
 void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args, int nargs,
                  tp_http_resp *r) {
-    enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES } route;
     unsigned allowed;
-    if (!strcmp(path, "/api/symbols")) {
-        route = R_SYMBOLS;
-        allowed = 0;
-    } else if (!strcmp(path, "/api/trades")) {
-        route = R_TRADES;
-        allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT;
-    } else if (!strcmp(path, "/api/candles")) {
-        route = R_CANDLES;
-        allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT | P_INTERVAL;
-    } else if (!strcmp(path, "/api/averages")) {
-        route = R_AVERAGES;
-        allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT;
-    } else {
-        tp_http_error(r, 404,
-                      "no such endpoint; try /api/symbols, /api/trades, /api/candles or /api/averages");
-        return;
-    }
+    int route = route_of(path, &allowed, r);
+    if (route < 0) return;
     params p;
     if (parse_params(args, nargs, allowed, max_limit, &p, r)) return;
     if (tp_http_store_ready(st, r)) return;

@@ -171,7 +171,7 @@ static void healthz(tp_http *h, tp_http_resp *r) {
         *r = (tp_http_resp){200, "text/plain; charset=utf-8", (char *)"ok\n", 3, 1};
         return;
     }
-    char line[512] = "";
+    char line[1024] = "";
     int bad = h->cfg.health(h->cfg.health_ud, line, sizeof line - 1);
     size_t n = strnlen(line, sizeof line - 2);
     if (!n || line[n - 1] != '\n') line[n++] = '\n';
@@ -181,7 +181,8 @@ static void healthz(tp_http *h, tp_http_resp *r) {
         tp_http_error(r, 500, "out of memory");
         return;
     }
-    *r = (tp_http_resp){bad ? 503 : 200, "text/plain; charset=utf-8", body, n, 0};
+    *r = (tp_http_resp){bad ? 503 : 200, line[0] == '{' ? "application/json" : "text/plain; charset=utf-8",
+                        body, n, 0};
 }
 
 static void free_args(char **args, int n) {
@@ -229,7 +230,10 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         tp_http_error(&p->resp, 500, "out of memory reading the query parameters");
     } else if (!strncmp(path, "/api/", 5)) {
         route = ROUTE_API;
-        if (!submit_api(h, wsi, p, path, args, &nargs)) return 0; /* answered by deliver_jobs */
+        /* bad requests never wait behind a slow store */
+        if (!tp_http_api_check(h->cfg.max_limit, path, args, nargs, &p->resp) &&
+            !submit_api(h, wsi, p, path, args, &nargs))
+            return 0; /* answered by deliver_jobs */
     } else if (!strcmp(path, "/metrics")) {
         route = ROUTE_METRICS;
         size_t len = 0;

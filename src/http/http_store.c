@@ -207,7 +207,7 @@ static void tail_store(tp_http *h) {
     if (rc) goto fail;
     pthread_mutex_lock(&h->wlock);
     h->stored_total = tc.total;
-    h->stored_at_ms = tp_now_ms();
+    h->stored_at_ms = tp_mono_us() / 1000; /* for the rate only */
     pthread_mutex_unlock(&h->wlock);
     int read = 0;
     for (size_t i = 0; i < h->nsyms && read < TAIL_MAX_SYMBOLS; i++) {

@@ -45,6 +45,10 @@ int tp_consume_flush_commit(tp_consume *pr, int force) {
     if (in_wm != INT64_MIN) tp_pipeline_advance(pr->pipe, in_wm);
     int rc = tp_pipeline_flush(pr->pipe, force);
     if (rc) return rc;
+    /* a crash re-reads a little more, which the restart rebuild dedupes */
+    int64_t now = tp_now_ms();
+    if (!force && now - pr->last_offsets_ms < pr->offsets_interval_ms) return 0;
+    pr->last_offsets_ms = now;
     char err[512];
     rc = tp_consumer_commit(pr->cons, tp_pipeline_open_since(pr->pipe), err, sizeof err);
     if (rc) {
@@ -139,9 +143,8 @@ int tp_consume_drain(tp_consume *pr) {
     return 0;
 }
 
-void tp_consume_log_summary(tp_consume *pr, int64_t start_us) {
-    tp_consumer_stats cst;
-    tp_consumer_get_stats(pr->cons, &cst);
+void tp_consume_log_summary(tp_consume *pr, int64_t start_us, const tp_consumer_stats *cs) {
+    tp_consumer_stats cst = *cs;
     /* From the first assignment (fetching starts there) to the last record:
      * the time spent joining the group is not processing. */
     int64_t from_us = cst.first_assign_us ? cst.first_assign_us : pr->first_us;

@@ -29,6 +29,10 @@ typedef struct tp_consume {
     uint64_t records, trades, decode_errors, commit_errors;
     int64_t first_us, last_us; /* monotonic times of the first and latest record */
     int failed;                /* out of memory: the caller should stop */
+    /* Group commit makes units durable back to back; offsets (a broker
+     * round trip) are committed at most this often (0 = every flush) and
+     * always on a forced flush. */
+    int64_t offsets_interval_ms, last_offsets_ms;
     tp_counter *m_trades, *m_decode_errors;
 } tp_consume;
 
@@ -50,12 +54,13 @@ int tp_consume_on_revoke(void *ud, int64_t *open_since);
 void tp_consume_on_reset(void *ud);
 
 /* Log lines: progress since the previous one (*prev keeps the counters),
- * and the summary at exit. start_us is when consuming began (monotonic). */
+ * and the summary at exit. start_us is when consuming began (monotonic);
+ * cs are the consumer's counters, taken before tp_consumer_close. */
 typedef struct tp_consume_progress {
     int64_t last_us;
     uint64_t last_trades, last_records;
 } tp_consume_progress;
 void tp_consume_log_progress(tp_consume *c, tp_consume_progress *prev, int64_t now_us);
-void tp_consume_log_summary(tp_consume *c, int64_t start_us);
+void tp_consume_log_summary(tp_consume *c, int64_t start_us, const tp_consumer_stats *cs);
 
 #endif

@@ -16,6 +16,8 @@
 int tp_feed_stage_init(tp_feed_stage *fs, size_t queue_trades, uint64_t max_trades) {
     memset(fs, 0, sizeof *fs);
     fs->max_trades = max_trades;
+    fs->queue_trades = queue_trades;
+    fs->drain_us = 30000000;
     fs->flush_interval_ms = 200;
     snprintf(fs->origin_topic, sizeof fs->origin_topic, "feed:%llx-%llx-%x", (unsigned long long)tp_now_ms(),
              (unsigned long long)tp_mono_us(), (unsigned)getpid());
@@ -87,28 +89,56 @@ static void progress_line(tp_feed_stage *fs, progress *pg) {
     pg->last_us = now;
 }
 
+/* The drain's deadline, from the first stop. */
+static void arm_drain(tp_feed_stage *fs) {
+    if (!fs->pipe || atomic_exchange(&fs->drain_armed, 1)) return;
+    tp_pipeline_stop_at(fs->pipe, tp_mono_us() + fs->drain_us);
+}
+
+/* Feed and queue health (the store's is set by the pipeline itself). */
+static void poll_health(tp_feed_stage *fs) {
+    int64_t now = tp_mono_us();
+    if (!fs->health || now - fs->health_at_us < 100000) return;
+    fs->health_at_us = now;
+    double connected = 1;
+    if (fs->live_feed && tp_metrics_value("tickpipe_ingest_connected", NULL, &connected) == 0)
+        tp_health_set(fs->health, TP_HEALTH_FEED, connected > 0,
+                      "not connected to the feed (reconnecting with backoff; see the log)");
+    size_t queued = tp_handoff_trades(fs->q);
+    char detail[200];
+    snprintf(detail, sizeof detail,
+             "the hand-off queue is full (%zu trades): the store takes rows slower than the feed sends them",
+             queued);
+    tp_health_set(fs->health, TP_HEALTH_QUEUE, queued < fs->queue_trades, detail);
+}
+
 /* The caller's thread: take queued batches, add, flush when due. */
 static int pipeline_loop(tp_feed_stage *fs) {
     progress pg = {.last_us = tp_mono_us()};
-    int64_t wait_ms = fs->flush_interval_ms > 0 ? fs->flush_interval_ms : 200;
+    int64_t idle_ms = fs->flush_interval_ms > 0 ? fs->flush_interval_ms : 200;
     for (;;) {
         int done = 0;
-        tp_batch *b = tp_handoff_take(fs->q, wait_ms, &done);
+        int64_t due_us = tp_pipeline_flush_in_us(fs->pipe); /* group commit: wait no longer */
+        tp_batch *b = tp_handoff_take(fs->q, due_us >= 0 ? (due_us + 999) / 1000 : idle_ms, &done);
         if (b) {
             if (tp_pipeline_add(fs->pipe, b))
                 tp_error(MOD, "out of memory adding %zu trades to the pipeline", b->n);
             tp_handoff_release(fs->q, b);
         }
         if (done) break;
-        if (tp_pipeline_flush_due(fs->pipe, tp_now_ms()) && tp_pipeline_flush(fs->pipe, 0)) {
-            /* stopped while the store was failing: give up */
-            tp_handoff_abort(fs->q);
-            tp_source_stop(fs->src);
-            return 1;
-        }
+        if (fs->max_trades && atomic_load(&fs->accepted) >= fs->max_trades) arm_drain(fs);
+        if (atomic_load(&fs->drain_armed) && tp_pipeline_stopped(fs->pipe)) goto give_up; /* timed out */
+        if (tp_pipeline_flush_due(fs->pipe, tp_now_ms()) && tp_pipeline_flush(fs->pipe, 0))
+            goto give_up; /* stopped while the store was failing */
         progress_line(fs, &pg);
+        poll_health(fs);
     }
-    return tp_pipeline_flush(fs->pipe, 1) ? 1 : 0;
+    arm_drain(fs);
+    if (!tp_pipeline_flush(fs->pipe, 1)) return 0;
+give_up:
+    tp_handoff_abort(fs->q);
+    tp_source_stop(fs->src);
+    return 1;
 }
 
 int tp_feed_stage_run(tp_feed_stage *fs, int *feed_rc) {
@@ -127,6 +157,7 @@ int tp_feed_stage_run(tp_feed_stage *fs, int *feed_rc) {
 
 void tp_feed_stage_drain(tp_feed_stage *fs) {
     atomic_store(&fs->draining, 1);
+    arm_drain(fs);
     tp_handoff_stop_waiting(fs->q);
     tp_source_stop(fs->src);
 }

@@ -12,7 +12,11 @@
  *
  * Ending: tp_feed_stage_drain (from any thread) stops the source and lets
  * its last frames past the bound; the loop then takes what is queued,
- * flushes every open window and returns. When a flush fails after
+ * flushes every open window and returns, within drain_us (then it gives up
+ * and returns 1, the unstored trades still counted in the queue and the
+ * pipeline's pending).
+ * Group commit: the loop waits for input no longer than
+ * tp_pipeline_flush_in_us() says. When a flush fails after
  * tp_pipeline_stop (the caller gave up on the store) the loop aborts the
  * queue and returns 1.
  *
@@ -24,6 +28,7 @@
 
 #include "core/handoff.h"
 #include "feed/source.h"
+#include "process/health.h"
 #include "process/pipeline.h"
 
 #include <stdatomic.h>
@@ -38,6 +43,16 @@ typedef struct tp_feed_stage {
     _Atomic uint64_t accepted;
     _Atomic int draining;
     int64_t flush_interval_ms, progress_ms; /* progress_ms 0 = no progress lines */
+    /* The drain lasts at most drain_us from the first stop (drain, the
+     * feed ending, max_trades); then the pipeline gives up on the store. */
+    int64_t drain_us;
+    _Atomic int drain_armed;
+    /* Optional: feed (the connection gauge, when live_feed) and queue
+     * health, polled by the loop at most every 100 ms. */
+    tp_health *health;
+    int live_feed;
+    size_t queue_trades;
+    int64_t health_at_us;
 } tp_feed_stage;
 
 /* 0 or TP_ENOMEM. */

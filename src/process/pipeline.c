@@ -85,17 +85,22 @@ struct tp_pipeline {
     size_t ncand, cap_cand;
     row_index avg_ix, cand_ix;
     int64_t last_flush_ms;
-    int64_t last_emit_wm; /* watermark at the last emit: a change may finalise windows */
-    char topic[128];      /* topic of the cached key hashes */
+    int64_t oldest_pending_us; /* monotonic time the oldest pending trade was added */
+    int64_t last_commit_us;    /* how long the last successful unit took to write and commit */
+    int64_t last_emit_wm;      /* watermark at the last emit: a change may finalise windows */
+    char topic[128];           /* topic of the cached key hashes */
     uint64_t topic_k1, topic_k2;
     int have_topic;
     uint64_t skipped_seen; /* the window module's skipped count already in st */
     _Atomic int stop;
+    _Atomic int64_t stop_at_us; /* tp_pipeline_stop_at; 0 = none */
     tp_pipeline_stats st;
     uint64_t lat_hist[TP_PIPELINE_LAT_BUCKETS];
     pipe_metrics m;
     id_set ids;
-    tp_batch scratch; /* rebuild: trades read back, folded in chunks */
+    tp_batch scratch;       /* rebuild: trades read back, folded in chunks */
+    int64_t next_retain_us; /* monotonic time of the next retention step */
+    tp_counter *m_retained; /* rows deleted by retention */
 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
@@ -442,6 +447,8 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
     p->last_emit_wm = INT64_MIN;
     p->st.watermark_ms = INT64_MIN;
     metrics_init(&p->m);
+    p->m_retained = tp_metrics_counter("tickpipe_store_retention_deleted_total", NULL,
+                                       "Rows deleted because they were older than the retention");
     *out = p;
     return 0;
 }
@@ -464,8 +471,19 @@ void tp_pipeline_stop(tp_pipeline *p) {
     atomic_store(&p->stop, 1);
 }
 
+void tp_pipeline_stop_at(tp_pipeline *p, int64_t at_us) {
+    atomic_store(&p->stop_at_us, at_us > 0 ? at_us : 1);
+}
+
 static int stopped(const tp_pipeline *p) {
-    return atomic_load(&((tp_pipeline *)p)->stop);
+    tp_pipeline *q = (tp_pipeline *)p;
+    if (atomic_load(&q->stop)) return 1;
+    int64_t at = atomic_load(&q->stop_at_us);
+    return at && tp_mono_us() >= at;
+}
+
+int tp_pipeline_stopped(const tp_pipeline *p) {
+    return stopped(p);
 }
 
 /* ---- adding ---- */
@@ -518,6 +536,7 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
          * store still gets them. Out of memory is fatal for the caller. */
         return rc;
     }
+    if (!first) p->oldest_pending_us = tp_mono_us();
     p->st.trades += b->n;
     p->st.late += late;
     tp_counter_add(p->m.trades, b->n);
@@ -545,12 +564,27 @@ int tp_pipeline_reset_windows(tp_pipeline *p) {
     return 0;
 }
 
+int64_t tp_pipeline_flush_in_us(const tp_pipeline *p) {
+    if (!p->pend.n) return -1;
+    if (p->pend.n >= p->cfg.flush_max_trades) return 0;
+    /* As long as the previous commit took, at most the flush interval: what
+     * a committer running beside the reader would have collected meanwhile. */
+    int64_t wait = p->last_commit_us < p->cfg.flush_interval_ms * 1000 ? p->last_commit_us
+                                                                       : p->cfg.flush_interval_ms * 1000;
+    int64_t left = p->oldest_pending_us + wait - tp_mono_us();
+    return left > 0 ? left : 0;
+}
+
 int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms) {
-    if (p->pend.n >= p->cfg.flush_max_trades) return 1;
+    if (tp_pipeline_flush_in_us(p) == 0) return 1;
     if (now_ms - p->last_flush_ms < p->cfg.flush_interval_ms) return 0;
     /* Interval elapsed: worth a flush if there is anything to write or the
      * watermark moved (windows may have become final). */
     return p->pend.n > 0 || p->navg > 0 || p->ncand > 0 || tp_windows_watermark(p->win) != p->last_emit_wm;
+}
+
+size_t tp_pipeline_pending(const tp_pipeline *p) {
+    return p->pend.n;
 }
 
 int64_t tp_pipeline_open_since(const tp_pipeline *p) {
@@ -684,6 +718,33 @@ static int write_unit(tp_pipeline *p, int64_t now_ms, char *err, size_t errlen) 
     return rc;
 }
 
+#define RETAIN_ROWS 2000
+
+/* One step of retention, between units (the store has no unit open). */
+static void retain_step(tp_pipeline *p) {
+    const tp_retention *r = &p->cfg.retention;
+    if (r->trades_ms <= 0 && r->candles_1s_ms <= 0 && r->candles_1m_ms <= 0 && r->averages_ms <= 0) return;
+    int64_t now = tp_mono_us();
+    if (now < p->next_retain_us) return;
+    uint64_t deleted = 0;
+    char err[512] = "";
+    int rc = tp_sink_retain(p->sink, r, tp_now_ms(), RETAIN_ROWS, &deleted, err, sizeof err);
+    if (rc) {
+        tp_warn(MOD, "store %s: retention step failed (%s); tried again in 60 s", tp_sink_scheme(p->sink),
+                err[0] ? err : tp_strerror(rc));
+        p->next_retain_us = now + 60000000;
+        return;
+    }
+    if (deleted) tp_counter_add(p->m_retained, deleted);
+    /* with a backlog soon again; else every 30 s, or a quarter of the
+     * shortest retention if that is sooner (short retention in tests) */
+    int64_t idle_us = 30000000;
+    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms};
+    for (int i = 0; i < 4; i++)
+        if (keep[i] > 0 && keep[i] * 250 < idle_us) idle_us = keep[i] * 250;
+    p->next_retain_us = now + (deleted >= RETAIN_ROWS || idle_us < 200000 ? 200000 : idle_us);
+}
+
 static void after_commit(tp_pipeline *p, int64_t t0_us) {
     int64_t now = tp_now_ms();
     tp_histogram_observe_us(p->m.commit_latency, (uint64_t)(tp_mono_us() - t0_us));
@@ -744,7 +805,10 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
     if (p->ids.n && tp_windows_watermark(p->win) != INT64_MIN &&
         tp_windows_floor_at(p->win, tp_windows_watermark(p->win)) > p->ids.max_ts)
         idset_clear(&p->ids);
-    if (!p->pend.n && !p->navg && !p->ncand) return 0;
+    if (!p->pend.n && !p->navg && !p->ncand) {
+        retain_step(p);
+        return 0;
+    }
 
     int64_t backoff = BACKOFF_MIN_MS;
     int64_t first_fail_ms = 0;
@@ -755,6 +819,8 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
         err[0] = '\0';
         rc = write_unit(p, tp_now_ms(), err, sizeof err);
         if (!rc) {
+            p->last_commit_us = tp_mono_us() - t0;
+            if (attempt) tp_health_set(p->cfg.health, TP_HEALTH_STORE, 1, NULL);
             if (attempt)
                 tp_info(
                     MOD,
@@ -763,9 +829,15 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
                     (double)(tp_now_ms() - first_fail_ms) / 1000.0, p->pend.n);
             after_commit(p, t0);
             tp_gauge_set(p->m.pending, 0);
+            retain_step(p);
             return 0;
         }
         if (!attempt) first_fail_ms = tp_now_ms();
+        if (p->cfg.health) {
+            char detail[600];
+            snprintf(detail, sizeof detail, "%s: %s", tp_strerror(rc), err[0] ? err : "no detail");
+            tp_health_set(p->cfg.health, TP_HEALTH_STORE, 0, detail);
+        }
         attempt++;
         p->st.store_errors++;
         tp_counter_add(p->m.errors, 1);

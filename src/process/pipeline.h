@@ -21,14 +21,15 @@
 
 #include "core/metrics.h"
 #include "core/trade.h"
+#include "process/health.h"
 #include "process/window.h"
 #include "sink/sink.h"
 
 typedef struct tp_pipeline_config {
     const char *store_url;
     tp_window_config win;
-    int64_t flush_interval_ms; /* flush at least this often; default 200 */
-    size_t flush_max_trades;   /* flush when this many are pending; default 20000 */
+    int64_t flush_interval_ms; /* longest a trade waits for its flush; default 200 */
+    size_t flush_max_trades;   /* flush once a unit holds this many; default 20000 */
     /* Optional: called from tp_pipeline_flush() after a successful commit
      * with the rows that just became durable (run's live dashboard push).
      * Pointers are valid only during the call. */
@@ -48,6 +49,14 @@ typedef struct tp_pipeline_config {
      * fold them again when they are added (Kafka re-delivers records whose
      * trades are already durable). Off for a live feed: its ids are new. */
     int dedupe_rebuilt;
+    /* Optional: the store part is set failing (with the error) when a flush
+     * attempt fails and ok when one succeeds. */
+    tp_health *health;
+    /* How long the store keeps rows (0 = forever, the default). Enforced
+     * between units in small steps (at most 2,000 rows per table each, a
+     * step every 200 ms while there is a backlog of expired rows, else every
+     * 30 s) through the store's retain op; a store without one keeps all. */
+    tp_retention retention;
 } tp_pipeline_config;
 
 enum { TP_REBUILD_ALL = 0, TP_REBUILD_LAZY = 1, TP_REBUILD_OFF = 2 };
@@ -90,8 +99,19 @@ int64_t tp_pipeline_watermark(const tp_pipeline *p); /* INT64_MIN before any */
  * rebuilds their windows from the committed offsets). Only with nothing
  * pending (after a successful flush): TP_ESTATE otherwise. */
 int tp_pipeline_reset_windows(tp_pipeline *p);
-/* 1 if a flush is due (interval elapsed or too many pending), else 0. */
+/* Group commit. A flush is due once the oldest pending trade has waited as
+ * long as the previous unit took to write and commit (so units grow with
+ * the load and the store: a committer beside the reader would have
+ * collected as much), at most flush_interval_ms, or once flush_max_trades
+ * are pending; also when flush_interval_ms passed since the last flush and
+ * window rows are pending or the watermark moved. Callers check after each
+ * add and wait for input at most tp_pipeline_flush_in_us().
+ * flush_due: 1 if a flush is due, else 0.
+ * flush_in_us: microseconds until the pending trades are due (0: now; -1:
+ * nothing pending). */
 int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms);
+int64_t tp_pipeline_flush_in_us(const tp_pipeline *p);
+size_t tp_pipeline_pending(const tp_pipeline *p); /* trades added, not yet durable */
 /* force: also emit open windows now and final ones regardless of interval.
  * Returns 0 (durable), or TP_ESTATE if stopped before it could succeed. */
 int tp_pipeline_flush(tp_pipeline *p, int force);
@@ -101,6 +121,10 @@ void tp_pipeline_get_stats(const tp_pipeline *p, tp_pipeline_stats *out);
  * s->latency_hist; -1 when empty. */
 int64_t tp_pipeline_latency_quantile_ms(const tp_pipeline_stats *s, double q);
 void tp_pipeline_stop(tp_pipeline *p);
-void tp_pipeline_free(tp_pipeline *p); /* does not flush */
+/* As tp_pipeline_stop() from monotonic time at_us (tp_mono_us) on: the
+ * drain's deadline. Async-signal-safe. */
+void tp_pipeline_stop_at(tp_pipeline *p, int64_t at_us);
+int tp_pipeline_stopped(const tp_pipeline *p); /* stop() called or stop_at passed */
+void tp_pipeline_free(tp_pipeline *p);         /* does not flush */
 
 #endif

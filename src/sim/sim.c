@@ -59,6 +59,7 @@
  * connection with the same key. */
 #define MSG_BAD_TOKEN "Invalid API key"
 #define MSG_KEY_IN_USE "API key in use by another connection; one connection per API key is allowed"
+#define MSG_TOO_MANY "Subscribing to too many symbols"
 #define MSG_INJECTED "Simulated server error (fault injection)"
 
 typedef struct tp_sim tp_sim;
@@ -249,8 +250,12 @@ static void handle_client_message(conn *c, const char *data, size_t len) {
     } else if (m == TP_SIM_MSG_SUBSCRIBE) {
         size_t sl = strlen(sym);
         if (!is_subscribed(c, sym, sl)) {
-            if (c->nsubs >= MAX_SUBS) {
-                ctl_error(c, "Subscribing to too many symbols", 0, 0);
+            size_t limit =
+                s->cfg.max_symbols > 0 && s->cfg.max_symbols < MAX_SUBS ? s->cfg.max_symbols : MAX_SUBS;
+            if (c->nsubs >= limit) {
+                tp_info(MOD, "connection %llu: %s not subscribed: the limit is %zu symbols per connection",
+                        (unsigned long long)c->id, sym, limit);
+                ctl_error(c, MSG_TOO_MANY, 0, 0);
             } else {
                 tp_market_sym *ms = tp_market_get(s->market, sym, sl);
                 if (ms && c->nsubs == c->capsubs) {
@@ -921,7 +926,9 @@ static void ready(tp_sim *s) {
 }
 
 static int stopping(tp_sim *s) {
-    return atomic_load(&s->stop) || (s->ext_stop && *s->ext_stop) || s->done;
+    /* ext_stop is set by another thread (simulate's signal thread): read it atomically */
+    return atomic_load(&s->stop) || (s->ext_stop && __atomic_load_n(s->ext_stop, __ATOMIC_ACQUIRE)) ||
+           s->done;
 }
 
 static void serve_loop(tp_sim *s) {

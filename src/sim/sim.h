@@ -39,6 +39,7 @@ typedef struct tp_sim_config {
     void (*on_ready)(void *ud, int port);
     void *ready_ud;
     double repeat_rate; /* fraction of trade frames sent a second time, byte for byte */
+    size_t max_symbols; /* per connection, as a Finnhub plan; 0 = 1000 */
 } tp_sim_config;
 
 void tp_sim_config_default(tp_sim_config *c);

@@ -707,6 +707,48 @@ static const tp_sink_reader_ops pg_reader = {
     .query_averages = pg_query_averages,
 };
 
+/* Retention: per table one statement (its own transaction) that deletes,
+ * through the key of each symbol (found by a loose index scan), the oldest
+ * expired rows, at most max_rows in all. Autovacuum makes the space
+ * reusable, so the tables stop growing. */
+static int pg_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                     char *err, size_t errlen) {
+    pg_store *s = state;
+#define PG_SYMS(t)                                                                                           \
+    "WITH RECURSIVE syms(sym) AS (SELECT (SELECT min(symbol) FROM " t ") UNION ALL SELECT (SELECT "          \
+    "min(symbol) FROM " t " WHERE symbol > syms.sym) FROM syms WHERE syms.sym IS NOT NULL), "
+#define PG_DEL(t, cond, col)                                                                                 \
+    PG_SYMS(t)                                                                                               \
+    "d AS (DELETE FROM " t " WHERE ctid = ANY(ARRAY(SELECT x.ctid FROM syms CROSS JOIN LATERAL"              \
+    " (SELECT ctid FROM " t " WHERE symbol = syms.sym" cond " AND " col                                      \
+    " < " TS("$1::int8") " ORDER BY " col                                                                    \
+                         " LIMIT $2::int8) x WHERE syms.sym IS NOT NULL LIMIT $2::int8)) RETURNING 1)"       \
+                         " SELECT count(*) FROM d"
+    static const char *const k_sql[] = {
+        PG_DEL("trades", "", "trade_timestamp"),
+        PG_DEL("candles", " AND interval_s = 1", "start_time"),
+        PG_DEL("candles", " AND interval_s = 60", "start_time"),
+        PG_DEL("running_averages_15_sec", "", "window_start"),
+    };
+#undef PG_DEL
+#undef PG_SYMS
+    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms};
+    *deleted = 0;
+    for (size_t t = 0; t < sizeof k_sql / sizeof k_sql[0]; t++) {
+        if (keep[t] <= 0) continue;
+        char cut[24], lim[16];
+        snprintf(cut, sizeof cut, "%lld", (long long)(now_ms - keep[t]));
+        snprintf(lim, sizeof lim, "%d", max_rows);
+        const char *params[2] = {cut, lim};
+        PGresult *res = NULL;
+        int rc = query(s, k_sql[t], 2, params, &res, err, errlen);
+        if (rc) return rc;
+        *deleted += (uint64_t)val_i64(res, 0, 0);
+        PQclear(res);
+    }
+    return 0;
+}
+
 const tp_sink_ops tp_sink_postgresql_ops = {
     .scheme = "postgresql",
     .alias = "postgres",
@@ -718,4 +760,5 @@ const tp_sink_ops tp_sink_postgresql_ops = {
     .close = pg_close,
     .reader = &pg_reader,
     .query_latest = pg_query_latest,
+    .retain = pg_retain,
 };

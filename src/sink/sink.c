@@ -214,6 +214,17 @@ int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, s
     return s->ops->reader->query_symbols(s->state, fn, ud, err, errlen);
 }
 
+int tp_sink_retain(tp_sink *s, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                   char *err, size_t errlen) {
+    *deleted = 0;
+    if (!s->ops->retain) return 0;
+    return s->ops->retain(s->state, r, now_ms, max_rows, deleted, err, errlen);
+}
+
+int tp_sink_can_retain(const tp_sink *s) {
+    return s->ops->retain != NULL;
+}
+
 void tp_sink_close(tp_sink *s) {
     if (!s) return;
     s->ops->close(s->state);

@@ -85,6 +85,12 @@ typedef int (*tp_candle_row_fn)(void *ud, const tp_candle *c);
 typedef int (*tp_average_row_fn)(void *ud, const tp_average *a);
 typedef int (*tp_symbol_row_fn)(void *ud, const tp_symbol_info *s);
 
+/* How long rows are kept (by event time: trade_timestamp, candle start,
+ * window start, against the wall clock); 0 = forever. */
+typedef struct tp_retention {
+    int64_t trades_ms, candles_1s_ms, candles_1m_ms, averages_ms;
+} tp_retention;
+
 /* Reader operations: what `serve` and the dashboard's REST API and live
  * polling need. Optional as a whole: a write-only store leaves
  * tp_sink_ops.reader NULL; a store that gives the struct gives all four. */
@@ -133,6 +139,13 @@ typedef struct tp_sink_ops {
      * (trade_count -1, last_price NAN), without counting rows: a restart's
      * first question, asked of a store that may hold days of trades. */
     int (*query_latest)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
+    /* optional: one small step of retention: delete at most max_rows rows
+     * of each table that are older than r says at now_ms, in a transaction
+     * of its own (never inside a unit of work), and give space back where
+     * the store can; *deleted gets the rows deleted (max_rows per table
+     * means: call again soon). */
+    int (*retain)(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                  char *err, size_t errlen);
 } tp_sink_ops;
 
 typedef struct tp_sink tp_sink;
@@ -166,6 +179,11 @@ int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, 
 /* query_latest if the store has it, else the reader's query_symbols (same
  * answer, slower); a write-only store answers TP_ESTATE. */
 int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
+/* retain if the store has it (*deleted = 0 and 0 otherwise: such a store
+ * keeps everything, or enforces retention by its own means). */
+int tp_sink_retain(tp_sink *s, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                   char *err, size_t errlen);
+int tp_sink_can_retain(const tp_sink *s);
 void tp_sink_close(tp_sink *s);
 
 /* The store table, for help texts and checks. tp_sink_schemes() is the

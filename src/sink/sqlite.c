@@ -55,8 +55,12 @@ static int db_err(sqlite_store *s, int rc, char *err, size_t errlen, const char 
     int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)                           ? TP_EUNAVAIL
                : (rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN) ? TP_EIO
                                                                                     : TP_EREFUSED;
-    return tp_seterr(err, errlen, code, "SQLite %s: %s: %s", s->path, what,
-                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    int full = (rc & 0xff) == SQLITE_FULL || (s->db && sqlite3_system_errno(s->db) == ENOSPC);
+    if (full) code = TP_EIO;
+    return tp_seterr(err, errlen, code, "SQLite %s: %s: %s%s", s->path, what,
+                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
+                     full ? " (the disk holding it is full: free space there; writes resume by themselves)"
+                          : "");
 }
 
 static int mkdir_parents(const char *path, char *err, size_t errlen) {
@@ -171,8 +175,13 @@ static int sqlite_open(const char *url, void **state, char *err, size_t errlen) 
         goto fail;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF", err,
-                   errlen)))
+    /* auto_vacuum must precede the first table: a new file gives freed pages
+     * back to the file system (retention's incremental_vacuum); on an older
+     * file the pragma does nothing until a VACUUM. */
+    if ((rc = exec(s,
+                   "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                   " PRAGMA foreign_keys=OFF",
+                   err, errlen)))
         goto fail;
     if ((rc = migrate(s, err, errlen))) goto fail;
     if ((rc = prepare(s,
@@ -493,6 +502,110 @@ static const tp_sink_reader_ops sqlite_reader = {
     .query_averages = sqlite_query_averages,
 };
 
+/* Symbols of `table` by a loose index scan (the key starts with symbol). */
+static int list_symbols(sqlite_store *s, const char *table, char ***out, size_t *n, char *err,
+                        size_t errlen) {
+    char sql[400];
+    snprintf(
+        sql, sizeof sql,
+        "WITH RECURSIVE syms(sym) AS (SELECT (SELECT min(symbol) FROM %s) UNION ALL"
+        " SELECT (SELECT min(symbol) FROM %s WHERE symbol > syms.sym) FROM syms WHERE syms.sym IS NOT NULL)"
+        " SELECT sym FROM syms WHERE sym IS NOT NULL",
+        table, table);
+    sqlite3_stmt *st;
+    int rc = query_prepare(s, sql, NULL, &st, err, errlen);
+    if (rc) return rc;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(*out, cap * sizeof *nn);
+            if (!nn) break;
+            *out = nn;
+        }
+        (*out)[*n] = strdup((const char *)sqlite3_column_text(st, 0));
+        if (!(*out)[*n]) break;
+        (*n)++;
+    }
+    if (rc == SQLITE_ROW) rc = SQLITE_NOMEM;
+    return query_end(s, st, rc, err, errlen);
+}
+
+static void free_symbols(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* Retention: per table and symbol, delete the oldest expired rows through
+ * the key (symbol first, then time), at most max_rows per table, in one
+ * short transaction; then give up to 1,000 free pages back to the file. */
+static int sqlite_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                         char *err, size_t errlen) {
+    sqlite_store *s = state;
+    static const struct {
+        const char *table, *del;
+        int interval;
+    } k[] = {
+        {"trades",
+         "DELETE FROM trades WHERE (symbol, trade_timestamp, uuid) IN (SELECT symbol, trade_timestamp, uuid"
+         " FROM trades WHERE symbol = ?1 AND trade_timestamp < ?2 ORDER BY trade_timestamp LIMIT ?3)",
+         0},
+        {"candles",
+         "DELETE FROM candles WHERE (symbol, interval_s, start_ms) IN (SELECT symbol, interval_s, start_ms"
+         " FROM candles WHERE symbol = ?1 AND interval_s = ?4 AND start_ms < ?2 ORDER BY start_ms LIMIT ?3)",
+         1},
+        {"candles",
+         "DELETE FROM candles WHERE (symbol, interval_s, start_ms) IN (SELECT symbol, interval_s, start_ms"
+         " FROM candles WHERE symbol = ?1 AND interval_s = ?4 AND start_ms < ?2 ORDER BY start_ms LIMIT ?3)",
+         60},
+        {"running_averages_15_sec",
+         "DELETE FROM running_averages_15_sec WHERE (symbol, window_start) IN (SELECT symbol, window_start"
+         " FROM running_averages_15_sec WHERE symbol = ?1 AND window_start < ?2 ORDER BY window_start LIMIT "
+         "?3)",
+         0},
+    };
+    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms};
+    *deleted = 0;
+    if (s->in_tx)
+        return tp_seterr(err, errlen, TP_ESTATE, "SQLite %s: retention inside a unit of work", s->path);
+    int rc = 0;
+    for (size_t t = 0; t < sizeof k / sizeof k[0] && !rc; t++) {
+        if (keep[t] <= 0) continue;
+        char **syms;
+        size_t nsyms;
+        if ((rc = list_symbols(s, k[t].table, &syms, &nsyms, err, errlen))) break;
+        sqlite3_stmt *st = NULL;
+        rc = query_prepare(s, k[t].del, NULL, &st, err, errlen);
+        if (!rc) rc = begin(s, err, errlen);
+        int left = max_rows;
+        for (size_t i = 0; i < nsyms && !rc && left > 0; i++) {
+            sqlite3_bind_text(st, 1, syms[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, now_ms - keep[t]);
+            sqlite3_bind_int(st, 3, left);
+            if (k[t].interval) sqlite3_bind_int(st, 4, k[t].interval);
+            int src = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (src != SQLITE_DONE) {
+                rc = fail_unit(s, db_err(s, src, err, errlen, "deleting expired rows"));
+                break;
+            }
+            int n = sqlite3_changes(s->db);
+            left -= n;
+            *deleted += (uint64_t)n;
+        }
+        if (st) sqlite3_finalize(st);
+        free_symbols(syms, nsyms);
+        if (!rc) rc = sqlite_commit(s, err, errlen);
+    }
+    if (!rc && *deleted) {
+        int vrc = sqlite3_exec(s->db, "PRAGMA incremental_vacuum(1000)", NULL, NULL, NULL);
+        if (vrc != SQLITE_OK) rc = db_err(s, vrc, err, errlen, "incremental vacuum");
+    }
+    return rc;
+}
+
 const tp_sink_ops tp_sink_sqlite_ops = {
     .scheme = "sqlite",
     .alias = NULL,
@@ -504,4 +617,5 @@ const tp_sink_ops tp_sink_sqlite_ops = {
     .close = sqlite_close,
     .reader = &sqlite_reader,
     .query_latest = sqlite_query_latest,
+    .retain = sqlite_retain,
 };

@@ -8,9 +8,11 @@ package deploy
 // only on services that run) are applied here.
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -266,5 +268,42 @@ func TestComposeSecretsFromEnv(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no token or password found in compose.yaml: the check found nothing to check")
+	}
+}
+
+// TestComposeKafka: the broker image is the Apache Kafka version the test
+// suite runs (tests/kafka/pom.xml), and its KRaft cluster id is what
+// kafka-storage format accepts (16 bytes, URL-safe base64, no padding).
+func TestComposeKafka(t *testing.T) {
+	src := os.Getenv("TP_SOURCE_DIR")
+	pom, err := os.ReadFile(filepath.Join(src, "tests", "kafka", "pom.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<kafka.version>([^<]+)</kafka.version>`).FindSubmatch(pom)
+	if m == nil {
+		t.Fatal("tests/kafka/pom.xml: no kafka.version")
+	}
+	tested := string(m[1])
+	for profile, cf := range composeConfigs(t) {
+		n := 0
+		for name, s := range cf.Services {
+			if !strings.HasPrefix(s.Image, "apache/kafka:") || !s.runsIn(profile) {
+				continue
+			}
+			n++
+			if tag := strings.TrimPrefix(s.Image, "apache/kafka:"); tag != tested {
+				t.Errorf("profile %s, %s: apache/kafka:%s, the suite tests Kafka %s", profile, name, tag, tested)
+			}
+			if id, ok := s.Environment["CLUSTER_ID"]; ok {
+				raw, err := base64.RawURLEncoding.DecodeString(fmt.Sprint(id))
+				if err != nil || len(raw) != 16 {
+					t.Errorf("profile %s, %s: CLUSTER_ID %q is not 16 bytes of URL-safe base64 (kafka-storage format refuses it)", profile, name, id)
+				}
+			}
+		}
+		if n < 2 {
+			t.Errorf("profile %s: %d apache/kafka services, want the broker and the topic step", profile, n)
+		}
 	}
 }

@@ -306,3 +306,53 @@ func TestProbeEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestImageConsistency: the chart runs the pods as the image's USER (so
+// files the image owns stay writable and runAsNonRoot holds), and serve
+// listens where the image EXPOSEs and the Compose stack publishes.
+func TestImageConsistency(t *testing.T) {
+	src := os.Getenv("TP_SOURCE_DIR")
+	data, err := os.ReadFile(filepath.Join(src, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := regexp.MustCompile(`(?m)^USER ([0-9]+):([0-9]+)$`).FindStringSubmatch(string(data))
+	expose := regexp.MustCompile(`(?m)^EXPOSE ([0-9]+)$`).FindStringSubmatch(string(data))
+	if user == nil || expose == nil {
+		t.Fatalf("Dockerfile: no numeric USER uid:gid or no EXPOSE port")
+	}
+	for _, f := range renderedFiles(t) {
+		r, err := loadRendered(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range r.deployments {
+			sc := d.Spec.Template.Spec.SecurityContext
+			if sc == nil || sc.RunAsUser == nil || fmt.Sprint(*sc.RunAsUser) != user[1] ||
+				sc.RunAsGroup == nil || fmt.Sprint(*sc.RunAsGroup) != user[2] {
+				t.Errorf("%s %s: pods do not run as the image's USER %s:%s", r.name, d.Name, user[1], user[2])
+			}
+			c := d.Spec.Template.Spec.Containers[0]
+			if r.name == "default.yaml" && len(c.Args) > 0 && c.Args[0] == "serve" {
+				if len(c.Ports) != 1 || fmt.Sprint(c.Ports[0].ContainerPort) != expose[1] {
+					t.Errorf("%s %s: serve's port %v, the image exposes %s", r.name, d.Name, c.Ports, expose[1])
+				}
+			}
+		}
+	}
+	for profile, cf := range composeConfigs(t) {
+		for name, s := range cf.Services {
+			if !s.isTickpipe() || len(words(s.Command)) == 0 || words(s.Command)[0] != "serve" {
+				continue
+			}
+			if http := flagValue(words(s.Command), "--http"); !strings.HasSuffix(http, ":"+expose[1]) {
+				t.Errorf("compose %s %s: serve listens on %q, the image exposes %s", profile, name, http, expose[1])
+			}
+			for _, p := range s.Ports {
+				if m, ok := p.(map[string]interface{}); ok && fmt.Sprint(m["target"]) != expose[1] {
+					t.Errorf("compose %s %s: publishes container port %v, the image exposes %s", profile, name, m["target"], expose[1])
+				}
+			}
+		}
+	}
+}

@@ -11,5 +11,5 @@ start=$(date +%s)
 render_compose "$TMP/compose" once
 helm_bin
 render_chart "$TMP/chart"
-DEPLOY_COMPOSE="$TMP/compose" DEPLOY_MANIFESTS="$TMP/chart" deploy_go_test 'TestFlags|TestFlagCheckCatches|TestProbeEndpoints'
+DEPLOY_COMPOSE="$TMP/compose" DEPLOY_MANIFESTS="$TMP/chart" deploy_go_test 'TestFlags|TestFlagCheckCatches|TestProbeEndpoints|TestImageConsistency'
 ok "flags, environment variables and probe endpoints of the deploy files exist ($(($(date +%s) - start)) s)"

@@ -36,7 +36,16 @@ grep -q 'scripts/install-deps.sh' "$df" && grep -q 'scripts/build.sh' "$df" || f
 while read -r src; do
   [ -e "$TP_SOURCE_DIR/$src" ] || fail "COPY $src: not in the checkout"
 done < <(grep -E '^COPY ' "$df" | grep -v -- '--from=' | awk '{for (i = 2; i < NF; i++) print $i}' | grep -v '^\.$')
-ok "the Dockerfile's scripts ($n) and copied files exist"
+# install-deps.sh without --test installs no test libraries (cmocka), so the
+# build must leave the tests out, as scripts/run.sh does.
+build_stage=$(awk '/^FROM /{n++} n==1' "$df")
+if grep -q 'scripts/install-deps.sh' <<<"$build_stage" && ! grep -q 'scripts/install-deps.sh --test' <<<"$build_stage"; then
+  grep -q 'scripts/build.sh .*-DTP_TESTS=OFF' <<<"$build_stage" ||
+    fail "the build stage installs no test dependencies but builds the tests (pass -DTP_TESTS=OFF to scripts/build.sh, as scripts/run.sh does)"
+fi
+grep -q 'scripts/build.sh build -DTP_TESTS=OFF' "$TP_SOURCE_DIR/scripts/run.sh" ||
+  fail "scripts/run.sh no longer builds with -DTP_TESTS=OFF: check the Dockerfile's build line against it"
+ok "the Dockerfile's scripts ($n) and copied files exist; its build line leaves the tests out like scripts/run.sh"
 
 # --- runtime packages = what the binary loads
 pkgs=$(awk '/apt-get install/{f=1} f{print} f && /&&/ && !/apt-get install/{exit}' <<<"$final" |

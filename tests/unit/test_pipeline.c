@@ -316,29 +316,42 @@ static void test_flush_due(void **state) {
     tp_pipeline_config_default(&c);
     c.store_url = "null:";
     c.flush_max_trades = 3;
-    c.flush_interval_ms = 1000000; /* only size triggers in this test */
+    c.flush_interval_ms = 1000000;
     tp_pipeline *p = NULL;
     char err[256];
     assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
     int64_t now = tp_now_ms();
     assert_int_equal(tp_pipeline_flush_due(p, now), 0);
+    assert_int_equal(tp_pipeline_flush_in_us(p), -1); /* nothing pending */
     tp_batch b;
     tp_batch_init(&b);
     set_origin(&b, "market", 0, 0);
     add(&b, "A", 1, 1, BASE);
     add(&b, "A", 1, 1, BASE + 1);
     assert_int_equal(tp_pipeline_add(p, &b), 0);
-    assert_int_equal(tp_pipeline_flush_due(p, now), 0);
-    /* the interval has elapsed with trades pending */
-    assert_int_equal(tp_pipeline_flush_due(p, now + 2000000), 1);
+    assert_int_equal(tp_pipeline_pending(p), 2);
+    /* group commit: no commit before this one, so it is due at once, long
+     * before the interval */
+    assert_int_equal(tp_pipeline_flush_in_us(p), 0);
+    assert_int_equal(tp_pipeline_flush_due(p, now), 1);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    assert_int_equal(tp_pipeline_pending(p), 0);
+    assert_int_equal(tp_pipeline_flush_due(p, tp_now_ms()), 0);
+    /* after a commit the next unit waits at most as long as that commit
+     * took (the null store: microseconds), never the interval */
     set_origin(&b, "market", 0, 1);
     assert_int_equal(tp_pipeline_add(p, &b), 0);
-    assert_int_equal(tp_pipeline_flush_due(p, now), 1); /* 4 >= 3 */
+    int64_t in = tp_pipeline_flush_in_us(p);
+    assert_true(in >= 0 && in < 1000000);
+    set_origin(&b, "market", 0, 2);
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush_in_us(p), 0); /* 4 >= 3: full */
+    assert_int_equal(tp_pipeline_flush_due(p, now), 1);
     assert_int_equal(tp_pipeline_flush(p, 0), 0);
     assert_int_equal(tp_pipeline_flush_due(p, tp_now_ms()), 0);
     tp_pipeline_stats st;
     tp_pipeline_get_stats(p, &st);
-    assert_int_equal(st.rows_trades, 4);
+    assert_int_equal(st.rows_trades, 6);
     tp_batch_free(&b);
     tp_pipeline_free(p);
     free(s);

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,8 +436,53 @@ static void test_stop_from_other_thread(void **state) {
     close(fd);
 }
 
+/* The race of a stop against the end of tp_source_run: a thread calls
+ * tp_source_stop without pause while the source starts, runs and destroys
+ * its context; under ThreadSanitizer (or ASan: a use after free) the old
+ * read of a freed context shows; here every run must also end. */
+typedef struct hammer {
+    tp_source *s;
+    _Atomic int done;
+    long stops;
+} hammer;
+
+static void *hammer_main(void *arg) {
+    hammer *h = arg;
+    while (!atomic_load(&h->done)) {
+        tp_source_stop(h->s);
+        h->stops++;
+    }
+    tp_source_stop(h->s); /* once more after run returned: the context is gone */
+    return NULL;
+}
+
+static void test_stop_races_destroy(void **state) {
+    (void)state;
+    for (int i = 0; i < 20; i++) {
+        tp_source_config cfg;
+        tp_source_config_default(&cfg);
+        cfg.url = "ws://127.0.0.1:9/"; /* discard port: refused at once */
+        cfg.token = "t";
+        cfg.symbols = k_syms;
+        cfg.nsymbols = 2;
+        tp_source *s;
+        char err[512];
+        assert_int_equal(tp_source_new(&cfg, on_batch, NULL, &s, err, sizeof err), 0);
+        hammer h = {.s = s};
+        pthread_t th;
+        pthread_create(&th, NULL, hammer_main, &h);
+        if (i % 2) usleep(2000); /* half the runs start with the stops already coming */
+        assert_int_equal(tp_source_run(s, err, sizeof err), 0);
+        atomic_store(&h.done, 1);
+        pthread_join(th, NULL);
+        assert_true(h.stops > 0);
+        tp_source_free(s);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stop_races_destroy),
         cmocka_unit_test(test_trade_frame),
         cmocka_unit_test(test_ping_error_unknown_sequence),
         cmocka_unit_test(test_malformed_skipped),

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# run_retention.sh - short retention on SQLite and PostgreSQL: `tickpipe
+# run` with trades and 1 s candles kept 6 s, averages 20 s, 1 min candles
+# 30 s. While it runs and after it stops: no row is older than its
+# retention (plus the time between two steps), recent rows stay (every
+# window starting after the trade cutoff equals what the trades give, by
+# tests/lib/window_oracle.py), and the SQLite file stops growing (its size
+# in the second half of the run stays within 25% of the first). Prints the
+# bytes per kept trade of each store. (PostgreSQL's tables stop growing once
+# autovacuum has run, which takes longer than this test.)
+source "$TP_SOURCE_DIR/tests/lib/common.sh"
+source "$TP_SOURCE_DIR/tests/lib/postgres.sh"
+oracle="$TP_SOURCE_DIR/tests/lib/window_oracle.py"
+command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (scripts/install-deps.sh --test installs it)"
+
+# q KIND WHERE SQL_SQLITE SQL_PG
+q() { if [ "$1" = sqlite ]; then sqlite3 -batch -noheader "$2" "$3"; else psql -X -A -t -q "$2" -c "$4"; fi; }
+ms() { echo "(extract(epoch from $1)*1000)::int8"; }
+oldest() { # oldest trade, 1 s candle, 1 min candle, average (epoch ms; empty = none)
+  q "$1" "$2" "SELECT (SELECT min(trade_timestamp) FROM trades) || ' ' || ifnull((SELECT min(start_ms) FROM candles WHERE interval_s = 1), 'x')
+      || ' ' || ifnull((SELECT min(start_ms) FROM candles WHERE interval_s = 60), 'x') || ' ' || ifnull((SELECT min(window_start) FROM running_averages_15_sec), 'x')" \
+    "SELECT (SELECT $(ms 'min(trade_timestamp)') FROM trades) || ' ' || coalesce((SELECT $(ms 'min(start_time)') FROM candles WHERE interval_s = 1)::text, 'x')
+      || ' ' || coalesce((SELECT $(ms 'min(start_time)') FROM candles WHERE interval_s = 60)::text, 'x') || ' ' || coalesce((SELECT $(ms 'min(window_start)') FROM running_averages_15_sec)::text, 'x')"
+}
+count() { q "$1" "$2" "SELECT count(*) FROM trades" "SELECT count(*) FROM trades" 2>/dev/null || echo 0; }
+check_ages() { # check_ages KIND WHERE NOW_MS: nothing older than retention + 3 s
+  local now=$3 o t c1 c60 av
+  read -r t c1 c60 av <<<"$(oldest "$1" "$2")"
+  [ "$t" -ge $((now - 6000 - 3000)) ] || fail "$1: a trade $(((now - t) / 1000)) s old is kept (retention 6 s)"
+  [ "$c1" = x ] || [ "$c1" -ge $((now - 6000 - 3000)) ] || fail "$1: a 1 s candle $(((now - c1) / 1000)) s old (6 s)"
+  [ "$c60" = x ] || [ "$c60" -ge $((now - 30000 - 60000 - 3000)) ] || fail "$1: a 1 min candle too old"
+  [ "$av" = x ] || [ "$av" -ge $((now - 20000 - 3000)) ] || fail "$1: an average $(((now - av) / 1000)) s old (20 s)"
+}
+size_of() {
+  if [ "$1" = sqlite ]; then stat -c %s "$2"; else psql -X -A -t -q "$2" -c "SELECT pg_total_relation_size('trades')"; fi
+}
+now_ms() { date +%s%3N; }
+past() { [ "$(now_ms)" -ge "$1" ]; }
+
+cycle() { # cycle KIND URL WHERE
+  local kind=$1 url=$2 where=$3
+  "$TICKPIPE" run --store "$url" --no-http --symbols AAPL,MSFT,BINANCE:BTCUSDT,OANDA:EUR_USD --sim-rate 2000 \
+    --allowed-lateness 2 --retain-trades 6s --retain-candles-1s 6s --retain-averages 20s --retain-candles-1m 30s \
+    >/dev/null 2>"$TMP/$kind.log" &
+  local pid=$! t0
+  on_exit "kill -9 $pid 2>/dev/null"
+  t0=$(now_ms)
+  wait_for 30 past $((t0 + 12000))
+  check_ages "$kind" "$where" "$(now_ms)"
+  local s1 s2
+  s1=$(size_of "$kind" "$where")
+  wait_for 30 past $((t0 + 24000))
+  check_ages "$kind" "$where" "$(now_ms)"
+  s2=$(size_of "$kind" "$where")
+  local n; n=$(count "$kind" "$where")
+  kill -TERM "$pid"
+  local rc=0; wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || fail "$kind: run exited $rc: $(tail -5 "$TMP/$kind.log")"
+  local stop; stop=$(now_ms)
+  check_ages "$kind" "$where" "$stop"
+  [ "$n" -gt 2000 ] || fail "$kind: only $n trades kept: recent rows were deleted too"
+  # the windows after the cutoff of the last step are whole
+  # no step deleted anything at or after stop - 6 s
+  local since=$(((stop - 5000 + 4999) / 5000 * 5000))
+  /usr/bin/python3 "$oracle" "$kind" "$where" --since "$since" >"$TMP/oracle.out" ||
+    fail "$kind: windows after the retention cutoff: $(cat "$TMP/oracle.out")"
+  if [ "$kind" = sqlite ]; then
+    [ "$s2" -le $((s1 * 5 / 4 + 65536)) ] || fail "sqlite: the file grew from $s1 to $s2 bytes with retention"
+  fi
+  echo "# $kind: $n trades kept; $([ "$kind" = sqlite ] && echo "the whole file" || echo "the trades table with its index") $s1 -> $s2 bytes, $(((s2 + n - 1) / n)) bytes per kept trade"
+  ok "$kind: retention keeps every table bounded (trades and 1 s candles 6 s, averages 20 s), recent windows exact ($(cat "$TMP/oracle.out"))"
+}
+
+db="$TMP/ret.db"
+cycle sqlite "sqlite:$db" "$db"
+pg_start
+cycle pg "$PG_URL" "$PG_URL"

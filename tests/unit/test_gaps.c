@@ -1,0 +1,81 @@
+/* test_gaps.c - per-symbol holes (feed/gaps.h): a disconnect opens a gap
+ * for each symbol that had traded, from its newest event time; the
+ * symbol's first trade after closes it with that trade's time and the
+ * reason; a second drop before recovery keeps the first reason; symbols
+ * that never traded before, or are not subscribed, report nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "feed/gaps.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct got {
+    char sym[16][16];
+    tp_feed_gap g[16];
+    size_t n;
+} got;
+
+static void on_gap(void *ud, const tp_feed_gap *g) {
+    got *o = ud;
+    snprintf(o->sym[o->n], sizeof o->sym[0], "%s", g->symbol);
+    o->g[o->n] = *g;
+    o->g[o->n].symbol = o->sym[o->n];
+    o->n++;
+}
+
+static tp_trade tr(const char *s, int64_t ts) {
+    tp_trade t;
+    memset(&t, 0, sizeof t);
+    t.symbol.ptr = s;
+    t.symbol.len = (uint32_t)strlen(s);
+    t.ts_ms = ts;
+    return t;
+}
+
+static void test_gaps(void **state) {
+    (void)state;
+    static const char *const syms[] = {"AAPL", "MSFT", "IBM"};
+    tp_gaps *g;
+    assert_int_equal(tp_gaps_new(syms, 3, 2, &g), 0);
+    got o = {0};
+    tp_trade a[] = {tr("AAPL", 100), tr("MSFT", 105), tr("AAPL", 103), tr("XXX", 1)};
+    assert_int_equal(tp_gaps_trades(g, a, 4, 200, on_gap, &o), 0);
+    tp_gaps_disconnect(g, TP_GAP_SILENCE);
+    tp_gaps_disconnect(g, TP_GAP_RECONNECT); /* a failed reconnect: the first reason stays */
+    tp_trade b[] = {tr("AAPL", 900), tr("IBM", 901), tr("AAPL", 950)};
+    assert_int_equal(tp_gaps_trades(g, b, 3, 1000, on_gap, &o), 1);
+    assert_int_equal(o.n, 1);
+    assert_string_equal(o.g[0].symbol, "AAPL");
+    assert_int_equal(o.g[0].from_ms, 103); /* the newest, not the last received */
+    assert_int_equal(o.g[0].to_ms, 900);
+    assert_int_equal(o.g[0].reason, TP_GAP_SILENCE);
+    assert_int_equal(o.g[0].detected_at_ms, 1000);
+    assert_int_equal(o.g[0].connection, 2);
+    /* MSFT's gap is still open: it closes at MSFT's first trade */
+    tp_trade c[] = {tr("MSFT", 1200)};
+    assert_int_equal(tp_gaps_trades(g, c, 1, 1300, on_gap, &o), 1);
+    assert_string_equal(o.g[1].symbol, "MSFT");
+    assert_int_equal(o.g[1].from_ms, 105);
+    assert_int_equal(o.g[1].to_ms, 1200);
+    /* next drop: IBM has traded now, so all three get a gap */
+    tp_gaps_disconnect(g, TP_GAP_KEY_IN_USE);
+    tp_trade d[] = {tr("IBM", 2000), tr("AAPL", 2001), tr("MSFT", 2002), tr("IBM", 2003)};
+    assert_int_equal(tp_gaps_trades(g, d, 4, 2100, on_gap, &o), 3);
+    assert_int_equal(o.n, 5);
+    assert_string_equal(o.g[2].symbol, "IBM");
+    assert_int_equal(o.g[2].from_ms, 901);
+    assert_int_equal(o.g[2].reason, TP_GAP_KEY_IN_USE);
+    assert_string_equal(tp_gap_reason_name(o.g[2].reason), "key_in_use");
+    tp_gaps_free(g);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gaps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
