@@ -40,11 +40,13 @@ def main():
     def scan(cql):
         return s.execute(SimpleStatement(cql, fetch_size=5000), timeout=120)
 
+    if cmd == "count":  # counted by the server: the tests poll this
+        print(s.execute("SELECT count(*) FROM trades", timeout=120).one()[0])
+        c.shutdown()
+        return
     trades = scan("SELECT uuid, symbol, price, volume, timestampAsBlob(trade_timestamp) AS ts, "
                   "trade_conditions FROM trades")
-    if cmd == "count":
-        print(sum(1 for _ in trades))
-    elif cmd == "dump":
+    if cmd == "dump":
         with open(sys.argv[4], "w", encoding="utf-8") as f:
             for r in trades:
                 cond = "\\N" if r.trade_conditions is None else r.trade_conditions
