@@ -55,10 +55,16 @@ void tp_log_redact(const char *url, char *out, size_t outlen) {
     const char *p = url ? url : "";
     /* user:password@host -> user:***@host */
     const char *scheme = strstr(p, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
-    int mask_userinfo = at && (!slash || at < slash) && colon && colon < at;
+    /* The userinfo ends at the LAST '@' of the authority (a raw '@' in a
+     * password is taken as part of it by the stores' URL parsers), so mask
+     * up to that one, not the first. */
+    const char *auth = scheme ? scheme + 3 : NULL;
+    const char *auth_end = auth ? auth + strcspn(auth, "/?#") : NULL;
+    const char *at = NULL;
+    for (const char *x = auth; x && x < auth_end; x++)
+        if (*x == '@') at = x;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    int mask_userinfo = at && colon;
     while (*p && o + 1 < outlen) {
         if (mask_userinfo && p == colon + 1) {
             for (const char *s = "***"; *s && o + 1 < outlen; s++) out[o++] = *s;

@@ -46,6 +46,9 @@ static inline uint64_t tp_counter_get(tp_counter *c) {
 static inline void tp_gauge_set(tp_gauge *g, int64_t v) {
     atomic_store_explicit(&g->v, v, memory_order_relaxed);
 }
+static inline void tp_gauge_add(tp_gauge *g, int64_t d) {
+    atomic_fetch_add_explicit(&g->v, d, memory_order_relaxed);
+}
 static inline int64_t tp_gauge_get(tp_gauge *g) {
     return atomic_load_explicit(&g->v, memory_order_relaxed);
 }

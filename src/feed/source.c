@@ -52,11 +52,16 @@ typedef struct source_metrics {
     tp_counter *frames, *trades, *pings, *errors, *unknown, *malformed, *oversize, *reconnects, *bytes;
     tp_counter *duplicates, *duplicate_trades, *gaps;
     tp_histogram *parse;
-    tp_gauge *connected;
+    /* Shared by every connection of the process (a source group runs
+     * several): `connections` counts the WebSocket sources running,
+     * `connected` those subscribed, each moved by +1/-1 on a transition, so
+     * health is "connected == connections", not whichever wrote last. */
+    tp_gauge *connected, *connections;
 } source_metrics;
 
 struct tp_source {
     const tp_feed_ops *feed;
+    int counted_connected; /* this source's +1 in tickpipe_ingest_connected */
     /* configuration (owned copies) */
     char *url, *token, *rest_url, *replay_path;
     char **symbols;
@@ -328,7 +333,16 @@ static void register_metrics(source_metrics *m) {
     m->gaps = tp_metrics_counter("tickpipe_ingest_gaps_total", NULL,
                                  "Holes in a symbol's trades across a disconnect or a silence (feed_gaps)");
     m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
-    m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "1 while subscribed to the feed");
+    m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "Feed connections subscribed now");
+    m->connections =
+        tp_metrics_gauge("tickpipe_ingest_connections", NULL, "Feed connections running (connected or not)");
+}
+
+/* This source's part of tickpipe_ingest_connected: 0 or 1. */
+static void set_connected(tp_source *s, int on) {
+    if (on == s->counted_connected) return;
+    s->counted_connected = on;
+    tp_gauge_add(s->m.connected, on ? 1 : -1);
 }
 
 static int parse_url(tp_source *s, char *err, size_t errlen) {
@@ -502,7 +516,7 @@ static void schedule_reconnect(tp_source *s, const char *why) {
     s->wsi = NULL;
     s->active = 0;
     s->established = 0;
-    tp_gauge_set(s->m.connected, 0);
+    set_connected(s, 0);
     if (stopping(s)) return;
     if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
     if (s->delivered) s->failures = 0;
@@ -572,7 +586,7 @@ static int send_next_subscription(tp_source *s, struct lws *wsi) {
     if (s->sub_next < s->nsymbols)
         lws_callback_on_writable(wsi);
     else
-        tp_gauge_set(s->m.connected, 1);
+        set_connected(s, 1);
     return 0;
 }
 
@@ -722,6 +736,7 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     s->ctx = created;
     pthread_mutex_unlock(&s->ctx_lock);
     if (!s->ctx) return tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket client context");
+    tp_gauge_add(s->m.connections, 1);
     if (atomic_load(&s->stop)) goto done; /* stop came before the context existed */
     memset(&s->tick, 0, sizeof s->tick);
     lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
@@ -756,7 +771,8 @@ done:
     s->ctx = NULL;
     s->ctx_dying = 0;
     pthread_mutex_unlock(&s->ctx_lock);
-    tp_gauge_set(s->m.connected, 0);
+    set_connected(s, 0);
+    tp_gauge_add(s->m.connections, -1);
     if (s->fatal)
         return tp_seterr(err, errlen, s->last_reason == TP_FEED_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,
                          "%s", s->fatal_msg);

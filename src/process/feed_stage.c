@@ -100,10 +100,14 @@ static void poll_health(tp_feed_stage *fs) {
     int64_t now = tp_mono_us();
     if (!fs->health || now - fs->health_at_us < 100000) return;
     fs->health_at_us = now;
-    double connected = 1;
-    if (fs->live_feed && tp_metrics_value("tickpipe_ingest_connected", NULL, &connected) == 0)
-        tp_health_set(fs->health, TP_HEALTH_FEED, connected > 0,
-                      "not connected to the feed (reconnecting with backoff; see the log)");
+    double connected = 1, connections = 1;
+    /* every connection subscribed (several run with more symbols than one
+     * connection may carry) */
+    if (fs->live_feed && tp_metrics_value("tickpipe_ingest_connected", NULL, &connected) == 0 &&
+        tp_metrics_value("tickpipe_ingest_connections", NULL, &connections) == 0)
+        tp_health_set(
+            fs->health, TP_HEALTH_FEED, connected > 0 && connected >= connections,
+            "not connected to the feed on every connection (reconnecting with backoff; see the log)");
     size_t queued = tp_handoff_trades(fs->q);
     char detail[200];
     snprintf(detail, sizeof detail,

@@ -276,7 +276,11 @@ static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
             char *pe;
             long v = strtol(port, &pe, 10);
             if (pe != e || v < 1 || v > 65535)
-                return tp_seterr(err, errlen, TP_EINVAL, "cassandra: bad port in '%.*s'", (int)(e - p), p);
+                /* the segment is not echoed: with a raw '/' or '?' in a
+                 * password it would be part of the password */
+                return tp_seterr(err, errlen, TP_EINVAL,
+                                 "cassandra: bad port in a host of the URL (HOST[:PORT], port 1-65535; "
+                                 "percent-encode '/', '?' and '@' in a password)");
             h->port = (uint16_t)v;
         }
         if (wo < sizeof s->where)

@@ -943,7 +943,8 @@ int tp_cql_batches(tp_cql_conn *c, const tp_buf *bodies, size_t n, int window, t
     if (!redo) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     int first_rc = 0;
     for (int round = 0; round < 3; round++) {
-        size_t slot_of[MAX_INFLIGHT]; /* stream id - 1 -> body index */
+        size_t slot_of[MAX_INFLIGHT];        /* stream id - 1 -> body index */
+        uint8_t pending[MAX_INFLIGHT] = {0}; /* stream id - 1 -> a request waits there */
         int free_streams[MAX_INFLIGHT], nfree = window;
         for (int i = 0; i < window; i++) free_streams[i] = window - i;
         size_t next = 0, inflight = 0;
@@ -968,6 +969,7 @@ int tp_cql_batches(tp_cql_conn *c, const tp_buf *bodies, size_t n, int window, t
                     break;
                 }
                 redo[next] = 0;
+                pending[sid - 1] = 1;
                 next++;
                 inflight++;
             }
@@ -983,11 +985,15 @@ int tp_cql_batches(tp_cql_conn *c, const tp_buf *bodies, size_t n, int window, t
                 break;
             }
             int sid = c->h.stream;
-            if (sid < 1 || sid > window) {
+            /* an answer on a stream with nothing waiting (a second answer,
+             * or a stream never used) would free the stream twice and match
+             * a result to the wrong batch: the server is not to be trusted */
+            if (sid < 1 || sid > window || !pending[sid - 1]) {
                 if (!first_rc)
                     first_rc = conn_fail(c, err, errlen, TP_EPARSE, "answer on unknown stream %d", sid);
                 break;
             }
+            pending[sid - 1] = 0;
             size_t idx = slot_of[sid - 1];
             free_streams[nfree++] = sid;
             inflight--;

@@ -97,6 +97,12 @@ static void test_redact(void **state) {
     assert_string_equal(out, "postgresql://user:***@host/db?password=***");
     tp_log_redact("clickhouse://host:8123/db", out, sizeof out);
     assert_string_equal(out, "clickhouse://host:8123/db");
+    /* a raw '@' in the password: the userinfo ends at the last '@' */
+    tp_log_redact("cassandra://alice:top@secret@127.0.0.1:9042/ks", out, sizeof out);
+    assert_string_equal(out, "cassandra://alice:***@127.0.0.1:9042/ks");
+    /* an '@' after the path is not userinfo */
+    tp_log_redact("cassandra://h:9042/ks?x=a@b", out, sizeof out);
+    assert_string_equal(out, "cassandra://h:9042/ks?x=a@b");
 }
 
 static void test_metrics(void **state) {
