@@ -100,6 +100,10 @@ client_encryption_options:
   store_type: PKCS12
 commitlog_sync: periodic
 commitlog_sync_period: 10000ms
+# Fixed sizes, so Cassandra does not size them from the file system's total
+# space (which it cannot read in a chroot, and which is not the test's business)
+commitlog_total_space: 256MiB
+cdc_total_space: 64MiB
 auto_snapshot: false
 snapshot_on_duplicate_row_detection: false
 compaction_throughput: 0MiB/s

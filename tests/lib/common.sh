@@ -35,6 +35,9 @@ wait_for() {
 # bg NAME CMD...: start CMD in the background, logs in $TMP/NAME.log, killed at exit.
 bg() {
   local name=$1; shift
+  # The log exists before the command starts: the redirection below happens
+  # in the background child, so a reader right after bg could find no file.
+  : >"$TMP/$name.log"
   "$@" >"$TMP/$name.log" 2>&1 &
   local pid=$!
   eval "PID_$name=$pid"
