@@ -140,6 +140,15 @@ static int migrate(pg_store *s, char *err, size_t errlen) {
         if ((rc = exec_ok(s, sql, err, errlen, "recording the schema version"))) goto fail;
         tp_info("postgresql", "%s: schema migrated to version %d", s->where, v + 1);
     }
+    /* feed_gaps is created if missing rather than by a migration (a new
+     * table alone, so an older database simply gains it), under the schema
+     * lock: two CREATE TABLE IF NOT EXISTS at once collide in pg_type */
+    if ((rc = exec_ok(s,
+                      "CREATE TABLE IF NOT EXISTS feed_gaps (symbol text NOT NULL, from_ms int8 NOT NULL,"
+                      " to_ms int8 NOT NULL, reason text NOT NULL, detected_at int8 NOT NULL,"
+                      " connection int4 NOT NULL, PRIMARY KEY (symbol, from_ms, connection))",
+                      err, errlen, "creating feed_gaps")))
+        goto fail;
     return exec_ok(s, "COMMIT", err, errlen, "commit");
 fail:
     PQclear(PQexec(s->conn, "ROLLBACK"));
@@ -212,14 +221,6 @@ static int pg_open(const char *url, void **state, char *err, size_t errlen) {
         goto fail;
     }
     if ((rc = migrate(s, err, errlen)) || (rc = session_setup(s, err, errlen))) goto fail;
-    /* feed_gaps is created if missing rather than by a migration: a new
-     * table alone, so an older database simply gains it */
-    if ((rc = exec_ok(s,
-                      "CREATE TABLE IF NOT EXISTS feed_gaps (symbol text NOT NULL, from_ms int8 NOT NULL,"
-                      " to_ms int8 NOT NULL, reason text NOT NULL, detected_at int8 NOT NULL,"
-                      " connection int4 NOT NULL, PRIMARY KEY (symbol, from_ms, connection))",
-                      err, errlen, "creating feed_gaps")))
-        goto fail;
     *state = s;
     return 0;
 fail:
