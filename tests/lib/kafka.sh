@@ -195,7 +195,16 @@ EOF
     BS+="${BS:+,}127.0.0.1:${KAFKA_PORT[id]}"
     BS_SASL+="${BS_SASL:+,}127.0.0.1:${KAFKA_SPORT[id]}"
   done
-  cid=$(/usr/bin/python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  # Kafka's own form (22 url-safe base64 characters), never starting with
+  # '-': the storage tool would read such an id as an option (as Kafka's
+  # Uuid.randomUuid, which draws again in that case)
+  cid=$(/usr/bin/python3 -c '
+import base64, uuid
+while True:
+    c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not c.startswith("-"):
+        break
+print(c)')
   on_exit kafka_cleanup
   for ((id = 1; id <= n; id++)); do
     mkdir -p "$KAFKA_DIR/$id"
