@@ -169,9 +169,11 @@ long tp_ws_request(const char *host, int port, int tls, const char *path, const 
     else
         snprintf(hostport, sizeof hostport, "%s:%d", host, port);
     int n = snprintf(out, cap,
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     /* the headers libwebsockets' client sent, which feeds know */
+                     "GET %s HTTP/1.1\r\nPragma: no-cache\r\nCache-Control: no-cache\r\nHost: %s\r\n"
+                     "Origin: http%s://%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nUser-Agent: tickpipe\r\n\r\n",
-                     path && *path ? path : "/", hostport, key);
+                     path && *path ? path : "/", hostport, tls ? "s" : "", host, key);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
