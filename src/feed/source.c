@@ -970,6 +970,9 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     /* no TLS in lws: wss:// is ws_tls.h over the raw socket */
     info.options = 0;
     info.fd_limit_per_thread = 16;
+    /* lws reads a raw socket into this buffer, one read per service call:
+     * its default of 4 KiB was about one 50-trade message per read */
+    info.pt_serv_buf_size = 256 * 1024;
     /* the system CA store only for wss:// (tens of ms of CPU a ws:// feed,
      * the simulator on loopback, never needs) */
     if (s->tls) {
