@@ -672,15 +672,17 @@ static void on_peer_close(tp_source *s, const unsigned char *p, size_t len) {
 }
 
 /* Queue one control frame (a pong, or our close reply) for the next
- * writeable callback; a newer one replaces one not yet sent (a pong answers
- * the latest ping, RFC 6455 5.5.3). */
+ * writeable callback. A pong not yet sent is replaced by a newer one (a
+ * pong answers the latest ping, RFC 6455 5.5.3); a close goes after it. */
 static void queue_control(tp_source *s, struct lws *wsi, int opcode, const uint8_t *p, size_t n) {
-    if (s->close_after_out) return; /* nothing after our close */
+    if (s->close_after_out) return;           /* nothing after our close */
+    if (opcode == TP_WS_PONG) s->out_len = 0; /* out holds at most a pong now: replace it */
     uint8_t mask[4];
     make_mask(s, mask);
-    long fl = tp_ws_encode(opcode, p, n, mask, s->out + LWS_PRE, sizeof s->out - LWS_PRE);
-    if (fl < 0) return; /* n <= 125 always fits */
-    s->out_len = (size_t)fl;
+    size_t room = sizeof s->out - LWS_PRE - s->out_len;
+    long fl = tp_ws_encode(opcode, p, n, mask, s->out + LWS_PRE + s->out_len, room);
+    if (fl < 0) return; /* a pong and a close (<= 131 bytes each) always fit */
+    s->out_len += (size_t)fl;
     s->close_after_out = opcode == TP_WS_CLOSE;
     lws_callback_on_writable(wsi);
 }

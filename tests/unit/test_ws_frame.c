@@ -268,6 +268,8 @@ typedef struct server {
     seen from_client; /* pongs in .pongs, close in .close, text frames in msgs */
     char request[4096];
     int ok;
+    int wait_texts;    /* text frames (subscriptions) to await before the stream */
+    _Atomic int texts; /* text frames received so far */
 } server;
 
 static int read_full(int fd, uint8_t *p, size_t n) {
@@ -310,7 +312,10 @@ static void *server_reader(void *arg) {
         for (uint64_t i = 0; i < n; i++) p[i] ^= mask[i & 3];
         int op = h[0] & 0x0F;
         if (op == TP_WS_PONG) seen_ctl(&sv->from_client.pongs, p, n);
-        if (op == TP_WS_TEXT) seen_msg(&sv->from_client, op, p, n);
+        if (op == TP_WS_TEXT) {
+            seen_msg(&sv->from_client, op, p, n);
+            atomic_fetch_add(&sv->texts, 1);
+        }
         if (op == TP_WS_CLOSE) {
             sv->from_client.closed = 1;
             put(&sv->from_client.close, p, n);
@@ -373,12 +378,18 @@ static void *server_main(void *arg) {
     sv->cfd = fd;
     pthread_create(&rd, NULL, server_reader, sv);
     uint64_t r = sv->seed;
-    size_t off = 0, first = rnd_range(&r, 1, 64);
+    size_t off = 0, first = sv->wait_texts ? 0 : rnd_range(&r, 1, 64);
     if (first > sv->stream->n) first = sv->stream->n;
     put(&out, sv->stream->p, first);
     off = first;
     sv->ok = 1;
     if (send(fd, out.p, out.n, MSG_NOSIGNAL) != (ssize_t)out.n) sv->ok = 0;
+    /* a feed sends trades once subscribed: wait for the subscriptions */
+    for (int i = 0; i < 60000 && atomic_load(&sv->texts) < sv->wait_texts; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    if (atomic_load(&sv->texts) < sv->wait_texts) sv->ok = 0;
     while (sv->ok && off < sv->stream->n) {
         size_t m = rnd_range(&r, 1, rnd_next(&r) % 4 ? 200 : 20000);
         if (m > sv->stream->n - off) m = sv->stream->n - off;
@@ -393,8 +404,9 @@ static void *server_main(void *arg) {
     return NULL;
 }
 
-static void server_start(server *sv, const buf *stream, uint64_t seed) {
+static void server_start(server *sv, const buf *stream, uint64_t seed, int wait_texts) {
     memset(sv, 0, sizeof *sv);
+    sv->wait_texts = wait_texts;
     sv->stream = stream;
     sv->seed = seed;
     sv->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -549,7 +561,7 @@ static void test_against_libwebsockets(void **state) {
         decode_pieces(&stream, 1500, seed, &dec);
 
         server sv;
-        server_start(&sv, &stream, seed);
+        server_start(&sv, &stream, seed, 0);
         lws_run o;
         memset(&o, 0, sizeof o);
         run_lws(sv.port, &o);
@@ -564,7 +576,7 @@ static void test_against_libwebsockets(void **state) {
         seen_free(&sv.from_client);
 
         /* the whole feed source over the same stream */
-        server_start(&sv, &stream, seed + 100);
+        server_start(&sv, &stream, seed + 100, 2);
         src_run r;
         memset(&r, 0, sizeof r);
         run_source(sv.port, &r);
