@@ -6,7 +6,10 @@ With MIN = stall it connects and then never reads (a slow browser).
 With MIN = count:SECONDS it reads for SECONDS and prints {"types": {type:
 count}, "gap": the longest wait in seconds between two messages (or
 before the first, or after the last), "last_stats"}.
-    python3 ws_client.py HOST PORT SYMBOL [MIN|stall|count:SECONDS]"""
+With MIN = stats:failing|ok[:SECONDS] it prints the first `stats` message
+whose "health" is failing (health.status == "failing") or ok (no health,
+or status "ok"), and exits 1 if none came within SECONDS (default 30).
+    python3 ws_client.py HOST PORT SYMBOL [MIN|stall|count:S|stats:WANT[:S]]"""
 import urllib.parse
 import base64, json, os, socket, struct, sys, time
 
@@ -14,7 +17,9 @@ host, port, sym = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 mode = sys.argv[4] if len(sys.argv) > 4 else "50"
 stall = mode == "stall"
 count_secs = float(mode[6:]) if mode.startswith("count:") else None
-want_trades = int(mode) if not stall and count_secs is None else 50
+stats_want = mode.split(":")[1] if mode.startswith("stats:") else None
+stats_secs = float(mode.split(":")[2]) if stats_want and mode.count(":") > 1 else 30
+want_trades = int(mode) if not stall and count_secs is None and stats_want is None else 50
 s = socket.create_connection((host, port), timeout=30 + (count_secs or 0))
 key = base64.b64encode(os.urandom(16)).decode()
 s.sendall((f"GET /ws?symbol={urllib.parse.quote(sym, safe='')} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -47,16 +52,44 @@ def read(n):
     return out
 
 
-def read_message():
-    """The next text frame's JSON, or None for other frames."""
+def read_frame():
     b0, b1 = read(2)
     n = b1 & 0x7F
     if n == 126:
         n = struct.unpack(">H", read(2))[0]
     elif n == 127:
         n = struct.unpack(">Q", read(8))[0]
-    payload = read(n)
-    return json.loads(payload) if b0 & 0x0F == 1 else None  # ours are unfragmented
+    return b0, read(n)
+
+
+def read_message():
+    """The next text message's JSON (fragments joined), or None for other frames."""
+    b0, payload = read_frame()
+    op = b0 & 0x0F
+    if op >= 8:
+        return None  # control frames may come between fragments
+    while not b0 & 0x80:
+        b0, more = read_frame()
+        if b0 & 0x0F < 8:
+            payload += more
+    return json.loads(payload) if op == 1 else None
+
+
+def stats_for(want, secs):
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        s.settimeout(max(0.1, deadline - time.time()))
+        try:
+            m = read_message()
+        except socket.timeout:
+            break
+        if m is None or m.get("type") != "stats":
+            continue
+        h = m.get("health")
+        if (want == "failing") == (bool(h) and h.get("status") == "failing"):
+            print(json.dumps(m))
+            sys.exit(0)
+    sys.exit(f"no stats message with health {want} in time")
 
 
 def count_for(secs):
@@ -88,6 +121,8 @@ def count_for(secs):
 send_text(json.dumps({"symbol": sym}))
 if count_secs is not None:
     count_for(count_secs)
+if stats_want is not None:
+    stats_for(stats_want, stats_secs)
 if stall:
     print("stalled", flush=True)
     time.sleep(3600)
