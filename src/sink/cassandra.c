@@ -1321,8 +1321,13 @@ static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t 
     return rc;
 }
 
-static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
-    cass_store *s = state;
+/* One symbol's days of trades (newest first) from load_symbol_days; returns
+ * 0, a negative tp_err code, or 1 to stop early without an error. */
+typedef int (*sym_days_fn)(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                           void *ud, char *err, size_t errlen);
+
+/* Calls fn once per symbol, in byte order, with all of its days. */
+static int each_symbol(cass_store *s, sym_days_fn fn, void *ud, char *err, size_t errlen) {
     int rc = ensure_conn(s, 1, err, errlen);
     if (rc) return rc;
     tp_buf names = {0};
@@ -1332,55 +1337,59 @@ static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *
     for (size_t i = 0; !rc && i < nd;) {
         size_t j = i;
         while (j < nd && d[j].sym_off == d[i].sym_off) j++;
-        tp_symbol_info info;
-        rc = symbol_info(s, (const char *)names.p + d[i].sym_off, d[i].sym_len, d + i, j - i, &info, err,
-                         errlen);
-        if (!rc && info.trade_count > 0 && fn(ud, &info)) break;
+        rc = fn(s, (const char *)names.p + d[i].sym_off, d[i].sym_len, d + i, j - i, ud, err, errlen);
         i = j;
     }
     free(d);
     tp_buf_free(&names);
-    return rc;
+    return rc > 0 ? 0 : rc;
 }
 
-/* The newest trade of every symbol, without counting: the newest day of
- * trades that holds one, then its latest row. */
-static int cass_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
-    cass_store *s = state;
-    int rc = ensure_conn(s, 1, err, errlen);
+typedef struct {
+    tp_symbol_row_fn fn;
+    void *ud;
+} sym_cb;
+
+static int symbol_counted(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                          void *ud, char *err, size_t errlen) {
+    sym_cb *cb = ud;
+    tp_symbol_info info;
+    int rc = symbol_info(s, sym, sym_len, d, n, &info, err, errlen);
     if (rc) return rc;
-    tp_buf names = {0};
-    sym_day *d = NULL;
-    size_t nd = 0;
-    rc = load_symbol_days(s, &names, &d, &nd, err, errlen);
-    for (size_t i = 0; !rc && i < nd;) {
-        size_t j = i;
-        while (j < nd && d[j].sym_off == d[i].sym_off) j++;
-        const char *sym = (const char *)names.p + d[i].sym_off;
-        tp_symbol_info info = {{sym, d[i].sym_len}, -1, NAN, 0};
-        int found = 0;
-        /* days of one symbol come newest first (clustering order) */
-        for (size_t k = i; k < j && !rc && !found; k++) {
-            args_reset(s);
-            if (tp_cql_val_blob(&s->args, sym, d[i].sym_len) || tp_cql_val_date(&s->args, d[k].day)) {
-                rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
-                break;
-            }
-            tp_cql_result r;
-            rc = exec_simple(s, ST_SEL_LAST, 2, &r, err, errlen);
-            tp_cql_rows it;
-            tp_cql_value v[TP_CQL_MAX_COLS];
-            if (!rc) {
-                tp_cql_rows_begin(&r, &it);
-                found = tp_cql_row_next(&it, v) && !tp_cql_get_i64(v[0], &info.last_ts_ms);
-            }
-        }
-        if (!rc && found && fn(ud, &info)) break;
-        i = j;
+    return info.trade_count > 0 && cb->fn(cb->ud, &info) ? 1 : 0;
+}
+
+static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    sym_cb cb = {fn, ud};
+    return each_symbol(state, symbol_counted, &cb, err, errlen);
+}
+
+/* The newest trade of a symbol, without counting: the newest day of trades
+ * that holds one (days come newest first, clustering order), then its
+ * latest row. */
+static int symbol_latest(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                         void *ud, char *err, size_t errlen) {
+    sym_cb *cb = ud;
+    tp_symbol_info info = {{sym, sym_len}, -1, NAN, 0};
+    for (size_t k = 0; k < n; k++) {
+        args_reset(s);
+        if (tp_cql_val_blob(&s->args, sym, sym_len) || tp_cql_val_date(&s->args, d[k].day))
+            return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+        tp_cql_result r;
+        int rc = exec_simple(s, ST_SEL_LAST, 2, &r, err, errlen);
+        if (rc) return rc;
+        tp_cql_rows it;
+        tp_cql_value v[TP_CQL_MAX_COLS];
+        tp_cql_rows_begin(&r, &it);
+        if (tp_cql_row_next(&it, v) && !tp_cql_get_i64(v[0], &info.last_ts_ms))
+            return cb->fn(cb->ud, &info) ? 1 : 0;
     }
-    free(d);
-    tp_buf_free(&names);
-    return rc;
+    return 0;
+}
+
+static int cass_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    sym_cb cb = {fn, ud};
+    return each_symbol(state, symbol_latest, &cb, err, errlen);
 }
 
 /* gaps: the symbol's one partition, newest first, to_ms filtered here (not
