@@ -17,6 +17,7 @@
 #include "core/json_str.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +74,8 @@ struct tp_market {
     uint64_t seed;
     tp_market_sym **syms;
     size_t n, cap;
+    int hours;               /* market hours on */
+    int64_t clock_offset_ms; /* added to the wall clock for them */
 };
 
 tp_market *tp_market_new(uint64_t seed) {
@@ -90,6 +93,85 @@ void tp_market_free(tp_market *m) {
     }
     free(m->syms);
     free(m);
+}
+
+/* ---- market hours ---- */
+
+/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms:
+ * exact for every proleptic Gregorian date, no time zone database needed). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+static int64_t year_of_days(int64_t z) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    return yoe + era * 400 + (mp >= 10);
+}
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+/* 0 = Sunday .. 6 = Saturday; 1970-01-01 was a Thursday. */
+static int weekday(int64_t days) {
+    return (int)(((days % 7) + 11) % 7);
+}
+/* The day of the n-th (1-based) Sunday of month m of year y. */
+static int64_t nth_sunday(int64_t y, int m, int n) {
+    int64_t first = days_from_civil(y, m, 1);
+    return first + (7 - weekday(first)) % 7 + 7 * (n - 1);
+}
+
+int tp_market_us_open(int64_t utc_ms) {
+    const int64_t h = 3600000;
+    int64_t year = year_of_days(floor_div(utc_ms, 86400000));
+    /* 02:00 EST = 07:00 UTC, 02:00 EDT = 06:00 UTC */
+    int64_t dst_from = nth_sunday(year, 3, 2) * 86400000 + 7 * h;
+    int64_t dst_to = nth_sunday(year, 11, 1) * 86400000 + 6 * h;
+    int64_t local = utc_ms + (utc_ms >= dst_from && utc_ms < dst_to ? -4 : -5) * h;
+    int64_t day = floor_div(local, 86400000);
+    int wd = weekday(day);
+    int64_t minute = (local - day * 86400000) / 60000;
+    return wd >= 1 && wd <= 5 && minute >= 9 * 60 + 30 && minute < 16 * 60;
+}
+
+int tp_market_parse_time(const char *t, int64_t *ms) {
+    if (!t || !*t) return -1;
+    char *end;
+    if (strspn(t, "0123456789") == strlen(t)) {
+        *ms = (int64_t)strtoll(t, &end, 10);
+        return 0;
+    }
+    int y, mo, d, hh, mm, ss = 0, n = 0;
+    if (sscanf(t, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &hh, &mm, &n) != 5) return -1;
+    const char *rest = t + n;
+    if (*rest == ':') {
+        int k = 0;
+        if (sscanf(rest, ":%2d%n", &ss, &k) != 1) return -1;
+        rest += k;
+    }
+    if (strcmp(rest, "Z") || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 59 ||
+        y < 1970)
+        return -1;
+    *ms = ((days_from_civil(y, mo, d) * 24 + hh) * 60 + mm) * 60000 + (int64_t)ss * 1000;
+    return 0;
+}
+
+void tp_market_set_hours(tp_market *m, int on, int64_t clock_offset_ms) {
+    m->hours = on;
+    m->clock_offset_ms = clock_offset_ms;
+}
+
+int tp_market_trading(const tp_market *m, const tp_market_sym *s, int64_t now_ms) {
+    if (!m->hours || s->asset != TP_ASSET_STOCK) return 1;
+    return tp_market_us_open(now_ms + m->clock_offset_ms);
 }
 
 static uint64_t fnv1a(const char *s, size_t n) {
