@@ -15,6 +15,7 @@
 #include "sim/market.h"
 
 #include "core/json_str.h"
+#include "feed/market_hours.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -97,8 +98,7 @@ void tp_market_free(tp_market *m) {
 
 /* ---- market hours ---- */
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms:
- * exact for every proleptic Gregorian date, no time zone database needed). */
+/* Days since 1970-01-01 of a civil date (H. Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -107,39 +107,9 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
 }
-static int64_t year_of_days(int64_t z) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    return yoe + era * 400 + (mp >= 10);
-}
-static int64_t floor_div(int64_t a, int64_t b) {
-    return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-/* 0 = Sunday .. 6 = Saturday; 1970-01-01 was a Thursday. */
-static int weekday(int64_t days) {
-    return (int)(((days % 7) + 11) % 7);
-}
-/* The day of the n-th (1-based) Sunday of month m of year y. */
-static int64_t nth_sunday(int64_t y, int m, int n) {
-    int64_t first = days_from_civil(y, m, 1);
-    return first + (7 - weekday(first)) % 7 + 7 * (n - 1);
-}
 
 int tp_market_us_open(int64_t utc_ms) {
-    const int64_t h = 3600000;
-    int64_t year = year_of_days(floor_div(utc_ms, 86400000));
-    /* 02:00 EST = 07:00 UTC, 02:00 EDT = 06:00 UTC */
-    int64_t dst_from = nth_sunday(year, 3, 2) * 86400000 + 7 * h;
-    int64_t dst_to = nth_sunday(year, 11, 1) * 86400000 + 6 * h;
-    int64_t local = utc_ms + (utc_ms >= dst_from && utc_ms < dst_to ? -4 : -5) * h;
-    int64_t day = floor_div(local, 86400000);
-    int wd = weekday(day);
-    int64_t minute = (local - day * 86400000) / 60000;
-    return wd >= 1 && wd <= 5 && minute >= 9 * 60 + 30 && minute < 16 * 60;
+    return tp_market_hours_us_open(utc_ms); /* the calendar tickpipe's feed side uses too */
 }
 
 int tp_market_parse_time(const char *t, int64_t *ms) {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "feed/market_hours.h"
 #include "sim/market.h"
 
 #include <stdint.h>
@@ -74,6 +75,29 @@ static void test_trading(void **st) {
     tp_market_free(m);
 }
 
+/* feed/market_hours.h: was a gap's symbol expected to trade in (from, to)? */
+static void test_expected(void **st) {
+    (void)st;
+    const int64_t open = 1796653800000LL; /* Mon 2026-12-07 09:30 EST */
+    const int64_t close = open + 390 * 60000LL;
+    const int64_t sat = 1796482800000LL;
+    assert_int_equal(tp_market_hours_is_stock("AAPL", 4), 1);
+    assert_int_equal(tp_market_hours_is_stock("BINANCE:BTCUSDT", 15), 0);
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, open + 1000, open + 5000), 1);
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, sat, sat + 3600000), 0);
+    assert_int_equal(tp_market_hours_expected("BINANCE:BTCUSDT", 15, sat, sat + 3600000), 1);
+    /* overnight: the last trade at the close, the first at the next open: nothing expected between */
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, close - 1, open + 86400000LL), 0);
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, close - 2, open + 86400000LL), 1);
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, close - 1, open + 86400000LL + 1), 1);
+    /* Saturday to Monday's open: closed all along; to the minute after it: open */
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, sat, open), 0);
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, sat, open + 60000), 1);
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, sat, sat + 8 * 86400000LL), 1);
+    assert_int_equal(tp_market_hours_expected("AAPL", 4, open + 5, open + 6),
+                     0); /* nothing strictly between */
+}
+
 static void test_parse_time(void **st) {
     (void)st;
     int64_t ms = 0;
@@ -101,6 +125,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_us_hours),
         cmocka_unit_test(test_trading),
+        cmocka_unit_test(test_expected),
         cmocka_unit_test(test_parse_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
