@@ -477,15 +477,13 @@ static int send_market(conn *c) {
     for (uint64_t i = 0; i < n; i++) {
         if (i) *o++ = ',';
         /* the same draw as without market hours when every symbol is open */
-        size_t k = nopen == 1 ? 0 : (size_t)(tp_sim_rand(&c->rng) % nopen);
-        if (nopen < c->nsubs) { /* the k-th open symbol */
-            size_t j = 0, skip = k;
+        size_t k = nopen == 1 ? 0 : (size_t)(tp_sim_rand(&c->rng) % nopen), j = 0;
+        if (nopen < c->nsubs)
             for (;; j++)
-                if (tp_market_trading(s->market, c->subs[j], ts) && !skip--) break;
-            k = j;
-        }
-        if (s->holes) c->pick[i] = (uint32_t)k;
-        o += tp_market_trade_json(c->subs[k], ts, o);
+                if (tp_market_trading(s->market, c->subs[j], ts) && !k--) break;
+        size_t pick = nopen < c->nsubs ? j : k;
+        if (s->holes) c->pick[i] = (uint32_t)pick;
+        o += tp_market_trade_json(c->subs[pick], ts, o);
     }
     memcpy(o, "],\"type\":\"trade\"}", 17);
     o += 17;
