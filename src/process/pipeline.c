@@ -101,6 +101,10 @@ struct tp_pipeline {
     tp_batch scratch;       /* rebuild: trades read back, folded in chunks */
     int64_t next_retain_us; /* monotonic time of the next retention step */
     tp_counter *m_retained; /* rows deleted by retention */
+    tp_gap_row *gaps;       /* feed gaps of the unit (symbols in pend's arena) */
+    size_t ngaps, cap_gaps;
+    int store_gaps; /* the store keeps feed gaps (write_gaps) */
+    tp_counter *m_gaps;
 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
@@ -449,6 +453,9 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
     metrics_init(&p->m);
     p->m_retained = tp_metrics_counter("tickpipe_store_retention_deleted_total", NULL,
                                        "Rows deleted because they were older than the retention");
+    p->m_gaps = tp_metrics_counter("tickpipe_window_gaps_total", NULL,
+                                   "Feed gaps the processing stage took (stored where the store keeps them)");
+    p->store_gaps = tp_sink_can_write_gaps(p->sink);
     *out = p;
     return 0;
 }
@@ -462,6 +469,7 @@ void tp_pipeline_free(tp_pipeline *p) {
     idset_clear(&p->ids);
     free(p->avg);
     free(p->cand);
+    free(p->gaps);
     free(p->avg_ix.slot);
     free(p->cand_ix.slot);
     free(p);
@@ -545,6 +553,24 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
     return 0;
 }
 
+int tp_pipeline_add_gap(tp_pipeline *p, const tp_gap_row *g) {
+    if (p->ngaps == p->cap_gaps) {
+        size_t cap = p->cap_gaps ? p->cap_gaps * 2 : 16;
+        tp_gap_row *n = realloc(p->gaps, cap * sizeof *n);
+        if (!n) return TP_ENOMEM;
+        p->gaps = n;
+        p->cap_gaps = cap;
+    }
+    const char *sym = tp_batch_strdup(&p->pend, g->symbol.ptr, g->symbol.len);
+    if (!sym) return TP_ENOMEM;
+    tp_gap_row *x = &p->gaps[p->ngaps++];
+    *x = *g;
+    x->symbol.ptr = sym;
+    p->st.gaps++;
+    tp_counter_add(p->m_gaps, 1);
+    return 0;
+}
+
 int tp_pipeline_add(tp_pipeline *p, const tp_batch *b) {
     return tp_pipeline_add_since(p, b, INT64_MIN);
 }
@@ -580,7 +606,8 @@ int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms) {
     if (now_ms - p->last_flush_ms < p->cfg.flush_interval_ms) return 0;
     /* Interval elapsed: worth a flush if there is anything to write or the
      * watermark moved (windows may have become final). */
-    return p->pend.n > 0 || p->navg > 0 || p->ncand > 0 || tp_windows_watermark(p->win) != p->last_emit_wm;
+    return p->pend.n > 0 || p->navg > 0 || p->ncand > 0 || p->ngaps > 0 ||
+           tp_windows_watermark(p->win) != p->last_emit_wm;
 }
 
 size_t tp_pipeline_pending(const tp_pipeline *p) {
@@ -711,7 +738,9 @@ static void sleep_ms(int64_t ms) {
 
 /* One attempt: write the whole pending unit and commit. */
 static int write_unit(tp_pipeline *p, int64_t now_ms, char *err, size_t errlen) {
-    int rc = tp_sink_write_trades(p->sink, p->pend.trades, p->pend.n, now_ms, err, errlen);
+    int rc = 0;
+    if (p->ngaps && p->store_gaps) rc = tp_sink_write_gaps(p->sink, p->gaps, p->ngaps, err, errlen);
+    if (!rc) rc = tp_sink_write_trades(p->sink, p->pend.trades, p->pend.n, now_ms, err, errlen);
     if (!rc) rc = tp_sink_write_averages(p->sink, p->avg, p->navg, err, errlen);
     if (!rc) rc = tp_sink_write_candles(p->sink, p->cand, p->ncand, err, errlen);
     if (!rc) rc = tp_sink_commit(p->sink, err, errlen);
@@ -778,6 +807,7 @@ static void after_commit(tp_pipeline *p, int64_t t0_us) {
     p->st.rows_averages += p->navg;
     tp_batch_reset(&p->pend);
     p->navg = p->ncand = 0;
+    p->ngaps = 0;
     if (p->avg_ix.slot) memset(p->avg_ix.slot, 0, p->avg_ix.cap * sizeof(uint32_t));
     if (p->cand_ix.slot) memset(p->cand_ix.slot, 0, p->cand_ix.cap * sizeof(uint32_t));
 }
@@ -805,7 +835,7 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
     if (p->ids.n && tp_windows_watermark(p->win) != INT64_MIN &&
         tp_windows_floor_at(p->win, tp_windows_watermark(p->win)) > p->ids.max_ts)
         idset_clear(&p->ids);
-    if (!p->pend.n && !p->navg && !p->ncand) {
+    if (!p->pend.n && !p->navg && !p->ncand && !p->ngaps) {
         retain_step(p);
         return 0;
     }
