@@ -2,17 +2,21 @@
 overlap a feed gap of their symbol are marked incomplete, recomputed from
 the stored gaps. CSV files without header, as the database's own client
 prints them:
-  GAPS      symbol,from_ms,to_ms
+  GAPS      symbol,from_ms,to_ms, or a tickpipe log whose "gap in SYM on
+            connection N: no trades between F and T ms" lines are the gaps
   CANDLES   symbol,interval_s,start_ms,incomplete
   AVERAGES  symbol,window_start_ms,window_end_ms,incomplete
 A window [start, end) overlaps the gap [from, to] when start <= to and
 from < end (a lost trade may share the millisecond of the trade before or
 after it). Also requires at least one incomplete and one complete window."""
 import csv
+import re
 import sys
 
 gaps = {}
-for s, f, t in csv.reader(open(sys.argv[1])):
+text = open(sys.argv[1]).read()
+logged = re.findall(r"gap in (\S+) on connection \d+: no trades between (\d+) and (\d+) ms", text)
+for s, f, t in logged or csv.reader(text.splitlines()):
     gaps.setdefault(s, []).append((int(f), int(t)))
 
 
