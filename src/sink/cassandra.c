@@ -80,6 +80,8 @@ enum {
     ST_SEL_AVG_ASC,
     ST_SEL_CANDLE_DESC,
     ST_SEL_CANDLE_ASC,
+    ST_INS_GAP,
+    ST_SEL_GAPS,
     ST_COUNT
 };
 
@@ -122,6 +124,10 @@ static const char *const k_cql[ST_COUNT] = {
     [ST_SEL_CANDLE_ASC] =
         "SELECT " CANDLE_COLS " FROM candles WHERE symbol = ? AND interval_s = ? AND day = ? "
         "AND start_time >= ? AND start_time < ? ORDER BY start_time ASC",
+    [ST_INS_GAP] = "INSERT INTO feed_gaps (symbol, from_ms, connection, to_ms, reason, detected_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?",
+    [ST_SEL_GAPS] = "SELECT from_ms, connection, to_ms, reason, detected_at FROM feed_gaps "
+                    "WHERE symbol = ? AND from_ms < ?",
 };
 
 /* One buffered row: its statement, partition key bytes and bound values. */
@@ -554,6 +560,37 @@ static int ensure_schema(cass_store *s, char *err, size_t errlen) {
     return 0;
 }
 
+/* feed_gaps is created if missing, by its statement in sql/cassandra.cql,
+ * rather than by a migration: a new table alone, so a keyspace of schema
+ * version 1 made before it simply gains it. Asking system_schema first
+ * keeps a user without CREATE permission working once the table exists. */
+static int ensure_gaps_table(cass_store *s, char *err, size_t errlen) {
+    char cql[256];
+    snprintf(cql, sizeof cql,
+             "SELECT table_name FROM system_schema.tables WHERE keyspace_name = '%s' AND table_name = "
+             "'feed_gaps'",
+             s->ks);
+    tp_cql_result r;
+    int rc = tp_cql_query(s->conn, cql, s->consistency, &r, err, errlen);
+    if (rc) return rc;
+    tp_cql_rows it;
+    tp_cql_value v[TP_CQL_MAX_COLS];
+    tp_cql_rows_begin(&r, &it);
+    if (tp_cql_row_next(&it, v)) return 0;
+    const char *p = strstr(tp_sql_cassandra, "CREATE TABLE IF NOT EXISTS feed_gaps");
+    const char *end = p ? strchr(p, ';') : NULL;
+    if (!end) return tp_seterr(err, errlen, TP_ESTATE, "sql/cassandra.cql has no feed_gaps table");
+    char *ddl = strndup(p, (size_t)(end - p + 1));
+    if (!ddl) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    snprintf(cql, sizeof cql, "USE %s", s->ks);
+    rc = tp_cql_query(s->conn, cql, s->consistency, NULL, err, errlen);
+    if (!rc) rc = run_ddl(s, ddl, err, errlen);
+    free(ddl);
+    if (!rc) rc = tp_cql_await_schema(s->conn, 60000, err, errlen);
+    if (!rc) tp_info("cassandra", "created table feed_gaps in keyspace %s", s->ks);
+    return rc;
+}
+
 static void cass_close(void *state);
 
 static int cass_open(const char *url, void **state, char *err, size_t errlen) {
@@ -562,6 +599,7 @@ static int cass_open(const char *url, void **state, char *err, size_t errlen) {
     int rc = parse_url(s, url, err, errlen);
     if (!rc) rc = ensure_conn(s, 0, err, errlen);
     if (!rc) rc = ensure_schema(s, err, errlen);
+    if (!rc) rc = ensure_gaps_table(s, err, errlen);
     if (!rc) rc = use_and_prepare(s, err, errlen);
     if (rc) {
         cass_close(s);
@@ -746,6 +784,33 @@ static int cass_write_candles(void *state, const tp_candle *c, size_t n, char *e
             tp_cql_val_i64(v, c[i].trade_count) || tp_cql_val_i64(v, c[i].updated_ms) ||
             tp_cql_val_bool(v, c[i].final) || tp_cql_val_bool(v, c[i].incomplete) ||
             tp_cql_val_i64(v, write_time(c[i].updated_ms, c[i].final)))
+            goto oom;
+        row_end(s, r);
+    }
+    return 0;
+oom:
+    drop_unit(s);
+    return tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory buffering the unit");
+}
+
+/* 10^15 us (2001) - detected_at: the earliest detection of a gap has the
+ * latest write time and wins whatever order rows arrive in (the rule of
+ * every store), and every real write time (a DELETE's) is larger. */
+static int64_t gap_write_time(int64_t detected_at_ms) {
+    return 1000000000000000LL - (detected_at_ms > 0 ? detected_at_ms : 0);
+}
+
+static int cass_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    cass_store *s = state;
+    for (size_t i = 0; i < n; i++) {
+        const char *reason = g[i].reason ? g[i].reason : "";
+        pend *r = row_begin(s, ST_INS_GAP);
+        if (!r || key_put(s, g[i].symbol.ptr, g[i].symbol.len, "", 0)) goto oom;
+        tp_buf *v = &s->vals;
+        if (val_text(s, v, g[i].symbol.ptr, g[i].symbol.len) || tp_cql_val_i64(v, g[i].from_ms) ||
+            tp_cql_val_i32(v, g[i].connection) || tp_cql_val_i64(v, g[i].to_ms) ||
+            val_text(s, v, reason, strlen(reason)) || tp_cql_val_i64(v, g[i].detected_at_ms) ||
+            tp_cql_val_i64(v, gap_write_time(g[i].detected_at_ms)))
             goto oom;
         row_end(s, r);
     }
@@ -1275,8 +1340,13 @@ static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t 
     return rc;
 }
 
-static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
-    cass_store *s = state;
+/* One symbol's days of trades (newest first) from load_symbol_days; returns
+ * 0, a negative tp_err code, or 1 to stop early without an error. */
+typedef int (*sym_days_fn)(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                           void *ud, char *err, size_t errlen);
+
+/* Calls fn once per symbol, in byte order, with all of its days. */
+static int each_symbol(cass_store *s, sym_days_fn fn, void *ud, char *err, size_t errlen) {
     int rc = ensure_conn(s, 1, err, errlen);
     if (rc) return rc;
     tp_buf names = {0};
@@ -1286,54 +1356,138 @@ static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *
     for (size_t i = 0; !rc && i < nd;) {
         size_t j = i;
         while (j < nd && d[j].sym_off == d[i].sym_off) j++;
-        tp_symbol_info info;
-        rc = symbol_info(s, (const char *)names.p + d[i].sym_off, d[i].sym_len, d + i, j - i, &info, err,
-                         errlen);
-        if (!rc && info.trade_count > 0 && fn(ud, &info)) break;
+        rc = fn(s, (const char *)names.p + d[i].sym_off, d[i].sym_len, d + i, j - i, ud, err, errlen);
         i = j;
     }
     free(d);
     tp_buf_free(&names);
-    return rc;
+    return rc > 0 ? 0 : rc;
 }
 
-/* The newest trade of every symbol, without counting: the newest day of
- * trades that holds one, then its latest row. */
+typedef struct {
+    tp_symbol_row_fn fn;
+    void *ud;
+} sym_cb;
+
+static int symbol_counted(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                          void *ud, char *err, size_t errlen) {
+    sym_cb *cb = ud;
+    tp_symbol_info info;
+    int rc = symbol_info(s, sym, sym_len, d, n, &info, err, errlen);
+    if (rc) return rc;
+    return info.trade_count > 0 && cb->fn(cb->ud, &info) ? 1 : 0;
+}
+
+static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    sym_cb cb = {fn, ud};
+    return each_symbol(state, symbol_counted, &cb, err, errlen);
+}
+
+/* The newest trade of a symbol, without counting: the newest day of trades
+ * that holds one (days come newest first, clustering order), then its
+ * latest row. */
+static int symbol_latest(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                         void *ud, char *err, size_t errlen) {
+    sym_cb *cb = ud;
+    tp_symbol_info info = {{sym, sym_len}, -1, NAN, 0};
+    for (size_t k = 0; k < n; k++) {
+        args_reset(s);
+        if (tp_cql_val_blob(&s->args, sym, sym_len) || tp_cql_val_date(&s->args, d[k].day))
+            return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+        tp_cql_result r;
+        int rc = exec_simple(s, ST_SEL_LAST, 2, &r, err, errlen);
+        if (rc) return rc;
+        tp_cql_rows it;
+        tp_cql_value v[TP_CQL_MAX_COLS];
+        tp_cql_rows_begin(&r, &it);
+        if (tp_cql_row_next(&it, v) && !tp_cql_get_i64(v[0], &info.last_ts_ms))
+            return cb->fn(cb->ud, &info) ? 1 : 0;
+    }
+    return 0;
+}
+
 static int cass_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    sym_cb cb = {fn, ud};
+    return each_symbol(state, symbol_latest, &cb, err, errlen);
+}
+
+/* gaps: the symbol's one partition, newest first, to_ms filtered here (not
+ * a clustering column) */
+
+typedef struct gap_item {
+    int64_t from_ms, to_ms, detected_at_ms;
+    int32_t connection;
+    char reason[32];
+} gap_item;
+
+static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
+                           size_t errlen) {
     cass_store *s = state;
+    if (!q->symbol || !*q->symbol) return tp_seterr(err, errlen, TP_EINVAL, "query needs a symbol");
     int rc = ensure_conn(s, 1, err, errlen);
     if (rc) return rc;
-    tp_buf names = {0};
-    sym_day *d = NULL;
-    size_t nd = 0;
-    rc = load_symbol_days(s, &names, &d, &nd, err, errlen);
-    for (size_t i = 0; !rc && i < nd;) {
-        size_t j = i;
-        while (j < nd && d[j].sym_off == d[i].sym_off) j++;
-        const char *sym = (const char *)names.p + d[i].sym_off;
-        tp_symbol_info info = {{sym, d[i].sym_len}, -1, NAN, 0};
-        int found = 0;
-        /* days of one symbol come newest first (clustering order) */
-        for (size_t k = i; k < j && !rc && !found; k++) {
-            args_reset(s);
-            if (tp_cql_val_blob(&s->args, sym, d[i].sym_len) || tp_cql_val_date(&s->args, d[k].day)) {
-                rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    gap_item *items = NULL;
+    size_t n = 0, cap = 0;
+    int full = 0;
+    tp_buf_reset(&s->paging);
+    while (!rc && !full) {
+        args_reset(s);
+        if (val_text(s, &s->args, q->symbol, strlen(q->symbol)) ||
+            tp_cql_val_i64(&s->args, q->to_ms ? q->to_ms : INT64_MAX)) {
+            rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+            break;
+        }
+        tp_cql_result r;
+        rc = after(s, tp_cql_execute(s->conn, &s->st[ST_SEL_GAPS], &s->args, 2, s->consistency, PAGE_SIZE,
+                                     &s->paging, &r, err, errlen));
+        if (rc) break;
+        tp_cql_rows it;
+        tp_cql_value v[TP_CQL_MAX_COLS];
+        tp_cql_rows_begin(&r, &it);
+        while (!full && tp_cql_row_next(&it, v)) {
+            gap_item g;
+            memset(&g, 0, sizeof g);
+            if (r.ncols != 5 || tp_cql_get_i64(v[0], &g.from_ms) || tp_cql_get_i32(v[1], &g.connection) ||
+                tp_cql_get_i64(v[2], &g.to_ms)) {
+                rc = tp_seterr(err, errlen, TP_EPARSE, "Cassandra at %s: a feed_gaps row of unexpected shape",
+                               s->where);
                 break;
             }
-            tp_cql_result r;
-            rc = exec_simple(s, ST_SEL_LAST, 2, &r, err, errlen);
-            tp_cql_rows it;
-            tp_cql_value v[TP_CQL_MAX_COLS];
-            if (!rc) {
-                tp_cql_rows_begin(&r, &it);
-                found = tp_cql_row_next(&it, v) && !tp_cql_get_i64(v[0], &info.last_ts_ms);
+            tp_cql_get_i64(v[4], &g.detected_at_ms);
+            if (v[3].len > 0)
+                snprintf(g.reason, sizeof g.reason, "%.*s", (int)v[3].len, (const char *)v[3].p);
+            if (q->from_ms && g.to_ms < q->from_ms) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                gap_item *x = realloc(items, cap * sizeof *x);
+                if (!x) {
+                    rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+                    break;
+                }
+                items = x;
             }
+            items[n++] = g;
+            full = q->limit > 0 && (int)n >= q->limit;
         }
-        if (!rc && found && fn(ud, &info)) break;
-        i = j;
+        if (rc) break;
+        tp_buf_reset(&s->paging);
+        if (!r.paging) break;
+        if (tp_buf_append(&s->paging, r.paging, (size_t)r.paging_len))
+            rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     }
-    free(d);
-    tp_buf_free(&names);
+    /* newest first -> oldest first */
+    for (size_t i = n; !rc && i-- > 0;) {
+        tp_gap_row g = {
+            .symbol = {q->symbol, (uint32_t)strlen(q->symbol)},
+            .from_ms = items[i].from_ms,
+            .to_ms = items[i].to_ms,
+            .reason = items[i].reason,
+            .detected_at_ms = items[i].detected_at_ms,
+            .connection = items[i].connection,
+        };
+        if (fn(ud, &g)) break;
+    }
+    free(items);
     return rc;
 }
 
@@ -1365,4 +1519,6 @@ const tp_sink_ops tp_sink_cassandra_ops = {
     .reader = &cass_reader,
     .check_url = cass_check_url,
     .query_latest = cass_query_latest,
+    .write_gaps = cass_write_gaps,
+    .query_gaps = cass_query_gaps,
 };
