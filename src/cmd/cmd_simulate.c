@@ -62,6 +62,7 @@ static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {
     cfg->repeat_rate = f->repeat;
     cfg->max_symbols = (size_t)f->max_symbols;
     cfg->error_every_s = (double)f->error_ms / 1000.0;
+    cfg->holes_log = f->holes_log;
 }
 
 int tp_cmd_simulate(tp_cmd_args *a, int argc, char **argv, int first_arg) {

@@ -142,7 +142,7 @@ typedef struct tp_serve_flags {
 
 /* simulate's four groups (server, market, replay, faults) share one struct */
 typedef struct tp_sim_flags {
-    const char *listen, *token, *tls_cert, *tls_key, *replay;
+    const char *listen, *token, *tls_cert, *tls_key, *replay, *holes_log;
     int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms, max_symbols;
     double rate, speed, malformed, repeat;
     int loop;

@@ -40,6 +40,10 @@ typedef struct tp_sim_config {
     void *ready_ud;
     double repeat_rate; /* fraction of trade frames sent a second time, byte for byte */
     size_t max_symbols; /* per connection, as a Finnhub plan; 0 = 1000 */
+    /* Append a JSON line per hole to this file (synthetic market only): a
+     * symbol's last trade delivered on a lost connection (from_ms) and its
+     * first on the token's next one (to_ms), see sim.c. NULL = off. */
+    const char *holes_log;
 } tp_sim_config;
 
 void tp_sim_config_default(tp_sim_config *c);

@@ -82,6 +82,8 @@ enum {
     ST_SEL_AVG_ASC,
     ST_SEL_CANDLE_DESC,
     ST_SEL_CANDLE_ASC,
+    ST_INS_GAP,
+    ST_SEL_GAPS,
     ST_COUNT
 };
 
@@ -121,6 +123,10 @@ static const char *const k_cql[ST_COUNT] = {
     [ST_SEL_CANDLE_ASC] =
         "SELECT " CANDLE_COLS " FROM candles WHERE symbol = ? AND interval_s = ? AND day = ? "
         "AND start_time >= ? AND start_time < ? ORDER BY start_time ASC",
+    [ST_INS_GAP] = "INSERT INTO feed_gaps (symbol, from_ms, connection, to_ms, reason, detected_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?",
+    [ST_SEL_GAPS] = "SELECT from_ms, connection, to_ms, reason, detected_at FROM feed_gaps "
+                    "WHERE symbol = ? AND from_ms < ?",
 };
 
 /* One buffered row: its statement, partition key bytes and bound values. */
@@ -564,6 +570,37 @@ static int ensure_schema(cass_store *s, char *err, size_t errlen) {
     return 0;
 }
 
+/* feed_gaps is created if missing, by its statement in sql/cassandra.cql,
+ * rather than by a migration: a new table alone, so a keyspace of schema
+ * version 1 made before it simply gains it. Asking system_schema first
+ * keeps a user without CREATE permission working once the table exists. */
+static int ensure_gaps_table(cass_store *s, char *err, size_t errlen) {
+    char cql[256];
+    snprintf(cql, sizeof cql,
+             "SELECT table_name FROM system_schema.tables WHERE keyspace_name = '%s' AND table_name = "
+             "'feed_gaps'",
+             s->ks);
+    tp_cql_result r;
+    int rc = tp_cql_query(s->conn, cql, s->consistency, &r, err, errlen);
+    if (rc) return rc;
+    tp_cql_rows it;
+    tp_cql_value v[TP_CQL_MAX_COLS];
+    tp_cql_rows_begin(&r, &it);
+    if (tp_cql_row_next(&it, v)) return 0;
+    const char *p = strstr(tp_sql_cassandra, "CREATE TABLE IF NOT EXISTS feed_gaps");
+    const char *end = p ? strchr(p, ';') : NULL;
+    if (!end) return tp_seterr(err, errlen, TP_ESTATE, "sql/cassandra.cql has no feed_gaps table");
+    char *ddl = strndup(p, (size_t)(end - p + 1));
+    if (!ddl) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    snprintf(cql, sizeof cql, "USE %s", s->ks);
+    rc = tp_cql_query(s->conn, cql, s->consistency, NULL, err, errlen);
+    if (!rc) rc = run_ddl(s, ddl, err, errlen);
+    free(ddl);
+    if (!rc) rc = tp_cql_await_schema(s->conn, 60000, err, errlen);
+    if (!rc) tp_info("cassandra", "created table feed_gaps in keyspace %s", s->ks);
+    return rc;
+}
+
 static void cass_close(void *state);
 
 static int cass_open(const char *url, void **state, char *err, size_t errlen) {
@@ -572,6 +609,7 @@ static int cass_open(const char *url, void **state, char *err, size_t errlen) {
     int rc = parse_url(s, url, err, errlen);
     if (!rc) rc = ensure_conn(s, 0, err, errlen);
     if (!rc) rc = ensure_schema(s, err, errlen);
+    if (!rc) rc = ensure_gaps_table(s, err, errlen);
     if (!rc) rc = use_and_prepare(s, err, errlen);
     if (rc) {
         cass_close(s);
@@ -782,6 +820,33 @@ static int phase_of(int stmt) {
     return stmt == ST_INS_DAY ? 0 : stmt == ST_INS_TRADE ? 1 : 2;
 }
 #define PHASES 3
+
+/* 10^15 us (2001) - detected_at: the earliest detection of a gap has the
+ * latest write time and wins whatever order rows arrive in (the rule of
+ * every store), and every real write time (a DELETE's) is larger. */
+static int64_t gap_write_time(int64_t detected_at_ms) {
+    return 1000000000000000LL - (detected_at_ms > 0 ? detected_at_ms : 0);
+}
+
+static int cass_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    cass_store *s = state;
+    for (size_t i = 0; i < n; i++) {
+        const char *reason = g[i].reason ? g[i].reason : "";
+        pend *r = row_begin(s, ST_INS_GAP);
+        if (!r || key_put(s, g[i].symbol.ptr, g[i].symbol.len, "", 0)) goto oom;
+        tp_buf *v = &s->vals;
+        if (val_text(s, v, g[i].symbol.ptr, g[i].symbol.len) || tp_cql_val_i64(v, g[i].from_ms) ||
+            tp_cql_val_i32(v, g[i].connection) || tp_cql_val_i64(v, g[i].to_ms) ||
+            val_text(s, v, reason, strlen(reason)) || tp_cql_val_i64(v, g[i].detected_at_ms) ||
+            tp_cql_val_i64(v, gap_write_time(g[i].detected_at_ms)))
+            goto oom;
+        row_end(s, r);
+    }
+    return 0;
+oom:
+    drop_unit(s);
+    return tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory buffering the unit");
+}
 
 static int cmp_pend(const void *x, const void *y, void *ud) {
     const cass_store *s = ud;
@@ -1390,6 +1455,86 @@ static int cass_retain(void *state, const tp_retention *r, int64_t now_ms, int m
     return 0;
 }
 
+/* gaps: the symbol's one partition, newest first, to_ms filtered here (not
+ * a clustering column) */
+
+typedef struct gap_item {
+    int64_t from_ms, to_ms, detected_at_ms;
+    int32_t connection;
+    char reason[32];
+} gap_item;
+
+static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
+                           size_t errlen) {
+    cass_store *s = state;
+    if (!q->symbol || !*q->symbol) return tp_seterr(err, errlen, TP_EINVAL, "query needs a symbol");
+    int rc = ensure_conn(s, 1, err, errlen);
+    if (rc) return rc;
+    gap_item *items = NULL;
+    size_t n = 0, cap = 0;
+    int full = 0;
+    tp_buf_reset(&s->paging);
+    while (!rc && !full) {
+        args_reset(s);
+        if (val_text(s, &s->args, q->symbol, strlen(q->symbol)) ||
+            tp_cql_val_i64(&s->args, q->to_ms ? q->to_ms : INT64_MAX)) {
+            rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+            break;
+        }
+        tp_cql_result r;
+        rc = after(s, tp_cql_execute(s->conn, &s->st[ST_SEL_GAPS], &s->args, 2, s->consistency, PAGE_SIZE,
+                                     &s->paging, &r, err, errlen));
+        if (rc) break;
+        tp_cql_rows it;
+        tp_cql_value v[TP_CQL_MAX_COLS];
+        tp_cql_rows_begin(&r, &it);
+        while (!full && tp_cql_row_next(&it, v)) {
+            gap_item g;
+            memset(&g, 0, sizeof g);
+            if (r.ncols != 5 || tp_cql_get_i64(v[0], &g.from_ms) || tp_cql_get_i32(v[1], &g.connection) ||
+                tp_cql_get_i64(v[2], &g.to_ms)) {
+                rc = tp_seterr(err, errlen, TP_EPARSE, "Cassandra at %s: a feed_gaps row of unexpected shape",
+                               s->where);
+                break;
+            }
+            tp_cql_get_i64(v[4], &g.detected_at_ms);
+            if (v[3].len > 0)
+                snprintf(g.reason, sizeof g.reason, "%.*s", (int)v[3].len, (const char *)v[3].p);
+            if (q->from_ms && g.to_ms < q->from_ms) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                gap_item *x = realloc(items, cap * sizeof *x);
+                if (!x) {
+                    rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+                    break;
+                }
+                items = x;
+            }
+            items[n++] = g;
+            full = q->limit > 0 && (int)n >= q->limit;
+        }
+        if (rc) break;
+        tp_buf_reset(&s->paging);
+        if (!r.paging) break;
+        if (tp_buf_append(&s->paging, r.paging, (size_t)r.paging_len))
+            rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    }
+    /* newest first -> oldest first */
+    for (size_t i = n; !rc && i-- > 0;) {
+        tp_gap_row g = {
+            .symbol = {q->symbol, (uint32_t)strlen(q->symbol)},
+            .from_ms = items[i].from_ms,
+            .to_ms = items[i].to_ms,
+            .reason = items[i].reason,
+            .detected_at_ms = items[i].detected_at_ms,
+            .connection = items[i].connection,
+        };
+        if (fn(ud, &g)) break;
+    }
+    free(items);
+    return rc;
+}
+
 static int cass_check_url(const char *url, char *err, size_t errlen) {
     cass_store *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -1419,4 +1564,6 @@ const tp_sink_ops tp_sink_cassandra_ops = {
     .check_url = cass_check_url,
     .query_latest = cass_query_latest,
     .retain = cass_retain,
+    .write_gaps = cass_write_gaps,
+    .query_gaps = cass_query_gaps,
 };

@@ -55,6 +55,7 @@ typedef struct ch_store {
     char db[128];
     char user[128], password[256];
     tp_buf trades, averages, candles; /* RowBinary rows of the unit */
+    tp_buf gaps;                      /* feed_gaps rows of the unit */
     tp_buf resp, sql, cond;
     tp_cond_decoder dec;
 } ch_store;
@@ -309,6 +310,16 @@ static int migrate(ch_store *s, char *err, size_t errlen) {
     return 0;
 }
 
+/* feed_gaps is created if missing at every open, by its statement in
+ * sql/clickhouse.sql, rather than by a migration: a new table alone, so a
+ * database of schema version 1 made before it simply gains it. */
+static int ensure_gaps_table(ch_store *s, char *err, size_t errlen) {
+    const char *p = strstr(tp_sql_clickhouse, "CREATE TABLE IF NOT EXISTS feed_gaps");
+    const char *end = p ? strstr(p, ";\n") : NULL;
+    if (!end) return tp_seterr(err, errlen, TP_ESTATE, "sql/clickhouse.sql has no feed_gaps table");
+    return request(s, NULL, p, (size_t)(end - p), 1, err, errlen);
+}
+
 static void ch_close(void *state) {
     ch_store *s = state;
     if (!s) return;
@@ -317,6 +328,7 @@ static void ch_close(void *state) {
     tp_buf_free(&s->trades);
     tp_buf_free(&s->averages);
     tp_buf_free(&s->candles);
+    tp_buf_free(&s->gaps);
     tp_buf_free(&s->resp);
     tp_buf_free(&s->sql);
     tp_buf_free(&s->cond);
@@ -348,7 +360,7 @@ static int ch_open(const char *url, void **state, char *err, size_t errlen) {
     curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "tickpipe");
     s->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip on large inserts */
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
-    if ((rc = migrate(s, err, errlen))) goto fail;
+    if ((rc = migrate(s, err, errlen)) || (rc = ensure_gaps_table(s, err, errlen))) goto fail;
     *state = s;
     return 0;
 fail:
@@ -396,6 +408,7 @@ static void drop_unit(ch_store *s) {
     tp_buf_reset(&s->trades);
     tp_buf_reset(&s->averages);
     tp_buf_reset(&s->candles);
+    tp_buf_reset(&s->gaps);
 }
 
 static int oom(ch_store *s, char *err, size_t errlen) {
@@ -460,6 +473,26 @@ static int ch_write_candles(void *state, const tp_candle *c, size_t n, char *err
     return 0;
 }
 
+/* 2^62 - detected_at: the replacing engine keeps the highest version, so
+ * the earliest detection of a gap wins whatever order rows arrive in (the
+ * rule of every store). */
+static uint64_t gap_version(int64_t detected_at_ms) {
+    return FINAL_BIT - (uint64_t)(detected_at_ms > 0 ? detected_at_ms : 0);
+}
+
+static int ch_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    ch_store *s = state;
+    tp_buf *b = &s->gaps;
+    for (size_t i = 0; i < n; i++) {
+        const char *reason = g[i].reason ? g[i].reason : "";
+        if (put_str(b, g[i].symbol.ptr, g[i].symbol.len) || put_i64(b, g[i].from_ms) ||
+            put_i64(b, g[i].to_ms) || put_str(b, reason, strlen(reason)) || put_i64(b, g[i].detected_at_ms) ||
+            put_i32(b, g[i].connection) || put_u64(b, gap_version(g[i].detected_at_ms)))
+            return oom(s, err, errlen);
+    }
+    return 0;
+}
+
 static int ch_commit(void *state, char *err, size_t errlen) {
     ch_store *s = state;
     int rc = 0;
@@ -480,6 +513,12 @@ static int ch_commit(void *state, char *err, size_t errlen) {
                     "INSERT INTO candles (symbol, interval_s, start_ms, open, high, low, close, volume, vwap,"
                     " trade_count, updated_ms, final, version) FORMAT RowBinary",
                     s->candles.p, s->candles.len, 1, err, errlen);
+    if (!rc && s->gaps.len)
+        rc =
+            request(s,
+                    "INSERT INTO feed_gaps (symbol, from_ms, to_ms, reason, detected_at, connection, version)"
+                    " FORMAT RowBinary",
+                    s->gaps.p, s->gaps.len, 1, err, errlen);
     drop_unit(s); /* durable, or lost: the caller re-sends (sink.h) */
     return rc;
 }
@@ -801,6 +840,49 @@ static int ch_retain(void *state, const tp_retention *r, int64_t now_ms, int max
     return 0;
 }
 
+/* The version of each key with the highest `version` (argMax over the
+ * whole row, so a tie cannot mix two rows), filtered on to_ms only after
+ * that: a filter on a column that differs between versions must not run
+ * before they are collapsed, which FINAL does not promise. */
+static int ch_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
+                         size_t errlen) {
+    ch_store *s = state;
+    if (!q->symbol || !*q->symbol) return tp_seterr(err, errlen, TP_EINVAL, "query needs a symbol");
+    tp_buf *b = &s->sql;
+    tp_buf_reset(b);
+    int bad =
+        sql_add(b, "SELECT * FROM (SELECT symbol, from_ms, g.1 AS to_ms, g.2 AS reason, g.3 AS detected_at,"
+                   " connection FROM (SELECT symbol, from_ms, connection,"
+                   " argMax(tuple(to_ms, reason, detected_at), version) AS g FROM feed_gaps"
+                   " WHERE symbol = ") ||
+        sql_quote(b, q->symbol);
+    if (q->to_ms > 0) bad = bad || sql_add(b, " AND from_ms < %" PRId64, q->to_ms);
+    bad = bad || sql_add(b, " GROUP BY symbol, from_ms, connection)");
+    if (q->from_ms > 0) bad = bad || sql_add(b, " WHERE g.1 >= %" PRId64, q->from_ms);
+    bad = bad || sql_add(b, " ORDER BY from_ms DESC, connection DESC");
+    if (q->limit > 0) bad = bad || sql_add(b, " LIMIT %d", q->limit);
+    bad = bad || sql_add(b, ") ORDER BY from_ms, connection FORMAT RowBinary");
+    if (bad) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = request(s, NULL, b->p, b->len, 1, err, errlen);
+    if (rc) return rc;
+    rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
+    while (r.p < r.end) {
+        tp_gap_row g;
+        char reason[64];
+        g.symbol = rb_str(&r);
+        g.from_ms = rb_i64(&r);
+        g.to_ms = rb_i64(&r);
+        tp_str rs = rb_str(&r);
+        g.detected_at_ms = rb_i64(&r);
+        g.connection = rb_i32(&r);
+        if (r.bad) return bad_reply(s, err, errlen);
+        snprintf(reason, sizeof reason, "%.*s", (int)rs.len, rs.ptr);
+        g.reason = reason;
+        if (fn(ud, &g)) break;
+    }
+    return 0;
+}
+
 static const tp_sink_reader_ops ch_reader = {
     .query_symbols = ch_query_symbols,
     .query_trades = ch_query_trades,
@@ -827,4 +909,6 @@ const tp_sink_ops tp_sink_clickhouse_ops = {
     .reader = &ch_reader,
     .check_url = ch_check_url,
     .retain = ch_retain,
+    .write_gaps = ch_write_gaps,
+    .query_gaps = ch_query_gaps,
 };

@@ -153,7 +153,8 @@ typedef struct tp_sink_ops {
      * first question, asked of a store that may hold days of trades. */
     int (*query_latest)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
     /* optional: feed gaps (tp_gap_row), part of the unit of work like the
-     * other writes (idempotent on the key) ... */
+     * other writes (idempotent on the key; of two rows of one key, in one
+     * unit or not, the one with the smallest detected_at_ms is kept) ... */
     int (*write_gaps)(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen);
     /* ... and, with reader, the gaps of q->symbol that overlap [from, to),
      * oldest first, at most q->limit (0 = all) */
