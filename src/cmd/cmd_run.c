@@ -50,6 +50,12 @@ static int run_health(void *ud, char *out, size_t outlen) {
     return tp_health_report(((run_state *)ud)->health, out, outlen);
 }
 
+/* /readyz: the feed connected (the store was opened and the windows rebuilt
+ * before the HTTP server started). */
+static int run_ready(void *ud, char *out, size_t outlen) {
+    return tp_health_ready(((run_state *)ud)->health, out, outlen);
+}
+
 static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *c, size_t nc,
                        const tp_average *a, size_t na) {
     run_state *r = ud;
@@ -122,6 +128,8 @@ static int start_http(run_state *r, const tp_http_flags *hf, const char *store) 
     hcfg.max_limit = (int)hf->max_limit;
     hcfg.health = run_health;
     hcfg.health_ud = r;
+    hcfg.ready = run_ready;
+    hcfg.ready_ud = r;
     int rc = tp_http_start(&hcfg, &r->http, err, sizeof err);
     if (rc) /* a bad address is a usage error, as in serve */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)

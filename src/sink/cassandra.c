@@ -827,6 +827,17 @@ oom:
     return tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory buffering the unit");
 }
 
+/* The order a commit makes rows durable in, so that a writer killed in the
+ * middle never leaves a row that says more than the rows it rests on:
+ * symbol_days first (readers find trades only through it), then trades,
+ * then the window rows computed from them. A final window row stored
+ * without its trades would stay wrong for good; trades stored without
+ * their window rows are rebuilt at the next start (process/pipeline.c). */
+static int phase_of(int stmt) {
+    return stmt == ST_INS_DAY ? 0 : stmt == ST_INS_TRADE ? 1 : 2;
+}
+#define PHASES 3
+
 /* 10^15 us (2001) - detected_at: the earliest detection of a gap has the
  * latest write time and wins whatever order rows arrive in (the rule of
  * every store), and every real write time (a DELETE's) is larger. */
@@ -857,6 +868,7 @@ oom:
 static int cmp_pend(const void *x, const void *y, void *ud) {
     const cass_store *s = ud;
     const pend *a = x, *b = y;
+    if (phase_of(a->stmt) != phase_of(b->stmt)) return phase_of(a->stmt) < phase_of(b->stmt) ? -1 : 1;
     if (a->stmt != b->stmt) return a->stmt < b->stmt ? -1 : 1;
     if (a->key_len != b->key_len) return a->key_len < b->key_len ? -1 : 1;
     int c = memcmp(s->keys.p + a->key_off, s->keys.p + b->key_off, a->key_len);
@@ -883,8 +895,9 @@ static tp_buf *next_body(cass_store *s, size_t *nb) {
     return b;
 }
 
-/* The unit as single-partition UNLOGGED BATCH bodies. */
-static int build_batches(cass_store *s, size_t *nbodies) {
+/* The unit as single-partition UNLOGGED BATCH bodies, phase by phase:
+ * phase_end[p] is the number of bodies of phases 0..p. */
+static int build_batches(cass_store *s, size_t *nbodies, size_t phase_end[PHASES]) {
     qsort_r(s->rows, s->nrows, sizeof *s->rows, cmp_pend, s);
     size_t nb = 0;
     tp_buf *b = NULL;
@@ -897,6 +910,7 @@ static int build_batches(cass_store *s, size_t *nbodies) {
         if (!same || !b || in_batch >= BATCH_MAX_ROWS || b->len >= BATCH_MAX_BYTES) {
             if (b && tp_cql_batch_end(b, s->consistency)) return -1;
             if (!(b = next_body(s, &nb))) return -1;
+            for (int p = phase_of(r->stmt); p < PHASES; p++) phase_end[p] = nb;
             in_batch = 0;
         }
         if (tp_cql_batch_add(b, &s->st[r->stmt]) || tp_buf_append(b, s->vals.p + r->val_off, r->val_len))
@@ -912,9 +926,14 @@ static int cass_commit(void *state, char *err, size_t errlen) {
     cass_store *s = state;
     if (!s->nrows) return 0;
     int rc = ensure_conn(s, 1, err, errlen);
-    size_t nb = 0;
-    if (!rc && build_batches(s, &nb)) rc = tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory");
-    if (!rc) rc = after(s, tp_cql_batches(s->conn, s->bodies, nb, PIPELINE, s->st, ST_COUNT, err, errlen));
+    size_t nb = 0, phase_end[PHASES] = {0};
+    if (!rc && build_batches(s, &nb, phase_end))
+        rc = tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory");
+    /* each phase durable before the next starts (see phase_of) */
+    for (size_t p = 0, from = 0; !rc && p < PHASES; from = phase_end[p++])
+        if (phase_end[p] > from)
+            rc = after(s, tp_cql_batches(s->conn, s->bodies + from, phase_end[p] - from, PIPELINE, s->st,
+                                         ST_COUNT, err, errlen));
     drop_unit(s);
     return rc;
 }
