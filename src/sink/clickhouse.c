@@ -43,6 +43,10 @@ extern const char tp_sql_clickhouse[];
  * separated by ";" at the end of a line. */
 static const char *const k_migrations[] = {
     tp_sql_clickhouse,
+    /* 2: windows that overlap a feed gap are marked (process/window.h); a
+     * re-marked row carries a newer version, so it replaces the old one */
+    "ALTER TABLE running_averages_15_sec ADD COLUMN incomplete UInt8 DEFAULT 0;\n"
+    "ALTER TABLE candles ADD COLUMN incomplete UInt8 DEFAULT 0;\n",
 };
 #define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 #define FINAL_BIT (1ULL << 62)
@@ -452,7 +456,7 @@ static int ch_write_averages(void *state, const tp_average *a, size_t n, char *e
             put_i64(b, a[i].window_start_ms) || put_i64(b, a[i].window_end_ms) ||
             put_f64(b, a[i].price_volume_multiply) || put_i64(b, a[i].trade_count) ||
             put_i64(b, a[i].ingest_ms) || put_u8(b, a[i].final ? 1 : 0) ||
-            put_u64(b, version_of(a[i].final, a[i].ingest_ms)))
+            put_u64(b, version_of(a[i].final, a[i].ingest_ms)) || put_u8(b, a[i].incomplete ? 1 : 0))
             return oom(s, err, errlen);
     }
     return 0;
@@ -467,7 +471,8 @@ static int ch_write_candles(void *state, const tp_candle *c, size_t n, char *err
                   put_f64(b, c[i].low) || put_f64(b, c[i].close) || put_f64(b, c[i].volume);
         bad = bad || (isnan(c[i].vwap) ? put_u8(b, 1) : (put_u8(b, 0) || put_f64(b, c[i].vwap)));
         bad = bad || put_i64(b, c[i].trade_count) || put_i64(b, c[i].updated_ms) ||
-              put_u8(b, c[i].final ? 1 : 0) || put_u64(b, version_of(c[i].final, c[i].updated_ms));
+              put_u8(b, c[i].final ? 1 : 0) || put_u64(b, version_of(c[i].final, c[i].updated_ms)) ||
+              put_u8(b, c[i].incomplete ? 1 : 0);
         if (bad) return oom(s, err, errlen);
     }
     return 0;
@@ -502,16 +507,16 @@ static int ch_commit(void *state, char *err, size_t errlen) {
                      " ingest_timestamp) FORMAT RowBinary",
                      s->trades.p, s->trades.len, 1, err, errlen);
     if (!rc && s->averages.len)
-        rc =
-            request(s,
-                    "INSERT INTO running_averages_15_sec (uuid, symbol, window_start, window_end,"
-                    " price_volume_multiply, trade_count, ingest_timestamp, final, version) FORMAT RowBinary",
-                    s->averages.p, s->averages.len, 1, err, errlen);
+        rc = request(s,
+                     "INSERT INTO running_averages_15_sec (uuid, symbol, window_start, window_end,"
+                     " price_volume_multiply, trade_count, ingest_timestamp, final, version, incomplete)"
+                     " FORMAT RowBinary",
+                     s->averages.p, s->averages.len, 1, err, errlen);
     if (!rc && s->candles.len)
         rc =
             request(s,
                     "INSERT INTO candles (symbol, interval_s, start_ms, open, high, low, close, volume, vwap,"
-                    " trade_count, updated_ms, final, version) FORMAT RowBinary",
+                    " trade_count, updated_ms, final, version, incomplete) FORMAT RowBinary",
                     s->candles.p, s->candles.len, 1, err, errlen);
     if (!rc && s->gaps.len)
         rc =
@@ -677,7 +682,7 @@ static int ch_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
     snprintf(where, sizeof where, " AND interval_s = %d", q->interval_s > 0 ? q->interval_s : 1);
     int rc = range_query(s,
                          "symbol, interval_s, start_ms, open, high, low, close, volume, vwap, trade_count,"
-                         " updated_ms, final",
+                         " updated_ms, final, incomplete",
                          "candles", where, "start_ms", "start_ms DESC", "start_ms", q, err, errlen);
     if (rc) return rc;
     rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
@@ -695,6 +700,7 @@ static int ch_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
         c.trade_count = rb_i64(&r);
         c.updated_ms = rb_i64(&r);
         c.final = rb_u8(&r);
+        c.incomplete = rb_u8(&r);
         if (r.bad) return bad_reply(s, err, errlen);
         if (fn(ud, &c)) break;
     }
@@ -706,7 +712,7 @@ static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     ch_store *s = state;
     int rc = range_query(s,
                          "uuid, symbol, window_start, window_end, price_volume_multiply, trade_count,"
-                         " ingest_timestamp, final",
+                         " ingest_timestamp, final, incomplete",
                          "running_averages_15_sec", "", "window_start", "window_start DESC", "window_start",
                          q, err, errlen);
     if (rc) return rc;
@@ -722,6 +728,7 @@ static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn f
         a.trade_count = rb_i64(&r);
         a.ingest_ms = rb_i64(&r);
         a.final = rb_u8(&r);
+        a.incomplete = rb_u8(&r);
         if (r.bad) return bad_reply(s, err, errlen);
         if (tp_uuid_parse(id.ptr, id.len, a.id)) memset(a.id, 0, sizeof a.id);
         if (fn(ud, &a)) break;
@@ -772,6 +779,117 @@ static int ch_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void 
     return 0;
 }
 
+/* ---- retention ---- */
+
+/* ClickHouse 18.16 has no TTL, and its only row delete is a mutation
+ * (`ALTER TABLE ... DELETE WHERE`): asynchronous, run by the server's
+ * background pool, so inserts never wait for it, but it rewrites every
+ * active part of the table, matching rows or not (18.16 has no IN
+ * PARTITION, and skips no part). A mutation per step would rewrite the
+ * table every few seconds. So a step:
+ *  1. drops the month partitions (PARTITION BY toYYYYMM, sql/clickhouse.sql)
+ *     that lie wholly before the cut: a metadata operation, no rewrite;
+ *  2. starts a mutation for the rest only when none is still running on the
+ *     table (they would queue up and rewrite the same parts again) and the
+ *     expired rows are at least a tenth of the table, so one rewrite frees at
+ *     least a tenth of what it writes: rewriting costs at most ten rows per
+ *     row deleted, and rows stay at most about a tenth of their retention
+ *     longer than asked.
+ * *deleted counts the rows that will go (a mutation finishes later).
+ * max_rows does not apply: a mutation deletes by condition, not by count. */
+typedef struct ch_retain_table {
+    const char *table;
+    char cond[200];    /* rows expired: the mutation's WHERE */
+    int64_t month_cut; /* partitions of months before toYYYYMM(this ms) are wholly expired; 0 = none */
+} ch_retain_table;
+
+static int ch_u64(ch_store *s, const char *sql, uint64_t *out, char *err, size_t errlen) {
+    int rc = exec_sql(s, sql, 1, err, errlen);
+    if (rc) return rc;
+    tp_buf_append(&s->resp, "", 1);
+    *out = strtoull(s->resp.p ? (const char *)s->resp.p : "0", NULL, 10);
+    return 0;
+}
+
+static int ch_retain_one(ch_store *s, const ch_retain_table *t, uint64_t *deleted, char *err, size_t errlen) {
+    char sql[512];
+    int rc;
+    if (t->month_cut) {
+        snprintf(sql, sizeof sql,
+                 "SELECT partition, toString(sum(rows)) FROM system.parts WHERE database = currentDatabase()"
+                 " AND table = '%s' AND active AND toUInt32(partition) < toYYYYMM(toDateTime(%" PRId64
+                 ")) GROUP BY partition FORMAT TabSeparated",
+                 t->table, t->month_cut / 1000);
+        if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+        tp_buf_append(&s->resp, "", 1);
+        char parts[1024];
+        snprintf(parts, sizeof parts, "%s", s->resp.p ? (const char *)s->resp.p : "");
+        for (char *line = parts, *nl; *line; line = nl + 1) {
+            if (!(nl = strchr(line, '\n'))) break;
+            *nl = '\0';
+            char *tab = strchr(line, '\t');
+            size_t idlen = tab ? (size_t)(tab - line) : 0;
+            if (!idlen || idlen > 20 || strspn(line, "0123456789") != idlen) continue; /* a toYYYYMM id */
+            snprintf(sql, sizeof sql, "ALTER TABLE %s DROP PARTITION %.*s", t->table, (int)idlen, line);
+            if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+            *deleted += strtoull(tab + 1, NULL, 10);
+        }
+    }
+    uint64_t running = 0, expired = 0, total = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = '%s'"
+             " AND is_done = 0",
+             t->table);
+    if ((rc = ch_u64(s, sql, &running, err, errlen)) || running) return rc;
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s WHERE %s", t->table, t->cond);
+    if ((rc = ch_u64(s, sql, &expired, err, errlen)) || !expired) return rc;
+    snprintf(sql, sizeof sql,
+             "SELECT sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = '%s'"
+             " AND active",
+             t->table);
+    if ((rc = ch_u64(s, sql, &total, err, errlen))) return rc;
+    if (expired * 10 < total) return 0;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s DELETE WHERE %s", t->table, t->cond);
+    if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+    *deleted += expired;
+    return 0;
+}
+
+static int ch_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                     char *err, size_t errlen) {
+    ch_store *s = state;
+    (void)max_rows;
+    *deleted = 0;
+    ch_retain_table t[3] = {{.table = "trades"}, {.table = "running_averages_15_sec"}, {.table = "candles"}};
+    if (r->trades_ms > 0) {
+        snprintf(t[0].cond, sizeof t[0].cond, "trade_timestamp < %" PRId64, now_ms - r->trades_ms);
+        t[0].month_cut = now_ms - r->trades_ms;
+    }
+    if (r->averages_ms > 0) {
+        snprintf(t[1].cond, sizeof t[1].cond, "window_start < %" PRId64, now_ms - r->averages_ms);
+        t[1].month_cut = now_ms - r->averages_ms;
+    }
+    if (r->candles_1s_ms > 0 || r->candles_1m_ms > 0) {
+        char c1[80] = "0", c60[80] = "0";
+        if (r->candles_1s_ms > 0)
+            snprintf(c1, sizeof c1, "(interval_s = 1 AND start_ms < %" PRId64 ")", now_ms - r->candles_1s_ms);
+        if (r->candles_1m_ms > 0)
+            snprintf(c60, sizeof c60, "(interval_s = 60 AND start_ms < %" PRId64 ")",
+                     now_ms - r->candles_1m_ms);
+        snprintf(t[2].cond, sizeof t[2].cond, "%s OR %s", c1, c60);
+        /* a month partition holds both intervals: dropped once both are past it */
+        if (r->candles_1s_ms > 0 && r->candles_1m_ms > 0)
+            t[2].month_cut =
+                now_ms - (r->candles_1s_ms > r->candles_1m_ms ? r->candles_1s_ms : r->candles_1m_ms);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!t[i].cond[0]) continue;
+        int rc = ch_retain_one(s, &t[i], deleted, err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static const tp_sink_reader_ops ch_reader = {
     .query_symbols = ch_query_symbols,
     .query_trades = ch_query_trades,
@@ -799,4 +917,5 @@ const tp_sink_ops tp_sink_clickhouse_ops = {
     .check_url = ch_check_url,
     .write_gaps = ch_write_gaps,
     .query_gaps = ch_query_gaps,
+    .retain = ch_retain,
 };

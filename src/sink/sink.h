@@ -47,6 +47,7 @@ typedef struct tp_average {
     int64_t ingest_ms;                      /* when this version was computed */
     uint8_t id[16];                         /* deterministic from symbol+window */
     int final;                              /* 1 once the watermark passed window_end */
+    int incomplete;                         /* 1: its range overlaps a feed gap of its symbol */
 } tp_average;
 
 /* OHLCV bucket. v = 0 price updates move open/high/low/close but not
@@ -61,6 +62,7 @@ typedef struct tp_candle {
     int64_t trade_count; /* every update folded in, v = 0 included */
     int64_t updated_ms;  /* ingest time of this version */
     int final;
+    int incomplete; /* 1: its range overlaps a feed gap of its symbol (window.h) */
 } tp_candle;
 
 typedef struct tp_symbol_info {
@@ -163,7 +165,9 @@ typedef struct tp_sink_ops {
      * of each table that are older than r says at now_ms, in a transaction
      * of its own (never inside a unit of work), and give space back where
      * the store can; *deleted gets the rows deleted (max_rows per table
-     * means: call again soon). */
+     * means: call again soon). A store that expires rows by its own means
+     * (Cassandra's TTL) takes r for the writes that follow: the pipeline
+     * calls retain once before its first write. */
     int (*retain)(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
                   char *err, size_t errlen);
 } tp_sink_ops;
