@@ -18,7 +18,7 @@ start_kafka market:3 market.dlq:1
 # the reason, not stored, the partition goes on. Avro {"data":[],"type":"gap"}.
 printf '\000\006gap' >"$TMP/bad.avro"
 kcat -P -b "$BS" -t market -k AAPL -H tp-gap=v9 -H tp-gap-symbol=AAPL "$TMP/bad.avro" || fail "kcat -P"
-start_sim sim --rate 600 --batch 5 --drop-every 1.5 --ping-interval 1 --holes-log "$TMP/holes.jsonl"
+start_sim sim --rate 600 --batch 5 --drop-every 2.5 --ping-interval 1 --holes-log "$TMP/holes.jsonl"
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \
   --progress-interval 0 --allowed-lateness 0
 timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT,BINANCE:BTCUSDT \
