@@ -4,7 +4,8 @@
  * frame becomes one Kafka message per symbol in it: a FinnhubProducer
  * `message` record (type "trade") holding that symbol's trades in their
  * order in the frame, keyed by the symbol (so one symbol stays on one
- * partition, in order) and stamped with the frame's receive time.
+ * partition, in order) and stamped with the frame's receive time; a
+ * replayed frame with the time it is replayed (see send_group).
  *
  * Grouping is feed/symbol_groups.h (O(trades) per frame, no allocation
  * once grown); the Avro bytes go into one reused buffer that librdkafka
@@ -50,6 +51,7 @@ typedef struct produce_state {
     uint64_t max_trades, taken;
     uint64_t unsent_trades, unsent_messages; /* never queued (stop while the queue was full, fatal) */
     int failed;                              /* a send failed for good: stop */
+    int replay;                              /* frames come from a recording */
     uint64_t gaps_sent, gaps_unsent;
     char err[512];
     tp_producer_stats prev; /* progress: the last line's counters */
@@ -68,7 +70,13 @@ static int send_group(produce_state *st, const tp_batch *b, size_t g) {
                  sym.ptr, tp_strerror(rc));
         return rc;
     }
-    return tp_producer_send(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, b->recv_ms, cnt, st->err,
+    /* A replay writes new records now: stamped with the recorded receive
+     * time, they would be as old as the recording, and the broker ages its
+     * idempotent-producer state (producer.id.expiration.ms, 1 day) and its
+     * retention by record timestamps, so a recording older than a day
+     * would lose its duplicate protection at the next broker restart. */
+    int64_t ts = st->replay ? 0 : b->recv_ms; /* 0: librdkafka's clock, now */
+    return tp_producer_send(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, ts, cnt, st->err,
                             sizeof st->err);
 }
 
@@ -258,6 +266,7 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_prod
     if (!st) return tp_cmd_fail(&tp_spec_produce, "out of memory");
     tp_symbol_groups_init(&st->groups);
     st->max_trades = (uint64_t)stop->max_trades;
+    st->replay = cfg->replay_path != NULL;
     int status = tp_shutdown_start(stop->duration_ms, &sd, err, sizeof err)
                      ? tp_cmd_fail(&tp_spec_produce, "%s", err)
                      : open_producer(kf, pf, &st->prod);

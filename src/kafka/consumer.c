@@ -260,6 +260,21 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
         free(c);
         return TP_EINVAL;
     }
+    /* The rebalance callback assigns eagerly (rd_kafka_assign), which
+     * librdkafka refuses under a cooperative protocol: the member would
+     * then own nothing. Say so at start instead. */
+    char strat[128] = "";
+    size_t strat_len = sizeof strat;
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", strat, &strat_len) == RD_KAFKA_CONF_OK &&
+        strstr(strat, "cooperative")) {
+        rd_kafka_conf_destroy(conf);
+        free(c);
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "-X partition.assignment.strategy=%s: cooperative rebalancing is not supported "
+                         "(process rebuilds windows on eager rebalances); use range or roundrobin, and "
+                         "--member-id for restarts without a rebalance",
+                         strat);
+    }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);
     char e[512];

@@ -273,10 +273,51 @@ static int rb_on_gap(void *ud, const tp_gap_row *g) {
     return (x->rc = tp_windows_gap(x->p->win, g->symbol, g->from_ms, g->to_ms)) != 0;
 }
 
-/* How far back the oldest non-final rows of a symbol are looked for: the
- * newest rows of each family (a writer leaves windows open only near the
- * end of a symbol's data). */
-#define RB_ROWS_BACK 1000
+/* The oldest non-final rows of a symbol are looked for page by page from
+ * the newest rows of each family back. A window becomes final when the
+ * watermark passes its end, so a writer's open windows are the newest ones
+ * of a symbol: the walk stops at the first page that holds no open row (or
+ * is not full). It used to read only the newest 1,000 rows, which missed an
+ * open window behind more than that (a watermark held back by a slow
+ * partition for minutes of 1 s candles), and the rebuild then left it stale. */
+#define RB_PAGE 1000
+
+typedef struct rb_page {
+    rb_ctx *x;
+    size_t n;
+    int64_t oldest;
+    int open;
+} rb_page;
+
+static int rb_page_candle(void *ud, const tp_candle *c) {
+    rb_page *pg = ud;
+    pg->n++;
+    if (c->start_ms < pg->oldest) pg->oldest = c->start_ms;
+    if (!c->final) pg->open = 1;
+    return rb_open_candle(pg->x, c);
+}
+
+static int rb_page_average(void *ud, const tp_average *a) {
+    rb_page *pg = ud;
+    pg->n++;
+    if (a->window_start_ms < pg->oldest) pg->oldest = a->window_start_ms;
+    if (!a->final) pg->open = 1;
+    return rb_open_average(pg->x, a);
+}
+
+/* interval_s 1 or 60: candles; 0: averages. */
+static int rb_find_open(tp_pipeline *p, const char *name, int interval_s, rb_ctx *x, char *err,
+                        size_t errlen) {
+    tp_query q = {.symbol = name, .limit = RB_PAGE, .interval_s = interval_s};
+    for (;;) {
+        rb_page pg = {.x = x, .oldest = INT64_MAX};
+        int rc = interval_s ? tp_sink_query_candles(p->sink, &q, rb_page_candle, &pg, err, errlen)
+                            : tp_sink_query_averages(p->sink, &q, rb_page_average, &pg, err, errlen);
+        if (rc) return rc;
+        if (pg.n < RB_PAGE || !pg.open || pg.oldest == INT64_MAX) return 0;
+        q.to_ms = pg.oldest; /* exclusive: the page before this one */
+    }
+}
 
 /* Rebuild one symbol's windows from the store. floor_hint: the oldest
  * window not final at the stored trades' watermark (INT64_MAX: none). */
@@ -284,12 +325,11 @@ static int rebuild_symbol(tp_pipeline *p, const char *name, int64_t floor_hint, 
                           size_t errlen) {
     tp_str sym = {name, (uint32_t)strlen(name)};
     rb_ctx x = {.p = p, .floor = floor_hint, .min_open = INT64_MAX};
-    tp_query q = {.symbol = name, .limit = RB_ROWS_BACK, .interval_s = 1};
-    int rc = tp_sink_query_candles(p->sink, &q, rb_open_candle, &x, err, errlen);
-    q.interval_s = 60;
-    if (!rc) rc = tp_sink_query_candles(p->sink, &q, rb_open_candle, &x, err, errlen);
-    if (!rc) rc = tp_sink_query_averages(p->sink, &q, rb_open_average, &x, err, errlen);
+    int rc = rb_find_open(p, name, 1, &x, err, errlen);
+    if (!rc) rc = rb_find_open(p, name, 60, &x, err, errlen);
+    if (!rc) rc = rb_find_open(p, name, 0, &x, err, errlen);
     if (rc) return rc;
+    tp_query q;
     if (x.min_open < x.floor) x.floor = x.min_open;
     if (x.floor == INT64_MAX) return tp_windows_set_floor(p->win, sym, INT64_MIN); /* nothing open */
     q = (tp_query){.symbol = name, .from_ms = x.floor, .interval_s = 1};
@@ -390,6 +430,7 @@ static int last_trade_ts(void *ud, const tp_trade *t, int64_t ingest_ms) {
 
 static void sleep_ms(int64_t ms);
 static int stopped(const tp_pipeline *p);
+static void retain_step(tp_pipeline *p);
 
 /* TP_REBUILD_LAZY: the first trade of a symbol (since start or reset)
  * rebuilds that symbol. A store that fails is retried with backoff, as a
@@ -479,6 +520,9 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
     p->m_gaps = tp_metrics_counter("tickpipe_window_gaps_total", NULL,
                                    "Feed gaps the processing stage took (stored where the store keeps them)");
     p->store_gaps = tp_sink_can_write_gaps(p->sink);
+    /* before the first write: a store that expires rows by TTL needs the
+     * retention for it, and the others delete what expired while stopped */
+    retain_step(p);
     *out = p;
     return 0;
 }
@@ -899,6 +943,10 @@ static void retain_step(tp_pipeline *p) {
     for (int i = 0; i < 4; i++)
         if (keep[i] > 0 && keep[i] * 250 < idle_us) idle_us = keep[i] * 250;
     p->next_retain_us = now + (deleted >= RETAIN_ROWS || idle_us < 200000 ? 200000 : idle_us);
+}
+
+void tp_pipeline_retain(tp_pipeline *p) {
+    retain_step(p);
 }
 
 static void after_commit(tp_pipeline *p, int64_t t0_us) {

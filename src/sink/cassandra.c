@@ -20,6 +20,14 @@
  *   reader, as the other stores return them.
  * - Final versions of candles and averages win through write timestamps:
  *   USING TIMESTAMP version_ms * 1000 + (final ? 2^50 : 0).
+ * - Retention is Cassandra's own: every row is written USING TTL, the time
+ *   left until its event time (trade time, window or candle start, the end
+ *   of a symbol_days day) plus the retention of its kind, so a row expires
+ *   when the SQL stores' batched deletes would remove it, whatever its
+ *   write time, and a re-sent row expires at the same moment. TTL 0 (the
+ *   retention 0 = forever) writes no expiry. The retain op takes the
+ *   settings for the writes that follow and deletes nothing itself; the
+ *   pipeline calls it before its first write.
  * - Text that is not valid UTF-8 (Cassandra refuses it) becomes U+FFFD, so
  *   one bad string cannot make every retry of a unit fail.
  * - Errors by kind (cql.h): a lost connection or a transient server error
@@ -34,6 +42,7 @@
 #include "sink/rowfmt.h"
 #include "sink/sink.h"
 
+#include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -95,16 +104,16 @@ enum {
 static const char *const k_cql[ST_COUNT] = {
     [ST_INS_TRADE] =
         "INSERT INTO trades (symbol, day, trade_timestamp, uuid, price, volume, trade_conditions, "
-        "ingest_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "ingest_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
     [ST_INS_AVG] =
         "INSERT INTO running_averages_15_sec (symbol, day, window_start, window_end, uuid, "
         "price_volume_multiply, trade_count, ingest_timestamp, final, incomplete) VALUES (?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?) USING TIMESTAMP ?",
+        "?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?",
     [ST_INS_CANDLE] =
         "INSERT INTO candles (symbol, interval_s, day, start_time, open, high, low, close, volume, "
         "vwap, trade_count, updated_at, final, incomplete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "USING TIMESTAMP ?",
-    [ST_INS_DAY] = "INSERT INTO symbol_days (symbol, kind, day) VALUES (?, ?, ?)",
+        "USING TIMESTAMP ? AND TTL ?",
+    [ST_INS_DAY] = "INSERT INTO symbol_days (symbol, kind, day) VALUES (?, ?, ?) USING TTL ?",
     [ST_SEL_DAYS] = "SELECT day FROM symbol_days WHERE symbol = ? AND kind = ?",
     [ST_SEL_ALL_DAYS] = "SELECT symbol, kind, day FROM symbol_days",
     [ST_SEL_TRADES_DESC] = "SELECT " TRADE_COLS " FROM trades WHERE symbol = ? AND day = ? AND "
@@ -163,6 +172,8 @@ typedef struct cass_store {
         size_t off;
         uint32_t len;
     } day_seen[DAY_CACHE];
+    tp_retention ret; /* from the retain op: the TTL of the rows written */
+    int64_t now_ms;   /* wall clock of the current write call, for TTLs */
 } cass_store;
 
 /* ---- URL ---- */
@@ -428,6 +439,20 @@ static int64_t day_of(int64_t ms) {
     return ms >= 0 ? ms / DAY_MS : -((-ms + DAY_MS - 1) / DAY_MS);
 }
 
+/* Cassandra refuses a TTL above 20 years: a longer retention is forever. */
+#define CASS_MAX_TTL_S 630720000LL
+
+/* The TTL (s) of a row whose event time is event_ms, kept keep_ms (0 =
+ * forever): what is left of its retention, at least 1 s (a row already past
+ * it goes at once, as a batched delete would take it). */
+static int32_t ttl_of(const cass_store *s, int64_t event_ms, int64_t keep_ms) {
+    if (keep_ms <= 0 || keep_ms / 1000 > CASS_MAX_TTL_S) return 0;
+    int64_t left = event_ms + keep_ms - s->now_ms;
+    if (left <= 0) return 1;
+    left = (left + 999) / 1000;
+    return (int32_t)(left > CASS_MAX_TTL_S ? CASS_MAX_TTL_S : left);
+}
+
 /* ---- connection ---- */
 
 static int use_and_prepare(cass_store *s, char *err, size_t errlen) {
@@ -672,7 +697,7 @@ static int key_put(cass_store *s, const char *sym, size_t n, const void *rest, s
                : 0;
 }
 
-static int add_day(cass_store *s, const char *sym, size_t n, const char *kind, int64_t day) {
+static int add_day(cass_store *s, const char *sym, size_t n, const char *kind, int64_t day, int64_t keep_ms) {
     pend *r = row_begin(s, ST_INS_DAY);
     if (!r) return -1;
     size_t kl = strlen(kind);
@@ -693,7 +718,7 @@ static int add_day(cass_store *s, const char *sym, size_t n, const char *kind, i
     s->day_seen[slot].off = r->key_off;
     s->day_seen[slot].len = len;
     if (val_text(s, &s->vals, sym, n) || tp_cql_val_blob(&s->vals, kind, kl) ||
-        tp_cql_val_date(&s->vals, day))
+        tp_cql_val_date(&s->vals, day) || tp_cql_val_i32(&s->vals, ttl_of(s, (day + 1) * DAY_MS, keep_ms)))
         return -1;
     row_end(s, r);
     return 0;
@@ -705,10 +730,11 @@ static int cass_write_trades(void *state, const tp_trade *t, size_t n, int64_t i
     cass_store *s = state;
     const tp_trade *prev = NULL;
     int64_t prev_day = 0;
+    s->now_ms = tp_now_ms();
     for (size_t i = 0; i < n; i++) {
         int64_t day = day_of(t[i].ts_ms);
         if (!prev || day != prev_day || !tp_str_eq(prev->symbol, t[i].symbol)) {
-            if (add_day(s, t[i].symbol.ptr, t[i].symbol.len, "trades", day)) goto oom;
+            if (add_day(s, t[i].symbol.ptr, t[i].symbol.len, "trades", day, s->ret.trades_ms)) goto oom;
             prev = &t[i];
             prev_day = day;
         }
@@ -728,7 +754,8 @@ static int cass_write_trades(void *state, const tp_trade *t, size_t n, int64_t i
             if (tp_cond_json(&s->cond, &t[i]) || val_text(s, v, (const char *)s->cond.p, s->cond.len))
                 goto oom;
         }
-        if (tp_cql_val_i64(v, ingest_ms)) goto oom;
+        if (tp_cql_val_i64(v, ingest_ms) || tp_cql_val_i32(v, ttl_of(s, t[i].ts_ms, s->ret.trades_ms)))
+            goto oom;
         row_end(s, r);
     }
     return 0;
@@ -743,9 +770,10 @@ static int64_t write_time(int64_t version_ms, int final) {
 
 static int cass_write_averages(void *state, const tp_average *a, size_t n, char *err, size_t errlen) {
     cass_store *s = state;
+    s->now_ms = tp_now_ms();
     for (size_t i = 0; i < n; i++) {
         int64_t day = day_of(a[i].window_start_ms);
-        if (add_day(s, a[i].symbol.ptr, a[i].symbol.len, "averages", day)) goto oom;
+        if (add_day(s, a[i].symbol.ptr, a[i].symbol.len, "averages", day, s->ret.averages_ms)) goto oom;
         pend *r = row_begin(s, ST_INS_AVG);
         int32_t d32 = (int32_t)day;
         if (!r || key_put(s, a[i].symbol.ptr, a[i].symbol.len, &d32, 4)) goto oom;
@@ -757,6 +785,7 @@ static int cass_write_averages(void *state, const tp_average *a, size_t n, char 
             tp_cql_val_bool(v, a[i].final) || tp_cql_val_bool(v, a[i].incomplete) ||
             tp_cql_val_i64(v, write_time(a[i].ingest_ms, a[i].final)))
             goto oom;
+        if (tp_cql_val_i32(v, ttl_of(s, a[i].window_start_ms, s->ret.averages_ms))) goto oom;
         row_end(s, r);
     }
     return 0;
@@ -767,11 +796,15 @@ oom:
 
 static int cass_write_candles(void *state, const tp_candle *c, size_t n, char *err, size_t errlen) {
     cass_store *s = state;
+    s->now_ms = tp_now_ms();
     for (size_t i = 0; i < n; i++) {
         int64_t day = day_of(c[i].start_ms);
         char kind[24];
         snprintf(kind, sizeof kind, "candles:%d", c[i].interval_s);
-        if (add_day(s, c[i].symbol.ptr, c[i].symbol.len, kind, day)) goto oom;
+        int64_t keep = c[i].interval_s == 1    ? s->ret.candles_1s_ms
+                       : c[i].interval_s == 60 ? s->ret.candles_1m_ms
+                                               : 0;
+        if (add_day(s, c[i].symbol.ptr, c[i].symbol.len, kind, day, keep)) goto oom;
         pend *r = row_begin(s, ST_INS_CANDLE);
         int32_t kp[2] = {c[i].interval_s, (int32_t)day};
         if (!r || key_put(s, c[i].symbol.ptr, c[i].symbol.len, kp, sizeof kp)) goto oom;
@@ -785,6 +818,7 @@ static int cass_write_candles(void *state, const tp_candle *c, size_t n, char *e
             tp_cql_val_bool(v, c[i].final) || tp_cql_val_bool(v, c[i].incomplete) ||
             tp_cql_val_i64(v, write_time(c[i].updated_ms, c[i].final)))
             goto oom;
+        if (tp_cql_val_i32(v, ttl_of(s, c[i].start_ms, keep))) goto oom;
         row_end(s, r);
     }
     return 0;
@@ -792,6 +826,17 @@ oom:
     drop_unit(s);
     return tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory buffering the unit");
 }
+
+/* The order a commit makes rows durable in, so that a writer killed in the
+ * middle never leaves a row that says more than the rows it rests on:
+ * symbol_days first (readers find trades only through it), then trades,
+ * then the window rows computed from them. A final window row stored
+ * without its trades would stay wrong for good; trades stored without
+ * their window rows are rebuilt at the next start (process/pipeline.c). */
+static int phase_of(int stmt) {
+    return stmt == ST_INS_DAY ? 0 : stmt == ST_INS_TRADE ? 1 : 2;
+}
+#define PHASES 3
 
 /* 10^15 us (2001) - detected_at: the earliest detection of a gap has the
  * latest write time and wins whatever order rows arrive in (the rule of
@@ -823,6 +868,7 @@ oom:
 static int cmp_pend(const void *x, const void *y, void *ud) {
     const cass_store *s = ud;
     const pend *a = x, *b = y;
+    if (phase_of(a->stmt) != phase_of(b->stmt)) return phase_of(a->stmt) < phase_of(b->stmt) ? -1 : 1;
     if (a->stmt != b->stmt) return a->stmt < b->stmt ? -1 : 1;
     if (a->key_len != b->key_len) return a->key_len < b->key_len ? -1 : 1;
     int c = memcmp(s->keys.p + a->key_off, s->keys.p + b->key_off, a->key_len);
@@ -849,8 +895,9 @@ static tp_buf *next_body(cass_store *s, size_t *nb) {
     return b;
 }
 
-/* The unit as single-partition UNLOGGED BATCH bodies. */
-static int build_batches(cass_store *s, size_t *nbodies) {
+/* The unit as single-partition UNLOGGED BATCH bodies, phase by phase:
+ * phase_end[p] is the number of bodies of phases 0..p. */
+static int build_batches(cass_store *s, size_t *nbodies, size_t phase_end[PHASES]) {
     qsort_r(s->rows, s->nrows, sizeof *s->rows, cmp_pend, s);
     size_t nb = 0;
     tp_buf *b = NULL;
@@ -863,6 +910,7 @@ static int build_batches(cass_store *s, size_t *nbodies) {
         if (!same || !b || in_batch >= BATCH_MAX_ROWS || b->len >= BATCH_MAX_BYTES) {
             if (b && tp_cql_batch_end(b, s->consistency)) return -1;
             if (!(b = next_body(s, &nb))) return -1;
+            for (int p = phase_of(r->stmt); p < PHASES; p++) phase_end[p] = nb;
             in_batch = 0;
         }
         if (tp_cql_batch_add(b, &s->st[r->stmt]) || tp_buf_append(b, s->vals.p + r->val_off, r->val_len))
@@ -878,9 +926,14 @@ static int cass_commit(void *state, char *err, size_t errlen) {
     cass_store *s = state;
     if (!s->nrows) return 0;
     int rc = ensure_conn(s, 1, err, errlen);
-    size_t nb = 0;
-    if (!rc && build_batches(s, &nb)) rc = tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory");
-    if (!rc) rc = after(s, tp_cql_batches(s->conn, s->bodies, nb, PIPELINE, s->st, ST_COUNT, err, errlen));
+    size_t nb = 0, phase_end[PHASES] = {0};
+    if (!rc && build_batches(s, &nb, phase_end))
+        rc = tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory");
+    /* each phase durable before the next starts (see phase_of) */
+    for (size_t p = 0, from = 0; !rc && p < PHASES; from = phase_end[p++])
+        if (phase_end[p] > from)
+            rc = after(s, tp_cql_batches(s->conn, s->bodies + from, phase_end[p] - from, PIPELINE, s->st,
+                                         ST_COUNT, err, errlen));
     drop_unit(s);
     return rc;
 }
@@ -1491,6 +1544,16 @@ static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, voi
     return rc;
 }
 
+/* Retention by TTL (see the top): keep the settings for the next writes. */
+static int cass_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                       char *err, size_t errlen) {
+    cass_store *s = state;
+    (void)now_ms, (void)max_rows, (void)err, (void)errlen;
+    s->ret = *r;
+    *deleted = 0;
+    return 0;
+}
+
 static int cass_check_url(const char *url, char *err, size_t errlen) {
     cass_store *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -1521,4 +1584,5 @@ const tp_sink_ops tp_sink_cassandra_ops = {
     .query_latest = cass_query_latest,
     .write_gaps = cass_write_gaps,
     .query_gaps = cass_query_gaps,
+    .retain = cass_retain,
 };

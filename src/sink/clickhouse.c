@@ -779,6 +779,117 @@ static int ch_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void 
     return 0;
 }
 
+/* ---- retention ---- */
+
+/* ClickHouse 18.16 has no TTL, and its only row delete is a mutation
+ * (`ALTER TABLE ... DELETE WHERE`): asynchronous, run by the server's
+ * background pool, so inserts never wait for it, but it rewrites every
+ * active part of the table, matching rows or not (18.16 has no IN
+ * PARTITION, and skips no part). A mutation per step would rewrite the
+ * table every few seconds. So a step:
+ *  1. drops the month partitions (PARTITION BY toYYYYMM, sql/clickhouse.sql)
+ *     that lie wholly before the cut: a metadata operation, no rewrite;
+ *  2. starts a mutation for the rest only when none is still running on the
+ *     table (they would queue up and rewrite the same parts again) and the
+ *     expired rows are at least a tenth of the table, so one rewrite frees at
+ *     least a tenth of what it writes: rewriting costs at most ten rows per
+ *     row deleted, and rows stay at most about a tenth of their retention
+ *     longer than asked.
+ * *deleted counts the rows that will go (a mutation finishes later).
+ * max_rows does not apply: a mutation deletes by condition, not by count. */
+typedef struct ch_retain_table {
+    const char *table;
+    char cond[200];    /* rows expired: the mutation's WHERE */
+    int64_t month_cut; /* partitions of months before toYYYYMM(this ms) are wholly expired; 0 = none */
+} ch_retain_table;
+
+static int ch_u64(ch_store *s, const char *sql, uint64_t *out, char *err, size_t errlen) {
+    int rc = exec_sql(s, sql, 1, err, errlen);
+    if (rc) return rc;
+    tp_buf_append(&s->resp, "", 1);
+    *out = strtoull(s->resp.p ? (const char *)s->resp.p : "0", NULL, 10);
+    return 0;
+}
+
+static int ch_retain_one(ch_store *s, const ch_retain_table *t, uint64_t *deleted, char *err, size_t errlen) {
+    char sql[512];
+    int rc;
+    if (t->month_cut) {
+        snprintf(sql, sizeof sql,
+                 "SELECT partition, toString(sum(rows)) FROM system.parts WHERE database = currentDatabase()"
+                 " AND table = '%s' AND active AND toUInt32(partition) < toYYYYMM(toDateTime(%" PRId64
+                 ")) GROUP BY partition FORMAT TabSeparated",
+                 t->table, t->month_cut / 1000);
+        if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+        tp_buf_append(&s->resp, "", 1);
+        char parts[1024];
+        snprintf(parts, sizeof parts, "%s", s->resp.p ? (const char *)s->resp.p : "");
+        for (char *line = parts, *nl; *line; line = nl + 1) {
+            if (!(nl = strchr(line, '\n'))) break;
+            *nl = '\0';
+            char *tab = strchr(line, '\t');
+            size_t idlen = tab ? (size_t)(tab - line) : 0;
+            if (!idlen || idlen > 20 || strspn(line, "0123456789") != idlen) continue; /* a toYYYYMM id */
+            snprintf(sql, sizeof sql, "ALTER TABLE %s DROP PARTITION %.*s", t->table, (int)idlen, line);
+            if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+            *deleted += strtoull(tab + 1, NULL, 10);
+        }
+    }
+    uint64_t running = 0, expired = 0, total = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = '%s'"
+             " AND is_done = 0",
+             t->table);
+    if ((rc = ch_u64(s, sql, &running, err, errlen)) || running) return rc;
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s WHERE %s", t->table, t->cond);
+    if ((rc = ch_u64(s, sql, &expired, err, errlen)) || !expired) return rc;
+    snprintf(sql, sizeof sql,
+             "SELECT sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = '%s'"
+             " AND active",
+             t->table);
+    if ((rc = ch_u64(s, sql, &total, err, errlen))) return rc;
+    if (expired * 10 < total) return 0;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s DELETE WHERE %s", t->table, t->cond);
+    if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+    *deleted += expired;
+    return 0;
+}
+
+static int ch_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                     char *err, size_t errlen) {
+    ch_store *s = state;
+    (void)max_rows;
+    *deleted = 0;
+    ch_retain_table t[3] = {{.table = "trades"}, {.table = "running_averages_15_sec"}, {.table = "candles"}};
+    if (r->trades_ms > 0) {
+        snprintf(t[0].cond, sizeof t[0].cond, "trade_timestamp < %" PRId64, now_ms - r->trades_ms);
+        t[0].month_cut = now_ms - r->trades_ms;
+    }
+    if (r->averages_ms > 0) {
+        snprintf(t[1].cond, sizeof t[1].cond, "window_start < %" PRId64, now_ms - r->averages_ms);
+        t[1].month_cut = now_ms - r->averages_ms;
+    }
+    if (r->candles_1s_ms > 0 || r->candles_1m_ms > 0) {
+        char c1[80] = "0", c60[80] = "0";
+        if (r->candles_1s_ms > 0)
+            snprintf(c1, sizeof c1, "(interval_s = 1 AND start_ms < %" PRId64 ")", now_ms - r->candles_1s_ms);
+        if (r->candles_1m_ms > 0)
+            snprintf(c60, sizeof c60, "(interval_s = 60 AND start_ms < %" PRId64 ")",
+                     now_ms - r->candles_1m_ms);
+        snprintf(t[2].cond, sizeof t[2].cond, "%s OR %s", c1, c60);
+        /* a month partition holds both intervals: dropped once both are past it */
+        if (r->candles_1s_ms > 0 && r->candles_1m_ms > 0)
+            t[2].month_cut =
+                now_ms - (r->candles_1s_ms > r->candles_1m_ms ? r->candles_1s_ms : r->candles_1m_ms);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!t[i].cond[0]) continue;
+        int rc = ch_retain_one(s, &t[i], deleted, err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static const tp_sink_reader_ops ch_reader = {
     .query_symbols = ch_query_symbols,
     .query_trades = ch_query_trades,
@@ -806,4 +917,5 @@ const tp_sink_ops tp_sink_clickhouse_ops = {
     .check_url = ch_check_url,
     .write_gaps = ch_write_gaps,
     .query_gaps = ch_query_gaps,
+    .retain = ch_retain,
 };

@@ -165,7 +165,9 @@ typedef struct tp_sink_ops {
      * of each table that are older than r says at now_ms, in a transaction
      * of its own (never inside a unit of work), and give space back where
      * the store can; *deleted gets the rows deleted (max_rows per table
-     * means: call again soon). */
+     * means: call again soon). A store that expires rows by its own means
+     * (Cassandra's TTL) takes r for the writes that follow: the pipeline
+     * calls retain once before its first write. */
     int (*retain)(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
                   char *err, size_t errlen);
 } tp_sink_ops;
