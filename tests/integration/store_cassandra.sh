@@ -132,7 +132,7 @@ ok "tickpipe run on Cassandra, started twice: 1500 + 1500 trades stored"
 # Feed gaps: a run with forced drops; exactly the candles and averages that
 # overlap a gap (the run's logged gaps, which run_gaps.sh holds to the
 # simulator's holes) are incomplete, as python3-cassandra reads them.
-start_sim gapsim --rate 600 --batch 4 --drop-every 1.5
+start_sim gapsim --rate 600 --batch 4 --drop-every 3
 GAP_URL="cassandra://$CASS_USER:$CASS_PASSWORD@127.0.0.1:$CASS_PORT/tp_incomplete?consistency=ONE"
 timeout 120 "$TICKPIPE" run --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT --store "$GAP_URL" \
   --no-http --max-trades 3000 --max-reconnects 40 --allowed-lateness 1 >/dev/null 2>"$TMP/gaprun.err" ||

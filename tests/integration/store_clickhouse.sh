@@ -108,7 +108,7 @@ ok "bad ?database= is a usage error (exit 2) in serve, process and run; no datab
 # simulator's holes) are incomplete, as clickhouse-client reads them. A
 # database of its own: run rebuilds its windows from every stored trade.
 GURL="${URL/\/tickpipe\?//tickpipe_gaps?}"
-start_sim gapsim --rate 600 --batch 4 --drop-every 1.5
+start_sim gapsim --rate 600 --batch 4 --drop-every 3
 timeout 120 "$TICKPIPE" run --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT --store "$GURL" \
   --no-http --max-trades 3000 --max-reconnects 40 --allowed-lateness 1 >/dev/null 2>"$TMP/gaprun.err" ||
   fail "run failed: $(tail -5 "$TMP/gaprun.err")"
