@@ -16,29 +16,11 @@
 set -euo pipefail
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
+source "$TP_SOURCE_DIR/bench/kafka_lib.sh"
 N=${BENCH_KAFKA_TRADES:-1000000}
 KAFKA_HEAP="-Xmx1g -Xms256m"
-X=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=5)
 
-/usr/bin/python3 - "$N" 50 "$TMP/rec" <<'PY'
-import random, sys
-n, b, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-syms = ["AAPL", "MSFT", "AMZN", "NVDA", "TSLA", "GOOGL", "META", "BINANCE:BTCUSDT", "BINANCE:ETHUSDT", "OANDA:EUR_USD"]
-rnd = random.Random(1)
-t = 1700000000000
-with open(path, "wb") as f:
-    f.write(b"TPREC1\n")
-    done = 0
-    while done < n:
-        k = min(b, n - done)
-        items = []
-        for _ in range(k):
-            t += 1
-            items.append('{"c":["1","12"],"p":%.2f,"s":"%s","t":%d,"v":%d}' % (rnd.uniform(10, 500), rnd.choice(syms), t, rnd.randint(1, 500)))
-        fr = ('{"data":[' + ",".join(items) + '],"type":"trade"}').encode()
-        f.write(b"%d %d\n" % (t, len(fr)) + fr + b"\n")
-        done += k
-PY
+bench_recording "$N" 50 "$TMP/rec" 1
 
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
@@ -59,7 +41,7 @@ bench_produce() {
   msgs=$(sed -n 's/.* messages=\([0-9]*\) .*/\1/p' "$TMP/prod.log")
   kcat -C -b "$BS" -t market -e -q -f '%k\t%s|TPMSG|' >"$TMP/msgs" 2>/dev/null
   t=$(now)
-  kcat -P -b "$BS" -t ref -K '\t' -D '|TPMSG|' "${X[@]}" <"$TMP/msgs" 2>"$TMP/kcat.log" || fail "kcat -P"
+  kcat -P -b "$BS" -t ref -K '\t' -D '|TPMSG|' "${BENCH_KCAT_PRODUCER_X[@]}" <"$TMP/msgs" 2>"$TMP/kcat.log" || fail "kcat -P"
   s_kcat=$(echo "$(now) - $t" | bc)
   [ "$(end_offsets ref)" = "$msgs" ] || fail "kcat delivered $(end_offsets ref) of $msgs messages"
   echo "| produce, $1 | $N trades, $msgs messages | $(rate "$N" "$s_prod") trades/s, $(rate "$msgs" "$s_prod") msg/s | $(rate "$msgs" "$s_kcat") msg/s | $(ratio "$s_kcat" "$s_prod") |"

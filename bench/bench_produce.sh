@@ -25,7 +25,7 @@ trap cleanup EXIT
 [ -x /usr/bin/time ] || { echo "bench_produce: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 command -v kcat >/dev/null || { echo "bench_produce: kcat missing" >&2; exit 1; }
 SYMS='AAPL,MSFT,AMZN,NVDA,TSLA,GOOGL,META,BINANCE:BTCUSDT,BINANCE:ETHUSDT,OANDA:EUR_USD'
-PRODUCER_X=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=5)
+source "$(dirname "${BASH_SOURCE[0]}")/kafka_lib.sh"
 
 have_simulate=0
 if "$TICKPIPE" simulate --help >/dev/null 2>&1; then have_simulate=1; fi
@@ -34,29 +34,6 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 # gtime FILE KEY: a field of GNU time -v output
 gtime() { sed -n "s/^[[:space:]]*$2: //p" "$1"; }
-
-# A recording of N trades in frames of B (feed/record.h format).
-make_recording() {
-  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
-import random, sys
-n, b, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-syms = ["AAPL", "MSFT", "AMZN", "NVDA", "TSLA", "GOOGL", "META", "BINANCE:BTCUSDT", "BINANCE:ETHUSDT", "OANDA:EUR_USD"]
-rnd = random.Random(1)
-t = 1700000000000
-with open(path, "wb") as f:
-    f.write(b"TPREC1\n")
-    done = 0
-    while done < n:
-        k = min(b, n - done)
-        items = []
-        for _ in range(k):
-            t += 1
-            items.append('{"c":["1","12"],"p":%.2f,"s":"%s","t":%d,"v":%d}' % (rnd.uniform(10, 500), rnd.choice(syms), t, rnd.randint(0, 500)))
-        fr = ('{"data":[' + ",".join(items) + '],"type":"trade"}').encode()
-        f.write(b"%d %d\n" % (t, len(fr)) + fr + b"\n")
-        done += k
-PY
-}
 
 run_one() { # BATCH TRADES
   local batch=$1 n=$2 boot port feedpid=""
@@ -79,7 +56,7 @@ run_one() { # BATCH TRADES
     feed_args=(--ws-url "ws://127.0.0.1:$port" --token bench --symbols "$SYMS")
     feed_name="simulate --batch $batch"
   else
-    make_recording "$n" "$batch" "$TMP/rec"
+    bench_recording "$n" "$batch" "$TMP/rec"
     feed_args=(--replay "$TMP/rec")
     feed_name="recording, $batch/frame"
   fi
@@ -110,7 +87,7 @@ n = int(sys.argv[2])
 with open(sys.argv[3], "wb") as f:
     f.write(b"".join(sample[i % len(sample)] + b"|TPMSG|" for i in range(n)))
 PY
-  /usr/bin/time -v -o "$TMP/time.kcat" kcat -P -b "$boot" -t ref -K '\t' -D '|TPMSG|' "${PRODUCER_X[@]}" \
+  /usr/bin/time -v -o "$TMP/time.kcat" kcat -P -b "$boot" -t ref -K '\t' -D '|TPMSG|' "${BENCH_KCAT_PRODUCER_X[@]}" \
     <"$TMP/msgs" 2>"$TMP/kcat.log" || { echo "kcat failed: $(cat "$TMP/kcat.log")" >&2; exit 1; }
   local refn
   refn=$(kcat -C -b "$boot" -t ref -o end -e 2>&1 | sed -n 's/.*Reached end of topic ref \[[0-9]*\] at offset \([0-9]*\).*/\1/p' | awk '{s+=$1} END{print s}')

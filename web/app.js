@@ -118,7 +118,8 @@
       el.dataset.connection = g.connection;
       if (g.expected === false) el.classList.add('closed');
       el.title = `feed gap (${g.reason}), ${fmtDuration(g.to - g.from)}: no trades between ` +
-        `${fmtTime(g.from)} and ${fmtTime(g.to)} UTC on connection ${g.connection}`;
+        `${fmtTime(g.from)} and ${fmtTime(g.to)} UTC on connection ${g.connection}` +
+        (g.expected === false ? '; its market was closed, so no trades were expected' : '');
       layer.appendChild(el);
     }
   }

@@ -146,6 +146,8 @@ typedef struct tp_sim_flags {
     int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms, max_symbols;
     double rate, speed, malformed, repeat;
     int loop;
+    int market_hours;
+    const char *market_time;
 } tp_sim_flags;
 
 typedef struct tp_symbols_flags {

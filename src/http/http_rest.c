@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "feed/market_hours.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -88,18 +89,20 @@ json_t *tp_http_trade_json(const tp_trade *t, int64_t ingest_ms) {
 }
 
 json_t *tp_http_candle_json(const tp_candle *c) {
-    return json_pack("{s:o,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "symbol", tp_http_str(c->symbol),
-                     "interval", (int)c->interval_s, "start", (json_int_t)c->start_ms, "open", num(c->open),
-                     "high", num(c->high), "low", num(c->low), "close", num(c->close), "volume",
-                     num(c->volume), "vwap", num(c->vwap), "count", (json_int_t)c->trade_count, "updated",
-                     (json_int_t)c->updated_ms, "final", c->final);
+    return json_pack("{s:o,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:b,s:b}", "symbol",
+                     tp_http_str(c->symbol), "interval", (int)c->interval_s, "start", (json_int_t)c->start_ms,
+                     "open", num(c->open), "high", num(c->high), "low", num(c->low), "close", num(c->close),
+                     "volume", num(c->volume), "vwap", num(c->vwap), "count", (json_int_t)c->trade_count,
+                     "updated", (json_int_t)c->updated_ms, "final", c->final, "incomplete",
+                     c->incomplete != 0);
 }
 
 json_t *tp_http_average_json(const tp_average *a) {
-    return json_pack("{s:o,s:I,s:I,s:o,s:I,s:I,s:b}", "symbol", tp_http_str(a->symbol), "window_start",
+    return json_pack("{s:o,s:I,s:I,s:o,s:I,s:I,s:b,s:b}", "symbol", tp_http_str(a->symbol), "window_start",
                      (json_int_t)a->window_start_ms, "window_end", (json_int_t)a->window_end_ms,
                      "price_volume_multiply", num(a->price_volume_multiply), "trade_count",
-                     (json_int_t)a->trade_count, "ingest_ts", (json_int_t)a->ingest_ms, "final", a->final);
+                     (json_int_t)a->trade_count, "ingest_ts", (json_int_t)a->ingest_ms, "final", a->final,
+                     "incomplete", a->incomplete != 0);
 }
 
 int tp_http_store_ready(tp_http_store *st, tp_http_resp *r) {
@@ -261,11 +264,14 @@ static int on_candle(void *ud, const tp_candle *c) {
 static int on_average(void *ud, const tp_average *a) {
     return add_row(ud, tp_http_average_json(a));
 }
+/* "expected": was the symbol expected to trade during the gap, or was its
+ * market closed all along (feed/market_hours.h: derived, not stored) */
 static int on_gap(void *ud, const tp_gap_row *g) {
-    return add_row(ud, json_pack("{s:o,s:I,s:I,s:s,s:I,s:i}", "symbol", tp_http_str(g->symbol), "from",
+    int expected = tp_market_hours_expected(g->symbol.ptr, g->symbol.len, g->from_ms, g->to_ms);
+    return add_row(ud, json_pack("{s:o,s:I,s:I,s:s,s:I,s:i,s:b}", "symbol", tp_http_str(g->symbol), "from",
                                  (json_int_t)g->from_ms, "to", (json_int_t)g->to_ms, "reason",
                                  g->reason ? g->reason : "", "detected_at", (json_int_t)g->detected_at_ms,
-                                 "connection", (int)g->connection));
+                                 "connection", (int)g->connection, "expected", expected));
 }
 
 static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char *err) {

@@ -260,6 +260,21 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
         free(c);
         return TP_EINVAL;
     }
+    /* The rebalance callback assigns eagerly (rd_kafka_assign), which
+     * librdkafka refuses under a cooperative protocol: the member would
+     * then own nothing. Say so at start instead. */
+    char strat[128] = "";
+    size_t strat_len = sizeof strat;
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", strat, &strat_len) == RD_KAFKA_CONF_OK &&
+        strstr(strat, "cooperative")) {
+        rd_kafka_conf_destroy(conf);
+        free(c);
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "-X partition.assignment.strategy=%s: cooperative rebalancing is not supported "
+                         "(process rebuilds windows on eager rebalances); use range or roundrobin, and "
+                         "--member-id for restarts without a rebalance",
+                         strat);
+    }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);
     char e[512];
@@ -339,6 +354,18 @@ int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, ch
     rec->timestamp_ms = rd_kafka_message_timestamp(m, &tt);
     rec->floor_ms = p->floor;
     rec->msg_ = m;
+    return 0;
+}
+
+int tp_consumer_record_header(const tp_consumer_record *rec, const char *name, const void **val,
+                              size_t *len) {
+    rd_kafka_headers_t *h = NULL;
+    if (!rec->msg_ || rd_kafka_message_headers(rec->msg_, &h) || !h) return -1;
+    const void *v = NULL;
+    size_t n = 0;
+    if (rd_kafka_header_get_last(h, name, &v, &n) || !v) return -1;
+    *val = v;
+    *len = n;
     return 0;
 }
 

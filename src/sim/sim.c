@@ -453,6 +453,14 @@ static int send_market(conn *c) {
         return 0;
     }
     int64_t ts = tp_now_ms();
+    /* market hours (market.h): only the symbols whose market is open trade;
+     * with none open the connection gets its pings only */
+    size_t nopen = 0;
+    for (size_t i = 0; i < c->nsubs; i++) nopen += (size_t)tp_market_trading(s->market, c->subs[i], ts);
+    if (!nopen) {
+        if (due != UINT64_MAX) c->rate_sent += due; /* no backlog builds up while closed */
+        return 0;
+    }
     size_t maxsym = 0;
     for (size_t i = 0; i < c->nsubs; i++)
         if (c->subs[i]->json_len > maxsym) maxsym = c->subs[i]->json_len;
@@ -468,9 +476,14 @@ static int send_market(conn *c) {
     o += 9;
     for (uint64_t i = 0; i < n; i++) {
         if (i) *o++ = ',';
-        size_t k = c->nsubs == 1 ? 0 : tp_sim_rand(&c->rng) % c->nsubs;
-        if (s->holes) c->pick[i] = (uint32_t)k;
-        o += tp_market_trade_json(c->subs[k], ts, o);
+        /* the same draw as without market hours when every symbol is open */
+        size_t k = nopen == 1 ? 0 : (size_t)(tp_sim_rand(&c->rng) % nopen), j = 0;
+        if (nopen < c->nsubs)
+            for (;; j++)
+                if (tp_market_trading(s->market, c->subs[j], ts) && !k--) break;
+        size_t pick = nopen < c->nsubs ? j : k;
+        if (s->holes) c->pick[i] = (uint32_t)pick;
+        o += tp_market_trade_json(c->subs[pick], ts, o);
     }
     memcpy(o, "],\"type\":\"trade\"}", 17);
     o += 17;
@@ -964,6 +977,9 @@ static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t 
     s->cfg.tls_key = s->key_s;
     s->fault_rng = cfg->seed ^ 0x5eed5eed5eed5eedull;
     s->market = tp_market_new(cfg->seed);
+    if (s->market)
+        tp_market_set_hours(s->market, cfg->market_hours,
+                            cfg->market_time_ms ? cfg->market_time_ms - tp_now_ms() : 0);
     int rc;
     if (!s->listen_s || !s->market) {
         rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");

@@ -57,7 +57,14 @@
 
 extern const char tp_sql_cassandra[];
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+/* Version 2 after the DDL (sql/cassandra.cql is version 1): windows that
+ * overlap a feed gap are marked (process/window.h). An opener that finds
+ * the column there already (another one added it) goes on. */
+static const char *const k_schema_v2[] = {
+    "ALTER TABLE running_averages_15_sec ADD incomplete boolean",
+    "ALTER TABLE candles ADD incomplete boolean",
+};
 #define FINAL_BONUS_US (1LL << 50)
 #define DAY_MS 86400000LL
 #define PIPELINE 32
@@ -88,8 +95,11 @@ enum {
 };
 
 #define TRADE_COLS "trade_timestamp, uuid, price, volume, trade_conditions, ingest_timestamp"
-#define AVG_COLS "window_start, window_end, uuid, price_volume_multiply, trade_count, ingest_timestamp, final"
-#define CANDLE_COLS "start_time, open, high, low, close, volume, vwap, trade_count, updated_at, final"
+#define AVG_COLS                                                                                             \
+    "window_start, window_end, uuid, price_volume_multiply, trade_count, ingest_timestamp, final, "          \
+    "incomplete"
+#define CANDLE_COLS                                                                                          \
+    "start_time, open, high, low, close, volume, vwap, trade_count, updated_at, final, incomplete"
 
 static const char *const k_cql[ST_COUNT] = {
     [ST_INS_TRADE] =
@@ -97,11 +107,11 @@ static const char *const k_cql[ST_COUNT] = {
         "ingest_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
     [ST_INS_AVG] =
         "INSERT INTO running_averages_15_sec (symbol, day, window_start, window_end, uuid, "
-        "price_volume_multiply, trade_count, ingest_timestamp, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-        "?) USING TIMESTAMP ? AND TTL ?",
+        "price_volume_multiply, trade_count, ingest_timestamp, final, incomplete) VALUES (?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?",
     [ST_INS_CANDLE] =
         "INSERT INTO candles (symbol, interval_s, day, start_time, open, high, low, close, volume, "
-        "vwap, trade_count, updated_at, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "vwap, trade_count, updated_at, final, incomplete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "USING TIMESTAMP ? AND TTL ?",
     [ST_INS_DAY] = "INSERT INTO symbol_days (symbol, kind, day) VALUES (?, ?, ?) USING TTL ?",
     [ST_SEL_DAYS] = "SELECT day FROM symbol_days WHERE symbol = ? AND kind = ?",
@@ -562,6 +572,11 @@ static int ensure_schema(cass_store *s, char *err, size_t errlen) {
         return tp_seterr(err, errlen, rc, "%s", e);
     }
     if ((rc = tp_cql_await_schema(s->conn, 60000, err, errlen))) return rc;
+    for (size_t i = 0; i < sizeof k_schema_v2 / sizeof k_schema_v2[0]; i++) {
+        rc = tp_cql_query(s->conn, k_schema_v2[i], s->consistency, NULL, e, sizeof e);
+        if (rc && tp_cql_last_code(s->conn) != TP_CQL_E_INVALID) return tp_seterr(err, errlen, rc, "%s", e);
+    }
+    if ((rc = tp_cql_await_schema(s->conn, 60000, err, errlen))) return rc;
     snprintf(cql, sizeof cql,
              "INSERT INTO schema_version (version, applied_at) VALUES (%d, toTimestamp(now()))",
              SCHEMA_VERSION);
@@ -767,7 +782,8 @@ static int cass_write_averages(void *state, const tp_average *a, size_t n, char 
             tp_cql_val_i64(v, a[i].window_start_ms) || tp_cql_val_i64(v, a[i].window_end_ms) ||
             tp_cql_val_uuid(v, a[i].id) || tp_cql_val_double(v, a[i].price_volume_multiply) ||
             tp_cql_val_i64(v, a[i].trade_count) || tp_cql_val_i64(v, a[i].ingest_ms) ||
-            tp_cql_val_bool(v, a[i].final) || tp_cql_val_i64(v, write_time(a[i].ingest_ms, a[i].final)))
+            tp_cql_val_bool(v, a[i].final) || tp_cql_val_bool(v, a[i].incomplete) ||
+            tp_cql_val_i64(v, write_time(a[i].ingest_ms, a[i].final)))
             goto oom;
         if (tp_cql_val_i32(v, ttl_of(s, a[i].window_start_ms, s->ret.averages_ms))) goto oom;
         row_end(s, r);
@@ -799,7 +815,8 @@ static int cass_write_candles(void *state, const tp_candle *c, size_t n, char *e
             tp_cql_val_double(v, c[i].close) || tp_cql_val_double(v, c[i].volume) ||
             (isnan(c[i].vwap) ? tp_cql_val_null(v) : tp_cql_val_double(v, c[i].vwap)) ||
             tp_cql_val_i64(v, c[i].trade_count) || tp_cql_val_i64(v, c[i].updated_ms) ||
-            tp_cql_val_bool(v, c[i].final) || tp_cql_val_i64(v, write_time(c[i].updated_ms, c[i].final)))
+            tp_cql_val_bool(v, c[i].final) || tp_cql_val_bool(v, c[i].incomplete) ||
+            tp_cql_val_i64(v, write_time(c[i].updated_ms, c[i].final)))
             goto oom;
         if (tp_cql_val_i32(v, ttl_of(s, c[i].start_ms, keep))) goto oom;
         row_end(s, r);
@@ -1147,7 +1164,7 @@ static void *win_push(win_acc *a) {
 
 static int on_candle_row(void *ud, const tp_cql_result *r, const tp_cql_value *v) {
     win_acc *a = ud;
-    if (r->ncols != 10) return -1;
+    if (r->ncols != 11) return -1;
     tp_candle *c = win_push(a);
     if (!c) return -1;
     memset(c, 0, sizeof *c);
@@ -1162,12 +1179,13 @@ static int on_candle_row(void *ud, const tp_cql_result *r, const tp_cql_value *v
     tp_cql_get_i64(v[7], &c->trade_count);
     tp_cql_get_i64(v[8], &c->updated_ms);
     tp_cql_get_bool(v[9], &c->final);
+    if (tp_cql_get_bool(v[10], &c->incomplete)) c->incomplete = 0; /* null: written before version 2 */
     return a->limit && (int)a->n >= a->limit;
 }
 
 static int on_average_row(void *ud, const tp_cql_result *r, const tp_cql_value *v) {
     win_acc *a = ud;
-    if (r->ncols != 7) return -1;
+    if (r->ncols != 8) return -1;
     tp_average *x = win_push(a);
     if (!x) return -1;
     memset(x, 0, sizeof *x);
@@ -1180,6 +1198,7 @@ static int on_average_row(void *ud, const tp_cql_result *r, const tp_cql_value *
     tp_cql_get_i64(v[4], &x->trade_count);
     tp_cql_get_i64(v[5], &x->ingest_ms);
     tp_cql_get_bool(v[6], &x->final);
+    if (tp_cql_get_bool(v[7], &x->incomplete)) x->incomplete = 0;
     return a->limit && (int)a->n >= a->limit;
 }
 
@@ -1445,16 +1464,6 @@ static int cass_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *e
     return each_symbol(state, symbol_latest, &cb, err, errlen);
 }
 
-/* Retention by TTL (see the top): keep the settings for the next writes. */
-static int cass_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
-                       char *err, size_t errlen) {
-    cass_store *s = state;
-    (void)now_ms, (void)max_rows, (void)err, (void)errlen;
-    s->ret = *r;
-    *deleted = 0;
-    return 0;
-}
-
 /* gaps: the symbol's one partition, newest first, to_ms filtered here (not
  * a clustering column) */
 
@@ -1535,6 +1544,16 @@ static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, voi
     return rc;
 }
 
+/* Retention by TTL (see the top): keep the settings for the next writes. */
+static int cass_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                       char *err, size_t errlen) {
+    cass_store *s = state;
+    (void)now_ms, (void)max_rows, (void)err, (void)errlen;
+    s->ret = *r;
+    *deleted = 0;
+    return 0;
+}
+
 static int cass_check_url(const char *url, char *err, size_t errlen) {
     cass_store *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -1563,7 +1582,7 @@ const tp_sink_ops tp_sink_cassandra_ops = {
     .reader = &cass_reader,
     .check_url = cass_check_url,
     .query_latest = cass_query_latest,
-    .retain = cass_retain,
     .write_gaps = cass_write_gaps,
     .query_gaps = cass_query_gaps,
+    .retain = cass_retain,
 };

@@ -2,8 +2,9 @@
 # http_dashboard_gaps.sh - feed gaps on the dashboard's chart, in Debian's
 # headless Chromium (tests/e2e/dashboard_gaps.mjs): serve over a SQLite store
 # with http_seed's fixed minute of data and feed_gaps rows written by the
-# sqlite3 shell: two gaps of AAPL inside its candles (they get bands), one
-# long before them and one of another symbol (they do not).
+# sqlite3 shell: two gaps of AAPL inside its candles (they get bands, grey:
+# its market was closed), one long before them (no band), and one of
+# BINANCE:BTCUSDT (an amber band on its own chart only).
 # Screenshot: tests/artifacts/dashboard_gaps.png.
 source "$(dirname "$0")/../lib/common.sh"
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -20,10 +21,12 @@ sqlite3 "$DB" "INSERT INTO feed_gaps (symbol, from_ms, to_ms, reason, detected_a
   ('AAPL', $((B + 10000)), $((B + 20000)), 'reconnect', $((B + 20005)), 0),
   ('AAPL', $((B + 40000)), $((B + 43000)), 'silence', $((B + 43002)), 1),
   ('AAPL', $((B - 500000)), $((B - 400000)), 'reconnect', $((B - 399990)), 0),
-  ('OANDA:EUR_USD', $((B + 5000)), $((B + 50000)), 'key_in_use', $((B + 50001)), 0)" ||
+  ('BINANCE:BTCUSDT', $((B + 20000)), $((B + 30000)), 'key_in_use', $((B + 30001)), 0)" ||
   fail "cannot write feed_gaps with sqlite3"
-want="[{\"from\":$((B + 10000)),\"to\":$((B + 20000)),\"reason\":\"reconnect\",\"connection\":0},
-       {\"from\":$((B + 40000)),\"to\":$((B + 43000)),\"reason\":\"silence\",\"connection\":1}]"
+# 22:13 UTC is 17:13 in New York, after the close: AAPL's gaps are closed-market ones
+want="{\"AAPL\": [{\"from\":$((B + 10000)),\"to\":$((B + 20000)),\"reason\":\"reconnect\",\"connection\":0,\"closed\":true},
+                {\"from\":$((B + 40000)),\"to\":$((B + 43000)),\"reason\":\"silence\",\"connection\":1,\"closed\":true}],
+       \"BINANCE:BTCUSDT\": [{\"from\":$((B + 20000)),\"to\":$((B + 30000)),\"reason\":\"key_in_use\",\"connection\":0,\"closed\":false}]}"
 
 bg serve "$TICKPIPE" serve --http 127.0.0.1:0 --store "sqlite:$DB" --poll-interval 250
 wait_for 20 grep -q 'dashboard at' "$TMP/serve.log"

@@ -10,12 +10,24 @@
 #   3. a rolling restart of all three, each back in sync before the next
 #   4. all three brokers stopped (SIGTERM to all at once) mid-stream, down
 #      for 30 s, then started
-#   (2 to 4 only with TP_KAFKA_FAILURES_ALL=1: see there)
-# After phases 0-3: every trade produced is in the store exactly once and
+# After each phase: every trade produced is in the store exactly once and
 # the candles and 15 s averages equal those recomputed from the recordings
 # (tests/lib/process.sh check_store, sqlite3's own queries), and produce
-# delivered every trade (its summary). After phase 4 (see there): no trade
-# lost and the store equals the topic (e2e_check.py, Python avro).
+# delivered every trade (its summary). At the end the store also equals the
+# topic record for record (e2e_check.py, Python avro), so the cluster holds
+# no trade twice either.
+#
+# The recordings' receive times lie days in the past. produce stamps
+# replayed records with the time it sends them. It used to stamp them with
+# the recorded time, and Kafka ages a producer's idempotence state by record
+# timestamp (producer.id.expiration.ms, 1 day): each broker dropped that
+# state when it restarted (and every broker at its expiry check, every
+# 10 min), after which a retried batch was appended a second time (seen
+# after the 30 s outage: one batch, same producer id, epoch and sequences,
+# at two offsets on all three replicas). The acknowledged messages missing
+# after leader moves on a loaded machine (runs over 10 min) fit the same
+# cause: a broker without the producer's state cannot tell a retry from a
+# new batch, nor order retries.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
 SYMS='AAPL,TSLA,MSFT,NVDA,IBM,INTC,BINANCE:BTCUSDT,OANDA:EUR_USD'
@@ -122,23 +134,6 @@ kafka_restart "$leader"
 kafka_wait_brokers 3
 phase_check "leader killed -9 mid-stream"
 
-# Phases 2 to 4 run only with TP_KAFKA_FAILURES_ALL=1. On a heavily loaded
-# 2-core machine (load average 25-40) a leader moved away by a controlled
-# shutdown lost acknowledged messages: 1 trade in 1 of 5 runs of phase 2, 58
-# trades in 1 of 3 runs of phase 3 (absent from the topic although produce
-# had them acknowledged with acks=all, min.insync.replicas=2); stopping
-# every broker at once doubles a few batches (README: "Running on a Kafka
-# cluster"). Until that is understood they are not a CI gate; phase 1 (a
-# leader killed -9) passed every run.
-if [ "${TP_KAFKA_FAILURES_ALL:-0}" != 1 ]; then
-  kill -TERM "$PID_m1" "$PID_m2"
-  wait "$PID_m1" || fail "m1 exited with $?"
-  wait "$PID_m2" || fail "m2 exited with $?"
-  check_store "$DB" "$TMP/oracle.csv"
-  ok "after SIGTERM: every trade once, windows equal the oracle; whole test $((SECONDS - t0)) s"
-  exit 0
-fi
-
 # 2. a broker taken away while process runs (and brought back)
 recording 3000
 produce p2
@@ -166,13 +161,8 @@ done
 produced p3
 phase_check "rolling restart"
 
-# 4. every broker down for 30 s mid-stream. Last, because here the
-# cluster's copy is not exactly once: with produce requests in flight when
-# every broker goes, a few batches written but not acknowledged are written
-# again after the restart (librdkafka 2.0.2's idempotent producer; README
-# "Running on a Kafka cluster" says so). What must hold: no trade is lost,
-# process stores exactly what the topic holds (each record once, no record
-# of its own twice), and the candles agree with the stored trades.
+# 4. every broker down for 30 s mid-stream (stopped at once, with produce
+# requests in flight), then all started again
 wait_for 120 in_sync
 recording 3000
 produce p4
@@ -183,14 +173,13 @@ sleep 30 # the outage itself
 for id in 1 2 3; do kafka_restart "$id"; done
 kafka_wait_brokers 3
 produced p4
-total=$(wc -l <"$TMP/oracle.csv")
-wait_for 180 stored_ge "$DB" "$total"
-# the topic may hold more (the doubled batches): until the store stops growing
-prev=-1
-while [ "$(db_count "$DB")" != "$prev" ]; do prev=$(db_count "$DB"); sleep 3; done
+phase_check "all brokers down for 30 s"
 kill -TERM "$PID_m1" "$PID_m2"
 wait "$PID_m1" || fail "m1 exited with $?"
 wait "$PID_m2" || fail "m2 exited with $?"
+check_store "$DB" "$TMP/oracle.csv"
+# the topic itself: every record once (the store equals it record for
+# record, and the store equals the oracle)
 kcat -C -b "$BS" -t market -e -q -f '%p %o %T %K %S\n%k%s\n' >"$TMP/kcat.out" 2>"$TMP/kcat.err" ||
   fail "kcat: $(cat "$TMP/kcat.err")"
 sqlite3 -batch -noheader -separator $'\t' "$DB" "SELECT uuid, symbol,
@@ -199,28 +188,4 @@ sqlite3 -batch -noheader -separator $'\t' "$DB" "SELECT uuid, symbol,
     trade_timestamp, ifnull(trade_conditions, '\N') FROM trades" >"$TMP/store.tsv"
 /usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/e2e_check.py" trades "$TP_SOURCE_DIR/tests/fixtures/reference-trades.avsc" \
   "$TMP/kcat.out" "$TMP/store.tsv" || fail "the store differs from the topic"
-store_matches || true # loads the oracle into $TMP/oracle.db (table expected)
-# no loss: every trade of the recordings is stored at least as often as it
-# was produced; nothing stored that was never produced
-lost=$(sqlite3 -batch -noheader "$TMP/oracle.db" "ATTACH '$DB' AS s;
-  SELECT count(*) FROM (SELECT symbol, price, volume, ts, count(*) AS c FROM expected GROUP BY 1, 2, 3, 4) e
-  LEFT JOIN (SELECT symbol, price, volume, trade_timestamp AS ts, count(*) AS c FROM s.trades GROUP BY 1, 2, 3, 4) t
-    USING (symbol, price, volume, ts) WHERE t.c IS NULL OR t.c < e.c;")
-alien=$(sqlite3 -batch -noheader "$TMP/oracle.db" "ATTACH '$DB' AS s;
-  SELECT count(*) FROM s.trades t WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.symbol = t.symbol
-    AND e.price = t.price AND e.volume = t.volume AND e.ts = t.trade_timestamp);")
-[ "$lost" = 0 ] || fail "$lost trades of the recordings are missing from the store"
-[ "$alien" = 0 ] || fail "$alien stored trades were never produced"
-dups=$(($(db_count "$DB") - total))
-mism=$(sqlite3 -batch -noheader "$DB" "
-  CREATE TEMP TABLE b AS
-    SELECT symbol, iv, (trade_timestamp / (iv * 1000)) * iv * 1000 AS start,
-           count(*) AS n, sum(volume) AS v, max(price) AS hi, min(price) AS lo
-    FROM trades, (SELECT 1 AS iv UNION ALL SELECT 60) GROUP BY 1, 2, 3;
-  SELECT count(*) FROM b LEFT JOIN candles c
-    ON c.symbol = b.symbol AND c.interval_s = b.iv AND c.start_ms = b.start
-  WHERE c.symbol IS NULL OR c.trade_count <> b.n OR c.high <> b.hi OR c.low <> b.lo
-     OR abs(c.volume - b.v) > 1e-9 * max(1, b.v);")
-[ "$mism" = 0 ] || fail "$mism candles disagree with the stored trades"
-ok "all brokers down for 30 s: no trade lost, the store equals the topic exactly, candles agree with the stored trades; $dups trade(s) the cluster holds twice ($((SECONDS - t0)) s)"
-ok "whole test $((SECONDS - t0)) s"
+ok "after SIGTERM: the store equals the topic record for record; whole test $((SECONDS - t0)) s"

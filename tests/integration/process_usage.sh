@@ -35,4 +35,5 @@ expect2 "expected key=value" -X nokey
 expect2 "names no store" --store nosuch:x
 expect2 "--group must not be empty" --group ""
 expect2 "Kafka property" --store null: -X no.such.property=1
+expect2 "cooperative rebalancing is not supported" --store null: -X partition.assignment.strategy=cooperative-sticky
 ok "usage errors exit 2 with a clear message"

@@ -56,7 +56,12 @@ cass_fetch() {
 
 cass_start() {
   cass_fetch
-  CASS_DIR=$(mktemp -d /tmp/tickpipe-cass.XXXXXX)
+  # Cassandra sizes its data directories from their file system's mount
+  # entry and will not start without one; inside a chroot /tmp has none
+  # visible, so its files go to /dev/shm there (a mount point of its own).
+  local base=/tmp
+  findmnt -T /tmp >/dev/null 2>&1 || base=/dev/shm
+  CASS_DIR=$(mktemp -d "$base/tickpipe-cass.XXXXXX")
   on_exit "rm -rf '$CASS_DIR'"
   CASS_PORT=$(free_port)
   CASS_STORAGE_PORT=$(free_port)

@@ -1,6 +1,6 @@
 """produce_check.py - check what `tickpipe produce` left in a topic.
 
-Usage: produce_check.py SCHEMA KCAT_OUT EXPECTED_JSON
+Usage: produce_check.py SCHEMA KCAT_OUT EXPECTED_JSON [FROM_MS TO_MS]
 
 KCAT_OUT is `kcat -C -e -f '%p %o %T %K %S\\n%k%s\\n'` output: per message a
 header line (partition, offset, timestamp, key length, value length), then
@@ -10,7 +10,10 @@ every message decodes, its type is "trade" and all its trades belong to its
 key; every trade arrives exactly once with exact values; each symbol's
 messages sit on one partition and, read by offset, give that symbol's
 trades in feed order; where EXPECTED_JSON has recv_ms, each message's
-timestamp is the receive time of the frame its trades came from."""
+timestamp is the receive time of the frame its trades came from, unless
+FROM_MS TO_MS are given (a replay: produce stamps replayed frames with the
+time it sends them): then every timestamp lies in [FROM_MS, TO_MS] and the
+timestamps of a symbol's messages never go backwards."""
 import json
 import os
 import sys
@@ -43,6 +46,9 @@ def main():
     assert len(msgs) == expected["messages"], ("messages", len(msgs), "want one per symbol per frame",
                                                expected["messages"])
     recv = expected.get("recv_ms")  # per trade: the Kafka timestamp its message must carry
+    window = (int(sys.argv[4]), int(sys.argv[5])) if len(sys.argv) > 5 else None
+    if window:
+        recv = None
     by_sym_want, by_sym_recv = {}, {}
     for i, t in enumerate(want):
         by_sym_want.setdefault(t["s"], []).append(t)
@@ -55,6 +61,8 @@ def main():
         assert rec["type"] == "trade", (p, o, rec["type"])
         assert rec["data"], (p, o, "empty message")
         assert ts > 1600000000000, (p, o, "timestamp", ts)
+        if window:
+            assert window[0] <= ts <= window[1], (p, o, "timestamp", ts, "outside the replay", window)
         ex = avro_exact.exact(rec)
         k = key.hex()
         for t in ex["data"]:
@@ -71,11 +79,14 @@ def main():
         assert len(g) == len(w), ("trade count for", bytes.fromhex(k).decode(), len(g), len(w))
         for i, (a, b) in enumerate(zip(g, w)):
             assert a == b, ("trade", i, "of", bytes.fromhex(k).decode(), a, b)
+        if window:
+            assert got_ts[k] == sorted(got_ts[k]), ("timestamps go backwards for", bytes.fromhex(k).decode())
         if recv:
             assert got_ts[k] == by_sym_recv[k], ("message timestamps != frame receive times for",
                                                  bytes.fromhex(k).decode())
     print("ok - %d trades in %d messages, %d symbols, exact and in order per symbol%s" %
-          (ntrades, len(msgs), len(by_sym_want), ", timestamps = frame receive times" if recv else ""))
+          (ntrades, len(msgs), len(by_sym_want), ", timestamps = frame receive times" if recv else
+           ", timestamps within the replay" if window else ""))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 #       run's gaps=, each bounded by two consecutive stored trades of its
 #       symbol (from_ms and to_ms are stored trade times, no stored trade
 #       lies between them, detected_at >= to_ms); and `serve`'s /api/gaps
-#       lists exactly those rows, in (from, connection) order, and bounds
+#       lists exactly those rows, in (from, connection) order, each with
+#       "expected" as Python's zoneinfo judges US market hours, and bounds
 #       them by from=.
 # ORACLE is a command called as
 #   ORACLE gaps         -> "symbol from_ms to_ms reason connection detected_at"
@@ -51,9 +52,23 @@ PY
 import json, sys
 tmp, sym = sys.argv[1:3]
 d = json.load(open(f"{tmp}/api.{sym}.json"))
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+ny = ZoneInfo("America/New_York")
+def expected(f, t):  # a NY session (09:30-16:00 local, weekdays) holds a moment strictly inside (f, t)
+    day = datetime.fromtimestamp(f / 1000, timezone.utc).astimezone(ny).date() - timedelta(days=1)
+    while datetime(day.year, day.month, day.day, tzinfo=ny).timestamp() * 1000 < t:
+        if day.weekday() < 5:
+            s = datetime(day.year, day.month, day.day, 9, 30, tzinfo=ny).timestamp() * 1000
+            e = datetime(day.year, day.month, day.day, 16, 0, tzinfo=ny).timestamp() * 1000
+            if max(f + 1, s) < min(t, e):
+                return True
+        day += timedelta(days=1)
+    return False
 want = sorted(([int(r[1]), int(r[4]), int(r[2]), r[3], int(r[5])] for r in
                (l.split() for l in open(f"{tmp}/gaps.oracle") if l.strip()) if r[0] == sym))
-got = [[g["from"], g["connection"], g["to"], g["reason"], g["detected_at"]] for g in d["gaps"]]
+want = [w + [expected(w[0], w[2])] for w in want]  # GAPA and GAPB are stocks
+got = [[g["from"], g["connection"], g["to"], g["reason"], g["detected_at"], g["expected"]] for g in d["gaps"]]
 assert d["symbol"] == sym and d["count"] == len(got) == len(want) and got == want, (got, want)
 open(f"{tmp}/api.{sym}.first_to", "w").write(str(want[0][2]) if want else "")
 PY
