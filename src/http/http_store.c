@@ -298,7 +298,9 @@ static void *worker_main(void *arg) {
     int tail = h->cfg.poll_store_ms > 0;
     struct timespec next_tail, next_probe;
     deadline_after(&next_tail, 0);
-    deadline_after(&next_probe, 2000);
+    /* the first probe at once, on this thread: a store that hangs must not
+     * hold up the server's start (/readyz says "not opened yet" meanwhile) */
+    deadline_after(&next_probe, 0);
     pthread_mutex_lock(&h->wlock);
     for (;;) {
         while (!h->wstop && !h->jobs_head && !(tail && due(&next_tail)) &&
@@ -362,8 +364,6 @@ int tp_http_worker_start(tp_http *h, char *err, size_t errlen) {
     pthread_cond_init(&h->wcond, &ca);
     pthread_condattr_destroy(&ca);
     h->store_ok = 1;
-    /* serve's first readiness answer already knows whether the store opens */
-    if (!h->cfg.ready) probe_store(h);
     if (pthread_create(&h->worker, NULL, worker_main, h))
         return tp_seterr(err, errlen, TP_EIO, "cannot start the HTTP store worker thread");
     h->worker_started = 1;

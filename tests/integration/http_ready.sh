@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # http_ready.sh - /readyz, the readiness probe, against /healthz, the
 # liveness one:
-#  - serve on PostgreSQL: /readyz 200 {"status":"ready"} as soon as serve
-#    prints its address; PostgreSQL killed: 503 {"status":"not ready",
+#  - serve on PostgreSQL: /readyz 200 {"status":"ready"} once its store
+#    worker has opened the store; PostgreSQL killed: 503 {"status":"not ready",
 #    "store":"unavailable",...} naming the server, while /healthz stays 200;
 #    PostgreSQL back: 200 again (serve retries every 2 s by itself);
 #  - serve on a store that cannot be opened: /readyz 503 at once;
@@ -31,10 +31,12 @@ spid=$!
 on_exit "kill -9 $spid 2>/dev/null"
 wait_for 30 grep -q 'dashboard at http://127.0.0.1:[0-9]*/' "$TMP/serve.log"
 S="http://127.0.0.1:$(port_of "$TMP/serve.log")"
-[ "$(code "$S/readyz")" = 200 ] || fail "serve: /readyz $(code "$S/readyz") right after start: $(cat "$TMP/r.json")"
+# the store worker opens the store after the server starts (a hung store
+# must not hold up /healthz): ready once it has
+wait_for 30 is "$S/readyz" 200
 body status=ready
 curl -s -D - -o /dev/null "$S/readyz" | grep -qi '^content-type: application/json' || fail "/readyz is not application/json"
-ok "serve: /readyz 200 $(cat "$TMP/r.json") from the first answer"
+ok "serve: /readyz 200 $(cat "$TMP/r.json") once the store is open"
 pg_kill
 wait_for 30 is "$S/readyz" 503
 body status="not ready" store=unavailable
