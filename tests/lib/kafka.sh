@@ -138,6 +138,14 @@ _kafka_alive() {
   [ -n "$s" ] && [ "${s:0:1}" != Z ]
 }
 
+# _kafka_is_node PID ID: PID runs and is node ID's JVM (its command line
+# names the node's server.properties), not a process that was given the
+# pid after the node exited and bash reaped it (pids wrap within minutes
+# on a busy machine).
+_kafka_is_node() {
+  _kafka_alive "$1" && ps -o args= -p "$1" 2>/dev/null | grep -qF "$KAFKA_DIR/$2/server.properties"
+}
+
 _kafka_brokers_up() {
   local want=$1 got
   got=$(kcat -L -b "$BS" -m 3 2>/dev/null | sed -n 's/^ \([0-9]*\) brokers:$/\1/p')
@@ -224,10 +232,14 @@ print(c)')
   echo "  Kafka $KAFKA_VERSION: $n node(s) up, bootstrap $BS" >&2
 }
 
+# Nodes are signalled only while _kafka_is_node says the pid is still theirs.
 kafka_cleanup() {
   local id
   for ((id = 1; id <= KAFKA_N; id++)); do
-    [ -n "${KAFKA_PID[id]:-}" ] && kill -9 "${KAFKA_PID[id]}" 2>/dev/null && wait "${KAFKA_PID[id]}" 2>/dev/null
+    if [ -n "${KAFKA_PID[id]:-}" ]; then
+      _kafka_is_node "${KAFKA_PID[id]}" "$id" && kill -9 "${KAFKA_PID[id]}" 2>/dev/null
+      wait "${KAFKA_PID[id]}" 2>/dev/null
+    fi
     KAFKA_PID[id]=""
   done
   return 0
@@ -236,7 +248,7 @@ kafka_cleanup() {
 kafka_kill9() {
   local id=$1
   [ -n "${KAFKA_PID[id]}" ] || return 0
-  kill -9 "${KAFKA_PID[id]}" 2>/dev/null || true
+  ! _kafka_is_node "${KAFKA_PID[id]}" "$id" || kill -9 "${KAFKA_PID[id]}" 2>/dev/null || true
   wait "${KAFKA_PID[id]}" 2>/dev/null || true
   KAFKA_PID[id]=""
 }
@@ -244,9 +256,9 @@ kafka_stop() {
   local id=$1 pid i
   pid=${KAFKA_PID[id]}
   [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 300; i++)); do _kafka_alive "$pid" || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
+  ! _kafka_is_node "$pid" "$id" || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 300; i++)); do _kafka_is_node "$pid" "$id" || break; sleep 0.1; done
+  ! _kafka_is_node "$pid" "$id" || kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   KAFKA_PID[id]=""
 }
@@ -254,7 +266,9 @@ kafka_stop() {
 # wait for each as kafka_stop does.
 kafka_stop_all() {
   local id
-  for ((id = 1; id <= KAFKA_N; id++)); do kill -TERM "${KAFKA_PID[id]}" 2>/dev/null || true; done
+  for ((id = 1; id <= KAFKA_N; id++)); do
+    [ -z "${KAFKA_PID[id]}" ] || ! _kafka_is_node "${KAFKA_PID[id]}" "$id" || kill -TERM "${KAFKA_PID[id]}" 2>/dev/null || true
+  done
   for ((id = 1; id <= KAFKA_N; id++)); do kafka_stop "$id"; done
 }
 kafka_restart() {
