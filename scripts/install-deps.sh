@@ -22,6 +22,9 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresq
 # The Cassandra tests: Debian's Python driver as the oracle that reads rows
 # back (the JRE and Maven above run the server).
 test_pkgs+=(python3-cassandra)
+# Python's zoneinfo reads the IANA time zones from tzdata: the oracle of the
+# market-hours checks (America/New_York).
+test_pkgs+=(tzdata)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")

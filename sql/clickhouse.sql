@@ -65,3 +65,21 @@ CREATE TABLE IF NOT EXISTS candles (
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(toDateTime(intDiv(start_ms, 1000)))
 ORDER BY (symbol, interval_s, start_ms);
+
+-- The holes in a symbol's feed (README, "Gaps"): no trades between from_ms
+-- and to_ms on one connection. This statement also runs at every open, so
+-- a database made before the table existed gains it. One row per (symbol,
+-- from_ms, connection); version = 2^62 - detected_at, so of two rows of one
+-- key the earliest detection is kept, as in the other stores. Read with
+-- FINAL, or argMax(..., version) grouped by the key as tickpipe does.
+CREATE TABLE IF NOT EXISTS feed_gaps (
+    symbol      String,
+    from_ms     Int64,   -- event time of the symbol's last trade before the hole, epoch ms
+    to_ms       Int64,   -- event time of its first trade after, epoch ms
+    reason      String,  -- reconnect, silence, key_in_use, server_error
+    detected_at Int64,   -- when that first trade was received, epoch ms
+    connection  Int32,   -- the feed connection's index
+    version     UInt64,  -- 2^62 - detected_at
+    from_time   DateTime MATERIALIZED toDateTime(intDiv(from_ms, 1000))
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (symbol, from_ms, connection);

@@ -1,5 +1,8 @@
 // app.js - tickpipe's dashboard: initial data through the REST API, live
 // updates over /ws (trades, candles, averages, stats), reconnect with backoff.
+// Feed gaps (/api/gaps) are drawn as shaded bands over the chart: an overlay
+// of plain elements placed through the time scale's logical coordinates, so
+// a gap that falls between two bars (or is shorter than one) still shows.
 // No build step: lightweight-charts' standalone bundle defines the global
 // LightweightCharts; both files are embedded into the tickpipe binary.
 'use strict';
@@ -23,9 +26,8 @@
     backoff: 1000,
     live: { trades: 0, candles: 0, averages: 0, stats: 0 },
     loadSeq: 0,
+    gaps: [], // feed gaps of the symbol overlapping the shown candles
   };
-  // For tests and the curious: window.tickpipe.state.
-  window.tickpipe = { state };
 
   // ---- chart ----
   const chart = LWC.createChart($('chart'), {
@@ -45,6 +47,8 @@
     lastValueVisible: false, priceLineVisible: false,
   });
   chart.priceScale('vol').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+  // For tests and the curious: window.tickpipe.state, .chart.
+  window.tickpipe = { state, chart };
   candleSeries.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
 
   function priceFormatFor(p) {
@@ -66,6 +70,71 @@
     state.lastBar = rows.length ? rows[rows.length - 1].start : 0;
     $('chart-empty').style.display = rows.length ? 'none' : '';
     if (rows.length) candleSeries.applyOptions({ priceFormat: priceFormatFor(rows[rows.length - 1].close) });
+    drawGaps();
+  }
+
+  // ---- feed gaps ----
+  const intervalMs = () => (state.interval === '1s' ? 1000 : 60000);
+  // ms -> fractional logical index over the bars on the chart (between two
+  // bars by linear interpolation, past either end by whole intervals)
+  function logicalOf(ms, starts) {
+    const iv = intervalMs();
+    if (!starts.length) return null;
+    if (ms <= starts[0]) return (ms - starts[0]) / iv;
+    const last = starts.length - 1;
+    if (ms >= starts[last]) return last + (ms - starts[last]) / iv;
+    let lo = 0, hi = last;
+    while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (starts[mid] <= ms) lo = mid; else hi = mid; }
+    return lo + (ms - starts[lo]) / (starts[hi] - starts[lo]);
+  }
+  function fmtDuration(ms) {
+    if (ms < 1000) return ms + ' ms';
+    if (ms < 120000) return (ms / 1000).toFixed(1) + ' s';
+    return (ms / 60000).toFixed(1) + ' min';
+  }
+  function drawGaps() {
+    const layer = $('gaps');
+    layer.replaceChildren();
+    const starts = [...state.candles.keys()].sort((a, b) => a - b);
+    if (!starts.length) return;
+    const ts = chart.timeScale();
+    // the plot area: left of the price scale, above the time scale
+    const width = ts.width();
+    layer.style.width = width + 'px';
+    layer.style.bottom = ts.height() + 'px';
+    for (const g of state.gaps) {
+      // a time at a bar's start is where the time axis labels it: the bar's centre
+      const a = ts.logicalToCoordinate(logicalOf(g.from, starts));
+      const b = ts.logicalToCoordinate(logicalOf(g.to, starts));
+      if (a == null || b == null || b < 0 || a > width) continue;
+      const left = Math.max(0, a), right = Math.min(width, Math.max(b, a + 2));
+      const el = document.createElement('div');
+      el.className = 'gap-band';
+      el.style.left = left + 'px';
+      el.style.width = Math.max(2, right - left) + 'px';
+      el.dataset.from = g.from;
+      el.dataset.to = g.to;
+      el.dataset.reason = g.reason;
+      el.dataset.connection = g.connection;
+      if (g.expected === false) el.classList.add('closed');
+      el.title = `feed gap (${g.reason}), ${fmtDuration(g.to - g.from)}: no trades between ` +
+        `${fmtTime(g.from)} and ${fmtTime(g.to)} UTC on connection ${g.connection}` +
+        (g.expected === false ? '; its market was closed, so no trades were expected' : '');
+      layer.appendChild(el);
+    }
+  }
+  async function loadGaps(seq) {
+    const starts = [...state.candles.keys()];
+    if (!state.symbol || !starts.length) { state.gaps = []; drawGaps(); return; }
+    const from = Math.min(...starts);
+    try {
+      const j = await getJSON(`/api/gaps?symbol=${encodeURIComponent(state.symbol)}&from=${from}&limit=500`);
+      if (seq !== undefined && seq !== state.loadSeq) return;
+      state.gaps = j.gaps;
+    } catch (e) {
+      state.gaps = []; // a store without gaps (501) shows none
+    }
+    drawGaps();
   }
   function upsertCandle(c) {
     if (c.open == null || c.close == null) return;
@@ -200,6 +269,7 @@
       for (const row of c.candles) state.candles.set(row.start, row);
       redraw();
       chart.timeScale().scrollToRealTime();
+      loadGaps(seq);
       state.averages.clear();
       addAverages(a.averages);
       state.tape = [];
@@ -282,7 +352,10 @@
   // ---- start ----
   $('symbol').addEventListener('change', (e) => selectSymbol(e.target.value));
   for (const b of document.querySelectorAll('.toggle button')) b.addEventListener('click', () => setInterval_(b.dataset.interval));
+  chart.timeScale().subscribeVisibleLogicalRangeChange(drawGaps);
+  chart.timeScale().subscribeSizeChange(drawGaps);
   loadSymbols();
   setInterval(loadSymbols, 10000); // symbols that appear later
+  setInterval(() => loadGaps(), 10000); // gaps found since
   connect();
 })();

@@ -8,9 +8,14 @@
  * offsets and why a restart rebuilds windows exactly). The watermark follows
  * the slowest partition. Rebalances run inside the poll: the consumer calls
  * back here to flush before partitions go and to drop window state after.
- * The first SIGINT/SIGTERM (or --duration) ends the loop and the last unit
- * is flushed and committed (exit 0); a second one stops retrying a store
- * that is down (exit 1: those offsets stay uncommitted). */
+ * The first SIGINT/SIGTERM (or --duration, --max-trades) ends the loop and
+ * the last unit is flushed and committed (exit 0). A store that is down is
+ * retried for at most --drain-timeout from that first stop (the deadline is
+ * the pipeline's, so a flush already retrying inside the loop gives up
+ * too), and a second signal stops retrying at once: exit 1, saying how many
+ * trades are not durable (their offsets stay uncommitted, so the next start
+ * reads them again). Retention (--retain-*) runs in the pipeline between
+ * units, as in run. */
 #include "cmd/commands.h"
 
 #include "codec/avro_trades.h"
@@ -35,7 +40,15 @@
 typedef struct proc {
     tp_consume c;
     _Atomic int stop;
+    _Atomic int drain_armed;
+    int64_t drain_us; /* --drain-timeout */
 } proc;
+
+/* The drain's deadline, from the first stop of any kind. */
+static void arm_drain(proc *pr) {
+    if (!pr->c.pipe || atomic_exchange(&pr->drain_armed, 1)) return;
+    tp_pipeline_stop_at(pr->c.pipe, tp_mono_us() + pr->drain_us);
+}
 
 /* Poll, add, flush when due, until a drain is asked for. */
 static void consume_loop(proc *pr, int64_t max_trades, int64_t progress_ms, int64_t start_us) {
@@ -65,13 +78,20 @@ static void consume_loop(proc *pr, int64_t max_trades, int64_t progress_ms, int6
         if (in_wm != INT64_MIN) tp_pipeline_advance(c->pipe, in_wm);
         if (tp_pipeline_flush_due(c->pipe, tp_now_ms()) && tp_consume_flush_commit(c, 0) == TP_ESTATE)
             break; /* stopped while the store was down */
+        tp_pipeline_retain(c->pipe);
         int64_t now = tp_mono_us();
         if (progress_ms > 0 && now - pg.last_us >= progress_ms * 1000) tp_consume_log_progress(c, &pg, now);
     }
 }
 
 static void on_drain(void *ud) {
-    atomic_store(&((proc *)ud)->stop, 1);
+    proc *pr = ud;
+    tp_info(MOD,
+            "stopping: storing what was consumed (a store that is down is retried for at most %.1f s, "
+            "--drain-timeout; a second signal gives up at once)",
+            (double)pr->drain_us / 1e6);
+    atomic_store(&pr->stop, 1);
+    arm_drain(pr);
 }
 
 static void on_give_up(void *ud) {
@@ -79,7 +99,8 @@ static void on_give_up(void *ud) {
 }
 /* The pipeline and the consumer; an exit status on failure, else -1. */
 static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_flags *cf,
-                       const tp_store_flags *sf, const tp_windows_flags *wf, const char *brokers) {
+                       const tp_store_flags *sf, const tp_windows_flags *wf, const tp_durable_flags *df,
+                       const char *brokers) {
     char err[512];
     tp_pipeline_config pc;
     tp_pipeline_config_default(&pc);
@@ -93,6 +114,9 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
     pc.flush_max_trades = (size_t)wf->flush_max_trades;
     pc.rebuild = TP_REBUILD_LAZY; /* only the symbols of the partitions this member gets */
     pc.dedupe_rebuilt = 1;        /* re-delivered records hold trades the store has */
+    pc.retention =
+        (tp_retention){df->retain_trades_ms, df->retain_c1s_ms, df->retain_c1m_ms, df->retain_avg_ms};
+    pr->drain_us = df->drain_ms * 1000;
     int rc = tp_pipeline_new(&pc, &pr->c.pipe, err, sizeof err);
     if (rc)
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_process, "%s", err)
@@ -115,8 +139,11 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
     return -1;
 }
 
-static int process_main(proc *pr, tp_kafka_flags *kf, const tp_consumer_flags *cf, const tp_store_flags *sf,
-                        const tp_windows_flags *wf, const tp_stop_flags *stop, const tp_progress_flags *pg) {
+static int process_main(proc *pr, tp_cmd_args *a) {
+    tp_kafka_flags *kf = &a->kafka;
+    const tp_consumer_flags *cf = &a->consumer;
+    const tp_store_flags *sf = &a->store;
+    const tp_stop_flags *stop = &a->stop;
     char err[512], brokers[1024];
     if (tp_avro_schema_check(tp_avro_schema_json, err, sizeof err))
         return tp_cmd_fail(&tp_spec_process, "the built-in Avro schema is unusable: %s", err);
@@ -124,7 +151,7 @@ static int process_main(proc *pr, tp_kafka_flags *kf, const tp_consumer_flags *c
     tp_shutdown *sd = NULL;
     if (tp_shutdown_start(stop->duration_ms, &sd, err, sizeof err))
         return tp_cmd_fail(&tp_spec_process, "%s", err);
-    int status = open_stages(pr, kf, cf, sf, wf, brokers);
+    int status = open_stages(pr, kf, cf, sf, &a->windows, &a->durable, brokers);
     if (status < 0) {
         tp_shutdown_ops ops = {.drain = on_drain, .give_up = on_give_up, .ud = pr};
         tp_shutdown_arm(sd, &ops);
@@ -133,8 +160,19 @@ static int process_main(proc *pr, tp_kafka_flags *kf, const tp_consumer_flags *c
         tp_info(MOD, "consuming %s from %s as group %s into %s (dead letters: %s)", kf->topic, brokers,
                 cf->group, safe_store, *cf->dlq ? cf->dlq : "off");
         int64_t start_us = tp_mono_us();
-        consume_loop(pr, stop->max_trades, pg->interval_ms, start_us);
+        consume_loop(pr, stop->max_trades, a->progress.interval_ms, start_us);
+        arm_drain(pr);
         status = tp_consume_drain(&pr->c);
+        if (status && tp_pipeline_stopped(pr->c.pipe)) {
+            tp_pipeline_stats ps;
+            tp_pipeline_get_stats(pr->c.pipe, &ps);
+            status = tp_cmd_fail(&tp_spec_process,
+                                 "%s: %zu trades consumed are not durable (their offsets are not committed: "
+                                 "the next start reads them again)",
+                                 tp_shutdown_signals(sd) >= 2 ? "gave up on a second signal"
+                                                              : "the drain timed out (--drain-timeout)",
+                                 ps.pending);
+        }
         tp_consumer_stats cs;
         tp_consumer_get_stats(pr->c.cons, &cs); /* before close frees the consumer */
         tp_consumer_close(pr->c.cons);
@@ -147,7 +185,7 @@ static int process_main(proc *pr, tp_kafka_flags *kf, const tp_consumer_flags *c
 int tp_cmd_process(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     proc pr = {0};
     tp_consume_init(&pr.c);
-    int status = process_main(&pr, &a->kafka, &a->consumer, &a->store, &a->windows, &a->stop, &a->progress);
+    int status = process_main(&pr, a);
     if (pr.c.pipe) tp_pipeline_free(pr.c.pipe);
     tp_consume_free(&pr.c);
     return status;

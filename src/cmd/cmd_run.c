@@ -92,7 +92,7 @@ static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags 
 }
 
 static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf,
-                          const tp_run_flags *rf) {
+                          const tp_durable_flags *rf) {
     char err[512];
     tp_pipeline_config pcfg;
     tp_pipeline_config_default(&pcfg);
@@ -187,14 +187,14 @@ static int run_main(run_state *r, tp_cmd_args *a, tp_source_config *scfg) {
         tp_health_free(r->health);
         return tp_cmd_fail(&tp_spec_run, "out of memory");
     }
-    r->fs.drain_us = a->run.drain_ms * 1000;
+    r->fs.drain_us = a->durable.drain_ms * 1000;
     r->fs.health = r->health;
     r->fs.live_feed = !scfg->replay_path;
     tp_health_set(r->health, TP_HEALTH_FEED, !r->fs.live_feed, "not connected to the feed yet");
     r->fs.flush_interval_ms = a->windows.flush_interval_ms;
     r->fs.progress_ms = a->progress.interval_ms;
     int status = start_feed(r, &a->api, &a->run, scfg);
-    if (status < 0) status = start_pipeline(r, &a->store, &a->windows, &a->run);
+    if (status < 0) status = start_pipeline(r, &a->store, &a->windows, &a->durable);
     if (status < 0 && !a->run.no_http) status = start_http(r, &a->http, a->store.store);
     if (status < 0 && tp_source_new(scfg, tp_feed_stage_on_batch, &r->fs, &r->fs.src, err, sizeof err))
         status = tp_cmd_fail(&tp_spec_run, "%s", err);

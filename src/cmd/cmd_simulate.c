@@ -15,6 +15,7 @@
 #include "core/listen.h"
 #include "core/log.h"
 #include "core/shutdown.h"
+#include "sim/market.h"
 #include "sim/sim.h"
 
 #include <stddef.h>
@@ -62,6 +63,8 @@ static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {
     cfg->repeat_rate = f->repeat;
     cfg->max_symbols = (size_t)f->max_symbols;
     cfg->error_every_s = (double)f->error_ms / 1000.0;
+    cfg->holes_log = f->holes_log;
+    cfg->market_hours = f->market_hours;
 }
 
 int tp_cmd_simulate(tp_cmd_args *a, int argc, char **argv, int first_arg) {
@@ -72,6 +75,12 @@ int tp_cmd_simulate(tp_cmd_args *a, int argc, char **argv, int first_arg) {
         return tp_cmd_usage_error(spec, "--speed and --loop apply to --replay only");
     tp_sim_config cfg;
     to_config(&a->sim, &cfg);
+    if (a->sim.market_time && !a->sim.market_hours)
+        return tp_cmd_usage_error(spec, "--market-time applies to --market-hours only");
+    if (a->sim.market_time && tp_market_parse_time(a->sim.market_time, &cfg.market_time_ms))
+        return tp_cmd_usage_error(spec,
+                                  "--market-time %s: give a UTC time as 2026-12-07T14:30:00Z or epoch ms",
+                                  a->sim.market_time);
     ready_info ri = {.listen = a->sim.listen, .tls = a->sim.tls_cert != NULL};
     cfg.on_ready = on_ready;
     cfg.ready_ud = &ri;

@@ -17,6 +17,7 @@
  *   http         tp_http_flags       run, serve
  *   stop         tp_stop_flags       run, capture, produce, process
  *   progress     tp_progress_flags   run, produce, process
+ *   durable      tp_durable_flags    run, process (drain timeout, retention)
  *   log          tp_log_flags        every command
  *   capture, consumer, producer, run, serve, sim_*, symbols: one command each
  *
@@ -126,9 +127,14 @@ typedef struct tp_run_flags {
     double sim_rate;
     int64_t sim_batch, sim_seed;
     int no_http;
-    int64_t drain_ms, queue_trades;
-    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms;
+    int64_t queue_trades;
 } tp_run_flags;
+
+/* How long a stop may take, and how long the store keeps rows (0 = forever). */
+typedef struct tp_durable_flags {
+    int64_t drain_ms;
+    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms;
+} tp_durable_flags;
 
 typedef struct tp_serve_flags {
     int64_t poll_ms;
@@ -136,10 +142,12 @@ typedef struct tp_serve_flags {
 
 /* simulate's four groups (server, market, replay, faults) share one struct */
 typedef struct tp_sim_flags {
-    const char *listen, *token, *tls_cert, *tls_key, *replay;
+    const char *listen, *token, *tls_cert, *tls_key, *replay, *holes_log;
     int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms, max_symbols;
     double rate, speed, malformed, repeat;
     int loop;
+    int market_hours;
+    const char *market_time;
 } tp_sim_flags;
 
 typedef struct tp_symbols_flags {
@@ -162,6 +170,7 @@ typedef struct tp_cmd_args {
     tp_consumer_flags consumer;
     tp_producer_flags producer;
     tp_run_flags run;
+    tp_durable_flags durable;
     tp_serve_flags serve;
     tp_sim_flags sim;
     tp_symbols_flags symbols;
@@ -176,7 +185,7 @@ extern const tp_opt tp_flag_table[]; /* every row of flags.def, then {0} */
 
 extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_store, tp_flags_windows,
     tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_capture, tp_flags_consumer,
-    tp_flags_producer, tp_flags_run, tp_flags_serve, tp_flags_sim_server, tp_flags_sim_market,
-    tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
+    tp_flags_producer, tp_flags_run, tp_flags_durable, tp_flags_serve, tp_flags_sim_server,
+    tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
 
 #endif

@@ -31,6 +31,17 @@ const tp_cmd_spec tp_spec_capture = {
 
 /* ---- tickpipe process ---- */
 
+/* Retention is off unless asked for: process may replay a topic's history
+ * (a new group starts at the earliest offset), whose event times can be
+ * older than any default, into a store shared with others. */
+static const tp_opt_default k_process_defaults[] = {
+    {"retain-trades", "0", NULL},
+    {"retain-candles-1s", "0", NULL},
+    {"retain-candles-1m", "0", NULL},
+    {"retain-averages", "0", NULL},
+    {NULL, NULL, NULL},
+};
+
 const tp_cmd_spec tp_spec_process = {
     .name = "process",
     .synopsis = "[OPTIONS]",
@@ -40,19 +51,23 @@ const tp_cmd_spec tp_spec_process = {
              "made the rows durable; a restart or rebalance resumes from them and rebuilds the\n"
              "open windows, so every trade is stored exactly once and no window is counted\n"
              "twice. Start more processes with the same --group to split the partitions.\n"
-             "SIGINT/SIGTERM drain, flush, commit and exit 0; a second signal gives up on a\n"
-             "store that is down.\n",
+             "SIGINT/SIGTERM drain, flush, commit and exit 0; a store that is down is waited\n"
+             "for at most --drain-timeout, and a second signal gives up at once.\n",
     .epilog = "Kafka security from the environment (applied before -X, so a password need not be\n"
               "on the command line): KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,\n"
               "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CA_LOCATION.\n"
               "\n"
               "Exit status: 0 after a clean stop (everything consumed is durable and committed),\n"
-              "1 on a fatal error or when stopped while the store was down, 2 on a usage error.\n"
+              "1 on a fatal error or when stopped while the store was down (the drain timed out\n"
+              "or a second signal gave up; it says how many trades are not durable: their\n"
+              "offsets stay uncommitted and they are read again on the next start), 2 on a\n"
+              "usage error.\n"
               "\n"
               "Example:\n"
               "  tickpipe process --brokers 127.0.0.1:9092 --topic market --store sqlite:data/tickpipe.db\n",
-    .groups = {&tp_flags_kafka, &tp_flags_consumer, &tp_flags_store, &tp_flags_windows, &tp_flags_stop,
-               &tp_flags_progress, &tp_flags_log},
+    .groups = {&tp_flags_kafka, &tp_flags_consumer, &tp_flags_store, &tp_flags_windows, &tp_flags_durable,
+               &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
+    .defaults = k_process_defaults,
 };
 
 /* ---- tickpipe produce ---- */
@@ -111,7 +126,7 @@ const tp_cmd_spec tp_spec_run = {
               "other feed failure. /healthz: 200 while feed and store work, else 503 with JSON\n"
               "naming what is wrong and since when.\n",
     .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_run, &tp_flags_store, &tp_flags_windows,
-               &tp_flags_http, &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
+               &tp_flags_durable, &tp_flags_http, &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
     .defaults = k_run_defaults,
 };
 

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "feed/market_hours.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -261,11 +262,14 @@ static int on_candle(void *ud, const tp_candle *c) {
 static int on_average(void *ud, const tp_average *a) {
     return add_row(ud, tp_http_average_json(a));
 }
+/* "expected": was the symbol expected to trade during the gap, or was its
+ * market closed all along (feed/market_hours.h: derived, not stored) */
 static int on_gap(void *ud, const tp_gap_row *g) {
-    return add_row(ud, json_pack("{s:o,s:I,s:I,s:s,s:I,s:i}", "symbol", tp_http_str(g->symbol), "from",
+    int expected = tp_market_hours_expected(g->symbol.ptr, g->symbol.len, g->from_ms, g->to_ms);
+    return add_row(ud, json_pack("{s:o,s:I,s:I,s:s,s:I,s:i,s:b}", "symbol", tp_http_str(g->symbol), "from",
                                  (json_int_t)g->from_ms, "to", (json_int_t)g->to_ms, "reason",
                                  g->reason ? g->reason : "", "detected_at", (json_int_t)g->detected_at_ms,
-                                 "connection", (int)g->connection));
+                                 "connection", (int)g->connection, "expected", expected));
 }
 
 static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char *err) {

@@ -134,6 +134,7 @@ static int pipeline_loop(tp_feed_stage *fs) {
         if (atomic_load(&fs->drain_armed) && tp_pipeline_stopped(fs->pipe)) goto give_up; /* timed out */
         if (tp_pipeline_flush_due(fs->pipe, tp_now_ms()) && tp_pipeline_flush(fs->pipe, 0))
             goto give_up; /* stopped while the store was failing */
+        tp_pipeline_retain(fs->pipe);
         progress_line(fs, &pg);
         poll_health(fs);
     }

@@ -363,6 +363,7 @@ static int last_trade_ts(void *ud, const tp_trade *t, int64_t ingest_ms) {
 
 static void sleep_ms(int64_t ms);
 static int stopped(const tp_pipeline *p);
+static void retain_step(tp_pipeline *p);
 
 /* TP_REBUILD_LAZY: the first trade of a symbol (since start or reset)
  * rebuilds that symbol. A store that fails is retried with backoff, as a
@@ -449,6 +450,9 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
     metrics_init(&p->m);
     p->m_retained = tp_metrics_counter("tickpipe_store_retention_deleted_total", NULL,
                                        "Rows deleted because they were older than the retention");
+    /* before the first write: a store that expires rows by TTL needs the
+     * retention for it, and the others delete what expired while stopped */
+    retain_step(p);
     *out = p;
     return 0;
 }
@@ -743,6 +747,10 @@ static void retain_step(tp_pipeline *p) {
     for (int i = 0; i < 4; i++)
         if (keep[i] > 0 && keep[i] * 250 < idle_us) idle_us = keep[i] * 250;
     p->next_retain_us = now + (deleted >= RETAIN_ROWS || idle_us < 200000 ? 200000 : idle_us);
+}
+
+void tp_pipeline_retain(tp_pipeline *p) {
+    retain_step(p);
 }
 
 static void after_commit(tp_pipeline *p, int64_t t0_us) {

@@ -115,6 +115,11 @@ size_t tp_pipeline_pending(const tp_pipeline *p); /* trades added, not yet durab
 /* force: also emit open windows now and final ones regardless of interval.
  * Returns 0 (durable), or TP_ESTATE if stopped before it could succeed. */
 int tp_pipeline_flush(tp_pipeline *p, int force);
+/* One step of retention (cfg.retention) if one is due. Every flush runs
+ * one after its unit; callers also call this when idle, between flushes, so
+ * expired rows go while no trade arrives (a closed market). Cheap when no
+ * step is due. */
+void tp_pipeline_retain(tp_pipeline *p);
 int64_t tp_pipeline_open_since(const tp_pipeline *p); /* see tp_windows_open_since */
 void tp_pipeline_get_stats(const tp_pipeline *p, tp_pipeline_stats *out);
 /* Upper bound (ms) of the latency bucket holding quantile q (0..1) of

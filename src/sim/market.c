@@ -15,8 +15,10 @@
 #include "sim/market.h"
 
 #include "core/json_str.h"
+#include "feed/market_hours.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +75,8 @@ struct tp_market {
     uint64_t seed;
     tp_market_sym **syms;
     size_t n, cap;
+    int hours;               /* market hours on */
+    int64_t clock_offset_ms; /* added to the wall clock for them */
 };
 
 tp_market *tp_market_new(uint64_t seed) {
@@ -90,6 +94,54 @@ void tp_market_free(tp_market *m) {
     }
     free(m->syms);
     free(m);
+}
+
+/* ---- market hours ---- */
+
+/* Days since 1970-01-01 of a civil date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int tp_market_us_open(int64_t utc_ms) {
+    return tp_market_hours_us_open(utc_ms); /* the calendar tickpipe's feed side uses too */
+}
+
+int tp_market_parse_time(const char *t, int64_t *ms) {
+    if (!t || !*t) return -1;
+    char *end;
+    if (strspn(t, "0123456789") == strlen(t)) {
+        *ms = (int64_t)strtoll(t, &end, 10);
+        return 0;
+    }
+    int y, mo, d, hh, mm, ss = 0, n = 0;
+    if (sscanf(t, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &hh, &mm, &n) != 5) return -1;
+    const char *rest = t + n;
+    if (*rest == ':') {
+        int k = 0;
+        if (sscanf(rest, ":%2d%n", &ss, &k) != 1) return -1;
+        rest += k;
+    }
+    if (strcmp(rest, "Z") || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 59 ||
+        y < 1970)
+        return -1;
+    *ms = ((days_from_civil(y, mo, d) * 24 + hh) * 60 + mm) * 60000 + (int64_t)ss * 1000;
+    return 0;
+}
+
+void tp_market_set_hours(tp_market *m, int on, int64_t clock_offset_ms) {
+    m->hours = on;
+    m->clock_offset_ms = clock_offset_ms;
+}
+
+int tp_market_trading(const tp_market *m, const tp_market_sym *s, int64_t now_ms) {
+    if (!m->hours || s->asset != TP_ASSET_STOCK) return 1;
+    return tp_market_us_open(now_ms + m->clock_offset_ms);
 }
 
 static uint64_t fnv1a(const char *s, size_t n) {

@@ -12,7 +12,14 @@
  * level derived from its name (crypto for "BINANCE:..." and other exchange
  * prefixes, forex for "OANDA:..."/"FXCM:...", a stock otherwise).
  *
- * Threading: a tp_market belongs to the simulator's service thread. */
+ * Market hours (opt-in, tp_market_set_hours): stocks then trade only while
+ * their market is open, US hours 09:30-16:00 America/New_York on weekdays
+ * (tp_market_us_open; exchange holidays are not modelled), and crypto and
+ * forex around the clock. The clock they are judged by may be moved (a fixed
+ * offset from the wall clock), so a test can start the market at any hour.
+ *
+ * Threading: a tp_market belongs to the simulator's service thread; the
+ * time functions are pure and may be called from any thread. */
 #ifndef TP_SIM_MARKET_H
 #define TP_SIM_MARKET_H
 
@@ -52,6 +59,19 @@ void tp_market_free(tp_market *m);
 /* The state of symbol name[0..len), created on first use; NULL on OOM or
  * an empty name. Pointers stay valid until tp_market_free. */
 tp_market_sym *tp_market_get(tp_market *m, const char *name, size_t len);
+
+/* Market hours on (1) or off (0, the default: every symbol always trades).
+ * clock_offset_ms is added to the wall clock before hours are judged. */
+void tp_market_set_hours(tp_market *m, int on, int64_t clock_offset_ms);
+/* Does s trade at wall-clock time now_ms? Always 1 with hours off. */
+int tp_market_trading(const tp_market *m, const tp_market_sym *s, int64_t now_ms);
+/* Is the US stock market open at utc_ms: Monday to Friday, 09:30 to 16:00
+ * New York time (UTC-5, UTC-4 from the second Sunday of March to the first
+ * Sunday of November, each at 02:00 local, as the US has done since 2007)? */
+int tp_market_us_open(int64_t utc_ms);
+/* "2026-12-07T14:30:00Z" (seconds optional, Z required: UTC) or epoch
+ * milliseconds, into *ms. 0, or -1 for anything else. */
+int tp_market_parse_time(const char *text, int64_t *ms);
 
 /* Upper bound of the bytes one trade of s takes in a frame. */
 size_t tp_market_trade_max(const tp_market_sym *s);

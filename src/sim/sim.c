@@ -20,7 +20,19 @@
  *
  * Trade frames are formatted by hand into a buffer each connection reuses
  * (market.c), so the hot path neither allocates nor touches jansson; the
- * control side (client messages, the REST answer) uses jansson. */
+ * control side (client messages, the REST answer) uses jansson.
+ *
+ * Holes (--holes-log): the oracle of the gaps a client must report. Each
+ * connection remembers, per subscription, the event time of the newest
+ * trade it delivered intact (a malformed frame delivers nothing). When the
+ * connection is lost to a fault (a drop, a silence, its key used by a newer
+ * connection) or closed, those times become orphans of its token; the
+ * first trade of the symbol delivered on a later connection with the same
+ * token closes the orphan and writes one JSON line: the trades the market
+ * would have made in between were sent to nobody. A second loss before the
+ * symbol traded again keeps the first orphan (as the client keeps its
+ * first open gap). Orphans are looked up only at a subscription's first
+ * trade, so the hot path pays one store per trade. Synthetic market only. */
 #include "sim/sim.h"
 
 #include "codec/finnhub_json.h"
@@ -72,6 +84,15 @@ typedef struct ctl_msg {
     char reason[120];
 } ctl_msg;
 
+/* A symbol's newest delivered event time on a lost connection. */
+typedef struct orphan {
+    char *token;
+    const tp_market_sym *sym;
+    int64_t from_ms;
+    const char *reason;
+    uint64_t conn_id;
+} orphan;
+
 typedef struct conn {
     struct conn *next;
     struct lws *wsi;
@@ -81,6 +102,11 @@ typedef struct conn {
     int authorized;
     tp_market_sym **subs;
     size_t nsubs, capsubs;
+    int64_t *sub_last_ms; /* holes: newest delivered event time per sub, INT64_MIN = none */
+    uint32_t *pick;       /* holes: the subs of the frame being built */
+    size_t cap_pick;
+    int orphaned;       /* holes: its subs are orphans already */
+    int malformed_last; /* the last frame sent was mangled */
     /* timing (monotonic us) */
     int64_t open_us, next_ping_us, next_error_us, drop_at_us, silent_at_us;
     int silent;
@@ -140,6 +166,9 @@ struct tp_sim {
     int done;     /* finished and every client gone */
     pthread_t thread;
     int thread_started;
+    FILE *holes; /* --holes-log, line-buffered; service thread only */
+    orphan *orphans;
+    size_t norphans, cap_orphans;
     _Atomic uint64_t st_connections, st_rejected, st_kicked, st_trades, st_frames, st_pings, st_errors,
         st_malformed, st_drops, st_searches, st_repeats;
 };
@@ -195,9 +224,59 @@ static int is_subscribed(const conn *c, const char *s, size_t len) {
     return 0;
 }
 
+/* The connection is lost (reason): its delivered times become orphans. */
+static void holes_orphan(conn *c, const char *reason) {
+    tp_sim *s = c->sim;
+    if (!s->holes || c->orphaned || !c->authorized) return;
+    c->orphaned = 1;
+    for (size_t i = 0; i < c->nsubs; i++) {
+        if (c->sub_last_ms[i] == INT64_MIN) continue;
+        int have = 0;
+        for (size_t j = 0; j < s->norphans && !have; j++)
+            have = s->orphans[j].sym == c->subs[i] && !strcmp(s->orphans[j].token, c->token);
+        if (have) continue; /* lost twice before it traded again: the first loss counts */
+        if (s->norphans == s->cap_orphans) {
+            size_t cap = s->cap_orphans ? s->cap_orphans * 2 : 64;
+            orphan *no = realloc(s->orphans, cap * sizeof *no);
+            if (!no) return;
+            s->orphans = no;
+            s->cap_orphans = cap;
+        }
+        char *tok = strdup(c->token);
+        if (!tok) return;
+        s->orphans[s->norphans++] = (orphan){.token = tok,
+                                             .sym = c->subs[i],
+                                             .from_ms = c->sub_last_ms[i],
+                                             .reason = reason,
+                                             .conn_id = c->id};
+    }
+}
+
+/* The first trade of sub i on c was delivered at ts_ms: close its orphan. */
+static void holes_close(conn *c, size_t i, int64_t ts_ms) {
+    tp_sim *s = c->sim;
+    for (size_t j = 0; j < s->norphans; j++) {
+        orphan *o = &s->orphans[j];
+        if (o->sym != c->subs[i] || strcmp(o->token, c->token)) continue;
+        json_t *line = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:s}", "symbol", o->sym->name, "from_ms",
+                                 (json_int_t)o->from_ms, "to_ms", (json_int_t)ts_ms, "reason", o->reason,
+                                 "lost_connection", (json_int_t)o->conn_id, "connection", (json_int_t)c->id,
+                                 "token", o->token);
+        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+        if (text) fprintf(s->holes, "%s\n", text);
+        free(text);
+        json_decref(line);
+        free(o->token);
+        s->orphans[j] = s->orphans[--s->norphans];
+        return;
+    }
+}
+
 static void conn_free(conn *c) {
     if (c->rr) tp_record_reader_close(c->rr);
     tp_batch_free(&c->batch);
+    free(c->sub_last_ms);
+    free(c->pick);
     free(c->subs);
     free(c->buf);
     free(c);
@@ -261,8 +340,10 @@ static void handle_client_message(conn *c, const char *data, size_t len) {
                 if (ms && c->nsubs == c->capsubs) {
                     size_t cap = c->capsubs ? c->capsubs * 2 : 16;
                     tp_market_sym **ns = realloc(c->subs, cap * sizeof *ns);
-                    if (ns) {
-                        c->subs = ns;
+                    if (ns) c->subs = ns;
+                    int64_t *nl = ns ? realloc(c->sub_last_ms, cap * sizeof *nl) : NULL;
+                    if (nl) {
+                        c->sub_last_ms = nl;
                         c->capsubs = cap;
                     }
                 }
@@ -271,6 +352,7 @@ static void handle_client_message(conn *c, const char *data, size_t len) {
                         c->rate_t0_us = tp_mono_us();
                         c->rate_sent = 0;
                     }
+                    c->sub_last_ms[c->nsubs] = INT64_MIN;
                     c->subs[c->nsubs++] = ms;
                     tp_debug(MOD, "connection %llu subscribed %s", (unsigned long long)c->id, ms->name);
                 }
@@ -284,6 +366,7 @@ static void handle_client_message(conn *c, const char *data, size_t len) {
         for (size_t i = 0; i < c->nsubs; i++)
             if (!strcmp(c->subs[i]->name, sym)) {
                 c->subs[i] = c->subs[--c->nsubs];
+                c->sub_last_ms[i] = c->sub_last_ms[c->nsubs];
                 break;
             }
     }
@@ -323,7 +406,9 @@ static size_t make_malformed(conn *c, size_t len) {
  * mangled by the malformed-frame fault. */
 static int send_frame(conn *c, size_t len, uint64_t ntrades) {
     tp_sim *s = c->sim;
+    c->malformed_last = 0;
     if (s->cfg.malformed_rate > 0 && tp_sim_rand01(&s->fault_rng) < s->cfg.malformed_rate) {
+        c->malformed_last = 1;
         len = make_malformed(c, len);
         add(&s->st_malformed, 1);
         ntrades = 0;
@@ -368,22 +453,48 @@ static int send_market(conn *c) {
         return 0;
     }
     int64_t ts = tp_now_ms();
+    /* market hours (market.h): only the symbols whose market is open trade;
+     * with none open the connection gets its pings only */
+    size_t nopen = 0;
+    for (size_t i = 0; i < c->nsubs; i++) nopen += (size_t)tp_market_trading(s->market, c->subs[i], ts);
+    if (!nopen) {
+        if (due != UINT64_MAX) c->rate_sent += due; /* no backlog builds up while closed */
+        return 0;
+    }
     size_t maxsym = 0;
     for (size_t i = 0; i < c->nsubs; i++)
         if (c->subs[i]->json_len > maxsym) maxsym = c->subs[i]->json_len;
     if (ensure_cap(c, 32 + n * (maxsym + 161))) return -1;
+    if (s->holes && c->cap_pick < n) {
+        uint32_t *np = realloc(c->pick, n * sizeof *np);
+        if (!np) return -1;
+        c->pick = np;
+        c->cap_pick = n;
+    }
     char *f = (char *)c->buf + LWS_PRE, *o = f;
     memcpy(o, "{\"data\":[", 9);
     o += 9;
     for (uint64_t i = 0; i < n; i++) {
         if (i) *o++ = ',';
-        tp_market_sym *ms = c->subs[c->nsubs == 1 ? 0 : tp_sim_rand(&c->rng) % c->nsubs];
-        o += tp_market_trade_json(ms, ts, o);
+        /* the same draw as without market hours when every symbol is open */
+        size_t k = nopen == 1 ? 0 : (size_t)(tp_sim_rand(&c->rng) % nopen), j = 0;
+        if (nopen < c->nsubs)
+            for (;; j++)
+                if (tp_market_trading(s->market, c->subs[j], ts) && !k--) break;
+        size_t pick = nopen < c->nsubs ? j : k;
+        if (s->holes) c->pick[i] = (uint32_t)pick;
+        o += tp_market_trade_json(c->subs[pick], ts, o);
     }
     memcpy(o, "],\"type\":\"trade\"}", 17);
     o += 17;
     c->rate_sent += n;
     if (send_frame(c, (size_t)(o - f), n)) return -1;
+    if (s->holes && !c->malformed_last)
+        for (uint64_t i = 0; i < n; i++) {
+            size_t k = c->pick[i];
+            if (c->sub_last_ms[k] == INT64_MIN) holes_close(c, k, ts);
+            c->sub_last_ms[k] = ts;
+        }
     if (trades_left(s) == 0) {
         s->finished = 1;
         return 0;
@@ -529,6 +640,7 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
         if (s->cfg.drop_every_s > 0 && now >= c->drop_at_us) {
             tp_info(MOD, "fault injection: dropping connection %llu", (unsigned long long)c->id);
             add(&s->st_drops, 1);
+            holes_orphan(c, "reconnect");
             c->closing = 1;
             c->close_now = 1;
             c->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
@@ -539,6 +651,7 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
         if (s->cfg.silent_after_s > 0 && !c->silent && now >= c->silent_at_us) {
             tp_info(MOD, "fault injection: connection %llu falls silent", (unsigned long long)c->id);
             c->silent = 1;
+            holes_orphan(c, "silence");
         }
         if (c->silent) continue;
         if (s->cfg.ping_interval_s > 0 && now >= c->next_ping_us) {
@@ -684,6 +797,7 @@ static void conn_established(tp_sim *s, struct lws *wsi, pss *p) {
         tp_info(MOD, "connection %llu uses the same token as connection %llu; closing the older one",
                 (unsigned long long)c->id, (unsigned long long)o->id);
         add(&s->st_kicked, 1);
+        holes_orphan(o, "key_in_use");
         o->nctl = 0;
         ctl_error(o, MSG_KEY_IN_USE, 1, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         o->closing = 1; /* no more trades; the queued message still goes */
@@ -744,6 +858,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         conn *c = p ? p->c : NULL;
         if (!c) break;
         tp_debug(MOD, "connection %llu closed", (unsigned long long)c->id);
+        holes_orphan(c, "reconnect");
         unlink_conn(s, c);
         conn_free(c);
         p->c = NULL;
@@ -777,6 +892,9 @@ static void sim_free(tp_sim *s) {
         conn_free(c);
     }
     tp_market_free(s->market);
+    if (s->holes) fclose(s->holes);
+    for (size_t i = 0; i < s->norphans; i++) free(s->orphans[i].token);
+    free(s->orphans);
     free(s->listen_s);
     free(s->token_s);
     free(s->replay_s);
@@ -859,6 +977,9 @@ static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t 
     s->cfg.tls_key = s->key_s;
     s->fault_rng = cfg->seed ^ 0x5eed5eed5eed5eedull;
     s->market = tp_market_new(cfg->seed);
+    if (s->market)
+        tp_market_set_hours(s->market, cfg->market_hours,
+                            cfg->market_time_ms ? cfg->market_time_ms - tp_now_ms() : 0);
     int rc;
     if (!s->listen_s || !s->market) {
         rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -876,6 +997,19 @@ static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t 
             goto fail;
         }
     if ((rc = check_bindable(s, err, errlen))) goto fail;
+    if (cfg->holes_log && *cfg->holes_log) {
+        if (s->replay_s) {
+            rc = tp_seterr(err, errlen, TP_EINVAL,
+                           "--holes-log works with the synthetic market only, not --replay");
+            goto fail;
+        }
+        if (!(s->holes = fopen(cfg->holes_log, "a"))) {
+            rc = tp_seterr(err, errlen, TP_EINVAL, "cannot open the holes log %s: %s", cfg->holes_log,
+                           strerror(errno));
+            goto fail;
+        }
+        setvbuf(s->holes, NULL, _IOLBF, 0);
+    }
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     s->protocols[0] =

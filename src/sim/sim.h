@@ -38,8 +38,14 @@ typedef struct tp_sim_config {
     /* Called once from tp_sim_serve/tp_sim_start when listening, with the port. */
     void (*on_ready)(void *ud, int port);
     void *ready_ud;
-    double repeat_rate; /* fraction of trade frames sent a second time, byte for byte */
-    size_t max_symbols; /* per connection, as a Finnhub plan; 0 = 1000 */
+    double repeat_rate;     /* fraction of trade frames sent a second time, byte for byte */
+    size_t max_symbols;     /* per connection, as a Finnhub plan; 0 = 1000 */
+    int market_hours;       /* stocks trade only in their market's hours (sim/market.h) */
+    int64_t market_time_ms; /* the market clock's time at start, epoch ms; 0 = the wall clock */
+    /* Append a JSON line per hole to this file (synthetic market only): a
+     * symbol's last trade delivered on a lost connection (from_ms) and its
+     * first on the token's next one (to_ms), see sim.c. NULL = off. */
+    const char *holes_log;
 } tp_sim_config;
 
 void tp_sim_config_default(tp_sim_config *c);

@@ -20,6 +20,14 @@
  *   reader, as the other stores return them.
  * - Final versions of candles and averages win through write timestamps:
  *   USING TIMESTAMP version_ms * 1000 + (final ? 2^50 : 0).
+ * - Retention is Cassandra's own: every row is written USING TTL, the time
+ *   left until its event time (trade time, window or candle start, the end
+ *   of a symbol_days day) plus the retention of its kind, so a row expires
+ *   when the SQL stores' batched deletes would remove it, whatever its
+ *   write time, and a re-sent row expires at the same moment. TTL 0 (the
+ *   retention 0 = forever) writes no expiry. The retain op takes the
+ *   settings for the writes that follow and deletes nothing itself; the
+ *   pipeline calls it before its first write.
  * - Text that is not valid UTF-8 (Cassandra refuses it) becomes U+FFFD, so
  *   one bad string cannot make every retry of a unit fail.
  * - Errors by kind (cql.h): a lost connection or a transient server error
@@ -34,6 +42,7 @@
 #include "sink/rowfmt.h"
 #include "sink/sink.h"
 
+#include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -73,6 +82,8 @@ enum {
     ST_SEL_AVG_ASC,
     ST_SEL_CANDLE_DESC,
     ST_SEL_CANDLE_ASC,
+    ST_INS_GAP,
+    ST_SEL_GAPS,
     ST_COUNT
 };
 
@@ -83,16 +94,16 @@ enum {
 static const char *const k_cql[ST_COUNT] = {
     [ST_INS_TRADE] =
         "INSERT INTO trades (symbol, day, trade_timestamp, uuid, price, volume, trade_conditions, "
-        "ingest_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "ingest_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
     [ST_INS_AVG] =
         "INSERT INTO running_averages_15_sec (symbol, day, window_start, window_end, uuid, "
         "price_volume_multiply, trade_count, ingest_timestamp, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-        "?) USING TIMESTAMP ?",
+        "?) USING TIMESTAMP ? AND TTL ?",
     [ST_INS_CANDLE] =
         "INSERT INTO candles (symbol, interval_s, day, start_time, open, high, low, close, volume, "
         "vwap, trade_count, updated_at, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "USING TIMESTAMP ?",
-    [ST_INS_DAY] = "INSERT INTO symbol_days (symbol, kind, day) VALUES (?, ?, ?)",
+        "USING TIMESTAMP ? AND TTL ?",
+    [ST_INS_DAY] = "INSERT INTO symbol_days (symbol, kind, day) VALUES (?, ?, ?) USING TTL ?",
     [ST_SEL_DAYS] = "SELECT day FROM symbol_days WHERE symbol = ? AND kind = ?",
     [ST_SEL_ALL_DAYS] = "SELECT symbol, kind, day FROM symbol_days",
     [ST_SEL_TRADES_DESC] = "SELECT " TRADE_COLS " FROM trades WHERE symbol = ? AND day = ? AND "
@@ -112,6 +123,10 @@ static const char *const k_cql[ST_COUNT] = {
     [ST_SEL_CANDLE_ASC] =
         "SELECT " CANDLE_COLS " FROM candles WHERE symbol = ? AND interval_s = ? AND day = ? "
         "AND start_time >= ? AND start_time < ? ORDER BY start_time ASC",
+    [ST_INS_GAP] = "INSERT INTO feed_gaps (symbol, from_ms, connection, to_ms, reason, detected_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?",
+    [ST_SEL_GAPS] = "SELECT from_ms, connection, to_ms, reason, detected_at FROM feed_gaps "
+                    "WHERE symbol = ? AND from_ms < ?",
 };
 
 /* One buffered row: its statement, partition key bytes and bound values. */
@@ -147,6 +162,8 @@ typedef struct cass_store {
         size_t off;
         uint32_t len;
     } day_seen[DAY_CACHE];
+    tp_retention ret; /* from the retain op: the TTL of the rows written */
+    int64_t now_ms;   /* wall clock of the current write call, for TTLs */
 } cass_store;
 
 /* ---- URL ---- */
@@ -412,6 +429,20 @@ static int64_t day_of(int64_t ms) {
     return ms >= 0 ? ms / DAY_MS : -((-ms + DAY_MS - 1) / DAY_MS);
 }
 
+/* Cassandra refuses a TTL above 20 years: a longer retention is forever. */
+#define CASS_MAX_TTL_S 630720000LL
+
+/* The TTL (s) of a row whose event time is event_ms, kept keep_ms (0 =
+ * forever): what is left of its retention, at least 1 s (a row already past
+ * it goes at once, as a batched delete would take it). */
+static int32_t ttl_of(const cass_store *s, int64_t event_ms, int64_t keep_ms) {
+    if (keep_ms <= 0 || keep_ms / 1000 > CASS_MAX_TTL_S) return 0;
+    int64_t left = event_ms + keep_ms - s->now_ms;
+    if (left <= 0) return 1;
+    left = (left + 999) / 1000;
+    return (int32_t)(left > CASS_MAX_TTL_S ? CASS_MAX_TTL_S : left);
+}
+
 /* ---- connection ---- */
 
 static int use_and_prepare(cass_store *s, char *err, size_t errlen) {
@@ -539,6 +570,37 @@ static int ensure_schema(cass_store *s, char *err, size_t errlen) {
     return 0;
 }
 
+/* feed_gaps is created if missing, by its statement in sql/cassandra.cql,
+ * rather than by a migration: a new table alone, so a keyspace of schema
+ * version 1 made before it simply gains it. Asking system_schema first
+ * keeps a user without CREATE permission working once the table exists. */
+static int ensure_gaps_table(cass_store *s, char *err, size_t errlen) {
+    char cql[256];
+    snprintf(cql, sizeof cql,
+             "SELECT table_name FROM system_schema.tables WHERE keyspace_name = '%s' AND table_name = "
+             "'feed_gaps'",
+             s->ks);
+    tp_cql_result r;
+    int rc = tp_cql_query(s->conn, cql, s->consistency, &r, err, errlen);
+    if (rc) return rc;
+    tp_cql_rows it;
+    tp_cql_value v[TP_CQL_MAX_COLS];
+    tp_cql_rows_begin(&r, &it);
+    if (tp_cql_row_next(&it, v)) return 0;
+    const char *p = strstr(tp_sql_cassandra, "CREATE TABLE IF NOT EXISTS feed_gaps");
+    const char *end = p ? strchr(p, ';') : NULL;
+    if (!end) return tp_seterr(err, errlen, TP_ESTATE, "sql/cassandra.cql has no feed_gaps table");
+    char *ddl = strndup(p, (size_t)(end - p + 1));
+    if (!ddl) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    snprintf(cql, sizeof cql, "USE %s", s->ks);
+    rc = tp_cql_query(s->conn, cql, s->consistency, NULL, err, errlen);
+    if (!rc) rc = run_ddl(s, ddl, err, errlen);
+    free(ddl);
+    if (!rc) rc = tp_cql_await_schema(s->conn, 60000, err, errlen);
+    if (!rc) tp_info("cassandra", "created table feed_gaps in keyspace %s", s->ks);
+    return rc;
+}
+
 static void cass_close(void *state);
 
 static int cass_open(const char *url, void **state, char *err, size_t errlen) {
@@ -547,6 +609,7 @@ static int cass_open(const char *url, void **state, char *err, size_t errlen) {
     int rc = parse_url(s, url, err, errlen);
     if (!rc) rc = ensure_conn(s, 0, err, errlen);
     if (!rc) rc = ensure_schema(s, err, errlen);
+    if (!rc) rc = ensure_gaps_table(s, err, errlen);
     if (!rc) rc = use_and_prepare(s, err, errlen);
     if (rc) {
         cass_close(s);
@@ -619,7 +682,7 @@ static int key_put(cass_store *s, const char *sym, size_t n, const void *rest, s
                : 0;
 }
 
-static int add_day(cass_store *s, const char *sym, size_t n, const char *kind, int64_t day) {
+static int add_day(cass_store *s, const char *sym, size_t n, const char *kind, int64_t day, int64_t keep_ms) {
     pend *r = row_begin(s, ST_INS_DAY);
     if (!r) return -1;
     size_t kl = strlen(kind);
@@ -640,7 +703,7 @@ static int add_day(cass_store *s, const char *sym, size_t n, const char *kind, i
     s->day_seen[slot].off = r->key_off;
     s->day_seen[slot].len = len;
     if (val_text(s, &s->vals, sym, n) || tp_cql_val_blob(&s->vals, kind, kl) ||
-        tp_cql_val_date(&s->vals, day))
+        tp_cql_val_date(&s->vals, day) || tp_cql_val_i32(&s->vals, ttl_of(s, (day + 1) * DAY_MS, keep_ms)))
         return -1;
     row_end(s, r);
     return 0;
@@ -652,10 +715,11 @@ static int cass_write_trades(void *state, const tp_trade *t, size_t n, int64_t i
     cass_store *s = state;
     const tp_trade *prev = NULL;
     int64_t prev_day = 0;
+    s->now_ms = tp_now_ms();
     for (size_t i = 0; i < n; i++) {
         int64_t day = day_of(t[i].ts_ms);
         if (!prev || day != prev_day || !tp_str_eq(prev->symbol, t[i].symbol)) {
-            if (add_day(s, t[i].symbol.ptr, t[i].symbol.len, "trades", day)) goto oom;
+            if (add_day(s, t[i].symbol.ptr, t[i].symbol.len, "trades", day, s->ret.trades_ms)) goto oom;
             prev = &t[i];
             prev_day = day;
         }
@@ -675,7 +739,8 @@ static int cass_write_trades(void *state, const tp_trade *t, size_t n, int64_t i
             if (tp_cond_json(&s->cond, &t[i]) || val_text(s, v, (const char *)s->cond.p, s->cond.len))
                 goto oom;
         }
-        if (tp_cql_val_i64(v, ingest_ms)) goto oom;
+        if (tp_cql_val_i64(v, ingest_ms) || tp_cql_val_i32(v, ttl_of(s, t[i].ts_ms, s->ret.trades_ms)))
+            goto oom;
         row_end(s, r);
     }
     return 0;
@@ -690,9 +755,10 @@ static int64_t write_time(int64_t version_ms, int final) {
 
 static int cass_write_averages(void *state, const tp_average *a, size_t n, char *err, size_t errlen) {
     cass_store *s = state;
+    s->now_ms = tp_now_ms();
     for (size_t i = 0; i < n; i++) {
         int64_t day = day_of(a[i].window_start_ms);
-        if (add_day(s, a[i].symbol.ptr, a[i].symbol.len, "averages", day)) goto oom;
+        if (add_day(s, a[i].symbol.ptr, a[i].symbol.len, "averages", day, s->ret.averages_ms)) goto oom;
         pend *r = row_begin(s, ST_INS_AVG);
         int32_t d32 = (int32_t)day;
         if (!r || key_put(s, a[i].symbol.ptr, a[i].symbol.len, &d32, 4)) goto oom;
@@ -703,6 +769,7 @@ static int cass_write_averages(void *state, const tp_average *a, size_t n, char 
             tp_cql_val_i64(v, a[i].trade_count) || tp_cql_val_i64(v, a[i].ingest_ms) ||
             tp_cql_val_bool(v, a[i].final) || tp_cql_val_i64(v, write_time(a[i].ingest_ms, a[i].final)))
             goto oom;
+        if (tp_cql_val_i32(v, ttl_of(s, a[i].window_start_ms, s->ret.averages_ms))) goto oom;
         row_end(s, r);
     }
     return 0;
@@ -713,11 +780,15 @@ oom:
 
 static int cass_write_candles(void *state, const tp_candle *c, size_t n, char *err, size_t errlen) {
     cass_store *s = state;
+    s->now_ms = tp_now_ms();
     for (size_t i = 0; i < n; i++) {
         int64_t day = day_of(c[i].start_ms);
         char kind[24];
         snprintf(kind, sizeof kind, "candles:%d", c[i].interval_s);
-        if (add_day(s, c[i].symbol.ptr, c[i].symbol.len, kind, day)) goto oom;
+        int64_t keep = c[i].interval_s == 1    ? s->ret.candles_1s_ms
+                       : c[i].interval_s == 60 ? s->ret.candles_1m_ms
+                                               : 0;
+        if (add_day(s, c[i].symbol.ptr, c[i].symbol.len, kind, day, keep)) goto oom;
         pend *r = row_begin(s, ST_INS_CANDLE);
         int32_t kp[2] = {c[i].interval_s, (int32_t)day};
         if (!r || key_put(s, c[i].symbol.ptr, c[i].symbol.len, kp, sizeof kp)) goto oom;
@@ -729,6 +800,34 @@ static int cass_write_candles(void *state, const tp_candle *c, size_t n, char *e
             (isnan(c[i].vwap) ? tp_cql_val_null(v) : tp_cql_val_double(v, c[i].vwap)) ||
             tp_cql_val_i64(v, c[i].trade_count) || tp_cql_val_i64(v, c[i].updated_ms) ||
             tp_cql_val_bool(v, c[i].final) || tp_cql_val_i64(v, write_time(c[i].updated_ms, c[i].final)))
+            goto oom;
+        if (tp_cql_val_i32(v, ttl_of(s, c[i].start_ms, keep))) goto oom;
+        row_end(s, r);
+    }
+    return 0;
+oom:
+    drop_unit(s);
+    return tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory buffering the unit");
+}
+
+/* 10^15 us (2001) - detected_at: the earliest detection of a gap has the
+ * latest write time and wins whatever order rows arrive in (the rule of
+ * every store), and every real write time (a DELETE's) is larger. */
+static int64_t gap_write_time(int64_t detected_at_ms) {
+    return 1000000000000000LL - (detected_at_ms > 0 ? detected_at_ms : 0);
+}
+
+static int cass_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    cass_store *s = state;
+    for (size_t i = 0; i < n; i++) {
+        const char *reason = g[i].reason ? g[i].reason : "";
+        pend *r = row_begin(s, ST_INS_GAP);
+        if (!r || key_put(s, g[i].symbol.ptr, g[i].symbol.len, "", 0)) goto oom;
+        tp_buf *v = &s->vals;
+        if (val_text(s, v, g[i].symbol.ptr, g[i].symbol.len) || tp_cql_val_i64(v, g[i].from_ms) ||
+            tp_cql_val_i32(v, g[i].connection) || tp_cql_val_i64(v, g[i].to_ms) ||
+            val_text(s, v, reason, strlen(reason)) || tp_cql_val_i64(v, g[i].detected_at_ms) ||
+            tp_cql_val_i64(v, gap_write_time(g[i].detected_at_ms)))
             goto oom;
         row_end(s, r);
     }
@@ -1256,8 +1355,13 @@ static int load_symbol_days(cass_store *s, tp_buf *names, sym_day **out, size_t 
     return rc;
 }
 
-static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
-    cass_store *s = state;
+/* One symbol's days of trades (newest first) from load_symbol_days; returns
+ * 0, a negative tp_err code, or 1 to stop early without an error. */
+typedef int (*sym_days_fn)(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                           void *ud, char *err, size_t errlen);
+
+/* Calls fn once per symbol, in byte order, with all of its days. */
+static int each_symbol(cass_store *s, sym_days_fn fn, void *ud, char *err, size_t errlen) {
     int rc = ensure_conn(s, 1, err, errlen);
     if (rc) return rc;
     tp_buf names = {0};
@@ -1267,55 +1371,149 @@ static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *
     for (size_t i = 0; !rc && i < nd;) {
         size_t j = i;
         while (j < nd && d[j].sym_off == d[i].sym_off) j++;
-        tp_symbol_info info;
-        rc = symbol_info(s, (const char *)names.p + d[i].sym_off, d[i].sym_len, d + i, j - i, &info, err,
-                         errlen);
-        if (!rc && info.trade_count > 0 && fn(ud, &info)) break;
+        rc = fn(s, (const char *)names.p + d[i].sym_off, d[i].sym_len, d + i, j - i, ud, err, errlen);
         i = j;
     }
     free(d);
     tp_buf_free(&names);
+    return rc > 0 ? 0 : rc;
+}
+
+typedef struct {
+    tp_symbol_row_fn fn;
+    void *ud;
+} sym_cb;
+
+static int symbol_counted(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                          void *ud, char *err, size_t errlen) {
+    sym_cb *cb = ud;
+    tp_symbol_info info;
+    int rc = symbol_info(s, sym, sym_len, d, n, &info, err, errlen);
+    if (rc) return rc;
+    return info.trade_count > 0 && cb->fn(cb->ud, &info) ? 1 : 0;
+}
+
+static int cass_query_symbols(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    sym_cb cb = {fn, ud};
+    return each_symbol(state, symbol_counted, &cb, err, errlen);
+}
+
+/* The newest trade of a symbol, without counting: the newest day of trades
+ * that holds one (days come newest first, clustering order), then its
+ * latest row. */
+static int symbol_latest(cass_store *s, const char *sym, uint32_t sym_len, const sym_day *d, size_t n,
+                         void *ud, char *err, size_t errlen) {
+    sym_cb *cb = ud;
+    tp_symbol_info info = {{sym, sym_len}, -1, NAN, 0};
+    for (size_t k = 0; k < n; k++) {
+        args_reset(s);
+        if (tp_cql_val_blob(&s->args, sym, sym_len) || tp_cql_val_date(&s->args, d[k].day))
+            return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+        tp_cql_result r;
+        int rc = exec_simple(s, ST_SEL_LAST, 2, &r, err, errlen);
+        if (rc) return rc;
+        tp_cql_rows it;
+        tp_cql_value v[TP_CQL_MAX_COLS];
+        tp_cql_rows_begin(&r, &it);
+        if (tp_cql_row_next(&it, v) && !tp_cql_get_i64(v[0], &info.last_ts_ms))
+            return cb->fn(cb->ud, &info) ? 1 : 0;
+    }
+    return 0;
+}
+
+static int cass_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+    sym_cb cb = {fn, ud};
+    return each_symbol(state, symbol_latest, &cb, err, errlen);
+}
+
+/* gaps: the symbol's one partition, newest first, to_ms filtered here (not
+ * a clustering column) */
+
+typedef struct gap_item {
+    int64_t from_ms, to_ms, detected_at_ms;
+    int32_t connection;
+    char reason[32];
+} gap_item;
+
+static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
+                           size_t errlen) {
+    cass_store *s = state;
+    if (!q->symbol || !*q->symbol) return tp_seterr(err, errlen, TP_EINVAL, "query needs a symbol");
+    int rc = ensure_conn(s, 1, err, errlen);
+    if (rc) return rc;
+    gap_item *items = NULL;
+    size_t n = 0, cap = 0;
+    int full = 0;
+    tp_buf_reset(&s->paging);
+    while (!rc && !full) {
+        args_reset(s);
+        if (val_text(s, &s->args, q->symbol, strlen(q->symbol)) ||
+            tp_cql_val_i64(&s->args, q->to_ms ? q->to_ms : INT64_MAX)) {
+            rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+            break;
+        }
+        tp_cql_result r;
+        rc = after(s, tp_cql_execute(s->conn, &s->st[ST_SEL_GAPS], &s->args, 2, s->consistency, PAGE_SIZE,
+                                     &s->paging, &r, err, errlen));
+        if (rc) break;
+        tp_cql_rows it;
+        tp_cql_value v[TP_CQL_MAX_COLS];
+        tp_cql_rows_begin(&r, &it);
+        while (!full && tp_cql_row_next(&it, v)) {
+            gap_item g;
+            memset(&g, 0, sizeof g);
+            if (r.ncols != 5 || tp_cql_get_i64(v[0], &g.from_ms) || tp_cql_get_i32(v[1], &g.connection) ||
+                tp_cql_get_i64(v[2], &g.to_ms)) {
+                rc = tp_seterr(err, errlen, TP_EPARSE, "Cassandra at %s: a feed_gaps row of unexpected shape",
+                               s->where);
+                break;
+            }
+            tp_cql_get_i64(v[4], &g.detected_at_ms);
+            if (v[3].len > 0)
+                snprintf(g.reason, sizeof g.reason, "%.*s", (int)v[3].len, (const char *)v[3].p);
+            if (q->from_ms && g.to_ms < q->from_ms) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                gap_item *x = realloc(items, cap * sizeof *x);
+                if (!x) {
+                    rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+                    break;
+                }
+                items = x;
+            }
+            items[n++] = g;
+            full = q->limit > 0 && (int)n >= q->limit;
+        }
+        if (rc) break;
+        tp_buf_reset(&s->paging);
+        if (!r.paging) break;
+        if (tp_buf_append(&s->paging, r.paging, (size_t)r.paging_len))
+            rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    }
+    /* newest first -> oldest first */
+    for (size_t i = n; !rc && i-- > 0;) {
+        tp_gap_row g = {
+            .symbol = {q->symbol, (uint32_t)strlen(q->symbol)},
+            .from_ms = items[i].from_ms,
+            .to_ms = items[i].to_ms,
+            .reason = items[i].reason,
+            .detected_at_ms = items[i].detected_at_ms,
+            .connection = items[i].connection,
+        };
+        if (fn(ud, &g)) break;
+    }
+    free(items);
     return rc;
 }
 
-/* The newest trade of every symbol, without counting: the newest day of
- * trades that holds one, then its latest row. */
-static int cass_query_latest(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
+/* Retention by TTL (see the top): keep the settings for the next writes. */
+static int cass_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                       char *err, size_t errlen) {
     cass_store *s = state;
-    int rc = ensure_conn(s, 1, err, errlen);
-    if (rc) return rc;
-    tp_buf names = {0};
-    sym_day *d = NULL;
-    size_t nd = 0;
-    rc = load_symbol_days(s, &names, &d, &nd, err, errlen);
-    for (size_t i = 0; !rc && i < nd;) {
-        size_t j = i;
-        while (j < nd && d[j].sym_off == d[i].sym_off) j++;
-        const char *sym = (const char *)names.p + d[i].sym_off;
-        tp_symbol_info info = {{sym, d[i].sym_len}, -1, NAN, 0};
-        int found = 0;
-        /* days of one symbol come newest first (clustering order) */
-        for (size_t k = i; k < j && !rc && !found; k++) {
-            args_reset(s);
-            if (tp_cql_val_blob(&s->args, sym, d[i].sym_len) || tp_cql_val_date(&s->args, d[k].day)) {
-                rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
-                break;
-            }
-            tp_cql_result r;
-            rc = exec_simple(s, ST_SEL_LAST, 2, &r, err, errlen);
-            tp_cql_rows it;
-            tp_cql_value v[TP_CQL_MAX_COLS];
-            if (!rc) {
-                tp_cql_rows_begin(&r, &it);
-                found = tp_cql_row_next(&it, v) && !tp_cql_get_i64(v[0], &info.last_ts_ms);
-            }
-        }
-        if (!rc && found && fn(ud, &info)) break;
-        i = j;
-    }
-    free(d);
-    tp_buf_free(&names);
-    return rc;
+    (void)now_ms, (void)max_rows, (void)err, (void)errlen;
+    s->ret = *r;
+    *deleted = 0;
+    return 0;
 }
 
 static int cass_check_url(const char *url, char *err, size_t errlen) {
@@ -1346,4 +1544,7 @@ const tp_sink_ops tp_sink_cassandra_ops = {
     .reader = &cass_reader,
     .check_url = cass_check_url,
     .query_latest = cass_query_latest,
+    .write_gaps = cass_write_gaps,
+    .query_gaps = cass_query_gaps,
+    .retain = cass_retain,
 };

@@ -55,6 +55,7 @@ typedef struct ch_store {
     char db[128];
     char user[128], password[256];
     tp_buf trades, averages, candles; /* RowBinary rows of the unit */
+    tp_buf gaps;                      /* feed_gaps rows of the unit */
     tp_buf resp, sql, cond;
     tp_cond_decoder dec;
 } ch_store;
@@ -309,6 +310,16 @@ static int migrate(ch_store *s, char *err, size_t errlen) {
     return 0;
 }
 
+/* feed_gaps is created if missing at every open, by its statement in
+ * sql/clickhouse.sql, rather than by a migration: a new table alone, so a
+ * database of schema version 1 made before it simply gains it. */
+static int ensure_gaps_table(ch_store *s, char *err, size_t errlen) {
+    const char *p = strstr(tp_sql_clickhouse, "CREATE TABLE IF NOT EXISTS feed_gaps");
+    const char *end = p ? strstr(p, ";\n") : NULL;
+    if (!end) return tp_seterr(err, errlen, TP_ESTATE, "sql/clickhouse.sql has no feed_gaps table");
+    return request(s, NULL, p, (size_t)(end - p), 1, err, errlen);
+}
+
 static void ch_close(void *state) {
     ch_store *s = state;
     if (!s) return;
@@ -317,6 +328,7 @@ static void ch_close(void *state) {
     tp_buf_free(&s->trades);
     tp_buf_free(&s->averages);
     tp_buf_free(&s->candles);
+    tp_buf_free(&s->gaps);
     tp_buf_free(&s->resp);
     tp_buf_free(&s->sql);
     tp_buf_free(&s->cond);
@@ -348,7 +360,7 @@ static int ch_open(const char *url, void **state, char *err, size_t errlen) {
     curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "tickpipe");
     s->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip on large inserts */
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
-    if ((rc = migrate(s, err, errlen))) goto fail;
+    if ((rc = migrate(s, err, errlen)) || (rc = ensure_gaps_table(s, err, errlen))) goto fail;
     *state = s;
     return 0;
 fail:
@@ -396,6 +408,7 @@ static void drop_unit(ch_store *s) {
     tp_buf_reset(&s->trades);
     tp_buf_reset(&s->averages);
     tp_buf_reset(&s->candles);
+    tp_buf_reset(&s->gaps);
 }
 
 static int oom(ch_store *s, char *err, size_t errlen) {
@@ -460,6 +473,26 @@ static int ch_write_candles(void *state, const tp_candle *c, size_t n, char *err
     return 0;
 }
 
+/* 2^62 - detected_at: the replacing engine keeps the highest version, so
+ * the earliest detection of a gap wins whatever order rows arrive in (the
+ * rule of every store). */
+static uint64_t gap_version(int64_t detected_at_ms) {
+    return FINAL_BIT - (uint64_t)(detected_at_ms > 0 ? detected_at_ms : 0);
+}
+
+static int ch_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    ch_store *s = state;
+    tp_buf *b = &s->gaps;
+    for (size_t i = 0; i < n; i++) {
+        const char *reason = g[i].reason ? g[i].reason : "";
+        if (put_str(b, g[i].symbol.ptr, g[i].symbol.len) || put_i64(b, g[i].from_ms) ||
+            put_i64(b, g[i].to_ms) || put_str(b, reason, strlen(reason)) || put_i64(b, g[i].detected_at_ms) ||
+            put_i32(b, g[i].connection) || put_u64(b, gap_version(g[i].detected_at_ms)))
+            return oom(s, err, errlen);
+    }
+    return 0;
+}
+
 static int ch_commit(void *state, char *err, size_t errlen) {
     ch_store *s = state;
     int rc = 0;
@@ -480,6 +513,12 @@ static int ch_commit(void *state, char *err, size_t errlen) {
                     "INSERT INTO candles (symbol, interval_s, start_ms, open, high, low, close, volume, vwap,"
                     " trade_count, updated_ms, final, version) FORMAT RowBinary",
                     s->candles.p, s->candles.len, 1, err, errlen);
+    if (!rc && s->gaps.len)
+        rc =
+            request(s,
+                    "INSERT INTO feed_gaps (symbol, from_ms, to_ms, reason, detected_at, connection, version)"
+                    " FORMAT RowBinary",
+                    s->gaps.p, s->gaps.len, 1, err, errlen);
     drop_unit(s); /* durable, or lost: the caller re-sends (sink.h) */
     return rc;
 }
@@ -690,6 +729,160 @@ static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     return 0;
 }
 
+/* The version of each key with the highest `version` (argMax over the
+ * whole row, so a tie cannot mix two rows), filtered on to_ms only after
+ * that: a filter on a column that differs between versions must not run
+ * before they are collapsed, which FINAL does not promise. */
+static int ch_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
+                         size_t errlen) {
+    ch_store *s = state;
+    if (!q->symbol || !*q->symbol) return tp_seterr(err, errlen, TP_EINVAL, "query needs a symbol");
+    tp_buf *b = &s->sql;
+    tp_buf_reset(b);
+    int bad =
+        sql_add(b, "SELECT * FROM (SELECT symbol, from_ms, g.1 AS to_ms, g.2 AS reason, g.3 AS detected_at,"
+                   " connection FROM (SELECT symbol, from_ms, connection,"
+                   " argMax(tuple(to_ms, reason, detected_at), version) AS g FROM feed_gaps"
+                   " WHERE symbol = ") ||
+        sql_quote(b, q->symbol);
+    if (q->to_ms > 0) bad = bad || sql_add(b, " AND from_ms < %" PRId64, q->to_ms);
+    bad = bad || sql_add(b, " GROUP BY symbol, from_ms, connection)");
+    if (q->from_ms > 0) bad = bad || sql_add(b, " WHERE g.1 >= %" PRId64, q->from_ms);
+    bad = bad || sql_add(b, " ORDER BY from_ms DESC, connection DESC");
+    if (q->limit > 0) bad = bad || sql_add(b, " LIMIT %d", q->limit);
+    bad = bad || sql_add(b, ") ORDER BY from_ms, connection FORMAT RowBinary");
+    if (bad) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = request(s, NULL, b->p, b->len, 1, err, errlen);
+    if (rc) return rc;
+    rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
+    while (r.p < r.end) {
+        tp_gap_row g;
+        char reason[64];
+        g.symbol = rb_str(&r);
+        g.from_ms = rb_i64(&r);
+        g.to_ms = rb_i64(&r);
+        tp_str rs = rb_str(&r);
+        g.detected_at_ms = rb_i64(&r);
+        g.connection = rb_i32(&r);
+        if (r.bad) return bad_reply(s, err, errlen);
+        snprintf(reason, sizeof reason, "%.*s", (int)rs.len, rs.ptr);
+        g.reason = reason;
+        if (fn(ud, &g)) break;
+    }
+    return 0;
+}
+
+/* ---- retention ---- */
+
+/* ClickHouse 18.16 has no TTL, and its only row delete is a mutation
+ * (`ALTER TABLE ... DELETE WHERE`): asynchronous, run by the server's
+ * background pool, so inserts never wait for it, but it rewrites every
+ * active part of the table, matching rows or not (18.16 has no IN
+ * PARTITION, and skips no part). A mutation per step would rewrite the
+ * table every few seconds. So a step:
+ *  1. drops the month partitions (PARTITION BY toYYYYMM, sql/clickhouse.sql)
+ *     that lie wholly before the cut: a metadata operation, no rewrite;
+ *  2. starts a mutation for the rest only when none is still running on the
+ *     table (they would queue up and rewrite the same parts again) and the
+ *     expired rows are at least a tenth of the table, so one rewrite frees at
+ *     least a tenth of what it writes: rewriting costs at most ten rows per
+ *     row deleted, and rows stay at most about a tenth of their retention
+ *     longer than asked.
+ * *deleted counts the rows that will go (a mutation finishes later).
+ * max_rows does not apply: a mutation deletes by condition, not by count. */
+typedef struct ch_retain_table {
+    const char *table;
+    char cond[200];    /* rows expired: the mutation's WHERE */
+    int64_t month_cut; /* partitions of months before toYYYYMM(this ms) are wholly expired; 0 = none */
+} ch_retain_table;
+
+static int ch_u64(ch_store *s, const char *sql, uint64_t *out, char *err, size_t errlen) {
+    int rc = exec_sql(s, sql, 1, err, errlen);
+    if (rc) return rc;
+    tp_buf_append(&s->resp, "", 1);
+    *out = strtoull(s->resp.p ? (const char *)s->resp.p : "0", NULL, 10);
+    return 0;
+}
+
+static int ch_retain_one(ch_store *s, const ch_retain_table *t, uint64_t *deleted, char *err, size_t errlen) {
+    char sql[512];
+    int rc;
+    if (t->month_cut) {
+        snprintf(sql, sizeof sql,
+                 "SELECT partition, toString(sum(rows)) FROM system.parts WHERE database = currentDatabase()"
+                 " AND table = '%s' AND active AND toUInt32(partition) < toYYYYMM(toDateTime(%" PRId64
+                 ")) GROUP BY partition FORMAT TabSeparated",
+                 t->table, t->month_cut / 1000);
+        if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+        tp_buf_append(&s->resp, "", 1);
+        char parts[1024];
+        snprintf(parts, sizeof parts, "%s", s->resp.p ? (const char *)s->resp.p : "");
+        for (char *line = parts, *nl; *line; line = nl + 1) {
+            if (!(nl = strchr(line, '\n'))) break;
+            *nl = '\0';
+            char *tab = strchr(line, '\t');
+            size_t idlen = tab ? (size_t)(tab - line) : 0;
+            if (!idlen || idlen > 20 || strspn(line, "0123456789") != idlen) continue; /* a toYYYYMM id */
+            snprintf(sql, sizeof sql, "ALTER TABLE %s DROP PARTITION %.*s", t->table, (int)idlen, line);
+            if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+            *deleted += strtoull(tab + 1, NULL, 10);
+        }
+    }
+    uint64_t running = 0, expired = 0, total = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = '%s'"
+             " AND is_done = 0",
+             t->table);
+    if ((rc = ch_u64(s, sql, &running, err, errlen)) || running) return rc;
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s WHERE %s", t->table, t->cond);
+    if ((rc = ch_u64(s, sql, &expired, err, errlen)) || !expired) return rc;
+    snprintf(sql, sizeof sql,
+             "SELECT sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = '%s'"
+             " AND active",
+             t->table);
+    if ((rc = ch_u64(s, sql, &total, err, errlen))) return rc;
+    if (expired * 10 < total) return 0;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s DELETE WHERE %s", t->table, t->cond);
+    if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
+    *deleted += expired;
+    return 0;
+}
+
+static int ch_retain(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
+                     char *err, size_t errlen) {
+    ch_store *s = state;
+    (void)max_rows;
+    *deleted = 0;
+    ch_retain_table t[3] = {{.table = "trades"}, {.table = "running_averages_15_sec"}, {.table = "candles"}};
+    if (r->trades_ms > 0) {
+        snprintf(t[0].cond, sizeof t[0].cond, "trade_timestamp < %" PRId64, now_ms - r->trades_ms);
+        t[0].month_cut = now_ms - r->trades_ms;
+    }
+    if (r->averages_ms > 0) {
+        snprintf(t[1].cond, sizeof t[1].cond, "window_start < %" PRId64, now_ms - r->averages_ms);
+        t[1].month_cut = now_ms - r->averages_ms;
+    }
+    if (r->candles_1s_ms > 0 || r->candles_1m_ms > 0) {
+        char c1[80] = "0", c60[80] = "0";
+        if (r->candles_1s_ms > 0)
+            snprintf(c1, sizeof c1, "(interval_s = 1 AND start_ms < %" PRId64 ")", now_ms - r->candles_1s_ms);
+        if (r->candles_1m_ms > 0)
+            snprintf(c60, sizeof c60, "(interval_s = 60 AND start_ms < %" PRId64 ")",
+                     now_ms - r->candles_1m_ms);
+        snprintf(t[2].cond, sizeof t[2].cond, "%s OR %s", c1, c60);
+        /* a month partition holds both intervals: dropped once both are past it */
+        if (r->candles_1s_ms > 0 && r->candles_1m_ms > 0)
+            t[2].month_cut =
+                now_ms - (r->candles_1s_ms > r->candles_1m_ms ? r->candles_1s_ms : r->candles_1m_ms);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!t[i].cond[0]) continue;
+        int rc = ch_retain_one(s, &t[i], deleted, err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static const tp_sink_reader_ops ch_reader = {
     .query_symbols = ch_query_symbols,
     .query_trades = ch_query_trades,
@@ -715,4 +908,7 @@ const tp_sink_ops tp_sink_clickhouse_ops = {
     .close = ch_close,
     .reader = &ch_reader,
     .check_url = ch_check_url,
+    .write_gaps = ch_write_gaps,
+    .query_gaps = ch_query_gaps,
+    .retain = ch_retain,
 };

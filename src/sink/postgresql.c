@@ -57,6 +57,8 @@ typedef struct pg_store {
     int session_ready;
     tp_buf trades, averages, candles; /* COPY text rows of the unit */
     size_t n_trades, n_averages, n_candles;
+    tp_buf gaps; /* feed gaps of the unit: 6 NUL-terminated parameters each */
+    size_t n_gaps;
     int64_t seq;
     tp_buf cond;
     tp_cond_decoder dec;
@@ -186,7 +188,8 @@ static void drop_unit(pg_store *s) {
     tp_buf_reset(&s->trades);
     tp_buf_reset(&s->averages);
     tp_buf_reset(&s->candles);
-    s->n_trades = s->n_averages = s->n_candles = 0;
+    tp_buf_reset(&s->gaps);
+    s->n_trades = s->n_averages = s->n_candles = s->n_gaps = 0;
     s->seq = 0;
 }
 
@@ -197,6 +200,7 @@ static void pg_close(void *state) {
     tp_buf_free(&s->trades);
     tp_buf_free(&s->averages);
     tp_buf_free(&s->candles);
+    tp_buf_free(&s->gaps);
     tp_buf_free(&s->cond);
     tp_cond_decoder_free(&s->dec);
     free(s);
@@ -479,9 +483,33 @@ static int write_trades_unit(pg_store *s, char *err, size_t errlen) {
     return exec_ok(s, k_merge_trades, err, errlen, "writing trades");
 }
 
+/* The unit's gaps, one INSERT each (they are rare), inside the commit's
+ * transaction; of two rows of one key the earliest detection is kept. */
+static int write_gaps_unit(pg_store *s, char *err, size_t errlen) {
+    const char *p = (const char *)s->gaps.p;
+    for (size_t i = 0; i < s->n_gaps; i++) {
+        const char *v[6];
+        for (int k = 0; k < 6; k++) {
+            v[k] = p;
+            p += strlen(p) + 1;
+        }
+        PGresult *r =
+            PQexecParams(s->conn,
+                         "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection)"
+                         " VALUES ($1, $2, $3, $4, $5, $6)"
+                         " ON CONFLICT (symbol, from_ms, connection) DO UPDATE SET to_ms = excluded.to_ms,"
+                         " reason = excluded.reason, detected_at = excluded.detected_at"
+                         " WHERE excluded.detected_at < feed_gaps.detected_at",
+                         6, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) return res_err(s, r, err, errlen, "writing feed gaps");
+        PQclear(r);
+    }
+    return 0;
+}
+
 static int pg_commit(void *state, char *err, size_t errlen) {
     pg_store *s = state;
-    if (!s->n_trades && !s->n_averages && !s->n_candles) return 0;
+    if (!s->n_trades && !s->n_averages && !s->n_candles && !s->n_gaps) return 0;
     int rc = ensure(s, err, errlen);
     if (rc) goto out;
     if ((rc = exec_ok(s, "BEGIN", err, errlen, "begin"))) goto out;
@@ -492,6 +520,7 @@ static int pg_commit(void *state, char *err, size_t errlen) {
     if (s->n_candles && ((rc = copy_in(s, "tp_stage_candles", &s->candles, NULL, err, errlen)) ||
                          (rc = exec_ok(s, k_merge_candles, err, errlen, "writing candles"))))
         goto rollback;
+    if (s->n_gaps && (rc = write_gaps_unit(s, err, errlen))) goto rollback;
     rc = exec_ok(s, "COMMIT", err, errlen, "commit");
     goto out;
 rollback:
@@ -709,28 +738,31 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     return 0;
 }
 
-/* Gaps are rare and idempotent (key symbol, from_ms, connection): each is
- * one INSERT of its own, not staged for commit() like the bulk rows. */
+/* Gaps are staged like the bulk rows and written at commit(), in its
+ * transaction (write_gaps_unit), so they are part of the unit of work. */
 static int pg_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
     pg_store *s = state;
-    int rc = ensure(s, err, errlen);
-    for (size_t i = 0; i < n && !rc; i++) {
-        char sym[512], from[24], to[24], det[24], conn[16];
-        snprintf(sym, sizeof sym, "%.*s", (int)g[i].symbol.len, g[i].symbol.ptr ? g[i].symbol.ptr : "");
-        snprintf(from, sizeof from, "%" PRId64, g[i].from_ms);
-        snprintf(to, sizeof to, "%" PRId64, g[i].to_ms);
-        snprintf(det, sizeof det, "%" PRId64, g[i].detected_at_ms);
+    for (size_t i = 0; i < n; i++) {
+        char num[3][24], conn[16];
+        snprintf(num[0], sizeof num[0], "%" PRId64, g[i].from_ms);
+        snprintf(num[1], sizeof num[1], "%" PRId64, g[i].to_ms);
+        snprintf(num[2], sizeof num[2], "%" PRId64, g[i].detected_at_ms);
         snprintf(conn, sizeof conn, "%d", (int)g[i].connection);
-        const char *v[6] = {sym, from, to, g[i].reason, det, conn};
-        PGresult *r =
-            PQexecParams(s->conn,
-                         "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection)"
-                         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                         6, NULL, v, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) return res_err(s, r, err, errlen, "writing feed gaps");
-        PQclear(r);
+        const char *reason = g[i].reason ? g[i].reason : "";
+        /* a NUL inside the symbol would end the parameter early: PostgreSQL text holds no NUL */
+        size_t sl = g[i].symbol.ptr ? strnlen(g[i].symbol.ptr, g[i].symbol.len) : 0;
+        if (tp_buf_append(&s->gaps, g[i].symbol.ptr ? g[i].symbol.ptr : "", sl) ||
+            tp_buf_append(&s->gaps, "", 1) || tp_buf_append(&s->gaps, num[0], strlen(num[0]) + 1) ||
+            tp_buf_append(&s->gaps, num[1], strlen(num[1]) + 1) ||
+            tp_buf_append(&s->gaps, reason, strlen(reason) + 1) ||
+            tp_buf_append(&s->gaps, num[2], strlen(num[2]) + 1) ||
+            tp_buf_append(&s->gaps, conn, strlen(conn) + 1)) {
+            drop_unit(s);
+            return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+        }
+        s->n_gaps++;
     }
-    return rc;
+    return 0;
 }
 
 static int pg_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
@@ -743,8 +775,9 @@ static int pg_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void 
     rc = query(s,
                "SELECT * FROM (SELECT symbol, from_ms, to_ms, reason, detected_at, connection FROM feed_gaps"
                " WHERE symbol = $1 AND ($2::int8 IS NULL OR to_ms >= $2::int8)"
-               " AND ($3::int8 IS NULL OR from_ms < $3::int8) ORDER BY from_ms DESC LIMIT $4::int8) x"
-               " ORDER BY from_ms",
+               " AND ($3::int8 IS NULL OR from_ms < $3::int8) ORDER BY from_ms DESC, connection DESC LIMIT "
+               "$4::int8) x"
+               " ORDER BY from_ms, connection",
                4, p.v, &r, err, errlen);
     if (rc) return rc;
     for (int i = 0, n = PQntuples(r); i < n; i++) {

@@ -153,7 +153,8 @@ typedef struct tp_sink_ops {
      * first question, asked of a store that may hold days of trades. */
     int (*query_latest)(void *state, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen);
     /* optional: feed gaps (tp_gap_row), part of the unit of work like the
-     * other writes (idempotent on the key) ... */
+     * other writes (idempotent on the key; of two rows of one key, in one
+     * unit or not, the one with the smallest detected_at_ms is kept) ... */
     int (*write_gaps)(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen);
     /* ... and, with reader, the gaps of q->symbol that overlap [from, to),
      * oldest first, at most q->limit (0 = all) */
@@ -162,7 +163,9 @@ typedef struct tp_sink_ops {
      * of each table that are older than r says at now_ms, in a transaction
      * of its own (never inside a unit of work), and give space back where
      * the store can; *deleted gets the rows deleted (max_rows per table
-     * means: call again soon). */
+     * means: call again soon). A store that expires rows by its own means
+     * (Cassandra's TTL) takes r for the writes that follow: the pipeline
+     * calls retain once before its first write. */
     int (*retain)(void *state, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
                   char *err, size_t errlen);
 } tp_sink_ops;

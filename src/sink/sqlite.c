@@ -511,7 +511,10 @@ static int sqlite_write_gaps(void *state, const tp_gap_row *g, size_t n, char *e
     int prc =
         sqlite3_prepare_v2(s->db,
                            "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                           " ON CONFLICT (symbol, from_ms, connection) DO UPDATE SET to_ms = excluded.to_ms,"
+                           " reason = excluded.reason, detected_at = excluded.detected_at"
+                           " WHERE excluded.detected_at < feed_gaps.detected_at",
                            -1, &st, NULL);
     if (prc != SQLITE_OK) return fail_unit(s, db_err(s, prc, err, errlen, "preparing the gap insert"));
     for (size_t i = 0; i < n && !rc; i++) {
@@ -534,7 +537,7 @@ static int sqlite_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, v
     int rc = query_prepare(s,
                            "SELECT symbol, from_ms, to_ms, reason, detected_at, connection FROM ("
                            " SELECT * FROM feed_gaps WHERE symbol = ?1 AND to_ms >= ?2 AND from_ms < ?3"
-                           " ORDER BY from_ms DESC LIMIT ?4) ORDER BY from_ms",
+                           " ORDER BY from_ms DESC, connection DESC LIMIT ?4) ORDER BY from_ms, connection",
                            q, &st, err, errlen);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, q->symbol, -1, SQLITE_STATIC);

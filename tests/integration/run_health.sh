@@ -44,7 +44,7 @@ assert p["since"].endswith("Z") and p["for_s"] >= 0, p
 assert "PostgreSQL" in p["detail"] and port in p["detail"], p
 PY
 ok "store down: 503 $(cat "$TMP/h.json")"
-$PY "$TP_SOURCE_DIR/tests/lib/ws_stats.py" 127.0.0.1 "$port" failing >"$TMP/stats.json" ||
+$PY "$TP_SOURCE_DIR/tests/lib/ws_client.py" 127.0.0.1 "$port" AAPL stats:failing >"$TMP/stats.json" ||
   fail "no /ws stats with the failing health"
 grep -q '"part": "store"' "$TMP/stats.json" || fail "/ws stats health does not name the store: $(cat "$TMP/stats.json")"
 ok "the dashboard's stats message carries the failing store"

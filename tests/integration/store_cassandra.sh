@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/store_oracle.sh"
 . "$(dirname "$0")/../lib/cassandra.sh"
+. "$(dirname "$0")/../lib/store_gaps.sh"
 SC="$TP_TOOLS_DIR/store_contract"
 t_start=$(date +%s)
 cass_start
@@ -51,6 +52,8 @@ rt.sort()
 conds = "|".join("" if c is None else json.dumps(json.loads(c), ensure_ascii=False) for _, c in rt[:4])
 print(f"trades={trades} ids={len(ids)} null={null_c} empty={empty_c} averages={avg} candles={cnd} version={ver}")
 print(f"conds={conds}")
+gaps = [r for r in scan("SELECT symbol, from_ms, to_ms FROM feed_gaps") if r.symbol.startswith(prefix)]
+print(f"gaps={len(gaps)} span={sum(r.to_ms - r.from_ms for r in gaps)}")
 c.shutdown()
 PY
 o=$(head -1 "$TMP/oracle.out")
@@ -58,7 +61,41 @@ expect_eq "rows seen by python3-cassandra" \
   "trades=$trades ids=$trades null=$null_cond empty=$empty_cond averages=$averages candles=$candles version=1" "$o"
 expect_eq "conditions as JSON text (python3-cassandra)" \
   'conds=|[]|["1", "12"]|[null, "", "quote\" back\\ tab\t nl\n", "ünï😀"]' "$(sed -n 2p "$TMP/oracle.out")"
+expect_eq "feed_gaps rows and spans (python3-cassandra)" "gaps=$gaps span=$gap_span" "$(sed -n 3p "$TMP/oracle.out")"
 ok "contract suite and python3-cassandra oracle ($o)"
+
+# A keyspace of schema version 1 made before feed_gaps existed (the table
+# dropped) gains the table at the next open.
+cass_q "DROP TABLE tp_test.feed_gaps" >/dev/null
+"$SC" count "$URL" NONE >"$TMP/old.out" 2>&1 || fail "open after feed_gaps was dropped: $(tail -2 "$TMP/old.out")"
+grep -q "created table feed_gaps in keyspace tp_test" "$TMP/old.out" || fail "feed_gaps not created: $(cat "$TMP/old.out")"
+expect_eq "feed_gaps recreated (python3-cassandra)" 0 "$(cass_q "SELECT count(*) FROM tp_test.feed_gaps")"
+ok "feed_gaps created in a keyspace of schema version 1 that lacked it"
+
+gaps_oracle() { # store_gaps.sh's oracle: python3-cassandra, scanning the tables itself
+  /usr/bin/python3 - "$CASS_PORT" "$@" <<'PY'
+import sys
+from cassandra.cluster import Cluster
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.query import SimpleStatement
+c = Cluster(["127.0.0.1"], port=int(sys.argv[1]), protocol_version=4,
+            auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+s = c.connect("tp_gaps")
+if sys.argv[2] == "gaps":
+    for r in s.execute(SimpleStatement("SELECT * FROM feed_gaps", fetch_size=5000), timeout=60):
+        if r.symbol in ("GAPA", "GAPB"):
+            print(r.symbol, r.from_ms, r.to_ms, r.reason, r.connection, r.detected_at)
+else:
+    q = SimpleStatement("SELECT symbol, trade_timestamp FROM trades", fetch_size=5000)
+    for r in s.execute(q, timeout=60):
+        if r.symbol == sys.argv[3]:
+            # timestamps come back as naive UTC datetimes
+            import calendar
+            print(calendar.timegm(r.trade_timestamp.timetuple()) * 1000 + r.trade_timestamp.microsecond // 1000)
+c.shutdown()
+PY
+}
+store_gaps_run "cassandra://$CASS_USER:$CASS_PASSWORD@127.0.0.1:$CASS_PORT/tp_gaps?consistency=ONE" gaps_oracle
 
 # Cassandra stopped mid-stream and started again: the writer retries by
 # itself and nothing is lost or doubled.

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/store_oracle.sh"
 . "$(dirname "$0")/../lib/clickhouse.sh"
+. "$(dirname "$0")/../lib/store_gaps.sh"
 SC="$TP_TOOLS_DIR/store_contract"
 ch_start
 URL="$CH_URL"
@@ -32,7 +33,25 @@ expect_eq "final candles win after OPTIMIZE FINAL (clickhouse-client)" "1	13	170
 expect_eq "DateTime column beside the ms (clickhouse-client)" 0 \
   "$(ch_q "SELECT count() FROM tickpipe.trades WHERE symbol LIKE '$like'
            AND toInt64(trade_time) != intDiv(trade_timestamp, 1000)")"
+expect_eq "feed_gaps rows and spans (clickhouse-client)" "$gaps	$gap_span" \
+  "$(ch_q "SELECT count(), sum(to_ms - from_ms) FROM tickpipe.feed_gaps FINAL WHERE symbol LIKE '$like'")"
 ok "contract suite and clickhouse-client oracle"
+
+# A database of schema version 1 made before feed_gaps existed (the table
+# dropped) gains the table at the next open.
+ch_q "DROP TABLE tickpipe.feed_gaps" >/dev/null
+"$SC" check "$URL" --large 0 >"$TMP/old.out" 2>&1 || fail "contract suite after feed_gaps was dropped: $(tail -2 "$TMP/old.out")"
+grep -q 'ok - feed gaps' "$TMP/old.out" || fail "no gap checks after feed_gaps was dropped"
+ok "feed_gaps created in a database of schema version 1 that lacked it"
+
+gaps_oracle() { # store_gaps.sh's oracle: clickhouse-client (FINAL: one row per key)
+  case $1 in
+  gaps) ch_q "SELECT symbol, from_ms, to_ms, reason, connection, detected_at FROM tp_gaps.feed_gaps FINAL
+              WHERE symbol IN ('GAPA', 'GAPB')" | tr '\t' ' ' ;;
+  trades) ch_q "SELECT trade_timestamp FROM tp_gaps.trades FINAL WHERE symbol = '$2'" ;;
+  esac
+}
+store_gaps_run "clickhouse://127.0.0.1:$CH_HTTP_PORT/tp_gaps?user=tp&password=$CH_PASSWORD" gaps_oracle
 
 # The server killed (-9) mid-stream and restarted: the writer retries, nothing is lost.
 N=150000

@@ -5,6 +5,7 @@
 # down reported clearly without the password.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/store_oracle.sh"
+. "$(dirname "$0")/../lib/store_gaps.sh"
 . "$(dirname "$0")/../lib/postgres.sh"
 SC="$TP_TOOLS_DIR/store_contract"
 pg_start
@@ -30,7 +31,18 @@ expect_eq "conditions as jsonb (psql)" '|[]|["1", "12"]|[null, "", "quote\" back
 expect_eq "trade_timestamp milliseconds (psql)" 0 \
   "$(psql_q "SELECT count(*) FROM trades WHERE symbol LIKE '$like'
              AND extract(microseconds FROM trade_timestamp)::int8 % 1000 <> 0")"
+expect_eq "feed_gaps rows and spans (psql)" "$gaps|$gap_span" \
+  "$(psql_q "SELECT count(*), sum(to_ms - from_ms) FROM feed_gaps WHERE symbol LIKE '$like'")"
 ok "contract suite and psql oracle"
+
+gaps_oracle() { # store_gaps.sh's oracle: psql
+  case $1 in
+  gaps) psql_q "SELECT symbol, from_ms, to_ms, reason, connection, detected_at FROM feed_gaps
+                WHERE symbol IN ('GAPA', 'GAPB')" | tr '|' ' ' ;;
+  trades) psql_q "SELECT (extract(epoch FROM trade_timestamp) * 1000)::int8 FROM trades WHERE symbol = '$2'" ;;
+  esac
+}
+store_gaps_run "$URL" gaps_oracle
 
 # The server killed (-9) mid-stream and restarted: the writer retries, nothing is lost.
 N=150000

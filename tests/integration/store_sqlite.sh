@@ -3,6 +3,7 @@
 # shell as oracle, and a writer killed mid-stream then restarted.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/store_oracle.sh"
+. "$(dirname "$0")/../lib/store_gaps.sh"
 SC="$TP_TOOLS_DIR/store_contract"
 DB="$TMP/sub/dir/tickpipe.db" # parent directories do not exist yet
 URL="sqlite:$DB"
@@ -28,7 +29,19 @@ expect_eq "conditions JSON (sqlite3 json)" '|[]|["1","12"]|[null,"","quote\" bac
            SELECT min(trade_timestamp) + 4 FROM trades WHERE symbol = '${prefix}RT') ORDER BY trade_timestamp)")"
 expect_eq "vwap NULL when no volume (sqlite3)" 1 \
   "$(q "SELECT count(*) FROM candles WHERE symbol LIKE '$like' AND vwap IS NULL")"
+expect_eq "feed_gaps rows and spans (sqlite3)" "$gaps|$gap_span" \
+  "$(q "SELECT count(*), sum(to_ms - from_ms) FROM feed_gaps WHERE symbol LIKE '$like'")"
 ok "contract suite and sqlite3 oracle"
+
+GDB="$TMP/gaps.db"
+gaps_oracle() { # store_gaps.sh's oracle: the sqlite3 shell
+  case $1 in
+  gaps) sqlite3 -batch -noheader -separator ' ' "$GDB" \
+    "SELECT symbol, from_ms, to_ms, reason, connection, detected_at FROM feed_gaps WHERE symbol IN ('GAPA', 'GAPB')" ;;
+  trades) sqlite3 -batch -noheader "$GDB" "SELECT trade_timestamp FROM trades WHERE symbol = '$2'" ;;
+  esac
+}
+store_gaps_run "sqlite:$GDB" gaps_oracle
 
 # The suite again on the same file: a second run adds its own rows only.
 "$SC" check "$URL" --large 1000 >"$TMP/check2.out"

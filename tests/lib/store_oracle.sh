@@ -1,6 +1,7 @@
 # store_oracle.sh - sourced by the store tests: read store_contract's
 # summary line and compare counts against the database's own answers.
-# summary_vars FILE: sets trades, null_cond, empty_cond, averages, candles, prefix.
+# summary_vars FILE: sets trades, null_cond, empty_cond, averages, candles,
+# gaps (feed_gaps rows kept), gap_span (their sum of to_ms - from_ms), prefix.
 summary_vars() {
   local line
   line=$(grep '^rows ' "$1") || fail "no summary line from store_contract"
@@ -9,6 +10,8 @@ summary_vars() {
   empty_cond=$(sed -n 's/.* empty_cond=\([0-9]*\).*/\1/p' <<<"$line")
   averages=$(sed -n 's/.* averages=\([0-9]*\).*/\1/p' <<<"$line")
   candles=$(sed -n 's/.* candles=\([0-9]*\).*/\1/p' <<<"$line")
+  gaps=$(sed -n 's/.* gaps=\([0-9]*\).*/\1/p' <<<"$line")
+  gap_span=$(sed -n 's/.* gap_span=\([0-9]*\).*/\1/p' <<<"$line")
   prefix=$(sed -n 's/.* prefix=\(.*\)$/\1/p' <<<"$line")
   [ -n "$trades" ] && [ -n "$prefix" ] || fail "bad summary line: $line"
 }

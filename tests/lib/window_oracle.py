@@ -5,6 +5,15 @@ store's trades table and compare with the rows tickpipe stored.
 Independent of tickpipe's window code: brute-force grouping in Python.
   window_oracle.py sqlite DBFILE [--final-only] [--since MS]
   window_oracle.py pg URL [--final-only] [--since MS]   (reads through psql COPY)
+  window_oracle.py ch TCP_PORT:USER:PASSWORD:DB [...]    (clickhouse-client, FINAL)
+  window_oracle.py cass PORT/KEYSPACE [...]              (python3-cassandra)
+  window_oracle.py KIND WHERE --state LATENESS_MS   prints the number of
+                                         trades, the newest trade's time and the
+                                         windows not final that ended LATENESS_MS
+                                         + 1 s before it
+  window_oracle.py KIND WHERE --oldest   prints the oldest trade, 1 s candle,
+                                         1 min candle and average (epoch ms,
+                                         x = none) and the number of trades
 --since MS compares only windows starting at MS or later (retention has
 deleted older trades; such a window holds only trades at MS or later).
 
@@ -63,6 +72,52 @@ def rows_pg(url):
     return trades, candles, avgs
 
 
+def rows_ch(where):
+    port, user, password, db = where.split(":", 3)
+
+    def q(sql):
+        out = subprocess.run(["clickhouse-client", "--host", "127.0.0.1", "--port", port, "--user", user,
+                              "--password", password, "--database", db, "-q", sql + " FORMAT TabSeparated"],
+                             check=True, capture_output=True, text=True).stdout
+        return [line.split("\t") for line in out.splitlines()]
+
+    f = lambda v: None if v == "\\N" else float(v)
+    trades = [(r[0], int(r[1]), r[2], float(r[3]), float(r[4])) for r in q(
+        "SELECT symbol, trade_timestamp, uuid, price, volume FROM trades FINAL")]
+    candles = [(r[0], int(r[1]), int(r[2]), float(r[3]), float(r[4]), float(r[5]), float(r[6]), float(r[7]),
+                f(r[8]), int(r[9]), r[10] == "1") for r in q(
+        "SELECT symbol, interval_s, start_ms, open, high, low, close, volume, vwap, trade_count, final"
+        " FROM candles FINAL")]
+    avgs = [(r[0], int(r[1]), int(r[2]), float(r[3]), int(r[4]), r[5] == "1") for r in q(
+        "SELECT symbol, window_start, window_end, price_volume_multiply, trade_count, final"
+        " FROM running_averages_15_sec FINAL")]
+    return trades, candles, avgs
+
+
+def rows_cass(where):
+    import struct
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    from cassandra.query import SimpleStatement
+
+    port, ks = where.split("/", 1)
+    c = Cluster(["127.0.0.1"], port=int(port), protocol_version=4,
+                auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+    s = c.connect(ks)
+    ms_ = lambda b: struct.unpack(">q", b)[0]
+    scan = lambda cql: list(s.execute(SimpleStatement(cql, fetch_size=5000), timeout=120))
+    trades = [(r[0], ms_(r[1]), str(r[2]), r[3], r[4]) for r in scan(
+        "SELECT symbol, timestampAsBlob(trade_timestamp), uuid, price, volume FROM trades")]
+    candles = [(r[0], r[1], ms_(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10])) for r in scan(
+        "SELECT symbol, interval_s, timestampAsBlob(start_time), open, high, low, close, volume, vwap,"
+        " trade_count, final FROM candles")]
+    avgs = [(r[0], ms_(r[1]), ms_(r[2]), r[3], r[4], bool(r[5])) for r in scan(
+        "SELECT symbol, timestampAsBlob(window_start), timestampAsBlob(window_end), price_volume_multiply,"
+        " trade_count, final FROM running_averages_15_sec")]
+    c.shutdown()
+    return trades, candles, avgs
+
+
 def close(a, b):
     if a is None or b is None:
         return a is None and b is None
@@ -73,7 +128,20 @@ def main():
     kind, where = sys.argv[1], sys.argv[2]
     final_only = "--final-only" in sys.argv[3:]
     since = int(sys.argv[sys.argv.index("--since") + 1]) if "--since" in sys.argv else None
-    trades, candles, avgs = rows_sqlite(where) if kind == "sqlite" else rows_pg(where)
+    trades, candles, avgs = {"sqlite": rows_sqlite, "pg": rows_pg, "ch": rows_ch, "cass": rows_cass}[kind](where)
+    if "--state" in sys.argv[3:]:  # trades, newest trade, non-final windows ended LATENESS_MS + 1 s before it
+        late = int(sys.argv[sys.argv.index("--state") + 1])
+        newest = max((t[1] for t in trades), default=0)
+        cut = newest - late - 1000
+        old = sum(1 for c in candles if not c[10] and c[2] + c[1] * 1000 <= cut) + \
+            sum(1 for a in avgs if not a[5] and a[2] <= cut)
+        print(len(trades), newest, old)
+        return
+    if "--oldest" in sys.argv[3:]:
+        old = lambda xs: str(min(xs)) if xs else "x"
+        print(old([t[1] for t in trades]), old([c[2] for c in candles if c[1] == 1]),
+              old([c[2] for c in candles if c[1] == 60]), old([a[1] for a in avgs]), len(trades))
+        return
     if since is not None:
         trades = [t for t in trades if t[1] >= since]
         candles = [c for c in candles if c[2] >= since]

@@ -269,6 +269,8 @@ typedef struct run {
     uint64_t nonce;
     int64_t t0;
     size_t trades, null_cond, empty_cond, averages, candles;
+    size_t gaps;      /* feed_gaps keys this run wrote */
+    int64_t gap_span; /* sum of to_ms - from_ms over the rows that must be kept */
 } run;
 
 static void sym_name(const run *r, const char *suffix, char *out, size_t n) {
@@ -661,6 +663,183 @@ static void check_averages(run *r) {
     printf("ok - averages: round trip, upsert, final semantics, range, limit\n");
 }
 
+/* ---- feed gaps ---- */
+
+typedef struct gaps_out {
+    tp_gap_row g[32];
+    char sym[32][64], reason[32][32];
+    size_t n;
+} gaps_out;
+
+static int on_gap(void *ud, const tp_gap_row *g) {
+    gaps_out *o = ud;
+    CHECK(o->n < 32, "too many gaps returned");
+    CHECK(g->symbol.len < 64 && g->reason && strlen(g->reason) < 32, "gap symbol or reason too long");
+    o->g[o->n] = *g;
+    memcpy(o->sym[o->n], g->symbol.ptr, g->symbol.len);
+    o->sym[o->n][g->symbol.len] = 0;
+    snprintf(o->reason[o->n], sizeof o->reason[o->n], "%s", g->reason);
+    o->g[o->n].symbol.ptr = o->sym[o->n];
+    o->g[o->n].reason = o->reason[o->n];
+    o->n++;
+    return 0;
+}
+
+static void gaps_query(tp_sink *s, const char *sym, int64_t from, int64_t to, int limit, gaps_out *o) {
+    o->n = 0;
+    tp_query q = {.symbol = sym, .from_ms = from, .to_ms = to, .limit = limit};
+    OK(tp_sink_query_gaps(s, &q, on_gap, o, g_err, sizeof g_err));
+}
+
+static tp_gap_row gap(const char *sym, int64_t from, int64_t to, const char *reason, int64_t det, int conn) {
+    tp_gap_row g = {{sym, (uint32_t)strlen(sym)}, from, to, reason, det, conn};
+    return g;
+}
+
+static void same_gap(const tp_gap_row *w, const tp_gap_row *g, const char *ctx) {
+    CHECK(tp_str_eq(w->symbol, g->symbol), "%s: gap symbol '%.*s' != '%.*s'", ctx, (int)g->symbol.len,
+          g->symbol.ptr, (int)w->symbol.len, w->symbol.ptr);
+    CHECK(w->from_ms == g->from_ms && w->connection == g->connection,
+          "%s: gap key (%" PRId64 ", %d) != (%" PRId64 ", %d)", ctx, g->from_ms, (int)g->connection,
+          w->from_ms, (int)w->connection);
+    CHECK(w->to_ms == g->to_ms, "%s: gap %" PRId64 " to_ms %" PRId64 " != %" PRId64, ctx, w->from_ms,
+          g->to_ms, w->to_ms);
+    CHECK(!strcmp(w->reason, g->reason), "%s: gap %" PRId64 " reason '%s' != '%s'", ctx, w->from_ms,
+          g->reason, w->reason);
+    CHECK(w->detected_at_ms == g->detected_at_ms, "%s: gap %" PRId64 " detected_at %" PRId64 " != %" PRId64,
+          ctx, w->from_ms, g->detected_at_ms, w->detected_at_ms);
+}
+
+/* Feed gaps, in every store that keeps them: invisible until commit and
+ * lost without one; keyed by (symbol, from_ms, connection) with the
+ * earliest detection kept whatever order versions arrive in (across units
+ * and inside one); the rows of a symbol that overlap [from, to), ordered
+ * by (from_ms, connection), limit = the latest rows, oldest first. */
+static void check_gaps(run *r) {
+    tp_sink *w, *rd, *tmp;
+    OK(tp_sink_open(g_url, &w, g_err, sizeof g_err));
+    if (!tp_sink_can_write_gaps(w)) {
+        printf("ok - # the %s store keeps no feed gaps\n", tp_sink_scheme(w));
+        tp_sink_close(w);
+        return;
+    }
+    CHECK(tp_sink_can_query_gaps(w), "a store that writes gaps must query them");
+    OK(tp_sink_open(g_url, &rd, g_err, sizeof g_err));
+    char sym[64], usym[64];
+    sym_name(r, "G", sym, sizeof sym);
+    sym_name(r, "GÜ😀'", usym, sizeof usym);
+    int64_t t = r->t0;
+    tp_gap_row g[] = {
+        gap(sym, t + 1000, t + 3000, "reconnect", t + 3100, 0),
+        gap(sym, t + 1000, t + 2500, "silence", t + 2600, 1), /* same from_ms, another connection */
+        gap(sym, t + 10000, t + 12000, "key_in_use", t + 12050, 0),
+        gap(sym, t + 20000, t + 20500, "server_error", t + 20501, 2),
+        gap(usym, t + 1000, t + 9000, "reconnect", t + 9001, 0),
+    };
+    size_t ng = sizeof g / sizeof g[0];
+    gaps_out o;
+
+    OK(tp_sink_open(g_url, &tmp, g_err, sizeof g_err));
+    OK(tp_sink_write_gaps(tmp, g, ng, g_err, sizeof g_err));
+    gaps_query(rd, sym, 0, 0, 0, &o);
+    CHECK(o.n == 0, "uncommitted gaps visible to a second reader (%zu rows)", o.n);
+    tp_sink_close(tmp);
+    gaps_query(rd, sym, 0, 0, 0, &o);
+    CHECK(o.n == 0, "gaps of a unit closed without commit are visible (%zu rows)", o.n);
+
+    /* written with trades in one unit, then the same rows again */
+    tp_batch b;
+    tp_batch_init(&b);
+    add_trade(&b, sym, 10, 1, t + 1000, r->nonce, 5000);
+    OK(tp_sink_write_trades(w, b.trades, b.n, t, g_err, sizeof g_err));
+    OK(tp_sink_write_gaps(w, g, ng, g_err, sizeof g_err));
+    OK(tp_sink_commit(w, g_err, sizeof g_err));
+    r->trades += b.n;
+    count_conds(r, &b);
+    tp_batch_free(&b);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *ctx = pass ? "gaps after re-writing them" : "gaps round trip";
+        gaps_query(rd, sym, 0, 0, 0, &o);
+        CHECK(o.n == 4, "%s: %zu rows, want 4", ctx, o.n);
+        same_gap(&g[0], &o.g[0], ctx);
+        same_gap(&g[1], &o.g[1], ctx);
+        same_gap(&g[2], &o.g[2], ctx);
+        same_gap(&g[3], &o.g[3], ctx);
+        gaps_query(rd, usym, 0, 0, 0, &o);
+        CHECK(o.n == 1, "%s: unicode symbol: %zu rows, want 1", ctx, o.n);
+        same_gap(&g[4], &o.g[0], ctx);
+        if (!pass) {
+            OK(tp_sink_write_gaps(w, g, ng, g_err, sizeof g_err));
+            OK(tp_sink_commit(w, g_err, sizeof g_err));
+        }
+    }
+
+    /* overlap with [from, to): from bounds to_ms (inclusive), to bounds from_ms (exclusive) */
+    struct {
+        int64_t from, to;
+        int limit;
+        int want[4], n;
+    } cases[] = {
+        {t + 2800, t + 10001, 0, {0, 2}, 2},
+        {t + 3000, t + 10000, 0, {0}, 1},
+        {t + 3001, t + 10000, 0, {0}, 0},
+        {t + 2500, 0, 0, {0, 1, 2, 3}, 4},
+        {0, t + 1001, 0, {0, 1}, 2},
+        {0, 0, 2, {2, 3}, 2},    /* the latest 2, oldest first */
+        {0, 0, 3, {1, 2, 3}, 3}, /* ties on from_ms: by connection */
+        {t + 2000, t + 15000, 1, {2}, 1},
+        {t + 30000, 0, 0, {0}, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        gaps_query(rd, sym, cases[c].from, cases[c].to, cases[c].limit, &o);
+        CHECK((int)o.n == cases[c].n,
+              "gaps query case %zu (from %" PRId64 " to %" PRId64 " limit %d): %zu rows, want %d", c,
+              cases[c].from, cases[c].to, cases[c].limit, o.n, cases[c].n);
+        for (int i = 0; i < cases[c].n; i++) same_gap(&g[cases[c].want[i]], &o.g[i], "gaps query");
+    }
+    char none[64];
+    sym_name(r, "GNONE", none, sizeof none);
+    gaps_query(rd, none, 0, 0, 0, &o);
+    CHECK(o.n == 0, "gaps of a symbol with none: %zu rows", o.n);
+
+    /* The same key again: a later detection changes nothing, an earlier
+     * one replaces the row; two versions in one unit, in either order: the
+     * earliest detection. */
+    tp_gap_row later = gap(sym, t + 1000, t + 4000, "silence", t + 5000, 0);
+    OK(tp_sink_write_gaps(w, &later, 1, g_err, sizeof g_err));
+    OK(tp_sink_commit(w, g_err, sizeof g_err));
+    gaps_query(rd, sym, 0, t + 1001, 0, &o);
+    CHECK(o.n == 2, "gaps after a later detection of a key: %zu rows, want 2", o.n);
+    same_gap(&g[0], &o.g[0], "a later detection of a gap must not replace the earlier one");
+    tp_gap_row earlier = gap(sym, t + 1000, t + 2900, "silence", t + 3050, 0);
+    OK(tp_sink_write_gaps(w, &earlier, 1, g_err, sizeof g_err));
+    OK(tp_sink_commit(w, g_err, sizeof g_err));
+    gaps_query(rd, sym, 0, t + 1001, 0, &o);
+    CHECK(o.n == 2, "gaps after an earlier detection of a key: %zu rows, want 2", o.n);
+    same_gap(&earlier, &o.g[0], "an earlier detection of a gap replaces the row");
+    same_gap(&g[1], &o.g[1], "the other connection's gap is untouched");
+    tp_gap_row k3_late = gap(sym, t + 10000, t + 13000, "reconnect", t + 13000, 0);
+    tp_gap_row k3_early = gap(sym, t + 10000, t + 11000, "silence", t + 11500, 0);
+    tp_gap_row k4_early = gap(sym, t + 20000, t + 20400, "reconnect", t + 20450, 2);
+    tp_gap_row k4_late = gap(sym, t + 20000, t + 21000, "silence", t + 21001, 2);
+    tp_gap_row unit[] = {k3_late, k3_early, k4_early, k4_late};
+    OK(tp_sink_write_gaps(w, unit, 4, g_err, sizeof g_err));
+    OK(tp_sink_commit(w, g_err, sizeof g_err));
+    gaps_query(rd, sym, t + 5000, 0, 0, &o);
+    CHECK(o.n == 2, "gaps after two versions in one unit: %zu rows, want 2", o.n);
+    same_gap(&k3_early, &o.g[0], "two versions in one unit (later first): the earliest detection");
+    same_gap(&k4_early, &o.g[1], "two versions in one unit (earlier first): the earliest detection");
+    /* kept: earlier, g[1], k3_early, k4_early, g[4] */
+    r->gaps += 5;
+    r->gap_span += (earlier.to_ms - earlier.from_ms) + (g[1].to_ms - g[1].from_ms) +
+                   (k3_early.to_ms - k3_early.from_ms) + (k4_early.to_ms - k4_early.from_ms) +
+                   (g[4].to_ms - g[4].from_ms);
+    tp_sink_close(w);
+    tp_sink_close(rd);
+    printf("ok - feed gaps: invisible until commit, re-write, earliest detection wins, overlap range, "
+           "limit, order\n");
+}
+
 /* A large unit written in chunks while a second handle reads: the reader
  * sees nothing of it until commit, then all of it. */
 static void check_large(run *r, size_t n) {
@@ -745,9 +924,11 @@ static int cmd_check(int argc, char **argv) {
     check_bad_bytes(&r);
     check_candles(&r);
     check_averages(&r);
+    check_gaps(&r);
     if (large) check_large(&r, large);
-    printf("rows trades=%zu null_cond=%zu empty_cond=%zu averages=%zu candles=%zu prefix=%s\n", r.trades,
-           r.null_cond, r.empty_cond, r.averages, r.candles, r.pfx);
+    printf("rows trades=%zu null_cond=%zu empty_cond=%zu averages=%zu candles=%zu gaps=%zu gap_span=%" PRId64
+           " prefix=%s\n",
+           r.trades, r.null_cond, r.empty_cond, r.averages, r.candles, r.gaps, r.gap_span, r.pfx);
     return 0;
 }
 

@@ -1,0 +1,66 @@
+/* market_hours.c - see market_hours.h. */
+#include "feed/market_hours.h"
+
+#include <string.h>
+
+/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms:
+ * exact for every proleptic Gregorian date, no time zone database needed). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+static int64_t year_of_days(int64_t z) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    return yoe + era * 400 + (mp >= 10);
+}
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+/* 0 = Sunday .. 6 = Saturday; 1970-01-01 was a Thursday. */
+static int weekday(int64_t days) {
+    return (int)(((days % 7) + 11) % 7);
+}
+/* The day of the n-th (1-based) Sunday of month m of year y. */
+static int64_t nth_sunday(int64_t y, int m, int n) {
+    int64_t first = days_from_civil(y, m, 1);
+    return first + (7 - weekday(first)) % 7 + 7 * (n - 1);
+}
+
+int tp_market_hours_us_open(int64_t utc_ms) {
+    const int64_t h = 3600000;
+    int64_t year = year_of_days(floor_div(utc_ms, 86400000));
+    /* 02:00 EST = 07:00 UTC, 02:00 EDT = 06:00 UTC */
+    int64_t dst_from = nth_sunday(year, 3, 2) * 86400000 + 7 * h;
+    int64_t dst_to = nth_sunday(year, 11, 1) * 86400000 + 6 * h;
+    int64_t local = utc_ms + (utc_ms >= dst_from && utc_ms < dst_to ? -4 : -5) * h;
+    int64_t day = floor_div(local, 86400000);
+    int wd = weekday(day);
+    int64_t minute = (local - day * 86400000) / 60000;
+    return wd >= 1 && wd <= 5 && minute >= 9 * 60 + 30 && minute < 16 * 60;
+}
+
+int tp_market_hours_is_stock(const char *symbol, size_t len) {
+    return len > 0 && !memchr(symbol, ':', len);
+}
+
+/* New York's offsets are whole hours and the session runs from 09:30 to
+ * 16:00, so every UTC half hour is open or closed as a whole: the span is
+ * judged by the half hours it touches. Any 7 days hold a weekday session. */
+int tp_market_hours_expected(const char *symbol, size_t len, int64_t from_ms, int64_t to_ms) {
+    if (!tp_market_hours_is_stock(symbol, len)) return 1;
+    const int64_t half = 1800000;
+    if (to_ms - from_ms > 7 * 86400000LL) return 1;
+    if (to_ms <= from_ms + 1) return 0; /* nothing lies strictly between */
+    for (int64_t k = floor_div(from_ms + 1, half); k <= floor_div(to_ms - 1, half); k++)
+        if (tp_market_hours_us_open(k * half)) return 1;
+    return 0;
+}
