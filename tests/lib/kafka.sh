@@ -238,7 +238,7 @@ kafka_cleanup() {
   for ((id = 1; id <= KAFKA_N; id++)); do
     if [ -n "${KAFKA_PID[id]:-}" ]; then
       _kafka_is_node "${KAFKA_PID[id]}" "$id" && kill -9 "${KAFKA_PID[id]}" 2>/dev/null
-      wait "${KAFKA_PID[id]}" 2>/dev/null
+      wait "${KAFKA_PID[id]}" 2>/dev/null || true # 137: killed, as meant
     fi
     KAFKA_PID[id]=""
   done
