@@ -8,6 +8,10 @@
 -- trade_conditions is jsonb: NULL when the trade carried no conditions,
 -- '[]' when it carried an empty list.
 
+-- Later versions are the migrations in src/sink/postgresql.c (k_migrations):
+--   2: running_averages_15_sec and candles gain
+--      incomplete smallint NOT NULL DEFAULT 0  -- 1: the window overlaps a feed gap
+
 CREATE TABLE IF NOT EXISTS trades (
     uuid             uuid             NOT NULL,  -- deterministic from (topic, partition, offset, index)
     symbol           text             NOT NULL,

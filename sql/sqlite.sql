@@ -7,6 +7,10 @@
 -- trade_conditions is a JSON text array, or NULL when the trade carried no
 -- conditions: NULL, '[]' and '["1","12"]' are different values.
 
+-- Later versions are the migrations in src/sink/sqlite.c (k_migrations):
+--   2: running_averages_15_sec and candles gain
+--      incomplete INTEGER NOT NULL DEFAULT 0  -- 1: the window overlaps a feed gap
+
 CREATE TABLE IF NOT EXISTS trades (
     uuid             TEXT    NOT NULL,  -- deterministic id from (topic, partition, offset, index)
     symbol           TEXT    NOT NULL,

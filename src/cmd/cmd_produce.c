@@ -11,6 +11,11 @@
  * once grown); the Avro bytes go into one reused buffer that librdkafka
  * copies.
  *
+ * Gaps: the source's gap hook (called before the batch holding the
+ * symbol's first trade after the hole) sends the gap as a control record
+ * (kafka/gap_record.h) keyed by the symbol, so process reads it in order
+ * with the symbol's trades.
+ *
  * Backpressure: when librdkafka's queue is full, tp_producer_send blocks
  * inside the source's callback, so the source stops reading; nothing is
  * dropped. Stopping (SIGINT/SIGTERM or --duration through core/shutdown.h,
@@ -30,6 +35,7 @@
 #include "core/ticker.h"
 #include "feed/source.h"
 #include "feed/symbol_groups.h"
+#include "kafka/gap_record.h"
 #include "kafka/producer.h"
 
 #include <stddef.h>
@@ -46,6 +52,7 @@ typedef struct produce_state {
     uint64_t unsent_trades, unsent_messages; /* never queued (stop while the queue was full, fatal) */
     int failed;                              /* a send failed for good: stop */
     int replay;                              /* frames come from a recording */
+    uint64_t gaps_sent, gaps_unsent;
     char err[512];
     tp_producer_stats prev; /* progress: the last line's counters */
     int64_t prev_us;
@@ -71,6 +78,34 @@ static int send_group(produce_state *st, const tp_batch *b, size_t g) {
     int64_t ts = st->replay ? 0 : b->recv_ms; /* 0: librdkafka's clock, now */
     return tp_producer_send(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, ts, cnt, st->err,
                             sizeof st->err);
+}
+
+/* The source's gap hook (its thread): the gap as a control record. A gap
+ * that cannot be queued is logged and counted; the trades go on. */
+static void on_gap(void *ud, const tp_feed_gap *g) {
+    produce_state *st = ud;
+    if (st->failed) return;
+    tp_gap_record_buf hb;
+    tp_gap_header gh[TP_GAP_RECORD_NHEADERS];
+    tp_gap_record_headers(g, &hb, gh);
+    tp_producer_header ph[TP_GAP_RECORD_NHEADERS];
+    for (size_t i = 0; i < TP_GAP_RECORD_NHEADERS; i++)
+        ph[i] = (tp_producer_header){gh[i].name, gh[i].value, strlen(gh[i].value)};
+    tp_buf_reset(&st->buf);
+    char err[512];
+    int rc = tp_avro_encode(NULL, NULL, 0, TP_GAP_RECORD_TYPE, &st->buf);
+    if (!rc)
+        rc = tp_producer_send_headers(st->prod, g->symbol, strlen(g->symbol), st->buf.p, st->buf.len,
+                                      g->detected_at_ms, 0, ph, TP_GAP_RECORD_NHEADERS, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "%s", tp_strerror(rc));
+    if (rc) {
+        st->gaps_unsent++;
+        tp_warn("produce", "the gap in %s (%lld..%lld ms) is not on Kafka: %s", g->symbol,
+                (long long)g->from_ms, (long long)g->to_ms, err);
+        return;
+    }
+    st->gaps_sent++;
 }
 
 static int on_batch(void *ud, tp_batch *b) {
@@ -147,7 +182,7 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             "summary: trades=%llu messages=%llu bytes=%llu accepted_trades=%llu delivered_trades=%llu "
             "delivered_messages=%llu failed_trades=%llu undelivered_trades=%llu queue_full_waits=%llu "
             "feed_trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu unknown=%llu "
-            "oversize=%llu duplicates=%llu seconds=%.3f trades_per_s=%.0f\n",
+            "oversize=%llu duplicates=%llu gaps=%llu gap_records=%llu seconds=%.3f trades_per_s=%.0f\n",
             (unsigned long long)ps.trades, (unsigned long long)ps.messages, (unsigned long long)ps.bytes,
             (unsigned long long)st->taken, (unsigned long long)ps.delivered_trades,
             (unsigned long long)ps.delivered_messages, (unsigned long long)ps.failed_trades,
@@ -155,8 +190,8 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             (unsigned long long)ss.trades, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
-            (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates, secs,
-            secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
+            (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
+            (unsigned long long)st->gaps_sent, secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
     return status;
 }
 
@@ -237,6 +272,7 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_prod
                      : open_producer(kf, pf, &st->prod);
     if (status < 0 && tp_source_new(cfg, on_batch, st, &st->src, err, sizeof err))
         status = tp_cmd_usage_error(&tp_spec_produce, "%s", err);
+    if (status < 0) tp_source_set_gap_hook(st->src, on_gap, st);
     if (status < 0) status = stream(st, sd, pf, progress_ms);
     tp_shutdown_end(sd);
     if (st->src) tp_source_free(st->src);

@@ -24,7 +24,6 @@
 #include "core/listen.h"
 #include "core/log.h"
 #include "core/shutdown.h"
-#include "feed/gap_store.h"
 #include "feed/source.h"
 #include "http/http.h"
 #include "process/feed_stage.h"
@@ -40,7 +39,6 @@ typedef struct run_state {
     tp_feed_stage fs;
     tp_http *http;
     tp_sim *sim;
-    tp_gap_store *gaps; /* feed_gaps rows; NULL when the store keeps none */
     tp_shutdown *sd;
     char ws_url[256], rest_url[256];
     tp_health *health; /* /healthz: feed, store, queue */
@@ -50,6 +48,12 @@ typedef struct run_state {
  * feed stage's loop. */
 static int run_health(void *ud, char *out, size_t outlen) {
     return tp_health_report(((run_state *)ud)->health, out, outlen);
+}
+
+/* /readyz: the feed connected (the store was opened and the windows rebuilt
+ * before the HTTP server started). */
+static int run_ready(void *ud, char *out, size_t outlen) {
+    return tp_health_ready(((run_state *)ud)->health, out, outlen);
 }
 
 static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *c, size_t nc,
@@ -124,6 +128,8 @@ static int start_http(run_state *r, const tp_http_flags *hf, const char *store) 
     hcfg.max_limit = (int)hf->max_limit;
     hcfg.health = run_health;
     hcfg.health_ud = r;
+    hcfg.ready = run_ready;
+    hcfg.ready_ud = r;
     int rc = tp_http_start(&hcfg, &r->http, err, sizeof err);
     if (rc) /* a bad address is a usage error, as in serve */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)
@@ -198,13 +204,11 @@ static int run_main(run_state *r, tp_cmd_args *a, tp_source_config *scfg) {
     if (status < 0 && !a->run.no_http) status = start_http(r, &a->http, a->store.store);
     if (status < 0 && tp_source_new(scfg, tp_feed_stage_on_batch, &r->fs, &r->fs.src, err, sizeof err))
         status = tp_cmd_fail(&tp_spec_run, "%s", err);
-    if (status < 0 && tp_gap_store_open(a->store.store, &r->gaps, err, sizeof err))
-        tp_info("run", "feed gaps are logged and counted only: %s", err);
-    if (status < 0 && r->gaps) tp_source_set_gap_hook(r->fs.src, tp_gap_store_write, r->gaps);
+    /* gaps go through the pipeline: feed_gaps in the same unit, windows marked */
+    if (status < 0) tp_source_set_gap_hook(r->fs.src, tp_feed_stage_gap, &r->fs);
     if (status < 0) status = stream(r);
     if (r->http) tp_http_stop(r->http);
     if (r->fs.src) tp_source_free(r->fs.src);
-    tp_gap_store_close(r->gaps);
     if (r->fs.pipe) tp_pipeline_free(r->fs.pipe);
     if (r->sim) tp_sim_stop(r->sim);
     tp_feed_stage_free(&r->fs);

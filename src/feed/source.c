@@ -314,23 +314,28 @@ void tp_source_config_default(tp_source_config *c) {
     c->max_reconnects = -1;
 }
 
-static void register_metrics(source_metrics *m) {
-    m->frames = tp_metrics_counter("tickpipe_ingest_frames_total", NULL, "WebSocket messages received");
-    m->trades = tp_metrics_counter("tickpipe_ingest_trades_total", NULL, "Trades parsed from the feed");
-    m->pings = tp_metrics_counter("tickpipe_ingest_pings_total", NULL, "Ping messages received");
-    m->errors = tp_metrics_counter("tickpipe_ingest_errors_total", NULL, "Error messages sent by the server");
-    m->unknown = tp_metrics_counter("tickpipe_ingest_unknown_total", NULL, "Messages of an unknown type");
-    m->malformed = tp_metrics_counter("tickpipe_ingest_malformed_total", NULL, "Frames that failed to parse");
+/* The counters carry the connection's index as a label (connection="N"),
+ * so one connection's reconnects or gaps show apart from the others';
+ * sums over the label are the totals. The gauges are one series for the
+ * whole group (each source adds +1/-1). */
+static void register_metrics(source_metrics *m, int connection) {
+    char l[32];
+    snprintf(l, sizeof l, "connection=\"%d\"", connection);
+    m->frames = tp_metrics_counter("tickpipe_ingest_frames_total", l, "WebSocket messages received");
+    m->trades = tp_metrics_counter("tickpipe_ingest_trades_total", l, "Trades parsed from the feed");
+    m->pings = tp_metrics_counter("tickpipe_ingest_pings_total", l, "Ping messages received");
+    m->errors = tp_metrics_counter("tickpipe_ingest_errors_total", l, "Error messages sent by the server");
+    m->unknown = tp_metrics_counter("tickpipe_ingest_unknown_total", l, "Messages of an unknown type");
+    m->malformed = tp_metrics_counter("tickpipe_ingest_malformed_total", l, "Frames that failed to parse");
     m->oversize =
-        tp_metrics_counter("tickpipe_ingest_oversize_total", NULL, "Messages over --max-frame, skipped");
-    m->reconnects = tp_metrics_counter("tickpipe_ingest_reconnects_total", NULL, "Reconnections to the feed");
-    m->bytes =
-        tp_metrics_counter("tickpipe_ingest_bytes_total", NULL, "Payload bytes received from the feed");
-    m->duplicates = tp_metrics_counter("tickpipe_ingest_duplicates_total", NULL,
+        tp_metrics_counter("tickpipe_ingest_oversize_total", l, "Messages over --max-frame, skipped");
+    m->reconnects = tp_metrics_counter("tickpipe_ingest_reconnects_total", l, "Reconnections to the feed");
+    m->bytes = tp_metrics_counter("tickpipe_ingest_bytes_total", l, "Payload bytes received from the feed");
+    m->duplicates = tp_metrics_counter("tickpipe_ingest_duplicates_total", l,
                                        "Trade messages dropped as exact repeats (--dedupe-horizon)");
-    m->duplicate_trades = tp_metrics_counter("tickpipe_ingest_duplicate_trades_total", NULL,
+    m->duplicate_trades = tp_metrics_counter("tickpipe_ingest_duplicate_trades_total", l,
                                              "Trades in the messages dropped as exact repeats");
-    m->gaps = tp_metrics_counter("tickpipe_ingest_gaps_total", NULL,
+    m->gaps = tp_metrics_counter("tickpipe_ingest_gaps_total", l,
                                  "Holes in a symbol's trades across a disconnect or a silence (feed_gaps)");
     m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
     m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "Feed connections subscribed now");
@@ -424,7 +429,7 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
         s->nsymbols = i + 1;
     }
     tp_batch_init(&s->batch);
-    register_metrics(&s->m);
+    register_metrics(&s->m, cfg->connection_index);
     if (!oom && cfg->dedupe_horizon_ms > 0 &&
         tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe))
         oom = 1;

@@ -5,7 +5,9 @@
  *   /api/...     REST queries over the store (symbols, trades, candles, averages)
  *   /ws          live push of trades, candles, averages and pipeline health
  *   /metrics     Prometheus text format (tp_metrics_render)
- *   /healthz     "ok", or what cfg->health says
+ *   /healthz     "ok", or what cfg->health says (liveness)
+ *   /readyz      readiness: what cfg->ready says, else whether the store
+ *                can be read
  *
  * REST queries run on a store worker thread with its own reader tp_sink on
  * cfg->store_url (a tp_sink is used by one thread at a time), never on the
@@ -46,6 +48,12 @@ typedef struct tp_http_config {
     int max_limit;            /* REST row limit cap; default 5000 */
     tp_http_health_fn health; /* NULL: /healthz is always 200 "ok" */
     void *health_ud;
+    /* /readyz, the readiness probe, same contract as health. NULL (serve):
+     * ready once the store worker has opened the store and its last access
+     * succeeded (the worker checks with one cheap read every 2 s). /healthz stays
+     * the liveness answer. */
+    tp_http_health_fn ready;
+    void *ready_ud;
 } tp_http_config;
 
 void tp_http_config_default(tp_http_config *c);

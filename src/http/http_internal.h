@@ -192,6 +192,7 @@ struct tp_http {
     int wstop;
     /* the store's state as the worker last saw it [wlock] */
     int store_ok;
+    int store_opened;     /* the store was opened once (readiness without cfg.ready) */
     int64_t stored_total; /* serve: sum of the store's per-symbol counts */
     int64_t stored_at_ms; /* serve: when stored_total was read (monotonic ms) */
     char store_err[256];

@@ -89,18 +89,20 @@ json_t *tp_http_trade_json(const tp_trade *t, int64_t ingest_ms) {
 }
 
 json_t *tp_http_candle_json(const tp_candle *c) {
-    return json_pack("{s:o,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:b}", "symbol", tp_http_str(c->symbol),
-                     "interval", (int)c->interval_s, "start", (json_int_t)c->start_ms, "open", num(c->open),
-                     "high", num(c->high), "low", num(c->low), "close", num(c->close), "volume",
-                     num(c->volume), "vwap", num(c->vwap), "count", (json_int_t)c->trade_count, "updated",
-                     (json_int_t)c->updated_ms, "final", c->final);
+    return json_pack("{s:o,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:b,s:b}", "symbol",
+                     tp_http_str(c->symbol), "interval", (int)c->interval_s, "start", (json_int_t)c->start_ms,
+                     "open", num(c->open), "high", num(c->high), "low", num(c->low), "close", num(c->close),
+                     "volume", num(c->volume), "vwap", num(c->vwap), "count", (json_int_t)c->trade_count,
+                     "updated", (json_int_t)c->updated_ms, "final", c->final, "incomplete",
+                     c->incomplete != 0);
 }
 
 json_t *tp_http_average_json(const tp_average *a) {
-    return json_pack("{s:o,s:I,s:I,s:o,s:I,s:I,s:b}", "symbol", tp_http_str(a->symbol), "window_start",
+    return json_pack("{s:o,s:I,s:I,s:o,s:I,s:I,s:b,s:b}", "symbol", tp_http_str(a->symbol), "window_start",
                      (json_int_t)a->window_start_ms, "window_end", (json_int_t)a->window_end_ms,
                      "price_volume_multiply", num(a->price_volume_multiply), "trade_count",
-                     (json_int_t)a->trade_count, "ingest_ts", (json_int_t)a->ingest_ms, "final", a->final);
+                     (json_int_t)a->trade_count, "ingest_ts", (json_int_t)a->ingest_ms, "final", a->final,
+                     "incomplete", a->incomplete != 0);
 }
 
 int tp_http_store_ready(tp_http_store *st, tp_http_resp *r) {

@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/json_str.h"
 #include "core/listen.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -41,8 +42,9 @@
 
 /* ---- per-connection state: an HTTP request or a /ws client ---- */
 
-enum { ROUTE_PAGE, ROUTE_ASSET, ROUTE_API, ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_OTHER, ROUTE_N };
-static const char *const k_route_label[ROUTE_N] = {"/", "asset", "api", "/metrics", "/healthz", "other"};
+enum { ROUTE_PAGE, ROUTE_ASSET, ROUTE_API, ROUTE_METRICS, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_OTHER, ROUTE_N };
+static const char *const k_route_label[ROUTE_N] = {"/",        "asset",   "api",  "/metrics",
+                                                   "/healthz", "/readyz", "other"};
 
 typedef struct pss {
     int is_ws;
@@ -166,13 +168,10 @@ static void deliver_jobs(tp_http *h) {
     }
 }
 
-static void healthz(tp_http *h, tp_http_resp *r) {
-    if (!h->cfg.health) {
-        *r = (tp_http_resp){200, "text/plain; charset=utf-8", (char *)"ok\n", 3, 1};
-        return;
-    }
+/* The answer of a health function: 200 or 503, JSON when it says so. */
+static void answer_health(tp_http_health_fn fn, void *ud, tp_http_resp *r) {
     char line[1024] = "";
-    int bad = h->cfg.health(h->cfg.health_ud, line, sizeof line - 1);
+    int bad = fn(ud, line, sizeof line - 1);
     size_t n = strnlen(line, sizeof line - 2);
     if (!n || line[n - 1] != '\n') line[n++] = '\n';
     line[n] = '\0';
@@ -183,6 +182,37 @@ static void healthz(tp_http *h, tp_http_resp *r) {
     }
     *r = (tp_http_resp){bad ? 503 : 200, line[0] == '{' ? "application/json" : "text/plain; charset=utf-8",
                         body, n, 0};
+}
+
+static void healthz(tp_http *h, tp_http_resp *r) {
+    if (!h->cfg.health) {
+        *r = (tp_http_resp){200, "text/plain; charset=utf-8", (char *)"ok\n", 3, 1};
+        return;
+    }
+    answer_health(h->cfg.health, h->cfg.health_ud, r);
+}
+
+/* Readiness without cfg.ready: the store worker's last view [wlock]. */
+static int store_ready(void *ud, char *out, size_t outlen) {
+    tp_http *h = ud;
+    pthread_mutex_lock(&h->wlock);
+    int ok = h->store_opened && h->store_ok;
+    char e[sizeof h->store_err], esc[sizeof h->store_err * 2];
+    memcpy(e, h->store_err, sizeof e);
+    pthread_mutex_unlock(&h->wlock);
+    if (ok) return snprintf(out, outlen, "{\"status\":\"ready\"}"), 0;
+    size_t n = tp_json_escape_to(esc, sizeof esc - 1, e, strnlen(e, sizeof e - 1), TP_JSON_REPAIR_UTF8);
+    esc[n < sizeof esc - 1 ? n : sizeof esc - 1] = '\0';
+    snprintf(out, outlen, "{\"status\":\"not ready\",\"store\":\"unavailable\",\"detail\":\"%s\"}",
+             esc[0] ? esc : "the store has not been opened yet");
+    return 1;
+}
+
+static void readyz(tp_http *h, tp_http_resp *r) {
+    if (h->cfg.ready)
+        answer_health(h->cfg.ready, h->cfg.ready_ud, r);
+    else
+        answer_health(store_ready, h, r);
 }
 
 static void free_args(char **args, int n) {
@@ -246,13 +276,17 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
     } else if (!strcmp(path, "/healthz")) {
         route = ROUTE_HEALTHZ;
         healthz(h, &p->resp);
+    } else if (!strcmp(path, "/readyz")) {
+        route = ROUTE_READYZ;
+        readyz(h, &p->resp);
     } else if ((a = tp_http_asset_find(path))) {
         route = !strcmp(path, "/") || !strcmp(path, "/index.html") ? ROUTE_PAGE : ROUTE_ASSET;
         p->resp = (tp_http_resp){200, a->ctype, (char *)a->data, a->len, 1};
     } else if (!strcmp(path, "/ws")) {
         tp_http_error(&p->resp, 400, "/ws is a WebSocket endpoint; connect with a WebSocket client");
     } else {
-        tp_http_error(&p->resp, 404, "not found: try / (dashboard), /api/symbols, /metrics or /healthz");
+        tp_http_error(&p->resp, 404,
+                      "not found: try / (dashboard), /api/symbols, /metrics, /healthz or /readyz");
     }
     free_args(args, nargs);
     if (route == ROUTE_API)

@@ -46,6 +46,7 @@ void tp_http_job_free(tp_http_job *j) {
 static void set_store_state(tp_http *h, int ok, const char *err) {
     pthread_mutex_lock(&h->wlock);
     h->store_ok = ok;
+    if (ok) h->store_opened = 1;
     if (err) snprintf(h->store_err, sizeof h->store_err, "%s", err);
     pthread_mutex_unlock(&h->wlock);
 }
@@ -260,20 +261,65 @@ static int due(const struct timespec *at) {
     return now.tv_sec > at->tv_sec || (now.tv_sec == at->tv_sec && now.tv_nsec >= at->tv_nsec);
 }
 
+static int no_row(void *ud, const tp_trade *t, int64_t ingest_ms) {
+    (void)ud, (void)t, (void)ingest_ms;
+    return 1;
+}
+
+/* Readiness without cfg.ready (serve), every 2 s: open the store if it is
+ * not, then one round trip that costs an index lookup in every store (the
+ * newest trade of a symbol that does not exist), so /readyz says whether
+ * the store can be read now, not when a browser last asked. */
+static void probe_store(tp_http *h) {
+    tp_http_resp r;
+    memset(&r, 0, sizeof r);
+    char err[256] = "";
+    int rc = tp_http_store_ready(&h->store, &r);
+    if (rc) {
+        snprintf(err, sizeof err, "%s", h->store.last_err);
+    } else {
+        tp_query q = {.symbol = "tickpipe-readyz-probe", .limit = 1};
+        rc = tp_sink_query_trades(h->store.sink, &q, no_row, NULL, err, sizeof err);
+        if (rc) {
+            snprintf(h->store.last_err, sizeof h->store.last_err, "%s", err);
+            tp_http_store_reset(&h->store); /* reopened by the next probe or request */
+        }
+    }
+    set_store_state(h, rc == 0, rc ? err : NULL);
+    tp_http_resp_free(&r);
+}
+
+static int probing(const tp_http *h) {
+    return !h->cfg.ready;
+}
+
 static void *worker_main(void *arg) {
     tp_http *h = arg;
     int tail = h->cfg.poll_store_ms > 0;
-    struct timespec next_tail;
+    struct timespec next_tail, next_probe;
     deadline_after(&next_tail, 0);
+    deadline_after(&next_probe, 2000);
     pthread_mutex_lock(&h->wlock);
     for (;;) {
-        while (!h->wstop && !h->jobs_head && !(tail && due(&next_tail))) {
-            if (tail)
-                pthread_cond_timedwait(&h->wcond, &h->wlock, &next_tail);
+        while (!h->wstop && !h->jobs_head && !(tail && due(&next_tail)) &&
+               !(probing(h) && due(&next_probe))) {
+            const struct timespec *until = tail ? &next_tail : NULL;
+            if (probing(h) && (!until || next_probe.tv_sec < until->tv_sec ||
+                               (next_probe.tv_sec == until->tv_sec && next_probe.tv_nsec < until->tv_nsec)))
+                until = &next_probe;
+            if (until)
+                pthread_cond_timedwait(&h->wcond, &h->wlock, until);
             else
                 pthread_cond_wait(&h->wcond, &h->wlock);
         }
         if (h->wstop) break;
+        if (probing(h) && due(&next_probe)) {
+            pthread_mutex_unlock(&h->wlock);
+            probe_store(h);
+            deadline_after(&next_probe, 2000);
+            pthread_mutex_lock(&h->wlock);
+            continue;
+        }
         /* a due tail pass first, so a stream of requests cannot starve it */
         if (tail && due(&next_tail)) {
             pthread_mutex_unlock(&h->wlock);
@@ -316,6 +362,8 @@ int tp_http_worker_start(tp_http *h, char *err, size_t errlen) {
     pthread_cond_init(&h->wcond, &ca);
     pthread_condattr_destroy(&ca);
     h->store_ok = 1;
+    /* serve's first readiness answer already knows whether the store opens */
+    if (!h->cfg.ready) probe_store(h);
     if (pthread_create(&h->worker, NULL, worker_main, h))
         return tp_seterr(err, errlen, TP_EIO, "cannot start the HTTP store worker thread");
     h->worker_started = 1;

@@ -357,6 +357,18 @@ int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, ch
     return 0;
 }
 
+int tp_consumer_record_header(const tp_consumer_record *rec, const char *name, const void **val,
+                              size_t *len) {
+    rd_kafka_headers_t *h = NULL;
+    if (!rec->msg_ || rd_kafka_message_headers(rec->msg_, &h) || !h) return -1;
+    const void *v = NULL;
+    size_t n = 0;
+    if (rd_kafka_header_get_last(h, name, &v, &n) || !v) return -1;
+    *val = v;
+    *len = n;
+    return 0;
+}
+
 void tp_consumer_done(tp_consumer *c, tp_consumer_record *rec, int64_t max_ts) {
     part *p = get_part(c, rec->partition);
     if (p) {

@@ -93,6 +93,10 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
  * with err set for a consumer error the caller should log (the consumer
  * keeps working). */
 int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, char *err, size_t errlen);
+/* The last value of header name of rec (valid until tp_consumer_done):
+ * 0 with *val and *len, or -1 when the record has no such header (or one with
+ * a null value). */
+int tp_consumer_record_header(const tp_consumer_record *rec, const char *name, const void **val, size_t *len);
 /* The record has been handed to the pipeline (or dead-lettered); max_ts is
  * the newest event time in it (INT64_MIN if it held no trade). */
 void tp_consumer_done(tp_consumer *c, tp_consumer_record *rec, int64_t max_ts);

@@ -403,15 +403,36 @@ int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err,
 
 int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void *val, size_t len,
                      int64_t ts_ms, uint32_t ntrades, char *err, size_t errlen) {
+    return tp_producer_send_headers(p, key, keylen, val, len, ts_ms, ntrades, NULL, 0, err, errlen);
+}
+
+int tp_producer_send_headers(tp_producer *p, const void *key, size_t keylen, const void *val, size_t len,
+                             int64_t ts_ms, uint32_t ntrades, const tp_producer_header *h, size_t nh,
+                             char *err, size_t errlen) {
     int64_t give_up = 0;
     int waited = 0;
     for (;;) {
         if (atomic_load(&p->has_fatal))
             return tp_seterr(err, errlen, TP_EREFUSED, "producer failed: %s", p->fatal);
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
-            RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ntrades), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e;
+        if (nh) {
+            /* librdkafka owns the headers once the message is queued; a
+             * refused attempt leaves them to us */
+            rd_kafka_headers_t *hdrs = rd_kafka_headers_new(nh);
+            if (!hdrs) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+            for (size_t i = 0; i < nh; i++)
+                rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, (ssize_t)h[i].len);
+            e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
+                                  RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ntrades),
+                                  RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            if (e) rd_kafka_headers_destroy(hdrs);
+        } else {
+            e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
+                                  RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ntrades),
+                                  RD_KAFKA_V_END);
+        }
         if (!e) break;
         if (e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC && tp_now_ms() < p->unknown_grace_until_ms &&
             p->interrupts == 0) {

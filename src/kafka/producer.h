@@ -82,6 +82,17 @@ int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err,
 int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void *val, size_t len,
                      int64_t ts_ms, uint32_t ntrades, char *err, size_t errlen);
 
+/* As tp_producer_send, with record headers (copied): control records such
+ * as a feed gap (kafka/gap_record.h) travel with ntrades = 0. */
+typedef struct tp_producer_header {
+    const char *name; /* NUL-terminated */
+    const void *value;
+    size_t len;
+} tp_producer_header;
+int tp_producer_send_headers(tp_producer *p, const void *key, size_t keylen, const void *val, size_t len,
+                             int64_t ts_ms, uint32_t ntrades, const tp_producer_header *h, size_t nh,
+                             char *err, size_t errlen);
+
 /* Serve delivery reports and errors, waiting at most timeout_ms. */
 void tp_producer_poll(tp_producer *p, int timeout_ms);
 

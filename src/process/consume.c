@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "kafka/gap_record.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@ void tp_consume_init(tp_consume *c) {
         tp_metrics_counter("tickpipe_consume_trades_total", NULL, "Trades decoded from Kafka records");
     c->m_decode_errors = tp_metrics_counter("tickpipe_consume_decode_errors_total", NULL,
                                             "Kafka records that did not decode (dead-lettered and skipped)");
+    c->m_gaps = tp_metrics_counter("tickpipe_consume_gaps_total", NULL,
+                                   "Feed-gap control records read from Kafka (stored, not trades)");
 }
 
 void tp_consume_free(tp_consume *c) {
@@ -58,6 +61,43 @@ int tp_consume_flush_commit(tp_consume *pr, int force) {
     return rc;
 }
 
+static int header_of(void *ud, const char *name, const void **val, size_t *len) {
+    return tp_consumer_record_header(ud, name, val, len);
+}
+
+static void dead_letter(tp_consume *pr, tp_consumer_record *rec, const char *what, const char *err) {
+    pr->decode_errors++;
+    tp_counter_add(pr->m_decode_errors, 1);
+    char sample[100];
+    tp_log_sample(rec->payload, rec->len, 32, sample, sizeof sample);
+    tp_warn(MOD,
+            "record %s [%d] offset %" PRId64 " (%zu bytes) %s: %s; copied to the "
+            "dead-letter topic and skipped (first bytes: %s)",
+            rec->topic, rec->partition, rec->offset, rec->len, what, err, sample);
+    char reason[300];
+    snprintf(reason, sizeof reason, "%s: %s", !strcmp(what, "does not decode") ? "avro decode" : "gap record",
+             err);
+    tp_consumer_dlq(pr->cons, rec, reason);
+    tp_consumer_done(pr->cons, rec, INT64_MIN);
+}
+
+/* A gap control record: its headers say which gap; no trades. */
+static void take_gap(tp_consume *pr, tp_consumer_record *rec) {
+    tp_gap_row row;
+    char sym[TP_GAP_RECORD_MAX_SYMBOL + 1], err[256];
+    if (tp_gap_record_parse(header_of, rec, &row, sym, err, sizeof err)) {
+        dead_letter(pr, rec, "is a gap record without a valid gap", err);
+        return;
+    }
+    if (tp_pipeline_add_gap(pr->pipe, &row)) {
+        tp_error(MOD, "out of memory adding a gap");
+        pr->failed = 1;
+    }
+    pr->gaps++;
+    tp_counter_add(pr->m_gaps, 1);
+    tp_consumer_done(pr->cons, rec, INT64_MIN);
+}
+
 void tp_consume_record(tp_consume *pr, tp_consumer_record *rec) {
     tp_batch *b = &pr->batch;
     tp_batch_reset(b);
@@ -67,18 +107,11 @@ void tp_consume_record(tp_consume *pr, tp_consumer_record *rec) {
     if (!pr->first_us) pr->first_us = pr->last_us;
     int rc = tp_avro_decode(rec->payload, rec->len, b, type, sizeof type, err, sizeof err);
     if (rc) {
-        pr->decode_errors++;
-        tp_counter_add(pr->m_decode_errors, 1);
-        char sample[100];
-        tp_log_sample(rec->payload, rec->len, 32, sample, sizeof sample);
-        tp_warn(MOD,
-                "record %s [%d] offset %" PRId64 " (%zu bytes) does not decode: %s; copied to the "
-                "dead-letter topic and skipped (first bytes: %s)",
-                rec->topic, rec->partition, rec->offset, rec->len, err, sample);
-        char reason[300];
-        snprintf(reason, sizeof reason, "avro decode: %s", err);
-        tp_consumer_dlq(pr->cons, rec, reason);
-        tp_consumer_done(pr->cons, rec, INT64_MIN);
+        dead_letter(pr, rec, "does not decode", err);
+        return;
+    }
+    if (!b->n && !strcmp(type, TP_GAP_RECORD_TYPE)) {
+        take_gap(pr, rec);
         return;
     }
     snprintf(b->origin.topic, sizeof b->origin.topic, "%s", rec->topic);
@@ -156,10 +189,10 @@ void tp_consume_log_summary(tp_consume *pr, int64_t start_us, const tp_consumer_
     tp_info(MOD,
             "summary: %" PRIu64 " records, %" PRIu64 " trades in %.3f s (%.0f trades/s from partition "
             "assignment to the last record); %" PRIu64 " durable, %" PRIu64 " late, %" PRIu64
-            " skipped; %" PRIu64 " bad records; %" PRIu64 " flushes, %" PRIu64 " store errors; %" PRIu64
-            " candle rows, %" PRIu64 " average rows; latency receipt->durable p50 <= %" PRId64
-            " ms, p99 <= %" PRId64 " ms",
+            " skipped; %" PRIu64 " bad records; %" PRIu64 " gaps; %" PRIu64 " flushes, %" PRIu64
+            " store errors; %" PRIu64 " candle rows, %" PRIu64
+            " average rows; latency receipt->durable p50 <= %" PRId64 " ms, p99 <= %" PRId64 " ms",
             pr->records, pr->trades, elapsed, busy_s > 0 ? (double)pr->trades / busy_s : 0.0, ps.rows_trades,
-            ps.late, ps.skipped, pr->decode_errors, ps.flushes, ps.store_errors, ps.rows_candles,
+            ps.late, ps.skipped, pr->decode_errors, pr->gaps, ps.flushes, ps.store_errors, ps.rows_candles,
             ps.rows_averages, p50, p99);
 }

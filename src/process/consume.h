@@ -5,7 +5,9 @@
  * logged, counted, copied to the dead-letter topic and skipped, so it never
  * stalls a partition), stamps the batch with its topic/partition/offset
  * (the trade ids derive from them) and adds it to the pipeline from the
- * partition's floor. tp_consume_flush_commit advances the watermark to the
+ * partition's floor. A feed-gap control record (kafka/gap_record.h: type
+ * "gap", the gap in its headers) is not a trade and not a dead letter: it
+ * goes to tp_pipeline_add_gap. tp_consume_flush_commit advances the watermark to the
  * consumer's (the slowest partition), flushes, and commits once durable.
  * The revoke/reset callbacks are what the consumer calls around a
  * rebalance (kafka/consumer.h explains why this rebuilds windows exactly).
@@ -27,13 +29,14 @@ typedef struct tp_consume {
     tp_consumer *cons;
     tp_batch batch;
     uint64_t records, trades, decode_errors, commit_errors;
+    uint64_t gaps;             /* gap control records taken */
     int64_t first_us, last_us; /* monotonic times of the first and latest record */
     int failed;                /* out of memory: the caller should stop */
     /* Group commit makes units durable back to back; offsets (a broker
      * round trip) are committed at most this often (0 = every flush) and
      * always on a forced flush. */
     int64_t offsets_interval_ms, last_offsets_ms;
-    tp_counter *m_trades, *m_decode_errors;
+    tp_counter *m_trades, *m_decode_errors, *m_gaps;
 } tp_consume;
 
 /* Also registers the metrics. pipe and cons are set by the caller. */

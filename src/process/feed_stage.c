@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@ int tp_feed_stage_init(tp_feed_stage *fs, size_t queue_trades, uint64_t max_trad
     fs->queue_trades = queue_trades;
     fs->drain_us = 30000000;
     fs->flush_interval_ms = 200;
+    pthread_mutex_init(&fs->gap_mu, NULL);
     snprintf(fs->origin_topic, sizeof fs->origin_topic, "feed:%llx-%llx-%x", (unsigned long long)tp_now_ms(),
              (unsigned long long)tp_mono_us(), (unsigned)getpid());
     return tp_handoff_new(
@@ -31,6 +33,11 @@ int tp_feed_stage_init(tp_feed_stage *fs, size_t queue_trades, uint64_t max_trad
 void tp_feed_stage_free(tp_feed_stage *fs) {
     tp_handoff_free(fs->q);
     fs->q = NULL;
+    for (size_t i = 0; i < fs->ngap_q; i++) free((char *)fs->gap_q[i].symbol.ptr);
+    free(fs->gap_q);
+    fs->gap_q = NULL;
+    fs->ngap_q = fs->cap_gap_q = 0;
+    pthread_mutex_destroy(&fs->gap_mu);
 }
 
 int tp_feed_stage_on_batch(void *ud, tp_batch *b) {
@@ -46,6 +53,52 @@ int tp_feed_stage_on_batch(void *ud, tp_batch *b) {
     if (rc) return 1;
     uint64_t acc = atomic_fetch_add(&fs->accepted, take) + take;
     return fs->max_trades && acc >= fs->max_trades;
+}
+
+void tp_feed_stage_gap(void *ud, const tp_feed_gap *g) {
+    tp_feed_stage *fs = ud;
+    size_t len = strlen(g->symbol);
+    char *sym = malloc(len + 1);
+    if (!sym) {
+        tp_error(MOD, "out of memory keeping the gap in %s; it is logged only", g->symbol);
+        return;
+    }
+    memcpy(sym, g->symbol, len + 1);
+    pthread_mutex_lock(&fs->gap_mu);
+    if (fs->ngap_q == fs->cap_gap_q) {
+        size_t cap = fs->cap_gap_q ? fs->cap_gap_q * 2 : 16;
+        tp_gap_row *q = realloc(fs->gap_q, cap * sizeof *q);
+        if (q) {
+            fs->gap_q = q;
+            fs->cap_gap_q = cap;
+        }
+    }
+    int kept = fs->ngap_q < fs->cap_gap_q;
+    if (kept)
+        fs->gap_q[fs->ngap_q++] = (tp_gap_row){.symbol = {sym, (uint32_t)len},
+                                               .from_ms = g->from_ms,
+                                               .to_ms = g->to_ms,
+                                               .reason = tp_gap_reason_name(g->reason),
+                                               .detected_at_ms = g->detected_at_ms,
+                                               .connection = g->connection};
+    pthread_mutex_unlock(&fs->gap_mu);
+    if (!kept) {
+        free(sym);
+        tp_error(MOD, "out of memory keeping the gap in %s; it is logged only", g->symbol);
+    }
+}
+
+/* The loop's thread: the queued gaps into the pipeline. */
+static void take_gaps(tp_feed_stage *fs) {
+    pthread_mutex_lock(&fs->gap_mu);
+    for (size_t i = 0; i < fs->ngap_q; i++) {
+        if (tp_pipeline_add_gap(fs->pipe, &fs->gap_q[i]))
+            tp_error(MOD, "out of memory adding the gap in %.*s", (int)fs->gap_q[i].symbol.len,
+                     fs->gap_q[i].symbol.ptr);
+        free((char *)fs->gap_q[i].symbol.ptr);
+    }
+    fs->ngap_q = 0;
+    pthread_mutex_unlock(&fs->gap_mu);
 }
 
 typedef struct feed_thread {
@@ -124,6 +177,7 @@ static int pipeline_loop(tp_feed_stage *fs) {
         int done = 0;
         int64_t due_us = tp_pipeline_flush_in_us(fs->pipe); /* group commit: wait no longer */
         tp_batch *b = tp_handoff_take(fs->q, due_us >= 0 ? (due_us + 999) / 1000 : idle_ms, &done);
+        take_gaps(fs); /* before b: a gap is queued before the batch that closes it */
         if (b) {
             if (tp_pipeline_add(fs->pipe, b))
                 tp_error(MOD, "out of memory adding %zu trades to the pipeline", b->n);
@@ -139,6 +193,7 @@ static int pipeline_loop(tp_feed_stage *fs) {
         poll_health(fs);
     }
     arm_drain(fs);
+    take_gaps(fs);
     if (!tp_pipeline_flush(fs->pipe, 1)) return 0;
 give_up:
     tp_handoff_abort(fs->q);

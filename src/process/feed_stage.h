@@ -20,6 +20,12 @@
  * tp_pipeline_stop (the caller gave up on the store) the loop aborts the
  * queue and returns 1.
  *
+ * Gaps: tp_feed_stage_gap is the source's gap hook (its thread); the gaps
+ * wait in a small locked list and the loop hands them to
+ * tp_pipeline_add_gap before the batch it took (the hook runs before the
+ * batch holding the symbol's first trade after the hole is queued, so that
+ * batch never overtakes its gap).
+ *
  * Ownership and threads: the caller owns the stage and the source and
  * pipeline it points to (set src and pipe before tp_feed_stage_run; make
  * the source with tp_feed_stage_on_batch and the stage as ud). */
@@ -31,6 +37,7 @@
 #include "process/health.h"
 #include "process/pipeline.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -53,6 +60,10 @@ typedef struct tp_feed_stage {
     int live_feed;
     size_t queue_trades;
     int64_t health_at_us;
+    /* gaps from the source thread, taken by the loop (under gap_mu) */
+    pthread_mutex_t gap_mu;
+    tp_gap_row *gap_q;
+    size_t ngap_q, cap_gap_q;
 } tp_feed_stage;
 
 /* 0 or TP_ENOMEM. */
@@ -61,6 +72,8 @@ void tp_feed_stage_free(tp_feed_stage *fs);
 
 /* The source's batch callback (ud = the stage). */
 int tp_feed_stage_on_batch(void *ud, tp_batch *b);
+/* The source's gap hook (ud = the stage; tp_gap_fn). */
+void tp_feed_stage_gap(void *ud, const tp_feed_gap *g);
 /* Run both sides until the feed ends and the queue is drained. Returns 0
  * after a clean drain, 1 if rows could not be made durable; *feed_rc is
  * tp_source_run's result. */

@@ -5,7 +5,7 @@
  * after every flush attempt) and run's loop (feed and queue, polled), the
  * reader is the HTTP thread answering /healthz and building the dashboard's
  * stats. Nothing here blocks on I/O, so /healthz answers at once even while
- * the store hangs. */
+ * the store hangs. /readyz (tp_health_ready) reads the feed part only. */
 #include "process/health.h"
 
 #include "core/config.h"
@@ -114,4 +114,23 @@ int tp_health_report(tp_health *h, char *out, size_t outlen) {
     PUT("}");
 #undef PUT
     return bad;
+}
+
+int tp_health_ready(tp_health *h, char *out, size_t outlen) {
+    if (!outlen) return 0;
+    part_state feed;
+    pthread_mutex_lock(&h->mu);
+    feed = h->part[TP_HEALTH_FEED];
+    pthread_mutex_unlock(&h->mu);
+    if (!feed.failing) {
+        snprintf(out, outlen, "{\"status\":\"ready\"}");
+        return 0;
+    }
+    char esc[sizeof feed.detail * 2];
+    size_t n = tp_json_escape_to(esc, sizeof esc - 1, feed.detail, strlen(feed.detail), TP_JSON_REPAIR_UTF8);
+    esc[n < sizeof esc - 1 ? n : sizeof esc - 1] = '\0';
+    snprintf(out, outlen,
+             "{\"status\":\"not ready\",\"feed\":\"failing\",\"since_ms\":%lld,\"detail\":\"%s\"}",
+             (long long)feed.since_ms, esc);
+    return 1;
 }

@@ -38,5 +38,12 @@ int tp_health_ok(tp_health *h, tp_health_part part);
 /* The JSON report (truncated to outlen, always NUL-terminated); 0 when every
  * part is ok, else 1. */
 int tp_health_report(tp_health *h, char *out, size_t outlen);
+/* Readiness (/readyz) of run: its HTTP server starts only once the store
+ * is open and the windows are rebuilt, so ready means the feed is
+ * connected (on every connection). {"status":"ready"} and 0, or
+ * {"status":"not ready","feed":"failing","detail":...} and 1. A failing
+ * store or a full queue is not "not ready" (the dashboard still serves what
+ * is stored): /healthz reports those. */
+int tp_health_ready(tp_health *h, char *out, size_t outlen);
 
 #endif

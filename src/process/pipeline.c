@@ -35,7 +35,16 @@
  * writes the rebuilt windows whole. With dedupe_rebuilt the ids read back
  * are kept until the watermark has passed every window they are in, so a
  * Kafka record re-delivered after a crash is stored again (idempotent) but
- * not folded twice. */
+ * not folded twice.
+ *
+ * Gaps. tp_pipeline_add_gap puts the gap in the unit (feed_gaps) and marks
+ * the windows it overlaps incomplete wherever they are: open ones in the
+ * window module (emitted again), rows of the pending unit in place, and
+ * rows already durable by reading them back from the store at the next
+ * flush and writing them again with incomplete = 1 (upserts; a window the
+ * window module still holds is left to it, so an older version never
+ * replaces a newer one). A rebuild also reads the symbol's stored gaps, so
+ * windows rebuilt after a restart stay incomplete. */
 #include "process/pipeline.h"
 
 #include "core/config.h"
@@ -101,6 +110,11 @@ struct tp_pipeline {
     tp_batch scratch;       /* rebuild: trades read back, folded in chunks */
     int64_t next_retain_us; /* monotonic time of the next retention step */
     tp_counter *m_retained; /* rows deleted by retention */
+    tp_gap_row *gaps;       /* feed gaps of the unit (symbols in pend's arena) */
+    size_t ngaps, cap_gaps;
+    size_t gaps_resolved; /* gaps[0..gaps_resolved) had their stored windows re-marked */
+    int store_gaps;       /* the store keeps feed gaps (write_gaps) */
+    tp_counter *m_gaps;
 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
@@ -254,10 +268,56 @@ static int rb_seal_average(void *ud, const tp_average *a) {
     return 0;
 }
 
-/* How far back the oldest non-final rows of a symbol are looked for: the
- * newest rows of each family (a writer leaves windows open only near the
- * end of a symbol's data). */
-#define RB_ROWS_BACK 1000
+static int rb_on_gap(void *ud, const tp_gap_row *g) {
+    rb_ctx *x = ud;
+    return (x->rc = tp_windows_gap(x->p->win, g->symbol, g->from_ms, g->to_ms)) != 0;
+}
+
+/* The oldest non-final rows of a symbol are looked for page by page from
+ * the newest rows of each family back. A window becomes final when the
+ * watermark passes its end, so a writer's open windows are the newest ones
+ * of a symbol: the walk stops at the first page that holds no open row (or
+ * is not full). It used to read only the newest 1,000 rows, which missed an
+ * open window behind more than that (a watermark held back by a slow
+ * partition for minutes of 1 s candles), and the rebuild then left it stale. */
+#define RB_PAGE 1000
+
+typedef struct rb_page {
+    rb_ctx *x;
+    size_t n;
+    int64_t oldest;
+    int open;
+} rb_page;
+
+static int rb_page_candle(void *ud, const tp_candle *c) {
+    rb_page *pg = ud;
+    pg->n++;
+    if (c->start_ms < pg->oldest) pg->oldest = c->start_ms;
+    if (!c->final) pg->open = 1;
+    return rb_open_candle(pg->x, c);
+}
+
+static int rb_page_average(void *ud, const tp_average *a) {
+    rb_page *pg = ud;
+    pg->n++;
+    if (a->window_start_ms < pg->oldest) pg->oldest = a->window_start_ms;
+    if (!a->final) pg->open = 1;
+    return rb_open_average(pg->x, a);
+}
+
+/* interval_s 1 or 60: candles; 0: averages. */
+static int rb_find_open(tp_pipeline *p, const char *name, int interval_s, rb_ctx *x, char *err,
+                        size_t errlen) {
+    tp_query q = {.symbol = name, .limit = RB_PAGE, .interval_s = interval_s};
+    for (;;) {
+        rb_page pg = {.x = x, .oldest = INT64_MAX};
+        int rc = interval_s ? tp_sink_query_candles(p->sink, &q, rb_page_candle, &pg, err, errlen)
+                            : tp_sink_query_averages(p->sink, &q, rb_page_average, &pg, err, errlen);
+        if (rc) return rc;
+        if (pg.n < RB_PAGE || !pg.open || pg.oldest == INT64_MAX) return 0;
+        q.to_ms = pg.oldest; /* exclusive: the page before this one */
+    }
+}
 
 /* Rebuild one symbol's windows from the store. floor_hint: the oldest
  * window not final at the stored trades' watermark (INT64_MAX: none). */
@@ -265,12 +325,11 @@ static int rebuild_symbol(tp_pipeline *p, const char *name, int64_t floor_hint, 
                           size_t errlen) {
     tp_str sym = {name, (uint32_t)strlen(name)};
     rb_ctx x = {.p = p, .floor = floor_hint, .min_open = INT64_MAX};
-    tp_query q = {.symbol = name, .limit = RB_ROWS_BACK, .interval_s = 1};
-    int rc = tp_sink_query_candles(p->sink, &q, rb_open_candle, &x, err, errlen);
-    q.interval_s = 60;
-    if (!rc) rc = tp_sink_query_candles(p->sink, &q, rb_open_candle, &x, err, errlen);
-    if (!rc) rc = tp_sink_query_averages(p->sink, &q, rb_open_average, &x, err, errlen);
+    int rc = rb_find_open(p, name, 1, &x, err, errlen);
+    if (!rc) rc = rb_find_open(p, name, 60, &x, err, errlen);
+    if (!rc) rc = rb_find_open(p, name, 0, &x, err, errlen);
     if (rc) return rc;
+    tp_query q;
     if (x.min_open < x.floor) x.floor = x.min_open;
     if (x.floor == INT64_MAX) return tp_windows_set_floor(p->win, sym, INT64_MIN); /* nothing open */
     q = (tp_query){.symbol = name, .from_ms = x.floor, .interval_s = 1};
@@ -283,6 +342,14 @@ static int rebuild_symbol(tp_pipeline *p, const char *name, int64_t floor_hint, 
     tp_batch_reset(&p->scratch);
     if (!rc && x.rc) rc = tp_seterr(err, errlen, x.rc, "out of memory rebuilding the windows of %s", name);
     if (!rc) rc = tp_windows_set_floor(p->win, sym, x.floor);
+    if (!rc && tp_sink_can_query_gaps(p->sink)) {
+        /* the stored gaps of the windows that can still change */
+        q = (tp_query){.symbol = name, .from_ms = x.floor == INT64_MIN ? 0 : x.floor - 60000};
+        x.rc = 0;
+        rc = tp_sink_query_gaps(p->sink, &q, rb_on_gap, &x, err, errlen);
+        if (!rc && x.rc)
+            rc = tp_seterr(err, errlen, x.rc, "out of memory rebuilding the windows of %s", name);
+    }
     if (!rc) {
         p->st.rebuilt_symbols++;
         p->st.rebuilt_trades += x.trades;
@@ -450,6 +517,9 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
     metrics_init(&p->m);
     p->m_retained = tp_metrics_counter("tickpipe_store_retention_deleted_total", NULL,
                                        "Rows deleted because they were older than the retention");
+    p->m_gaps = tp_metrics_counter("tickpipe_window_gaps_total", NULL,
+                                   "Feed gaps the processing stage took (stored where the store keeps them)");
+    p->store_gaps = tp_sink_can_write_gaps(p->sink);
     /* before the first write: a store that expires rows by TTL needs the
      * retention for it, and the others delete what expired while stopped */
     retain_step(p);
@@ -466,6 +536,7 @@ void tp_pipeline_free(tp_pipeline *p) {
     idset_clear(&p->ids);
     free(p->avg);
     free(p->cand);
+    free(p->gaps);
     free(p->avg_ix.slot);
     free(p->cand_ix.slot);
     free(p);
@@ -549,6 +620,127 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
     return 0;
 }
 
+/* Mark the pending window rows of g's symbol that overlap it. */
+static void mark_pending(tp_pipeline *p, const tp_gap_row *g) {
+    for (size_t i = 0; i < p->ncand; i++) {
+        tp_candle *c = &p->cand[i];
+        if (tp_str_eq(c->symbol, g->symbol) &&
+            tp_window_overlaps_gap(c->start_ms, c->start_ms + (int64_t)c->interval_s * 1000, g->from_ms,
+                                   g->to_ms))
+            c->incomplete = 1;
+    }
+    for (size_t i = 0; i < p->navg; i++) {
+        tp_average *a = &p->avg[i];
+        if (tp_str_eq(a->symbol, g->symbol) &&
+            tp_window_overlaps_gap(a->window_start_ms, a->window_end_ms, g->from_ms, g->to_ms))
+            a->incomplete = 1;
+    }
+}
+
+static int merge_average(tp_pipeline *p, const tp_average *a);
+static int merge_candle(tp_pipeline *p, const tp_candle *c);
+
+typedef struct remark_ctx {
+    tp_pipeline *p;
+    const tp_gap_row *g;
+    int64_t now_ms;
+    int rc;
+} remark_ctx;
+
+/* A stored window row: if it overlaps the gap and nothing newer of it is
+ * pending or held open, write it again marked incomplete. */
+static int remark_candle(void *ud, const tp_candle *c) {
+    remark_ctx *x = ud;
+    if (c->incomplete || !tp_window_overlaps_gap(c->start_ms, c->start_ms + (int64_t)c->interval_s * 1000,
+                                                 x->g->from_ms, x->g->to_ms))
+        return 0;
+    for (size_t i = 0; i < x->p->ncand; i++) {
+        const tp_candle *y = &x->p->cand[i];
+        if (y->start_ms == c->start_ms && y->interval_s == c->interval_s && tp_str_eq(y->symbol, c->symbol))
+            return 0; /* pending: marked by mark_pending */
+    }
+    if (tp_windows_is_open(x->p->win, c->symbol, c->interval_s, c->start_ms)) return 0;
+    tp_candle m = *c;
+    m.incomplete = 1;
+    m.updated_ms = x->now_ms;
+    return (x->rc = merge_candle(x->p, &m)) != 0;
+}
+
+static int remark_average(void *ud, const tp_average *a) {
+    remark_ctx *x = ud;
+    if (a->incomplete ||
+        !tp_window_overlaps_gap(a->window_start_ms, a->window_end_ms, x->g->from_ms, x->g->to_ms))
+        return 0;
+    for (size_t i = 0; i < x->p->navg; i++)
+        if (!memcmp(x->p->avg[i].id, a->id, 16)) return 0;
+    if (tp_windows_is_open(x->p->win, a->symbol, 0, a->window_start_ms)) return 0;
+    tp_average m = *a;
+    m.incomplete = 1;
+    m.ingest_ms = x->now_ms;
+    return (x->rc = merge_average(x->p, &m)) != 0;
+}
+
+/* The durable windows of the unit's new gaps, re-marked (part of a write
+ * attempt: a failed read fails the attempt, which is retried whole). */
+static int resolve_gaps(tp_pipeline *p, int64_t now_ms, char *err, size_t errlen) {
+    if (p->gaps_resolved == p->ngaps || !tp_sink_can_read(p->sink)) return 0;
+    for (size_t i = p->gaps_resolved; i < p->ngaps; i++) {
+        const tp_gap_row *g = &p->gaps[i];
+        char sym[256];
+        if (g->symbol.len >= sizeof sym) continue;
+        memcpy(sym, g->symbol.ptr, g->symbol.len);
+        sym[g->symbol.len] = '\0';
+        remark_ctx x = {.p = p, .g = g, .now_ms = now_ms};
+        /* windows that may overlap: starting after from - size, at or before to */
+        tp_query q = {.symbol = sym, .from_ms = g->from_ms - 999, .to_ms = g->to_ms + 1, .interval_s = 1};
+        int rc = tp_sink_query_candles(p->sink, &q, remark_candle, &x, err, errlen);
+        q.from_ms = g->from_ms - 59999;
+        q.interval_s = 60;
+        if (!rc && !x.rc) rc = tp_sink_query_candles(p->sink, &q, remark_candle, &x, err, errlen);
+        q.from_ms = g->from_ms - p->cfg.win.avg_size_ms + 1;
+        if (!rc && !x.rc) rc = tp_sink_query_averages(p->sink, &q, remark_average, &x, err, errlen);
+        if (!rc && x.rc) rc = tp_seterr(err, errlen, x.rc, "out of memory marking the windows of a gap");
+        if (rc) return rc;
+    }
+    p->gaps_resolved = p->ngaps;
+    return 0;
+}
+
+int tp_pipeline_add_gap(tp_pipeline *p, const tp_gap_row *g) {
+    if (p->ngaps == p->cap_gaps) {
+        size_t cap = p->cap_gaps ? p->cap_gaps * 2 : 16;
+        tp_gap_row *n = realloc(p->gaps, cap * sizeof *n);
+        if (!n) return TP_ENOMEM;
+        p->gaps = n;
+        p->cap_gaps = cap;
+    }
+    const char *sym = tp_batch_strdup(&p->pend, g->symbol.ptr, g->symbol.len);
+    if (!sym) return TP_ENOMEM;
+    tp_gap_row *x = &p->gaps[p->ngaps++];
+    *x = *g;
+    x->symbol.ptr = sym;
+    if (p->cfg.rebuild == TP_REBUILD_LAZY) {
+        /* the gap usually comes before the symbol's first trade after it:
+         * rebuild the symbol now, as that trade would */
+        tp_trade t;
+        memset(&t, 0, sizeof t);
+        t.symbol = x->symbol;
+        int rc = rebuild_lazy(p, &t, 1);
+        if (rc) return rc;
+    }
+    int rc = tp_windows_gap(p->win, x->symbol, x->from_ms, x->to_ms);
+    if (rc) return rc;
+    mark_pending(p, x);
+    if (!p->store_gaps && !p->st.gaps)
+        tp_info(MOD,
+                "the %s store keeps no feed gaps: they are logged and counted, and the windows they "
+                "overlap marked incomplete",
+                tp_sink_scheme(p->sink));
+    p->st.gaps++;
+    tp_counter_add(p->m_gaps, 1);
+    return 0;
+}
+
 int tp_pipeline_add(tp_pipeline *p, const tp_batch *b) {
     return tp_pipeline_add_since(p, b, INT64_MIN);
 }
@@ -584,7 +776,8 @@ int tp_pipeline_flush_due(const tp_pipeline *p, int64_t now_ms) {
     if (now_ms - p->last_flush_ms < p->cfg.flush_interval_ms) return 0;
     /* Interval elapsed: worth a flush if there is anything to write or the
      * watermark moved (windows may have become final). */
-    return p->pend.n > 0 || p->navg > 0 || p->ncand > 0 || tp_windows_watermark(p->win) != p->last_emit_wm;
+    return p->pend.n > 0 || p->navg > 0 || p->ncand > 0 || p->ngaps > 0 ||
+           tp_windows_watermark(p->win) != p->last_emit_wm;
 }
 
 size_t tp_pipeline_pending(const tp_pipeline *p) {
@@ -715,7 +908,10 @@ static void sleep_ms(int64_t ms) {
 
 /* One attempt: write the whole pending unit and commit. */
 static int write_unit(tp_pipeline *p, int64_t now_ms, char *err, size_t errlen) {
-    int rc = tp_sink_write_trades(p->sink, p->pend.trades, p->pend.n, now_ms, err, errlen);
+    /* reads first: no store has a unit open yet */
+    int rc = resolve_gaps(p, now_ms, err, errlen);
+    if (!rc && p->ngaps && p->store_gaps) rc = tp_sink_write_gaps(p->sink, p->gaps, p->ngaps, err, errlen);
+    if (!rc) rc = tp_sink_write_trades(p->sink, p->pend.trades, p->pend.n, now_ms, err, errlen);
     if (!rc) rc = tp_sink_write_averages(p->sink, p->avg, p->navg, err, errlen);
     if (!rc) rc = tp_sink_write_candles(p->sink, p->cand, p->ncand, err, errlen);
     if (!rc) rc = tp_sink_commit(p->sink, err, errlen);
@@ -786,6 +982,7 @@ static void after_commit(tp_pipeline *p, int64_t t0_us) {
     p->st.rows_averages += p->navg;
     tp_batch_reset(&p->pend);
     p->navg = p->ncand = 0;
+    p->ngaps = p->gaps_resolved = 0;
     if (p->avg_ix.slot) memset(p->avg_ix.slot, 0, p->avg_ix.cap * sizeof(uint32_t));
     if (p->cand_ix.slot) memset(p->cand_ix.slot, 0, p->cand_ix.cap * sizeof(uint32_t));
 }
@@ -813,7 +1010,7 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
     if (p->ids.n && tp_windows_watermark(p->win) != INT64_MIN &&
         tp_windows_floor_at(p->win, tp_windows_watermark(p->win)) > p->ids.max_ts)
         idset_clear(&p->ids);
-    if (!p->pend.n && !p->navg && !p->ncand) {
+    if (!p->pend.n && !p->navg && !p->ncand && !p->ngaps) {
         retain_step(p);
         return 0;
     }

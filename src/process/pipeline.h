@@ -82,6 +82,7 @@ typedef struct tp_pipeline_stats {
     uint64_t latency_hist[TP_PIPELINE_LAT_BUCKETS];
     uint64_t rebuilt_symbols, rebuilt_trades; /* read back from the store */
     uint64_t deduped;                         /* added trades not folded: already folded from the store */
+    uint64_t gaps;                            /* feed gaps added (tp_pipeline_add_gap) */
 } tp_pipeline_stats;
 
 typedef struct tp_pipeline tp_pipeline;
@@ -91,6 +92,10 @@ int tp_pipeline_add(tp_pipeline *p, const tp_batch *b);
  * start before floor_ms, which an earlier run completed and stored (see
  * tp_windows_add_since). INT64_MIN = tp_pipeline_add. */
 int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms);
+/* A feed gap (copied): part of the pending unit, written with the store's
+ * write_gaps when it has one (else only counted), and the windows of its
+ * symbol that overlap it are marked incomplete. 0 or TP_ENOMEM. */
+int tp_pipeline_add_gap(tp_pipeline *p, const tp_gap_row *g);
 /* With cfg.win.external_watermark = 1, the caller drives the watermark
  * (Kafka: the slowest assigned partition's newest event time). */
 void tp_pipeline_advance(tp_pipeline *p, int64_t event_ms);

@@ -19,7 +19,12 @@
  * Emission walks every symbol: final windows are emitted and freed; dirty
  * open ones are emitted when the emit interval has passed. Idle symbols are
  * expired at the start of an emit, before anything is collected, so the
- * returned rows never point into freed records. */
+ * returned rows never point into freed records.
+ *
+ * Gaps (tp_windows_gap) are rare: a symbol keeps the few it had recently in
+ * a small array, a new window looks at it only when it is not empty, and
+ * the open windows a gap overlaps are marked and emitted again. A gap is
+ * forgotten once no window that could still open can overlap it. */
 #include "process/window.h"
 
 #include "core/err.h"
@@ -41,8 +46,9 @@ typedef struct win {
     int64_t open_ts, close_ts;
     uint8_t open_id[16], close_id[16]; /* tie-break of open/close on equal times */
     int dirty;
-    int emitted; /* emitted at least once (a new window goes out with its first unit) */
-    int sealed;  /* final in the store already (restart): folded into, emitted never */
+    int emitted;    /* emitted at least once (a new window goes out with its first unit) */
+    int sealed;     /* final in the store already (restart): folded into, emitted never */
+    int incomplete; /* overlaps a gap of its symbol */
 } win;
 
 typedef struct fam_list {
@@ -57,6 +63,8 @@ typedef struct sym {
     int64_t last_ts; /* newest event time of this symbol */
     int64_t floor;   /* windows starting before it are complete in the store */
     fam_list fam[NFAM];
+    int64_t (*gaps)[2]; /* recent feed gaps [from, to]; usually none */
+    size_t ngaps, cap_gaps;
 } sym;
 
 typedef struct family {
@@ -129,6 +137,7 @@ tp_windows *tp_windows_new(const tp_window_config *cfg) {
 
 static void sym_free(sym *s) {
     for (int f = 0; f < NFAM; f++) free(s->fam[f].w);
+    free(s->gaps);
     free(s->name);
     free(s);
 }
@@ -193,6 +202,16 @@ static sym *sym_get(tp_windows *w, tp_str name) {
     w->count++;
     w->last = s;
     return s;
+}
+
+int tp_window_overlaps_gap(int64_t start_ms, int64_t end_ms, int64_t from_ms, int64_t to_ms) {
+    return start_ms <= to_ms && from_ms < end_ms;
+}
+
+static int sym_gap_overlaps(const sym *s, int64_t start, int64_t end) {
+    for (size_t i = 0; i < s->ngaps; i++)
+        if (tp_window_overlaps_gap(start, end, s->gaps[i][0], s->gaps[i][1])) return 1;
+    return 0;
 }
 
 /* The window of list l starting at start, created if missing (sorted). */
@@ -305,6 +324,8 @@ int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t flo
                     goto out;
                 }
                 if (x->sealed) continue; /* final in the store: stays as it is */
+                if (s->ngaps && !x->incomplete && sym_gap_overlaps(s, start, start + fm->size))
+                    x->incomplete = 1;
                 if (f == FAM_AVG)
                     fold_avg(x, tr);
                 else
@@ -453,6 +474,7 @@ static int push_avg(tp_windows *w, const sym *s, const win *x, int64_t now_ms, i
     tp_id_make(s->hash, tp_id_hash_bytes(s->name, s->len, TP_ID_SEED2), (uint64_t)x->start,
                0x6176673135ULL /* "avg15" */, a->id);
     a->final = final;
+    a->incomplete = x->incomplete;
     return 0;
 }
 
@@ -478,7 +500,64 @@ static int push_candle(tp_windows *w, const sym *s, const win *x, int interval_s
     c->trade_count = x->count;
     c->updated_ms = now_ms;
     c->final = final;
+    c->incomplete = x->incomplete;
     return 0;
+}
+
+int tp_windows_gap(tp_windows *w, tp_str symbol, int64_t from_ms, int64_t to_ms) {
+    sym *s = sym_get(w, symbol);
+    if (!s) return TP_ENOMEM;
+    if (s->ngaps == s->cap_gaps) {
+        size_t cap = s->cap_gaps ? s->cap_gaps * 2 : 2;
+        int64_t(*g)[2] = realloc(s->gaps, cap * sizeof *g);
+        if (!g) return TP_ENOMEM;
+        s->gaps = g;
+        s->cap_gaps = cap;
+    }
+    s->gaps[s->ngaps][0] = from_ms;
+    s->gaps[s->ngaps][1] = to_ms;
+    s->ngaps++;
+    if (to_ms > s->last_ts) s->last_ts = to_ms; /* not idle: windows may still open over it */
+    for (int f = 0; f < NFAM; f++)
+        for (size_t j = 0; j < s->fam[f].n; j++) {
+            win *x = &s->fam[f].w[j];
+            if (x->sealed || x->incomplete ||
+                !tp_window_overlaps_gap(x->start, x->start + w->fams[f].size, from_ms, to_ms))
+                continue;
+            x->incomplete = 1;
+            if (x->emitted) x->dirty = 1; /* the store has it complete: emit it again */
+        }
+    return 0;
+}
+
+int tp_windows_is_open(const tp_windows *w, tp_str symbol, int interval_s, int64_t start_ms) {
+    int f = interval_s == 0 ? FAM_AVG : interval_s == 1 ? FAM_C1S : interval_s == 60 ? FAM_C1M : -1;
+    if (f < 0) return 0;
+    uint64_t h = tp_id_hash_bytes(symbol.ptr, symbol.len, TP_ID_SEED1);
+    for (size_t i = h & (w->cap - 1); w->slots[i]; i = (i + 1) & (w->cap - 1)) {
+        const sym *s = w->slots[i];
+        if (s->hash != h || s->len != symbol.len || memcmp(s->name, symbol.ptr, symbol.len)) continue;
+        for (size_t j = 0; j < s->fam[f].n; j++)
+            if (s->fam[f].w[j].start == start_ms) return !s->fam[f].w[j].sealed;
+        return 0;
+    }
+    return 0;
+}
+
+/* Forget the gaps no window that can still open overlaps: one that opens
+ * ends after the watermark, so it starts after watermark - size. */
+static void prune_gaps(tp_windows *w, sym *s) {
+    int64_t horizon =
+        sat_sub(w->watermark, w->fams[FAM_C1M].size > w->fams[FAM_AVG].size ? w->fams[FAM_C1M].size
+                                                                            : w->fams[FAM_AVG].size);
+    size_t keep = 0;
+    for (size_t i = 0; i < s->ngaps; i++)
+        if (s->gaps[i][1] >= horizon) {
+            s->gaps[keep][0] = s->gaps[i][0];
+            s->gaps[keep][1] = s->gaps[i][1];
+            keep++;
+        }
+    s->ngaps = keep;
 }
 
 int tp_windows_emit(tp_windows *w, int64_t now_ms, int force, const tp_average **avg, size_t *navg,
@@ -491,6 +570,7 @@ int tp_windows_emit(tp_windows *w, int64_t now_ms, int force, const tp_average *
     for (size_t i = 0; i < w->cap && rc == 0; i++) {
         sym *s = w->slots[i];
         if (!s) continue;
+        if (s->ngaps) prune_gaps(w, s);
         for (int f = 0; f < NFAM && rc == 0; f++) {
             fam_list *l = &s->fam[f];
             int64_t size = w->fams[f].size;

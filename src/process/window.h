@@ -106,6 +106,22 @@ int tp_windows_set_floor(tp_windows *w, tp_str symbol, int64_t floor_ms);
 int tp_windows_known(tp_windows *w, tp_str symbol);
 int tp_windows_seal(tp_windows *w, tp_str symbol, int interval_s, int64_t start_ms);
 
+/* Feed gaps. A window [start, end) overlaps the gap [from_ms, to_ms] (the
+ * event times of the symbol's last trade before and first after the hole)
+ * when start <= to_ms and from_ms < end: it may miss trades, so it is
+ * emitted with incomplete = 1. Both ends count because a lost trade can
+ * share the millisecond of the trade before or after it. */
+int tp_window_overlaps_gap(int64_t start_ms, int64_t end_ms, int64_t from_ms, int64_t to_ms);
+/* A gap of symbol: its open windows that overlap it are marked incomplete
+ * (and emitted again if they were already), and so is every window opened
+ * later that overlaps it (kept until the watermark makes that impossible).
+ * Windows already final and freed are the caller's (the pipeline re-writes
+ * them from the store). 0 or TP_ENOMEM. */
+int tp_windows_gap(tp_windows *w, tp_str symbol, int64_t from_ms, int64_t to_ms);
+/* 1 if the window (interval_s 1/60: candles, 0: averages) is held open
+ * here (it will be emitted again), 0 if not held or sealed. */
+int tp_windows_is_open(const tp_windows *w, tp_str symbol, int interval_s, int64_t start_ms);
+
 typedef struct tp_windows_stats {
     size_t symbols;       /* symbols with state */
     size_t open_windows;  /* windows held (all families) */

@@ -57,7 +57,14 @@
 
 extern const char tp_sql_cassandra[];
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+/* Version 2 after the DDL (sql/cassandra.cql is version 1): windows that
+ * overlap a feed gap are marked (process/window.h). An opener that finds
+ * the column there already (another one added it) goes on. */
+static const char *const k_schema_v2[] = {
+    "ALTER TABLE running_averages_15_sec ADD incomplete boolean",
+    "ALTER TABLE candles ADD incomplete boolean",
+};
 #define FINAL_BONUS_US (1LL << 50)
 #define DAY_MS 86400000LL
 #define PIPELINE 32
@@ -88,8 +95,11 @@ enum {
 };
 
 #define TRADE_COLS "trade_timestamp, uuid, price, volume, trade_conditions, ingest_timestamp"
-#define AVG_COLS "window_start, window_end, uuid, price_volume_multiply, trade_count, ingest_timestamp, final"
-#define CANDLE_COLS "start_time, open, high, low, close, volume, vwap, trade_count, updated_at, final"
+#define AVG_COLS                                                                                             \
+    "window_start, window_end, uuid, price_volume_multiply, trade_count, ingest_timestamp, final, "          \
+    "incomplete"
+#define CANDLE_COLS                                                                                          \
+    "start_time, open, high, low, close, volume, vwap, trade_count, updated_at, final, incomplete"
 
 static const char *const k_cql[ST_COUNT] = {
     [ST_INS_TRADE] =
@@ -97,11 +107,11 @@ static const char *const k_cql[ST_COUNT] = {
         "ingest_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
     [ST_INS_AVG] =
         "INSERT INTO running_averages_15_sec (symbol, day, window_start, window_end, uuid, "
-        "price_volume_multiply, trade_count, ingest_timestamp, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-        "?) USING TIMESTAMP ? AND TTL ?",
+        "price_volume_multiply, trade_count, ingest_timestamp, final, incomplete) VALUES (?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?",
     [ST_INS_CANDLE] =
         "INSERT INTO candles (symbol, interval_s, day, start_time, open, high, low, close, volume, "
-        "vwap, trade_count, updated_at, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "vwap, trade_count, updated_at, final, incomplete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "USING TIMESTAMP ? AND TTL ?",
     [ST_INS_DAY] = "INSERT INTO symbol_days (symbol, kind, day) VALUES (?, ?, ?) USING TTL ?",
     [ST_SEL_DAYS] = "SELECT day FROM symbol_days WHERE symbol = ? AND kind = ?",
@@ -562,6 +572,11 @@ static int ensure_schema(cass_store *s, char *err, size_t errlen) {
         return tp_seterr(err, errlen, rc, "%s", e);
     }
     if ((rc = tp_cql_await_schema(s->conn, 60000, err, errlen))) return rc;
+    for (size_t i = 0; i < sizeof k_schema_v2 / sizeof k_schema_v2[0]; i++) {
+        rc = tp_cql_query(s->conn, k_schema_v2[i], s->consistency, NULL, e, sizeof e);
+        if (rc && tp_cql_last_code(s->conn) != TP_CQL_E_INVALID) return tp_seterr(err, errlen, rc, "%s", e);
+    }
+    if ((rc = tp_cql_await_schema(s->conn, 60000, err, errlen))) return rc;
     snprintf(cql, sizeof cql,
              "INSERT INTO schema_version (version, applied_at) VALUES (%d, toTimestamp(now()))",
              SCHEMA_VERSION);
@@ -767,7 +782,8 @@ static int cass_write_averages(void *state, const tp_average *a, size_t n, char 
             tp_cql_val_i64(v, a[i].window_start_ms) || tp_cql_val_i64(v, a[i].window_end_ms) ||
             tp_cql_val_uuid(v, a[i].id) || tp_cql_val_double(v, a[i].price_volume_multiply) ||
             tp_cql_val_i64(v, a[i].trade_count) || tp_cql_val_i64(v, a[i].ingest_ms) ||
-            tp_cql_val_bool(v, a[i].final) || tp_cql_val_i64(v, write_time(a[i].ingest_ms, a[i].final)))
+            tp_cql_val_bool(v, a[i].final) || tp_cql_val_bool(v, a[i].incomplete) ||
+            tp_cql_val_i64(v, write_time(a[i].ingest_ms, a[i].final)))
             goto oom;
         if (tp_cql_val_i32(v, ttl_of(s, a[i].window_start_ms, s->ret.averages_ms))) goto oom;
         row_end(s, r);
@@ -799,7 +815,8 @@ static int cass_write_candles(void *state, const tp_candle *c, size_t n, char *e
             tp_cql_val_double(v, c[i].close) || tp_cql_val_double(v, c[i].volume) ||
             (isnan(c[i].vwap) ? tp_cql_val_null(v) : tp_cql_val_double(v, c[i].vwap)) ||
             tp_cql_val_i64(v, c[i].trade_count) || tp_cql_val_i64(v, c[i].updated_ms) ||
-            tp_cql_val_bool(v, c[i].final) || tp_cql_val_i64(v, write_time(c[i].updated_ms, c[i].final)))
+            tp_cql_val_bool(v, c[i].final) || tp_cql_val_bool(v, c[i].incomplete) ||
+            tp_cql_val_i64(v, write_time(c[i].updated_ms, c[i].final)))
             goto oom;
         if (tp_cql_val_i32(v, ttl_of(s, c[i].start_ms, keep))) goto oom;
         row_end(s, r);
@@ -809,6 +826,17 @@ oom:
     drop_unit(s);
     return tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory buffering the unit");
 }
+
+/* The order a commit makes rows durable in, so that a writer killed in the
+ * middle never leaves a row that says more than the rows it rests on:
+ * symbol_days first (readers find trades only through it), then trades,
+ * then the window rows computed from them. A final window row stored
+ * without its trades would stay wrong for good; trades stored without
+ * their window rows are rebuilt at the next start (process/pipeline.c). */
+static int phase_of(int stmt) {
+    return stmt == ST_INS_DAY ? 0 : stmt == ST_INS_TRADE ? 1 : 2;
+}
+#define PHASES 3
 
 /* 10^15 us (2001) - detected_at: the earliest detection of a gap has the
  * latest write time and wins whatever order rows arrive in (the rule of
@@ -840,6 +868,7 @@ oom:
 static int cmp_pend(const void *x, const void *y, void *ud) {
     const cass_store *s = ud;
     const pend *a = x, *b = y;
+    if (phase_of(a->stmt) != phase_of(b->stmt)) return phase_of(a->stmt) < phase_of(b->stmt) ? -1 : 1;
     if (a->stmt != b->stmt) return a->stmt < b->stmt ? -1 : 1;
     if (a->key_len != b->key_len) return a->key_len < b->key_len ? -1 : 1;
     int c = memcmp(s->keys.p + a->key_off, s->keys.p + b->key_off, a->key_len);
@@ -866,8 +895,9 @@ static tp_buf *next_body(cass_store *s, size_t *nb) {
     return b;
 }
 
-/* The unit as single-partition UNLOGGED BATCH bodies. */
-static int build_batches(cass_store *s, size_t *nbodies) {
+/* The unit as single-partition UNLOGGED BATCH bodies, phase by phase:
+ * phase_end[p] is the number of bodies of phases 0..p. */
+static int build_batches(cass_store *s, size_t *nbodies, size_t phase_end[PHASES]) {
     qsort_r(s->rows, s->nrows, sizeof *s->rows, cmp_pend, s);
     size_t nb = 0;
     tp_buf *b = NULL;
@@ -880,6 +910,7 @@ static int build_batches(cass_store *s, size_t *nbodies) {
         if (!same || !b || in_batch >= BATCH_MAX_ROWS || b->len >= BATCH_MAX_BYTES) {
             if (b && tp_cql_batch_end(b, s->consistency)) return -1;
             if (!(b = next_body(s, &nb))) return -1;
+            for (int p = phase_of(r->stmt); p < PHASES; p++) phase_end[p] = nb;
             in_batch = 0;
         }
         if (tp_cql_batch_add(b, &s->st[r->stmt]) || tp_buf_append(b, s->vals.p + r->val_off, r->val_len))
@@ -895,9 +926,14 @@ static int cass_commit(void *state, char *err, size_t errlen) {
     cass_store *s = state;
     if (!s->nrows) return 0;
     int rc = ensure_conn(s, 1, err, errlen);
-    size_t nb = 0;
-    if (!rc && build_batches(s, &nb)) rc = tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory");
-    if (!rc) rc = after(s, tp_cql_batches(s->conn, s->bodies, nb, PIPELINE, s->st, ST_COUNT, err, errlen));
+    size_t nb = 0, phase_end[PHASES] = {0};
+    if (!rc && build_batches(s, &nb, phase_end))
+        rc = tp_seterr(err, errlen, TP_ENOMEM, "cassandra: out of memory");
+    /* each phase durable before the next starts (see phase_of) */
+    for (size_t p = 0, from = 0; !rc && p < PHASES; from = phase_end[p++])
+        if (phase_end[p] > from)
+            rc = after(s, tp_cql_batches(s->conn, s->bodies + from, phase_end[p] - from, PIPELINE, s->st,
+                                         ST_COUNT, err, errlen));
     drop_unit(s);
     return rc;
 }
@@ -1128,7 +1164,7 @@ static void *win_push(win_acc *a) {
 
 static int on_candle_row(void *ud, const tp_cql_result *r, const tp_cql_value *v) {
     win_acc *a = ud;
-    if (r->ncols != 10) return -1;
+    if (r->ncols != 11) return -1;
     tp_candle *c = win_push(a);
     if (!c) return -1;
     memset(c, 0, sizeof *c);
@@ -1143,12 +1179,13 @@ static int on_candle_row(void *ud, const tp_cql_result *r, const tp_cql_value *v
     tp_cql_get_i64(v[7], &c->trade_count);
     tp_cql_get_i64(v[8], &c->updated_ms);
     tp_cql_get_bool(v[9], &c->final);
+    if (tp_cql_get_bool(v[10], &c->incomplete)) c->incomplete = 0; /* null: written before version 2 */
     return a->limit && (int)a->n >= a->limit;
 }
 
 static int on_average_row(void *ud, const tp_cql_result *r, const tp_cql_value *v) {
     win_acc *a = ud;
-    if (r->ncols != 7) return -1;
+    if (r->ncols != 8) return -1;
     tp_average *x = win_push(a);
     if (!x) return -1;
     memset(x, 0, sizeof *x);
@@ -1161,6 +1198,7 @@ static int on_average_row(void *ud, const tp_cql_result *r, const tp_cql_value *
     tp_cql_get_i64(v[4], &x->trade_count);
     tp_cql_get_i64(v[5], &x->ingest_ms);
     tp_cql_get_bool(v[6], &x->final);
+    if (tp_cql_get_bool(v[7], &x->incomplete)) x->incomplete = 0;
     return a->limit && (int)a->n >= a->limit;
 }
 

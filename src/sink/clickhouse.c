@@ -43,6 +43,10 @@ extern const char tp_sql_clickhouse[];
  * separated by ";" at the end of a line. */
 static const char *const k_migrations[] = {
     tp_sql_clickhouse,
+    /* 2: windows that overlap a feed gap are marked (process/window.h); a
+     * re-marked row carries a newer version, so it replaces the old one */
+    "ALTER TABLE running_averages_15_sec ADD COLUMN incomplete UInt8 DEFAULT 0;\n"
+    "ALTER TABLE candles ADD COLUMN incomplete UInt8 DEFAULT 0;\n",
 };
 #define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 #define FINAL_BIT (1ULL << 62)
@@ -452,7 +456,7 @@ static int ch_write_averages(void *state, const tp_average *a, size_t n, char *e
             put_i64(b, a[i].window_start_ms) || put_i64(b, a[i].window_end_ms) ||
             put_f64(b, a[i].price_volume_multiply) || put_i64(b, a[i].trade_count) ||
             put_i64(b, a[i].ingest_ms) || put_u8(b, a[i].final ? 1 : 0) ||
-            put_u64(b, version_of(a[i].final, a[i].ingest_ms)))
+            put_u64(b, version_of(a[i].final, a[i].ingest_ms)) || put_u8(b, a[i].incomplete ? 1 : 0))
             return oom(s, err, errlen);
     }
     return 0;
@@ -467,7 +471,8 @@ static int ch_write_candles(void *state, const tp_candle *c, size_t n, char *err
                   put_f64(b, c[i].low) || put_f64(b, c[i].close) || put_f64(b, c[i].volume);
         bad = bad || (isnan(c[i].vwap) ? put_u8(b, 1) : (put_u8(b, 0) || put_f64(b, c[i].vwap)));
         bad = bad || put_i64(b, c[i].trade_count) || put_i64(b, c[i].updated_ms) ||
-              put_u8(b, c[i].final ? 1 : 0) || put_u64(b, version_of(c[i].final, c[i].updated_ms));
+              put_u8(b, c[i].final ? 1 : 0) || put_u64(b, version_of(c[i].final, c[i].updated_ms)) ||
+              put_u8(b, c[i].incomplete ? 1 : 0);
         if (bad) return oom(s, err, errlen);
     }
     return 0;
@@ -502,16 +507,16 @@ static int ch_commit(void *state, char *err, size_t errlen) {
                      " ingest_timestamp) FORMAT RowBinary",
                      s->trades.p, s->trades.len, 1, err, errlen);
     if (!rc && s->averages.len)
-        rc =
-            request(s,
-                    "INSERT INTO running_averages_15_sec (uuid, symbol, window_start, window_end,"
-                    " price_volume_multiply, trade_count, ingest_timestamp, final, version) FORMAT RowBinary",
-                    s->averages.p, s->averages.len, 1, err, errlen);
+        rc = request(s,
+                     "INSERT INTO running_averages_15_sec (uuid, symbol, window_start, window_end,"
+                     " price_volume_multiply, trade_count, ingest_timestamp, final, version, incomplete)"
+                     " FORMAT RowBinary",
+                     s->averages.p, s->averages.len, 1, err, errlen);
     if (!rc && s->candles.len)
         rc =
             request(s,
                     "INSERT INTO candles (symbol, interval_s, start_ms, open, high, low, close, volume, vwap,"
-                    " trade_count, updated_ms, final, version) FORMAT RowBinary",
+                    " trade_count, updated_ms, final, version, incomplete) FORMAT RowBinary",
                     s->candles.p, s->candles.len, 1, err, errlen);
     if (!rc && s->gaps.len)
         rc =
@@ -677,7 +682,7 @@ static int ch_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
     snprintf(where, sizeof where, " AND interval_s = %d", q->interval_s > 0 ? q->interval_s : 1);
     int rc = range_query(s,
                          "symbol, interval_s, start_ms, open, high, low, close, volume, vwap, trade_count,"
-                         " updated_ms, final",
+                         " updated_ms, final, incomplete",
                          "candles", where, "start_ms", "start_ms DESC", "start_ms", q, err, errlen);
     if (rc) return rc;
     rb r = {s->resp.p, s->resp.p + s->resp.len, 0};
@@ -695,6 +700,7 @@ static int ch_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
         c.trade_count = rb_i64(&r);
         c.updated_ms = rb_i64(&r);
         c.final = rb_u8(&r);
+        c.incomplete = rb_u8(&r);
         if (r.bad) return bad_reply(s, err, errlen);
         if (fn(ud, &c)) break;
     }
@@ -706,7 +712,7 @@ static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     ch_store *s = state;
     int rc = range_query(s,
                          "uuid, symbol, window_start, window_end, price_volume_multiply, trade_count,"
-                         " ingest_timestamp, final",
+                         " ingest_timestamp, final, incomplete",
                          "running_averages_15_sec", "", "window_start", "window_start DESC", "window_start",
                          q, err, errlen);
     if (rc) return rc;
@@ -722,6 +728,7 @@ static int ch_query_averages(void *state, const tp_query *q, tp_average_row_fn f
         a.trade_count = rb_i64(&r);
         a.ingest_ms = rb_i64(&r);
         a.final = rb_u8(&r);
+        a.incomplete = rb_u8(&r);
         if (r.bad) return bad_reply(s, err, errlen);
         if (tp_uuid_parse(id.ptr, id.len, a.id)) memset(a.id, 0, sizeof a.id);
         if (fn(ud, &a)) break;

@@ -43,6 +43,9 @@ extern const char tp_sql_postgresql[];
 /* k_migrations[i] takes the schema from version i to i + 1. */
 static const char *const k_migrations[] = {
     tp_sql_postgresql,
+    /* 2: windows that overlap a feed gap are marked (process/window.h) */
+    "ALTER TABLE running_averages_15_sec ADD COLUMN IF NOT EXISTS incomplete smallint NOT NULL DEFAULT 0;"
+    " ALTER TABLE candles ADD COLUMN IF NOT EXISTS incomplete smallint NOT NULL DEFAULT 0",
 };
 #define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 #define MIGRATION_LOCK_KEY 0x7469636b70697065LL /* "tickpipe" */
@@ -164,10 +167,10 @@ static int session_setup(pg_store *s, char *err, size_t errlen) {
         "CREATE TEMP TABLE IF NOT EXISTS tp_stage_trades (LIKE trades) ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS tp_stage_averages (seq int8, uuid uuid, symbol text, ws int8, we "
         "int8,"
-        " pv float8, n int8, ingest int8, final bool) ON COMMIT DELETE ROWS;"
+        " pv float8, n int8, ingest int8, final bool, inc int2) ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS tp_stage_candles (seq int8, symbol text, iv int4, start int8,"
         " open float8, high float8, low float8, close float8, volume float8, vwap float8, n int8, upd int8,"
-        " final bool) ON COMMIT DELETE ROWS;";
+        " final bool, inc int2) ON COMMIT DELETE ROWS;";
     int rc = exec_ok(s, sql, err, errlen, "creating staging tables");
     if (!rc) s->session_ready = 1;
     return rc;
@@ -375,8 +378,8 @@ static int pg_write_averages(void *state, const tp_average *a, size_t n, char *e
                   copy_text(b, a[i].symbol.ptr ? a[i].symbol.ptr : "", a[i].symbol.len) ||
                   copy_fmt(b, "\t%" PRId64 "\t%" PRId64 "\t", a[i].window_start_ms, a[i].window_end_ms) ||
                   copy_double(b, a[i].price_volume_multiply) ||
-                  copy_fmt(b, "\t%" PRId64 "\t%" PRId64 "\t%c\n", a[i].trade_count, a[i].ingest_ms,
-                           a[i].final ? 't' : 'f');
+                  copy_fmt(b, "\t%" PRId64 "\t%" PRId64 "\t%c\t%d\n", a[i].trade_count, a[i].ingest_ms,
+                           a[i].final ? 't' : 'f', a[i].incomplete ? 1 : 0);
         if (bad) {
             drop_unit(s);
             return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -396,8 +399,8 @@ static int pg_write_candles(void *state, const tp_candle *c, size_t n, char *err
         const double v[] = {c[i].open, c[i].high, c[i].low, c[i].close, c[i].volume};
         for (size_t k = 0; !bad && k < 5; k++) bad = copy_double(b, v[k]) || tp_buf_append(b, "\t", 1);
         bad = bad || (isnan(c[i].vwap) ? tp_buf_append(b, "\\N", 2) : copy_double(b, c[i].vwap)) ||
-              copy_fmt(b, "\t%" PRId64 "\t%" PRId64 "\t%c\n", c[i].trade_count, c[i].updated_ms,
-                       c[i].final ? 't' : 'f');
+              copy_fmt(b, "\t%" PRId64 "\t%" PRId64 "\t%c\t%d\n", c[i].trade_count, c[i].updated_ms,
+                       c[i].final ? 't' : 'f', c[i].incomplete ? 1 : 0);
         if (bad) {
             drop_unit(s);
             return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -440,30 +443,32 @@ static const char k_merge_trades[] =
 
 static const char k_merge_averages[] =
     "INSERT INTO running_averages_15_sec AS t (uuid, symbol, window_start, window_end, price_volume_multiply,"
-    " trade_count, ingest_timestamp, final)"
+    " trade_count, ingest_timestamp, final, incomplete)"
     " SELECT DISTINCT ON (symbol, ws) uuid, symbol, " TS("ws") ", " TS("we") ", pv, n, " TS(
-        "ingest") ", final"
+        "ingest") ", final, inc"
                   " FROM tp_stage_averages ORDER BY symbol, ws, final DESC, seq DESC"
                   " ON CONFLICT (symbol, window_start) DO UPDATE SET uuid = excluded.uuid, window_end = "
                   "excluded.window_end,"
                   " price_volume_multiply = excluded.price_volume_multiply, trade_count = "
                   "excluded.trade_count,"
-                  " ingest_timestamp = excluded.ingest_timestamp, final = excluded.final"
+                  " ingest_timestamp = excluded.ingest_timestamp, final = excluded.final,"
+                  " incomplete = greatest(t.incomplete, excluded.incomplete)"
                   " WHERE excluded.final OR NOT t.final";
 
 static const char k_merge_candles[] =
     "INSERT INTO candles AS t (symbol, interval_s, start_time, open, high, low, close, volume, vwap,"
-    " trade_count, updated_at, final)"
+    " trade_count, updated_at, final, incomplete)"
     " SELECT DISTINCT ON (symbol, iv, start) symbol, iv, " TS(
         "start") ", open, high, low, close, volume, vwap,"
                  " n, " TS(
-                     "upd") ", final FROM tp_stage_candles ORDER BY symbol, iv, start, final DESC, seq DESC"
+                     "upd") ", final, inc FROM tp_stage_candles ORDER BY symbol, iv, start, final DESC, seq "
+                            "DESC"
                             " ON CONFLICT (symbol, interval_s, start_time) DO UPDATE SET open = "
                             "excluded.open, high = excluded.high,"
                             " low = excluded.low, close = excluded.close, volume = excluded.volume, vwap = "
                             "excluded.vwap,"
                             " trade_count = excluded.trade_count, updated_at = excluded.updated_at, final = "
-                            "excluded.final"
+                            "excluded.final, incomplete = greatest(t.incomplete, excluded.incomplete)"
                             " WHERE excluded.final OR NOT t.final";
 
 /* Trades, which are most of the rows: COPY straight into the table, as
@@ -674,7 +679,7 @@ static int pg_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
     rc = query(s,
         "SELECT * FROM"
         " (SELECT symbol, interval_s, " MS("start_time") " AS start, open, high, low, close,"
-        "         volume, vwap, trade_count, " MS("updated_at") ", final"
+        "         volume, vwap, trade_count, " MS("updated_at") ", final, incomplete"
         "  FROM candles WHERE symbol = $1 AND interval_s = $5::int4" RANGE("start_time")
         "  ORDER BY start_time DESC LIMIT $4::int8) x"
         " ORDER BY start",
@@ -695,6 +700,7 @@ static int pg_query_candles(void *state, const tp_query *q, tp_candle_row_fn fn,
             .trade_count = val_i64(r, i, 9),
             .updated_ms = val_i64(r, i, 10),
             .final = PQgetvalue(r, i, 11)[0] == 't',
+            .incomplete = val_i64(r, i, 12) != 0,
         };
         if (fn(ud, &c)) break;
     }
@@ -713,7 +719,7 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
     static const char sql_averages[] =
         "SELECT * FROM"
         " (SELECT uuid, symbol, " MS("window_start") " AS ws, " MS("window_end") ","
-        "         price_volume_multiply, trade_count, " MS("ingest_timestamp") ", final"
+        "         price_volume_multiply, trade_count, " MS("ingest_timestamp") ", final, incomplete"
         "  FROM running_averages_15_sec WHERE symbol = $1" RANGE("window_start")
         "  ORDER BY window_start DESC LIMIT $4::int8) x"
         " ORDER BY ws";
@@ -732,6 +738,7 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
         a.trade_count = val_i64(r, i, 5);
         a.ingest_ms = val_i64(r, i, 6);
         a.final = PQgetvalue(r, i, 7)[0] == 't';
+        a.incomplete = val_i64(r, i, 8) != 0;
         if (fn(ud, &a)) break;
     }
     PQclear(r);

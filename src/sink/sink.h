@@ -47,6 +47,7 @@ typedef struct tp_average {
     int64_t ingest_ms;                      /* when this version was computed */
     uint8_t id[16];                         /* deterministic from symbol+window */
     int final;                              /* 1 once the watermark passed window_end */
+    int incomplete;                         /* 1: its range overlaps a feed gap of its symbol */
 } tp_average;
 
 /* OHLCV bucket. v = 0 price updates move open/high/low/close but not
@@ -61,6 +62,7 @@ typedef struct tp_candle {
     int64_t trade_count; /* every update folded in, v = 0 included */
     int64_t updated_ms;  /* ingest time of this version */
     int final;
+    int incomplete; /* 1: its range overlaps a feed gap of its symbol (window.h) */
 } tp_candle;
 
 typedef struct tp_symbol_info {

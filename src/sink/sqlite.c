@@ -37,6 +37,9 @@ extern const char tp_sql_sqlite[];
  * the whole of sql/sqlite.sql; later versions append ALTERs here. */
 static const char *const k_migrations[] = {
     tp_sql_sqlite,
+    /* 2: windows that overlap a feed gap are marked (process/window.h) */
+    "ALTER TABLE running_averages_15_sec ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;"
+    " ALTER TABLE candles ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0",
 };
 #define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 
@@ -200,23 +203,26 @@ static int sqlite_open(const char *url, void **state, char *err, size_t errlen) 
         goto fail;
     if ((rc = prepare(s,
                       "INSERT INTO running_averages_15_sec(uuid, symbol, window_start, window_end,"
-                      " price_volume_multiply, trade_count, ingest_timestamp, final)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                      " price_volume_multiply, trade_count, ingest_timestamp, final, incomplete)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                       " ON CONFLICT(symbol, window_start) DO UPDATE SET uuid = excluded.uuid,"
                       " window_end = excluded.window_end,"
                       " price_volume_multiply = excluded.price_volume_multiply,"
                       " trade_count = excluded.trade_count, ingest_timestamp = excluded.ingest_timestamp,"
-                      " final = excluded.final WHERE excluded.final >= running_averages_15_sec.final",
+                      " final = excluded.final,"
+                      " incomplete = max(incomplete, excluded.incomplete)"
+                      " WHERE excluded.final >= running_averages_15_sec.final",
                       &s->ins_avg, err, errlen)))
         goto fail;
     if ((rc = prepare(s,
                       "INSERT INTO candles(symbol, interval_s, start_ms, open, high, low, close, volume,"
-                      " vwap, trade_count, updated_ms, final)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                      " vwap, trade_count, updated_ms, final, incomplete)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                       " ON CONFLICT(symbol, interval_s, start_ms) DO UPDATE SET open = excluded.open,"
                       " high = excluded.high, low = excluded.low, close = excluded.close,"
                       " volume = excluded.volume, vwap = excluded.vwap, trade_count = excluded.trade_count,"
-                      " updated_ms = excluded.updated_ms, final = excluded.final"
+                      " updated_ms = excluded.updated_ms, final = excluded.final,"
+                      " incomplete = max(incomplete, excluded.incomplete)"
                       " WHERE excluded.final >= candles.final",
                       &s->ins_candle, err, errlen)))
         goto fail;
@@ -294,6 +300,7 @@ static int sqlite_write_averages(void *state, const tp_average *a, size_t n, cha
         sqlite3_bind_int64(st, 6, a[i].trade_count);
         sqlite3_bind_int64(st, 7, a[i].ingest_ms);
         sqlite3_bind_int(st, 8, a[i].final ? 1 : 0);
+        sqlite3_bind_int(st, 9, a[i].incomplete ? 1 : 0);
         if ((rc = step_reset(s, st, err, errlen, "writing running averages"))) return rc;
     }
     return 0;
@@ -320,6 +327,7 @@ static int sqlite_write_candles(void *state, const tp_candle *c, size_t n, char 
         sqlite3_bind_int64(st, 10, c[i].trade_count);
         sqlite3_bind_int64(st, 11, c[i].updated_ms);
         sqlite3_bind_int(st, 12, c[i].final ? 1 : 0);
+        sqlite3_bind_int(st, 13, c[i].incomplete ? 1 : 0);
         if ((rc = step_reset(s, st, err, errlen, "writing candles"))) return rc;
     }
     return 0;
@@ -444,7 +452,7 @@ static int sqlite_query_candles(void *state, const tp_query *q, tp_candle_row_fn
     int rc =
         query_prepare(s,
                       "SELECT * FROM (SELECT symbol, interval_s, start_ms, open, high, low, close, volume,"
-                      " vwap, trade_count, updated_ms, final FROM candles WHERE symbol = ?1"
+                      " vwap, trade_count, updated_ms, final, incomplete FROM candles WHERE symbol = ?1"
                       " AND interval_s = ?5 AND start_ms >= ?2 AND start_ms < ?3"
                       " ORDER BY start_ms DESC LIMIT ?4) ORDER BY start_ms",
                       q, &st, err, errlen);
@@ -466,6 +474,7 @@ static int sqlite_query_candles(void *state, const tp_query *q, tp_candle_row_fn
             .trade_count = sqlite3_column_int64(st, 9),
             .updated_ms = sqlite3_column_int64(st, 10),
             .final = sqlite3_column_int(st, 11),
+            .incomplete = sqlite3_column_int(st, 12),
         };
         if (fn(ud, &c)) break;
     }
@@ -479,7 +488,7 @@ static int sqlite_query_averages(void *state, const tp_query *q, tp_average_row_
     int rc =
         query_prepare(s,
                       "SELECT * FROM (SELECT uuid, symbol, window_start, window_end, price_volume_multiply,"
-                      " trade_count, ingest_timestamp, final FROM running_averages_15_sec"
+                      " trade_count, ingest_timestamp, final, incomplete FROM running_averages_15_sec"
                       " WHERE symbol = ?1 AND window_start >= ?2 AND window_start < ?3"
                       " ORDER BY window_start DESC LIMIT ?4) ORDER BY window_start",
                       q, &st, err, errlen);
@@ -498,6 +507,7 @@ static int sqlite_query_averages(void *state, const tp_query *q, tp_average_row_
         a.trade_count = sqlite3_column_int64(st, 5);
         a.ingest_ms = sqlite3_column_int64(st, 6);
         a.final = sqlite3_column_int(st, 7);
+        a.incomplete = sqlite3_column_int(st, 8);
         if (fn(ud, &a)) break;
     }
     return query_end(s, st, rc, err, errlen);

@@ -49,7 +49,7 @@ PY
 ok "REST answers with stored trades"
 curl -fsS "http://127.0.0.1:$port/api/candles?symbol=AAPL&interval=1s" | grep '[0-9]' >/dev/null || fail "/api/candles empty"
 curl -fsS "http://127.0.0.1:$port/metrics" >"$TMP/metrics.txt" || fail "/metrics"
-grep -q '^tickpipe_ingest_trades_total [1-9]' "$TMP/metrics.txt" || fail "no ingest counter in /metrics"
+grep -q '^tickpipe_ingest_trades_total{connection="0"} [1-9]' "$TMP/metrics.txt" || fail "no ingest counter in /metrics"
 ok "/metrics counts ingested trades"
 sleep 2
 stop_run r1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_restart.sh - `tickpipe run` stopped and started again on the same
-# store, ten times over, on SQLite and on PostgreSQL: a clean SIGTERM or a
+# store, ten times over, on SQLite and on PostgreSQL (by default): a clean SIGTERM or a
 # kill -9 at a random point, restarted at once (and once only after more
 # than the allowed lateness). After every stop the candles and 15-second
 # averages in the store are recomputed from the trades table by
@@ -9,24 +9,40 @@
 # emits every unit (--emit-interval 0), the final rows after any kill. At the
 # end every window older than the allowed lateness is final.
 # TP_RESTART_SEED=N replays one sequence of random stops.
+# TP_RESTART_STORES (default "sqlite pg") and TP_RESTART_ROUNDS (default 10)
+# choose stores and stops: run_restart_servers.sh runs this script on
+# ClickHouse and Cassandra with 3 rounds. For those the oracle reads through
+# the database's own client (clickhouse-client with FINAL, python3-cassandra).
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-source "$TP_SOURCE_DIR/tests/lib/postgres.sh"
+stores=${TP_RESTART_STORES:-sqlite pg}
+rounds=${TP_RESTART_ROUNDS:-10}
+for s in $stores; do
+  case $s in
+    pg) source "$TP_SOURCE_DIR/tests/lib/postgres.sh" ;;
+    ch) source "$TP_SOURCE_DIR/tests/lib/clickhouse.sh" ;;
+    cass) source "$TP_SOURCE_DIR/tests/lib/cassandra.sh" ;;
+  esac
+done
 seed=${TP_RESTART_SEED:-$(date +%s)}
 RANDOM=$seed
 echo "# random seed $seed (TP_RESTART_SEED=$seed replays it)"
 oracle="$TP_SOURCE_DIR/tests/lib/window_oracle.py"
 lateness=2
 
+state() { /usr/bin/python3 "$oracle" "$1" "$2" --state $((lateness * 1000)); }
 # count_trades KIND WHERE
 count_trades() {
+  case $1 in ch | cass) state "$1" "$2" 2>/dev/null | cut -d' ' -f1 || echo 0; return ;; esac
   if [ "$1" = sqlite ]; then sqlite3 -batch -noheader "$2" "SELECT count(*) FROM trades" 2>/dev/null || echo 0
   else psql -X -A -t -q "$2" -c "SELECT count(*) FROM trades" 2>/dev/null || echo 0; fi
 }
 newest_ms() {
+  case $1 in ch | cass) state "$1" "$2" | cut -d' ' -f2; return ;; esac
   if [ "$1" = sqlite ]; then sqlite3 -batch -noheader "$2" "SELECT max(trade_timestamp) FROM trades"
   else psql -X -A -t -q "$2" -c "SELECT (extract(epoch from max(trade_timestamp))*1000)::int8 FROM trades"; fi
 }
 open_old() { # non-final windows that ended more than the lateness before the newest trade
+  case $1 in ch | cass) state "$1" "$2" | cut -d' ' -f3; return ;; esac
   local cut=$(($(newest_ms "$1" "$2") - lateness * 1000 - 1000))
   if [ "$1" = sqlite ]; then
     sqlite3 -batch -noheader "$2" "SELECT (SELECT count(*) FROM candles WHERE final = 0 AND start_ms + interval_s*1000 <= $cut)
@@ -43,13 +59,14 @@ now_past() { [ "$(date +%s%3N)" -gt "$1" ]; }
 # cycles KIND STORE_URL ORACLE_WHERE
 cycles() {
   local kind=$1 url=$2 where=$3 i mode emit target rc have
-  # five clean stops and five kills, in random order
-  local modes=(term term term term term kill kill kill kill kill) j k t
-  for ((j = 9; j > 0; j--)); do k=$((RANDOM % (j + 1))); t=${modes[j]}; modes[j]=${modes[k]}; modes[k]=$t; done
-  for ((i = 0; i < 10; i++)); do
+  # as many clean stops as kills (one more kill for an odd count), in random order
+  local modes=() j k t
+  for ((j = 0; j < rounds; j++)); do modes+=($([ $((j % 2)) = 0 ] && echo kill || echo term)); done
+  for ((j = rounds - 1; j > 0; j--)); do k=$((RANDOM % (j + 1))); t=${modes[j]}; modes[j]=${modes[k]}; modes[k]=$t; done
+  for ((i = 0; i < rounds; i++)); do
     mode=${modes[i]}
     emit=$(((RANDOM % 2) * 1000))
-    if [ "$i" = 6 ]; then # a restart later than the allowed lateness
+    if [ "$i" = $((rounds * 6 / 10)) ]; then # a restart later than the allowed lateness
       local last; last=$(newest_ms "$kind" "$where")
       wait_for 30 now_past $((last + lateness * 1000 + 1500))
     fi
@@ -94,11 +111,15 @@ cycles() {
   /usr/bin/python3 "$oracle" "$kind" "$where" >"$TMP/oracle.out" || fail "$kind after the last run: $(cat "$TMP/oracle.out")"
   local old; old=$(open_old "$kind" "$where")
   [ "$old" = 0 ] || fail "$kind: $old windows older than the allowed lateness are still not final"
-  ok "$kind: ten random stops (five SIGTERM, five kill -9) and restarts, every candle and average equals the trades ($(cat "$TMP/oracle.out"))"
+  ok "$kind: $rounds random stops (SIGTERM and kill -9) and restarts, every candle and average equals the trades ($(cat "$TMP/oracle.out"))"
 }
 
-db="$TMP/restart.db"
-cycles sqlite "sqlite:$db" "$db"
-
-pg_start
-cycles pg "$PG_URL" "$PG_URL"
+for s in $stores; do
+  case $s in
+    sqlite) cycles sqlite "sqlite:$TMP/restart.db" "$TMP/restart.db" ;;
+    pg) pg_start; cycles pg "$PG_URL" "$PG_URL" ;;
+    ch) ch_start; cycles ch "$CH_URL" "$CH_TCP_PORT:tp:$CH_PASSWORD:tickpipe" ;;
+    cass) cass_start; cycles cass "$CASS_URL" "$CASS_PORT/tp_test" ;;
+    *) fail "TP_RESTART_STORES: unknown store '$s' (sqlite, pg, ch, cass)" ;;
+  esac
+done

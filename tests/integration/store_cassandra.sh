@@ -58,7 +58,7 @@ c.shutdown()
 PY
 o=$(head -1 "$TMP/oracle.out")
 expect_eq "rows seen by python3-cassandra" \
-  "trades=$trades ids=$trades null=$null_cond empty=$empty_cond averages=$averages candles=$candles version=1" "$o"
+  "trades=$trades ids=$trades null=$null_cond empty=$empty_cond averages=$averages candles=$candles version=2" "$o"
 expect_eq "conditions as JSON text (python3-cassandra)" \
   'conds=|[]|["1", "12"]|[null, "", "quote\" back\\ tab\t nl\n", "ünï😀"]' "$(sed -n 2p "$TMP/oracle.out")"
 expect_eq "feed_gaps rows and spans (python3-cassandra)" "gaps=$gaps span=$gap_span" "$(sed -n 3p "$TMP/oracle.out")"
@@ -128,6 +128,34 @@ for k in 1 2; do
 done
 expect_eq "trades of two runs (python3-cassandra)" 3000 "$(cass_q "SELECT count(*) FROM tp_run.trades")"
 ok "tickpipe run on Cassandra, started twice: 1500 + 1500 trades stored"
+
+# Feed gaps: a run with forced drops; exactly the candles and averages that
+# overlap a gap (the run's logged gaps, which run_gaps.sh holds to the
+# simulator's holes) are incomplete, as python3-cassandra reads them.
+start_sim gapsim --rate 600 --batch 4 --drop-every 1.5
+GAP_URL="cassandra://$CASS_USER:$CASS_PASSWORD@127.0.0.1:$CASS_PORT/tp_gaps?consistency=ONE"
+timeout 120 "$TICKPIPE" run --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT --store "$GAP_URL" \
+  --no-http --max-trades 3000 --max-reconnects 40 --allowed-lateness 1 >/dev/null 2>"$TMP/gaprun.err" ||
+  fail "run failed: $(tail -5 "$TMP/gaprun.err")"
+/usr/bin/python3 - "$CASS_PORT" "$TMP/gc.csv" "$TMP/ga.csv" <<'PY' || fail "cannot read the windows with python3-cassandra"
+import sys
+from cassandra.cluster import Cluster
+from cassandra.auth import PlainTextAuthProvider
+c = Cluster(["127.0.0.1"], port=int(sys.argv[1]), protocol_version=4,
+            auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+s = c.connect("tp_gaps")
+with open(sys.argv[2], "w") as f:
+    for r in s.execute("SELECT symbol, interval_s, toUnixTimestamp(start_time), incomplete FROM candles"):
+        f.write(f"{r[0]},{r[1]},{r[2]},{int(bool(r[3]))}\n")
+with open(sys.argv[3], "w") as f:
+    for r in s.execute("SELECT symbol, toUnixTimestamp(window_start), toUnixTimestamp(window_end), incomplete"
+                       " FROM running_averages_15_sec"):
+        f.write(f"{r[0]},{r[1]},{r[2]},{int(bool(r[3]))}\n")
+c.shutdown()
+PY
+/usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/incomplete_check.py" "$TMP/gaprun.err" "$TMP/gc.csv" "$TMP/ga.csv" ||
+  fail "Cassandra: incomplete windows are not right"
+ok "run into Cassandra: exactly the windows overlapping a gap are incomplete"
 
 # Bad credentials: a clear error, no password printed.
 BAD="cassandra://cassandra:wrong-pw-Qx7@127.0.0.1:$CASS_PORT/tp_test?consistency=ONE"

@@ -14,7 +14,7 @@ URL="$PG_URL"
 "$SC" check "$URL" --large 100000 | tee "$TMP/check.out"
 summary_vars "$TMP/check.out"
 like="$(printf '%s' "$prefix" | sed "s/'/''/g")%"
-expect_eq "schema_version (psql)" 1 "$(psql_q "SELECT max(version) FROM schema_version")"
+expect_eq "schema_version (psql)" 2 "$(psql_q "SELECT max(version) FROM schema_version")"
 expect_eq "trades (psql)" "$trades" "$(psql_q "SELECT count(*) FROM trades WHERE symbol LIKE '$like'")"
 expect_eq "null conditions (psql)" "$null_cond" \
   "$(psql_q "SELECT count(*) FROM trades WHERE symbol LIKE '$like' AND trade_conditions IS NULL")"

@@ -12,7 +12,7 @@ q() { sqlite3 -batch -noheader "$DB" "$1"; }
 "$SC" check "$URL" --large 100000 | tee "$TMP/check.out"
 summary_vars "$TMP/check.out"
 [ "$(q "PRAGMA journal_mode")" = wal ] || fail "database not in WAL mode"
-[ "$(q "SELECT max(version) FROM schema_version")" = 1 ] || fail "schema_version not 1"
+[ "$(q "SELECT max(version) FROM schema_version")" = 2 ] || fail "schema_version not 2"
 like="$(printf '%s' "$prefix" | sed "s/'/''/g")%"
 expect_eq "trades (sqlite3)" "$trades" "$(q "SELECT count(*) FROM trades WHERE symbol LIKE '$like'")"
 expect_eq "null conditions (sqlite3)" "$null_cond" \
@@ -46,6 +46,16 @@ store_gaps_run "sqlite:$GDB" gaps_oracle
 # The suite again on the same file: a second run adds its own rows only.
 "$SC" check "$URL" --large 1000 >"$TMP/check2.out"
 ok "contract suite on an existing database"
+
+# A version-1 database (before the incomplete column) is migrated in place.
+OLD="$TMP/v1.db"
+sqlite3 -batch "$OLD" <"$TP_SOURCE_DIR/sql/sqlite.sql" || fail "cannot make a version-1 database"
+sqlite3 -batch "$OLD" "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);
+  INSERT INTO candles VALUES ('OLD', 1, 1000, 1, 1, 1, 1, 1, 1, 1, 1, 1)"
+"$SC" write "sqlite:$OLD" MIG 10 10 >/dev/null 2>"$TMP/mig.err" || fail "writing to a version-1 database: $(cat "$TMP/mig.err")"
+expect_eq "migrated to version 2" 2 "$(sqlite3 -batch -noheader "$OLD" "SELECT max(version) FROM schema_version")"
+expect_eq "old rows complete" 0 "$(sqlite3 -batch -noheader "$OLD" "SELECT incomplete FROM candles WHERE symbol = 'OLD'")"
+ok "a version-1 database gains the incomplete column"
 
 # A writer killed mid-stream (kill -9), then run again: every trade exactly once.
 N=200000

@@ -11,6 +11,8 @@ Independent of tickpipe's window code: brute-force grouping in Python.
                                          trades, the newest trade's time and the
                                          windows not final that ended LATENESS_MS
                                          + 1 s before it
+  window_oracle.py KIND WHERE --ids      prints the number of trades and of
+                                         distinct trade ids
   window_oracle.py KIND WHERE --oldest   prints the oldest trade, 1 s candle,
                                          1 min candle and average (epoch ms,
                                          x = none) and the number of trades
@@ -129,6 +131,9 @@ def main():
     final_only = "--final-only" in sys.argv[3:]
     since = int(sys.argv[sys.argv.index("--since") + 1]) if "--since" in sys.argv else None
     trades, candles, avgs = {"sqlite": rows_sqlite, "pg": rows_pg, "ch": rows_ch, "cass": rows_cass}[kind](where)
+    if "--ids" in sys.argv[3:]:  # trades and distinct trade ids
+        print(len(trades), len({t[2] for t in trades}))
+        return
     if "--state" in sys.argv[3:]:  # trades, newest trade, non-final windows ended LATENESS_MS + 1 s before it
         late = int(sys.argv[sys.argv.index("--state") + 1])
         newest = max((t[1] for t in trades), default=0)

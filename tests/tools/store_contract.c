@@ -520,7 +520,7 @@ static void check_bad_bytes(run *r) {
 
 static tp_candle candle(const char *sym, int iv, int64_t start, double o, double h, double l, double c,
                         double v, double vwap, int64_t n, int64_t upd, int fin) {
-    tp_candle k = {{sym, (uint32_t)strlen(sym)}, iv, start, o, h, l, c, v, vwap, n, upd, fin};
+    tp_candle k = {{sym, (uint32_t)strlen(sym)}, iv, start, o, h, l, c, v, vwap, n, upd, fin, 0};
     return k;
 }
 
@@ -608,7 +608,7 @@ static void check_candles(run *r) {
 
 static tp_average average(const run *r, const char *sym, int64_t start, double pv, int64_t n, int64_t ingest,
                           int fin) {
-    tp_average a = {{sym, (uint32_t)strlen(sym)}, start, start + 15000, pv, n, ingest, {0}, fin};
+    tp_average a = {{sym, (uint32_t)strlen(sym)}, start, start + 15000, pv, n, ingest, {0}, fin, 0};
     make_id(r->nonce ^ 0xa5a5, (uint64_t)start, a.id);
     return a;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BASE 1699999980000LL /* a multiple of 60 s */
 
@@ -439,6 +440,106 @@ static void test_latency_quantiles(void **state) {
     assert_int_equal(tp_pipeline_latency_quantile_ms(&st, 0.5), 98);
 }
 
+/* Gaps mark exactly the windows they overlap incomplete: held open ones
+ * (emitted again), and ones already final and durable (read back from the
+ * store and written again), on a real SQLite file. */
+static int count_inc(void *ud, const tp_candle *c) {
+    int *n = ud;
+    n[0]++;
+    n[1] += c->incomplete;
+    return 0;
+}
+
+static void test_gap_marks_windows(void **state) {
+    (void)state;
+    char path[64], url[80];
+    snprintf(path, sizeof path, "/tmp/tp-test-gaps-%d.db", (int)getpid());
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    unlink(path);
+    seen *s = calloc(1, sizeof *s);
+    tp_pipeline_config c;
+    tp_pipeline_config_default(&c);
+    c.store_url = url;
+    c.win.allowed_lateness_ms = 0;
+    c.win.emit_interval_ms = 0;
+    c.on_durable = on_durable;
+    c.on_durable_ud = s;
+    c.rebuild = TP_REBUILD_OFF;
+    tp_pipeline *p = NULL;
+    char err[256];
+    assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
+    tp_batch b;
+    tp_batch_init(&b);
+    set_origin(&b, "market", 0, 0);
+    add(&b, "AAPL", 10.0, 1, BASE + 100);
+    add(&b, "AAPL", 11.0, 1, BASE + 1500);
+    add(&b, "MSFT", 50.0, 1, BASE + 3000); /* watermark: AAPL's 1 s candles are final */
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    const tp_candle *k = find_candle(s, "AAPL", 1, BASE + 1000);
+    assert_non_null(k);
+    assert_int_equal(k->final, 1);
+    assert_int_equal(k->incomplete, 0);
+
+    /* AAPL had no trades between 1500 and 3500 */
+    tp_gap_row g = {
+        .symbol = {"AAPL", 4}, .from_ms = BASE + 1500, .to_ms = BASE + 3500, .reason = "reconnect"};
+    assert_int_equal(tp_pipeline_add_gap(p, &g), 0);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    k = find_candle(s, "AAPL", 1, BASE + 1000); /* final, freed: read back, written again */
+    assert_non_null(k);
+    assert_int_equal(k->incomplete, 1);
+    assert_int_equal(k->final, 1);
+    assert_true(k->close == 11.0);
+    assert_null(find_candle(s, "AAPL", 1, BASE));          /* ends before the gap: left alone */
+    const tp_candle *m = find_candle(s, "AAPL", 60, BASE); /* open: emitted again */
+    assert_non_null(m);
+    assert_int_equal(m->incomplete, 1);
+    assert_int_equal(m->trade_count, 2);
+    for (int j = 0; j < 3; j++) {
+        const tp_average *a = find_avg(s, "AAPL", BASE - 10000 + j * 5000);
+        assert_non_null(a);
+        assert_int_equal(a->incomplete, 1);
+    }
+    assert_null(find_candle(s, "MSFT", 60, BASE)); /* another symbol */
+
+    /* a window opened after the gap, overlapping it */
+    tp_batch_reset(&b);
+    set_origin(&b, "market", 0, 1);
+    add(&b, "AAPL", 12.0, 1, BASE + 3500);
+    add(&b, "AAPL", 13.0, 1, BASE + 4200);
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush(p, 1), 0);
+    k = find_candle(s, "AAPL", 1, BASE + 3000);
+    assert_non_null(k);
+    assert_int_equal(k->incomplete, 1);
+    k = find_candle(s, "AAPL", 1, BASE + 4000);
+    assert_non_null(k);
+    assert_int_equal(k->incomplete, 0);
+    tp_pipeline_stats st;
+    tp_pipeline_get_stats(p, &st);
+    assert_int_equal(st.gaps, 1);
+    tp_batch_free(&b);
+    tp_pipeline_free(p);
+
+    /* the store: 1 s candles of AAPL 0, 1000, 3000, 4000; incomplete 1000, 3000 */
+    tp_sink *sk;
+    assert_int_equal(tp_sink_open(url, &sk, err, sizeof err), 0);
+    int n[2] = {0, 0};
+    tp_query q = {.symbol = "AAPL", .interval_s = 1};
+    assert_int_equal(tp_sink_query_candles(sk, &q, count_inc, n, err, sizeof err), 0);
+    assert_int_equal(n[0], 4);
+    assert_int_equal(n[1], 2);
+    tp_sink_close(sk);
+    free(s);
+    unlink(path);
+    char side[80];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trade_id),
@@ -449,6 +550,7 @@ int main(void) {
         cmocka_unit_test(test_add_since_floor),
         cmocka_unit_test(test_external_watermark),
         cmocka_unit_test(test_latency_quantiles),
+        cmocka_unit_test(test_gap_marks_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

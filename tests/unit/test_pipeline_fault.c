@@ -87,6 +87,22 @@ int tp_sink_can_read(const tp_sink *s) {
     (void)s;
     return 1;
 }
+int tp_sink_can_write_gaps(const tp_sink *s) {
+    (void)s;
+    return 0;
+}
+int tp_sink_write_gaps(tp_sink *s, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
+    (void)s, (void)g, (void)n, (void)err, (void)errlen;
+    return 0;
+}
+int tp_sink_can_query_gaps(const tp_sink *s) {
+    (void)s;
+    return 0;
+}
+int tp_sink_query_gaps(tp_sink *s, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err, size_t errlen) {
+    (void)s, (void)q, (void)fn, (void)ud, (void)err, (void)errlen;
+    return 0;
+}
 int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
     (void)s, (void)fn, (void)ud, (void)err, (void)errlen;
     return 0;
