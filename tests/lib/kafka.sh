@@ -27,6 +27,8 @@
 #   kafka_wait_brokers N   until metadata lists N live brokers
 #   kafka_leader TOPIC P   the node id leading partition P
 #   kafka_isr TOPIC P      the in-sync replicas of partition P ("1,2,3")
+#   kafka_seq_breaks TOPIC [NODE]   producer sequence gaps or repeats in the
+#                          topic's log (see there)
 #
 # Broker settings are the defaults except what makes a test cluster small
 # and quick: 256 MB heaps, internal topics with few partitions, no initial
@@ -302,6 +304,27 @@ kafka_batches() {
   _kafka_java kafka.tools.DumpLogSegments --files "$(IFS=,; echo "${files[*]}")" 2>/dev/null |
     awk '/^baseOffset:/ { for (i = 1; i < NF; i++) v[$i] = $(i + 1);
            print v["baseOffset:"], v["count:"], v["producerId:"], v["baseSequence:"], v["lastSequence:"], v["compresscodec:"] }'
+}
+
+# kafka_seq_breaks TOPIC [NODE]: the idempotence check, on the node's log
+# segments read by Kafka's own DumpLogSegments: per partition and producer
+# (id, epoch) the batches' sequence numbers must run from 0 up without a
+# gap (an acknowledged batch missing) or a repeat (a batch written twice).
+# Prints one line per break; nothing when every sequence is whole.
+kafka_seq_breaks() {
+  local node=${2:-1} f files=()
+  for f in "$KAFKA_DIR/$node/data/$1"-*/*.log; do [ -e "$f" ] && files+=("$f"); done
+  [ "${#files[@]}" -gt 0 ] || return 0
+  _kafka_java kafka.tools.DumpLogSegments --files "$(IFS=,; echo "${files[*]}")" 2>/dev/null |
+    awk '/^Dumping / { part = $2; sub(/\/[^\/]*$/, "", part); sub(/.*\//, "", part) }
+         /^baseOffset:/ { for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+           if (v["producerId:"] == -1) next
+           k = part " " v["producerId:"] " " v["producerEpoch:"]
+           want = (k in last) ? last[k] + 1 : 0
+           if (v["baseSequence:"] != want)
+             print part ": producer " v["producerId:"] " epoch " v["producerEpoch:"] " at offset " v["baseOffset:"] \
+               ": sequence " v["baseSequence:"] " where " want " was due"
+           last[k] = v["lastSequence:"] }'
 }
 
 # kafka_destroy: stop every node and remove the cluster's data, so that
