@@ -27,6 +27,8 @@
 #include "kafka/consumer.h"
 #include "process/consume.h"
 #include "process/pipeline.h"
+#include "http/http.h"
+#include "core/listen.h"
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -159,6 +161,23 @@ static int process_main(proc *pr, tp_cmd_args *a) {
         tp_log_redact(sf->store, safe_store, sizeof safe_store);
         tp_info(MOD, "consuming %s from %s as group %s into %s (dead letters: %s)", kf->topic, brokers,
                 cf->group, safe_store, *cf->dlq ? cf->dlq : "off");
+        /* --metrics: run's HTTP listener, so a long run can be watched (and
+         * its latency read per minute) from outside */
+        tp_http *http = NULL;
+        if (cf->metrics && *cf->metrics) {
+            tp_http_config hcfg;
+            tp_http_config_default(&hcfg);
+            hcfg.listen = cf->metrics;
+            hcfg.store_url = sf->store;
+            if (tp_http_start(&hcfg, &http, err, sizeof err)) {
+                tp_consumer_close(pr->c.cons);
+                tp_shutdown_end(sd);
+                return tp_cmd_usage_error(&tp_spec_process, "--metrics: %s", err);
+            }
+            char url[300];
+            tp_listen_url("http", cf->metrics, tp_http_port(http), url, sizeof url);
+            fprintf(stderr, "tickpipe: metrics at %s/metrics\n", url);
+        }
         int64_t start_us = tp_mono_us();
         consume_loop(pr, stop->max_trades, a->progress.interval_ms, start_us);
         arm_drain(pr);
@@ -177,6 +196,7 @@ static int process_main(proc *pr, tp_cmd_args *a) {
         tp_consumer_get_stats(pr->c.cons, &cs); /* before close frees the consumer */
         tp_consumer_close(pr->c.cons);
         tp_consume_log_summary(&pr->c, start_us, &cs);
+        tp_http_stop(http);
     }
     tp_shutdown_end(sd);
     return status;

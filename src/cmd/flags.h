@@ -114,7 +114,7 @@ typedef struct tp_capture_flags {
 } tp_capture_flags;
 
 typedef struct tp_consumer_flags {
-    const char *group, *dlq, *member_id;
+    const char *group, *dlq, *member_id, *metrics;
 } tp_consumer_flags;
 
 typedef struct tp_producer_flags {

@@ -1,14 +1,23 @@
-/* source.c - the WebSocket feed source (libwebsockets client) and its
- * replay mode. Everything a feed does its own way goes through s->feed
- * (feed.h): the request path with the token, the subscribe messages, the
- * parser, the meaning of error and close texts, symbol validation.
+/* source.c - the WebSocket feed source and its replay mode. Everything a feed does its own way goes through
+ * s->feed (feed.h): the request path with the token, the subscribe messages, the parser, the meaning of error
+ * and close texts, symbol validation.
  *
- * Design. One lws context with one client connection at a time, serviced
+ * Design. One lws context with one raw TCP client connection at a time
+ * (with TLS over it for wss://, ws_tls.h: lws 4.1 cannot start TLS on a
+ * raw client socket), serviced
  * by the thread in tp_source_run(). A 100 ms lws timer keeps lws_service()
  * returning so the loop can run the silence watchdog, the reconnect
  * schedule and the stop flag; tp_source_stop() sets an atomic flag and
  * calls lws_cancel_service() (a pipe write) under ctx_lock, so a stop from
  * another thread never wakes a context that is being destroyed.
+ *
+ * The WebSocket protocol over that connection is ws_frame.h: the upgrade
+ * request and the check of its answer, then the frame decoder, which hands
+ * each payload piece on where it lies in lws's read buffer. (libwebsockets'
+ * own client parser copied every byte through a per-byte state machine,
+ * about half of `tickpipe produce`'s instructions; tests compare the two.)
+ * The decoder answers a ping with a pong and a close with a close; any
+ * bytes from the server count as life for the silence watchdog.
  *
  * Frames go through tp_source_feed(), the socket-free part: it reassembles
  * a message from continuation frames and from lws's receive chunks into a
@@ -35,9 +44,12 @@
 #include "feed/gaps.h"
 #include "feed/source_group.h"
 #include "feed/record.h"
+#include "feed/ws_frame.h"
+#include "feed/ws_tls.h"
 
 #include <ctype.h>
 #include <libwebsockets.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -111,6 +123,19 @@ struct tp_source {
     int established;
     size_t sub_next;    /* next symbol to subscribe */
     int64_t last_rx_us; /* monotonic time of the last byte (or end of on_batch) */
+    /* the WebSocket protocol on the raw connection (ws_frame.h) */
+    int upgraded;       /* the server's 101 answer was checked */
+    char ws_key[25];    /* Sec-WebSocket-Key sent */
+    char hs_buf[16384]; /* the server's answer until its header is complete */
+    size_t hs_len;
+    tp_ws_decoder dec;
+    unsigned char out[LWS_PRE + 2048]; /* the request, a pong or a close, sent when writeable */
+    size_t out_len;
+    int close_after_out;    /* out is our close reply: drop the connection once it is sent */
+    int64_t rx_ms;          /* receive time of the bytes being decoded */
+    tp_ws_tls_ctx *tls_ctx; /* wss://: the CA store, loaded once per run */
+    tp_ws_tls *tls_sess;    /* wss://: this connection's TLS (ws_tls.h) */
+    int tls_ready;          /* its handshake is complete */
     int64_t next_connect_us;
     int failures; /* consecutive failed connections */
     int connects; /* connection attempts so far */
@@ -574,20 +599,67 @@ static void on_established(tp_source *s, struct lws *wsi) {
     lws_callback_on_writable(wsi);
 }
 
-/* One subscription per writeable callback. -1 to drop the connection. */
-static int send_next_subscription(tp_source *s, struct lws *wsi) {
-    unsigned char buf[LWS_PRE + 1024];
-    const char *sym = s->symbols[s->sub_next];
-    int n = s->feed->subscribe_msg(sym, 1, (char *)buf + LWS_PRE, sizeof buf - LWS_PRE);
-    if (n < 0) { /* a symbol too long for one message: never send half of one */
-        tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped", sym);
-    } else if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n) {
-        tp_warn(MOD, "cannot send the subscription for %s", sym);
+/* Send the TLS records waiting (handshake, encrypted writes). -1 on a
+ * failed write. Only from a writeable callback. */
+static int flush_tls(tp_source *s, struct lws *wsi) {
+    const uint8_t *c;
+    size_t m = tp_ws_tls_pending(s->tls_sess, &c);
+    if (!m) return 0;
+    /* lws keeps what the socket does not take now and sends it first */
+    if (lws_write(wsi, (unsigned char *)c, m, LWS_WRITE_RAW) < (int)m) return -1;
+    tp_ws_tls_consumed(s->tls_sess, m);
+    return 0;
+}
+
+/* Send bytes of the WebSocket stream (through TLS for wss://). -1 to drop
+ * the connection. Only from a writeable callback. */
+static int conn_send(tp_source *s, struct lws *wsi, const uint8_t *p, size_t n) {
+    if (!s->tls_sess) return lws_write(wsi, (unsigned char *)p, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+    char e[256];
+    if (tp_ws_tls_write(s->tls_sess, p, n, e, sizeof e)) {
+        snprintf(s->last_error, sizeof s->last_error, "%s", e);
         return -1;
-    } else {
-        tp_debug(MOD, "subscribed %s", sym);
     }
-    s->sub_next++;
+    return flush_tls(s, wsi);
+}
+
+/* A client frame's mask: unpredictable, as RFC 6455 5.3 asks. */
+static void make_mask(tp_source *s, uint8_t mask[4]) {
+    if (RAND_bytes(mask, 4) != 1) {
+        uint64_t r = next_rand(s);
+        memcpy(mask, &r, 4);
+    }
+}
+
+/* The subscriptions, as many as fit 16 KiB per writeable callback, in one
+ * write (one per callback cost a poll round each: about 1 ms per symbol on
+ * a loaded machine before the first trade). -1 to drop the connection. */
+static int send_subscriptions(tp_source *s, struct lws *wsi) {
+    unsigned char buf[LWS_PRE + 16384];
+    size_t used = 0, first = s->sub_next;
+    while (s->sub_next < s->nsymbols) {
+        char msg[1024];
+        const char *sym = s->symbols[s->sub_next];
+        int n = s->feed->subscribe_msg(sym, 1, msg, sizeof msg);
+        if (n < 0) { /* a symbol too long for one message: never send half of one */
+            tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped", sym);
+            s->sub_next++;
+            continue;
+        }
+        uint8_t mask[4];
+        make_mask(s, mask);
+        long fl =
+            tp_ws_encode(TP_WS_TEXT, msg, (size_t)n, mask, buf + LWS_PRE + used, sizeof buf - LWS_PRE - used);
+        if (fl < 0) break; /* full: the rest on the next callback */
+        used += (size_t)fl;
+        tp_debug(MOD, "subscribing %s", sym);
+        s->sub_next++;
+    }
+    if (used && conn_send(s, wsi, buf + LWS_PRE, used)) {
+        tp_warn(MOD, "cannot send the subscriptions for %s and the next %zu symbols", s->symbols[first],
+                s->sub_next - first - 1);
+        return -1;
+    }
     if (s->sub_next < s->nsymbols)
         lws_callback_on_writable(wsi);
     else
@@ -614,26 +686,197 @@ static void on_peer_close(tp_source *s, const unsigned char *p, size_t len) {
     }
 }
 
+/* Queue one control frame (a pong, or our close reply) for the next
+ * writeable callback. A pong not yet sent is replaced by a newer one (a
+ * pong answers the latest ping, RFC 6455 5.5.3); a close goes after it. */
+static void queue_control(tp_source *s, struct lws *wsi, int opcode, const uint8_t *p, size_t n) {
+    if (s->close_after_out) return;           /* nothing after our close */
+    if (opcode == TP_WS_PONG) s->out_len = 0; /* out holds at most a pong now: replace it */
+    uint8_t mask[4];
+    make_mask(s, mask);
+    size_t room = sizeof s->out - LWS_PRE - s->out_len;
+    long fl = tp_ws_encode(opcode, p, n, mask, s->out + LWS_PRE + s->out_len, room);
+    if (fl < 0) return; /* a pong and a close (<= 131 bytes each) always fit */
+    s->out_len += (size_t)fl;
+    s->close_after_out = opcode == TP_WS_CLOSE;
+    lws_callback_on_writable(wsi);
+}
+
+/* Decoder callbacks (ws_frame.h): ud is the connection's wsi, s its user. */
+typedef struct rx_ctx {
+    tp_source *s;
+    struct lws *wsi;
+} rx_ctx;
+
+static int on_ws_data(void *ud, int opcode, const uint8_t *p, size_t n, int last) {
+    (void)opcode; /* text or binary: the feed's parser decides what it is */
+    tp_source *s = ((rx_ctx *)ud)->s;
+    tp_source_feed(s, p, n, last, s->rx_ms);
+    return stopping(s);
+}
+
+static int on_ws_control(void *ud, int opcode, const uint8_t *p, size_t n) {
+    rx_ctx *c = ud;
+    if (opcode == TP_WS_PING) {
+        queue_control(c->s, c->wsi, TP_WS_PONG, p, n);
+    } else if (opcode == TP_WS_CLOSE) {
+        on_peer_close(c->s, p, n);
+        /* echo the code (RFC 6455 5.5.1), then close once it is sent */
+        queue_control(c->s, c->wsi, TP_WS_CLOSE, p, n >= 2 ? 2 : 0);
+        return 1;
+    }
+    return 0;
+}
+
+/* The server's answer to the upgrade is not a WebSocket: the same words
+ * as a failed connection. */
+static void on_upgrade_refused(tp_source *s, int status, const char *e) {
+    char why[512];
+    if (status == 401 || status == 403) {
+        s->last_reason = TP_FEED_REASON_BAD_TOKEN;
+        snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(s, TP_FEED_REASON_BAD_TOKEN), status);
+        tp_error(MOD, "connecting to %s: %s", s->safe_url, why);
+    } else {
+        snprintf(why, sizeof why, "%s", e);
+    }
+    schedule_reconnect(s, why);
+}
+
+static int decode_rx(tp_source *s, struct lws *wsi, const uint8_t *p, size_t n) {
+    rx_ctx c = {s, wsi};
+    char e[256];
+    int rc = tp_ws_decode(&s->dec, p, n, on_ws_data, on_ws_control, &c, e, sizeof e);
+    if (rc < 0) {
+        tp_warn(MOD, "closing the connection to %s: %s", s->safe_url, e);
+        snprintf(s->last_error, sizeof s->last_error, "WebSocket protocol error: %s", e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Bytes from the server: the upgrade answer first, then frames. */
+static int on_raw_rx(tp_source *s, struct lws *wsi, const uint8_t *in, size_t len) {
+    s->rx_ms = tp_now_ms();
+    if (!s->upgraded) {
+        size_t room = sizeof s->hs_buf - s->hs_len, take = len < room ? len : room;
+        memcpy(s->hs_buf + s->hs_len, in, take);
+        s->hs_len += take;
+        size_t used = 0;
+        int status = 0;
+        char e[256];
+        int rc = tp_ws_response(s->hs_buf, s->hs_len, s->ws_key, &used, &status, e, sizeof e);
+        if (rc == 1) return 0;
+        if (rc < 0) {
+            on_upgrade_refused(s, status, e);
+            return -1;
+        }
+        s->upgraded = 1;
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+        on_established(s, wsi);
+        /* frames that came with the answer */
+        if (decode_rx(s, wsi, (const uint8_t *)s->hs_buf + used, s->hs_len - used)) return -1;
+        in += take;
+        len -= take;
+    }
+    if (len && !s->close_after_out && decode_rx(s, wsi, in, len)) return -1;
+    s->last_rx_us = tp_mono_us(); /* after on_batch: time blocked there does not count */
+    return stopping(s) ? -1 : 0;
+}
+
+/* Plaintext out of TLS: the same path as bytes from a plain socket. */
+static int on_tls_plain(void *ud, const uint8_t *p, size_t n) {
+    rx_ctx *c = ud;
+    return on_raw_rx(c->s, c->wsi, p, n) ? 1 : 0;
+}
+
+/* Ciphertext from a wss:// server. */
+static int on_tls_rx(tp_source *s, struct lws *wsi, const uint8_t *in, size_t len) {
+    rx_ctx c = {s, wsi};
+    int ready = 0;
+    char e[256];
+    int rc = tp_ws_tls_rx(s->tls_sess, in, len, on_tls_plain, &c, &ready, e, sizeof e);
+    if (rc < 0) {
+        if (!s->active) return -1; /* the plaintext path already ended this connection */
+        if (rc == TP_EREFUSED) tp_error(MOD, "connecting to %s: %s", s->safe_url, e);
+        schedule_reconnect(s, e);
+        return -1;
+    }
+    if (rc == 1) return -1; /* the WebSocket side ended the connection */
+    if (ready && !s->tls_ready) {
+        s->tls_ready = 1;
+        lws_callback_on_writable(wsi); /* the upgrade request can go now */
+    }
+    const uint8_t *pend;
+    if (tp_ws_tls_pending(s->tls_sess, &pend)) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* TCP is up (and TLS starts): send the upgrade request. */
+static int on_raw_connected(tp_source *s, struct lws *wsi) {
+    if (s->tls) {
+        char e[512];
+        tp_ws_tls_free(s->tls_sess);
+        s->tls_sess = NULL;
+        s->tls_ready = 0;
+        if (tp_ws_tls_new(s->tls_ctx, s->host, &s->tls_sess, e, sizeof e)) {
+            schedule_reconnect(s, e);
+            return -1;
+        }
+    }
+    uint8_t nonce[16];
+    if (RAND_bytes(nonce, sizeof nonce) != 1)
+        for (size_t i = 0; i < sizeof nonce; i += 8) {
+            uint64_t r = next_rand(s);
+            memcpy(nonce + i, &r, 8);
+        }
+    tp_ws_make_key(nonce, s->ws_key);
+    long n = tp_ws_request(s->host, s->port, s->tls, s->path, s->ws_key, (char *)s->out + LWS_PRE,
+                           sizeof s->out - LWS_PRE);
+    if (n < 0) {
+        schedule_reconnect(s, "the WebSocket upgrade request does not fit (URL too long)");
+        return -1;
+    }
+    s->out_len = (size_t)n;
+    /* a server that takes the connection but never answers the upgrade */
+    snprintf(s->last_error, sizeof s->last_error,
+             "no answer to the WebSocket upgrade (closed, or none within 20 s)");
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 20);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int on_raw_writeable(tp_source *s, struct lws *wsi) {
+    if (s->tls_sess) {
+        if (flush_tls(s, wsi)) return -1;
+        if (!s->tls_ready) return 0; /* the handshake goes on */
+    }
+    if (s->out_len) {
+        size_t n = s->out_len;
+        s->out_len = 0;
+        if (conn_send(s, wsi, s->out + LWS_PRE, n)) {
+            if (!s->last_error[0])
+                snprintf(s->last_error, sizeof s->last_error, "cannot write to the server");
+            return -1;
+        }
+        if (s->close_after_out) return -1;
+        if (s->upgraded && s->sub_next < s->nsymbols) lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (s->upgraded && s->sub_next < s->nsymbols && send_subscriptions(s, wsi)) return -1;
+    return 0;
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     tp_source *s = (tp_source *)lws_context_user(lws_get_context(wsi));
     if (!s || !s->active) return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: on_connection_error(s, wsi, in); return 0;
-    case LWS_CALLBACK_CLIENT_ESTABLISHED: on_established(s, wsi); break;
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-        if (s->sub_next < s->nsymbols && send_next_subscription(s, wsi)) return -1;
-        break;
-    case LWS_CALLBACK_CLIENT_RECEIVE: {
-        int last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
-        tp_source_feed(s, in, len, last, tp_now_ms());
-        s->last_rx_us = tp_mono_us(); /* after on_batch: time blocked there does not count */
-        if (stopping(s)) return -1;
-        break;
-    }
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: on_peer_close(s, in, len); break;
-    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_RAW_CONNECTED: return on_raw_connected(s, wsi);
+    case LWS_CALLBACK_RAW_WRITEABLE: return on_raw_writeable(s, wsi);
+    case LWS_CALLBACK_RAW_RX: return s->tls_sess ? on_tls_rx(s, wsi, in, len) : on_raw_rx(s, wsi, in, len);
+    case LWS_CALLBACK_RAW_CLOSE:
         schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
-        break;
+        return 0;
     default: break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -676,11 +919,21 @@ static void try_connect(tp_source *s) {
     ci.path = s->path;
     ci.host = s->host;
     ci.origin = s->host;
-    ci.ssl_connection = s->tls ? LCCSCF_USE_SSL : 0;
+    ci.ssl_connection = 0; /* TLS is ours (ws_tls.h) */
     ci.protocol = NULL;
     ci.local_protocol_name = k_protocols[0].name;
+    /* lws carries the bytes (TCP, TLS); the WebSocket protocol is ours (ws_frame.h) */
+    ci.method = "RAW";
     s->wsi = NULL;
     s->active = 1;
+    s->upgraded = 0;
+    s->hs_len = 0;
+    s->out_len = 0;
+    s->close_after_out = 0;
+    tp_ws_decoder_init(&s->dec);
+    tp_ws_tls_free(s->tls_sess); /* the last connection's, if any */
+    s->tls_sess = NULL;
+    s->tls_ready = 0;
     s->next_connect_us = INT64_MAX;
     /* a synchronous failure may already have run CONNECTION_ERROR, which
      * clears active and schedules the retry */
@@ -731,16 +984,27 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     info.gid = -1;
     info.uid = -1;
     info.user = s;
-    /* TLS only for wss://: with it the context loads the system CA store
-     * (about 240 M instructions, 50-80 ms of CPU) before the first connect,
-     * which a ws:// feed (the simulator, loopback) never uses. */
-    info.options = s->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+    /* no TLS in lws: wss:// is ws_tls.h over the raw socket */
+    info.options = 0;
     info.fd_limit_per_thread = 16;
+    /* lws reads a raw socket into this buffer, one read per service call:
+     * its default of 4 KiB was about one 50-trade message per read */
+    info.pt_serv_buf_size = 256 * 1024;
+    /* the system CA store only for wss:// (tens of ms of CPU a ws:// feed,
+     * the simulator on loopback, never needs) */
+    if (s->tls) {
+        int rc = tp_ws_tls_ctx_new(&s->tls_ctx, err, errlen);
+        if (rc) return rc;
+    }
     struct lws_context *created = lws_create_context(&info);
     pthread_mutex_lock(&s->ctx_lock);
     s->ctx = created;
     pthread_mutex_unlock(&s->ctx_lock);
-    if (!s->ctx) return tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket client context");
+    if (!s->ctx) {
+        tp_ws_tls_ctx_free(s->tls_ctx);
+        s->tls_ctx = NULL;
+        return tp_seterr(err, errlen, TP_ENOMEM, "cannot create the WebSocket client context");
+    }
     tp_gauge_add(s->m.connections, 1);
     if (atomic_load(&s->stop)) goto done; /* stop came before the context existed */
     memset(&s->tick, 0, sizeof s->tick);
@@ -778,6 +1042,10 @@ done:
     pthread_mutex_unlock(&s->ctx_lock);
     set_connected(s, 0);
     tp_gauge_add(s->m.connections, -1);
+    tp_ws_tls_free(s->tls_sess);
+    s->tls_sess = NULL;
+    tp_ws_tls_ctx_free(s->tls_ctx);
+    s->tls_ctx = NULL;
     if (s->fatal)
         return tp_seterr(err, errlen, s->last_reason == TP_FEED_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,
                          "%s", s->fatal_msg);

@@ -324,8 +324,9 @@ int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t flo
                     goto out;
                 }
                 if (x->sealed) continue; /* final in the store: stays as it is */
-                if (s->ngaps && !x->incomplete && sym_gap_overlaps(s, start, start + fm->size))
-                    x->incomplete = 1;
+                /* a new window (nothing folded yet) looks at the gaps known so
+                 * far; later gaps mark it themselves (tp_windows_gap) */
+                if (s->ngaps && !x->count && sym_gap_overlaps(s, start, start + fm->size)) x->incomplete = 1;
                 if (f == FAM_AVG)
                     fold_avg(x, tr);
                 else

@@ -258,6 +258,14 @@ static int exec_sql(ch_store *s, const char *sql, int use_db, char *err, size_t 
 
 /* ---- schema ---- */
 
+static int add_column_done(const char *stmt, size_t n, const char *err) {
+    static const char k_add[] = "ADD COLUMN";
+    for (size_t i = 0; i + sizeof k_add - 1 <= n; i++)
+        if (!memcmp(stmt + i, k_add, sizeof k_add - 1))
+            return strstr(err, "Code: 44,") && strstr(err, "column with this name already exists");
+    return 0;
+}
+
 static int run_script(ch_store *s, const char *script, char *err, size_t errlen) {
     const char *p = script;
     while (*p) {
@@ -275,6 +283,11 @@ static int run_script(ch_store *s, const char *script, char *err, size_t errlen)
         }
         if (has_sql) {
             int rc = request(s, NULL, p, n, 1, err, errlen);
+            /* 18.16 has no ADD COLUMN IF NOT EXISTS, and members of a
+             * group migrate a fresh store at once: a column another member
+             * added first is this migration done (code 44, "column with
+             * this name already exists") */
+            if (rc && add_column_done(p, n, err)) rc = 0;
             if (rc) return rc;
         }
         p += n;

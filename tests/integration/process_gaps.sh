@@ -14,7 +14,11 @@ schema="$TP_SOURCE_DIR/tests/fixtures/reference-trades.avsc"
 N=3000
 
 start_kafka market:3 market.dlq:1
-start_sim sim --rate 600 --batch 5 --drop-every 1.5 --ping-interval 1 --holes-log "$TMP/holes.jsonl"
+# A gap record of a version process does not know (v9): dead-lettered with
+# the reason, not stored, the partition goes on. Avro {"data":[],"type":"gap"}.
+printf '\000\006gap' >"$TMP/bad.avro"
+kcat -P -b "$BS" -t market -k AAPL -H tp-gap=v9 -H tp-gap-symbol=AAPL "$TMP/bad.avro" || fail "kcat -P"
+start_sim sim --rate 600 --batch 5 --drop-every 2.5 --ping-interval 1 --holes-log "$TMP/holes.jsonl"
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \
   --progress-interval 0 --allowed-lateness 0
 timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT,BINANCE:BTCUSDT \
@@ -27,8 +31,12 @@ wait_for 60 stored_eq "$TMP/t.db" "$N"
 wait_for 30 eval '[ "$(sql "$TMP/t.db" "select count(*) from feed_gaps" 2>/dev/null)" = "$gaps" ]'
 kill -TERM "$PID_proc"
 wait "$PID_proc" || fail "process exited with $?"
-grep -q " 0 bad records; $gaps gaps;" "$TMP/proc.log" || fail "process summary: $(grep summary: "$TMP/proc.log")"
-ok "produce sent $gaps gap records; process stored them, none a trade or a bad record"
+grep -q " 1 bad records; $gaps gaps;" "$TMP/proc.log" || fail "process summary: $(grep summary: "$TMP/proc.log")"
+grep -q "is a gap record without a valid gap: tp-gap header 'v9' is not a version this build knows" "$TMP/proc.log" ||
+  fail "the v9 gap record: $(grep -m3 'offset' "$TMP/proc.log")"
+[ "$(kcat -C -b "$BS" -t market.dlq -e -q -f '%h\n' | grep -c 'tickpipe.error=gap record')" = 1 ] ||
+  fail "the v9 gap record is not on the dead-letter topic"
+ok "produce sent $gaps gap records; process stored them, none a trade or a bad record; a v9 one dead-lettered"
 
 sqlite3 -json "$TMP/t.db" "select symbol, from_ms, to_ms, reason, connection from feed_gaps" |
   /usr/bin/python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(sys.stdin)]' >"$TMP/rows.jsonl"

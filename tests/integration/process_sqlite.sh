@@ -12,8 +12,21 @@ start_kafka market:3 market.dlq:1
 total=$(wc -l <"$TMP/oracle.csv")
 
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \
-  --progress-interval 1
+  --progress-interval 1 --metrics 127.0.0.1:0
 wait_for 60 stored_eq "$TMP/t.db" "$total"
+# --metrics: the receipt -> durable histogram counts what was made durable
+mport=$(sed -n 's|^tickpipe: metrics at http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$TMP/proc.log")
+[ -n "$mport" ] || { cat "$TMP/proc.log"; fail "no 'metrics at' line"; }
+curl -fsS "http://127.0.0.1:$mport/metrics" >"$TMP/metrics.txt" || fail "GET /metrics failed"
+/usr/bin/python3 - "$TMP/metrics.txt" <<'PY' || fail "process /metrics: $(grep durable "$TMP/metrics.txt" | head -5)"
+import re, sys
+text = open(sys.argv[1]).read()
+count = float(re.search(r"^tickpipe_store_durable_latency_seconds_count(?:\{[^}]*\})? ([0-9.e+]+)$", text, re.M).group(1))
+inf = float(re.search(r'^tickpipe_store_durable_latency_seconds_bucket\{[^}]*le="\+Inf"[^}]*\} ([0-9.e+]+)$', text, re.M).group(1))
+assert count > 0 and inf == count, (count, inf)
+PY
+curl -fsS "http://127.0.0.1:$mport/healthz" >/dev/null || fail "GET /healthz is not 200"
+ok "--metrics: /metrics has the durable-latency histogram, /healthz answers"
 kill -TERM "$PID_proc"
 wait "$PID_proc" || fail "process exited with $? after SIGTERM"
 grep -q "summary: 1200 records, $total trades" "$TMP/proc.log" || { cat "$TMP/proc.log"; fail "summary line"; }

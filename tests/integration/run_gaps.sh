@@ -9,22 +9,30 @@ source "$TP_SOURCE_DIR/tests/lib/common.sh"
 command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (scripts/install-deps.sh --test installs it)"
 CHECK="$TP_SOURCE_DIR/tests/lib/incomplete_check.py"
 
-run_drops() { # NAME STORE
-  start_sim "sim_$1" --rate 600 --batch 4 --drop-every 1.5 --holes-log "$TMP/$1.holes"
+run_drops() { # NAME STORE [SIM FLAGS...]: forced drops unless other faults are given
+  local name=$1 store=$2
+  shift 2
+  [ $# -gt 0 ] || set -- --drop-every 2.5
+  start_sim "sim_$name" --rate 600 --batch 4 --holes-log "$TMP/$name.holes" "$@"
   timeout 120 "$TICKPIPE" run --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT,BINANCE:BTCUSDT \
-    --store "$2" --no-http --max-trades 4000 --max-reconnects 40 --allowed-lateness 1 >"$TMP/$1.out" \
-    2>"$TMP/$1.err" || fail "run failed: $(tail -5 "$TMP/$1.err")"
+    --store "$store" --no-http --max-trades 4000 --max-reconnects 40 --allowed-lateness 1 --stale-timeout 0.5 \
+    >"$TMP/$name.out" 2>"$TMP/$name.err" || fail "run failed: $(tail -5 "$TMP/$name.err")"
+}
+
+# holes_vs_rows NAME Q: the feed_gaps rows (read with the client function Q) against the holes log
+holes_vs_rows() {
+  "$2" "select symbol, from_ms, to_ms, reason from feed_gaps" |
+    /usr/bin/python3 -c 'import csv,json,sys; [print(json.dumps(dict(zip(("symbol","from_ms","to_ms","reason"), r)))) for r in csv.reader(sys.stdin)]' \
+    >"$TMP/$1.rows"
+  /usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/holes_check.py" "$TMP/$1.holes" "$TMP/$1.rows" "$3"
 }
 
 # ---- SQLite
 db="$TMP/gaps.db"
 run_drops sqlite "sqlite:$db"
 q() { sqlite3 -batch -noheader -csv "$db" "$1"; }
-q "select symbol, from_ms, to_ms, reason from feed_gaps" |
-  /usr/bin/python3 -c 'import csv,json,sys; [print(json.dumps(dict(zip(("symbol","from_ms","to_ms","reason"), r)))) for r in csv.reader(sys.stdin)]' \
-  >"$TMP/sqlite.rows"
-/usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/holes_check.py" "$TMP/sqlite.holes" "$TMP/sqlite.rows" \
-  "$(q 'select max(trade_timestamp) from trades')" || fail "SQLite feed_gaps rows are not the simulator's holes"
+holes_vs_rows sqlite q "$(q 'select max(trade_timestamp) from trades')" ||
+  fail "SQLite feed_gaps rows are not the simulator's holes"
 q "select symbol, from_ms, to_ms from feed_gaps" >"$TMP/g.csv"
 q "select symbol, interval_s, start_ms, incomplete from candles" >"$TMP/c.csv"
 q "select symbol, window_start, window_end, incomplete from running_averages_15_sec" >"$TMP/a.csv"
@@ -48,6 +56,18 @@ for js, cs, key, start in ((sys.argv[1], sys.argv[2], "candles", "start"), (sys.
 PY
 ok "REST: candles and averages say incomplete: true/false as stored"
 
+# Silences: the simulator stops sending on a connection, the watchdog drops it
+db="$TMP/silent.db"
+run_drops silent "sqlite:$db" --silent-after 2.5 --ping-interval 0
+holes_vs_rows silent q "$(q 'select max(trade_timestamp) from trades')" ||
+  fail "SQLite feed_gaps rows after silences are not the simulator's holes"
+[ "$(q "select count(*) from feed_gaps where reason = 'silence'")" -ge 2 ] || fail "no silence gaps: $(q 'select * from feed_gaps')"
+q "select symbol, from_ms, to_ms from feed_gaps" >"$TMP/g.csv"
+q "select symbol, interval_s, start_ms, incomplete from candles" >"$TMP/c.csv"
+q "select symbol, window_start, window_end, incomplete from running_averages_15_sec" >"$TMP/a.csv"
+/usr/bin/python3 "$CHECK" "$TMP/g.csv" "$TMP/c.csv" "$TMP/a.csv" || fail "SQLite, silences: incomplete windows are not right"
+ok "run on SQLite with silences: feed_gaps = the simulator's holes (silence); windows marked exactly"
+
 # ---- PostgreSQL (same run, same checks with psql)
 if "$TICKPIPE" run --help 2>&1 | grep 'postgresql:' >/dev/null; then
   source "$TP_SOURCE_DIR/tests/lib/postgres.sh"
@@ -55,11 +75,8 @@ if "$TICKPIPE" run --help 2>&1 | grep 'postgresql:' >/dev/null; then
   run_drops pg "$PG_URL"
   pq() { psql -X -A -t -q -F, -v ON_ERROR_STOP=1 "$PG_ADMIN_URL" -c "$1"; }
   ms() { echo "(extract(epoch from $1) * 1000)::int8"; }
-  pq "select symbol, from_ms, to_ms, reason from feed_gaps" |
-    /usr/bin/python3 -c 'import csv,json,sys; [print(json.dumps(dict(zip(("symbol","from_ms","to_ms","reason"), r)))) for r in csv.reader(sys.stdin)]' \
-    >"$TMP/pg.rows"
-  /usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/holes_check.py" "$TMP/pg.holes" "$TMP/pg.rows" \
-    "$(pq "select max($(ms trade_timestamp)) from trades")" || fail "PostgreSQL feed_gaps rows are not the simulator's holes"
+  holes_vs_rows pg pq "$(pq "select max($(ms trade_timestamp)) from trades")" ||
+    fail "PostgreSQL feed_gaps rows are not the simulator's holes"
   pq "select symbol, from_ms, to_ms from feed_gaps" >"$TMP/pg_g.csv"
   pq "select symbol, interval_s, $(ms start_time), incomplete from candles" >"$TMP/pg_c.csv"
   pq "select symbol, $(ms window_start), $(ms window_end), incomplete from running_averages_15_sec" >"$TMP/pg_a.csv"

@@ -6,7 +6,8 @@
 # averages in the store are recomputed from the trades table by
 # tests/lib/window_oracle.py (plain Python, not tickpipe's window code) and
 # must be equal: all rows after a clean stop and after a kill of a run that
-# emits every unit (--emit-interval 0), the final rows after any kill. At the
+# emits every unit (--emit-interval 0) on SQLite and PostgreSQL, the final
+# rows after any other kill (and on ClickHouse and Cassandra). At the
 # end every window older than the allowed lateness is final.
 # TP_RESTART_SEED=N replays one sequence of random stops.
 # TP_RESTART_STORES (default "sqlite pg") and TP_RESTART_ROUNDS (default 10)
@@ -88,7 +89,11 @@ cycles() {
       kill -9 "$pid"
       wait "$pid" 2>/dev/null || true
       local only=--final-only
-      [ "$emit" = 0 ] && only=
+      # a unit is one transaction in SQLite and PostgreSQL; ClickHouse and
+      # Cassandra can be killed between a unit's trades and its window rows
+      # (written after them), which leaves open windows behind their trades
+      # until the next start rebuilds them (the next check shows it)
+      [ "$emit" = 0 ] && [ "$kind" = sqlite -o "$kind" = pg ] && only=
       /usr/bin/python3 "$oracle" "$kind" "$where" $only >"$TMP/oracle.out" ||
         fail "$kind cycle $i (kill -9, emit interval $emit): $(cat "$TMP/oracle.out")"
     fi

@@ -132,8 +132,8 @@ ok "tickpipe run on Cassandra, started twice: 1500 + 1500 trades stored"
 # Feed gaps: a run with forced drops; exactly the candles and averages that
 # overlap a gap (the run's logged gaps, which run_gaps.sh holds to the
 # simulator's holes) are incomplete, as python3-cassandra reads them.
-start_sim gapsim --rate 600 --batch 4 --drop-every 1.5
-GAP_URL="cassandra://$CASS_USER:$CASS_PASSWORD@127.0.0.1:$CASS_PORT/tp_gaps?consistency=ONE"
+start_sim gapsim --rate 600 --batch 4 --drop-every 3
+GAP_URL="cassandra://$CASS_USER:$CASS_PASSWORD@127.0.0.1:$CASS_PORT/tp_incomplete?consistency=ONE"
 timeout 120 "$TICKPIPE" run --ws-url "ws://127.0.0.1:$SIM_PORT" --token t --symbols AAPL,MSFT --store "$GAP_URL" \
   --no-http --max-trades 3000 --max-reconnects 40 --allowed-lateness 1 >/dev/null 2>"$TMP/gaprun.err" ||
   fail "run failed: $(tail -5 "$TMP/gaprun.err")"
@@ -143,7 +143,7 @@ from cassandra.cluster import Cluster
 from cassandra.auth import PlainTextAuthProvider
 c = Cluster(["127.0.0.1"], port=int(sys.argv[1]), protocol_version=4,
             auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
-s = c.connect("tp_gaps")
+s = c.connect("tp_incomplete")
 with open(sys.argv[2], "w") as f:
     for r in s.execute("SELECT symbol, interval_s, toUnixTimestamp(start_time), incomplete FROM candles"):
         f.write(f"{r[0]},{r[1]},{r[2]},{int(bool(r[3]))}\n")

@@ -53,7 +53,9 @@ for p, o, key, val, h in recs:
             last[(p, t["s"])] = max(last.get((p, t["s"]), t["t"]), t["t"])
         continue
     assert m["type"] == "gap" and m["data"] == [], m
-    assert h.get("tp-gap") == "v1" and h["tp-gap-symbol"] == key, (h, key)
+    if h.get("tp-gap") != "v1":
+        continue  # a version this reader does not know (a test puts one there)
+    assert h["tp-gap-symbol"] == key, (h, key)
     g = (key, int(h["tp-gap-from-ms"]), int(h["tp-gap-to-ms"]), h["tp-gap-reason"], int(h["tp-gap-connection"]))
     assert int(h["tp-gap-detected-at-ms"]) >= g[2], h
     # in order on the symbol's partition: its trades so far end at from_ms

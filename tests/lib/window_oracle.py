@@ -18,6 +18,8 @@ Independent of tickpipe's window code: brute-force grouping in Python.
                                          x = none) and the number of trades
 --since MS compares only windows starting at MS or later (retention has
 deleted older trades; such a window holds only trades at MS or later).
+--alive MS, for a store that expires rows by TTL while they are read, also
+leaves out windows holding a trade older than MS when the read begins.
 
 Rules (README, "tickpipe process"): 1 s and 1 min candles over every trade
 (v = 0 included); open/close = price of the trade with the smallest/largest
@@ -32,6 +34,7 @@ import csv
 import io
 import subprocess
 import sys
+import time
 from collections import defaultdict
 
 
@@ -130,6 +133,13 @@ def main():
     kind, where = sys.argv[1], sys.argv[2]
     final_only = "--final-only" in sys.argv[3:]
     since = int(sys.argv[sys.argv.index("--since") + 1]) if "--since" in sys.argv else None
+    if "--alive" in sys.argv:
+        # rows expire on the store's clock while they are read (a TTL): only
+        # windows whose every trade is younger than ALIVE ms when the read
+        # begins can be compared with the trades read
+        alive = int(sys.argv[sys.argv.index("--alive") + 1])
+        first = (int(time.time() * 1000) - alive + 500 + 4999) // 5000 * 5000
+        since = first if since is None else max(since, first)
     trades, candles, avgs = {"sqlite": rows_sqlite, "pg": rows_pg, "ch": rows_ch, "cass": rows_cass}[kind](where)
     if "--ids" in sys.argv[3:]:  # trades and distinct trade ids
         print(len(trades), len({t[2] for t in trades}))

@@ -540,6 +540,63 @@ static void test_gap_marks_windows(void **state) {
     unlink(side);
 }
 
+/* After a restart the rebuilt windows stay incomplete: the rebuild reads
+ * the symbol's stored gaps (SQLite keeps them). */
+static void test_gap_survives_rebuild(void **state) {
+    (void)state;
+    char path[64], url[80];
+    snprintf(path, sizeof path, "/tmp/tp-test-gaps-rb-%d.db", (int)getpid());
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    unlink(path);
+    seen *s = calloc(1, sizeof *s);
+    tp_pipeline_config c;
+    tp_pipeline_config_default(&c);
+    c.store_url = url;
+    c.win.emit_interval_ms = 0;
+    c.on_durable = on_durable;
+    c.on_durable_ud = s;
+    tp_pipeline *p = NULL;
+    char err[256];
+    assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
+    tp_batch b;
+    tp_batch_init(&b);
+    set_origin(&b, "feed:a", 0, 0);
+    add(&b, "AAPL", 10.0, 1, BASE + 100);
+    tp_gap_row g = {.symbol = {"AAPL", 4}, .from_ms = BASE + 100, .to_ms = BASE + 1100, .reason = "silence"};
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_add_gap(p, &g), 0);
+    tp_batch_reset(&b);
+    add(&b, "AAPL", 11.0, 1, BASE + 1100);
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0); /* windows stay open (15 s lateness) */
+    tp_pipeline_free(p);
+
+    /* restart: the 1 min candle is rebuilt from the stored trades, with its gap */
+    memset(s, 0, sizeof *s);
+    assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
+    tp_batch_reset(&b);
+    set_origin(&b, "feed:b", 0, 0);
+    add(&b, "AAPL", 12.0, 1, BASE + 5000);
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    const tp_candle *m = find_candle(s, "AAPL", 60, BASE);
+    assert_non_null(m);
+    assert_int_equal(m->trade_count, 3);
+    assert_int_equal(m->incomplete, 1);
+    const tp_candle *k = find_candle(s, "AAPL", 1, BASE + 5000);
+    assert_non_null(k);
+    assert_int_equal(k->incomplete, 0);
+    tp_batch_free(&b);
+    tp_pipeline_free(p);
+    free(s);
+    unlink(path);
+    char side[80];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trade_id),
@@ -551,6 +608,7 @@ int main(void) {
         cmocka_unit_test(test_external_watermark),
         cmocka_unit_test(test_latency_quantiles),
         cmocka_unit_test(test_gap_marks_windows),
+        cmocka_unit_test(test_gap_survives_rebuild),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

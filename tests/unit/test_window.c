@@ -578,13 +578,64 @@ static void test_bad_values_skipped(void **state) {
     tp_windows_free(w);
 }
 
+/* Gaps: the overlap rule at its edges, open windows marked and emitted
+ * again, windows opened later marked, other symbols untouched, and the gap
+ * forgotten once no window that can still open overlaps it. */
+static void test_gaps_mark_windows(void **state) {
+    (void)state;
+    /* [start, end) against [from, to]: both gap ends count, the window end does not */
+    assert_true(tp_window_overlaps_gap(1000, 2000, 1999, 3000));
+    assert_false(tp_window_overlaps_gap(1000, 2000, 2000, 3000));
+    assert_true(tp_window_overlaps_gap(1000, 2000, 0, 1000));
+    assert_false(tp_window_overlaps_gap(1000, 2000, 0, 999));
+    assert_true(tp_window_overlaps_gap(1000, 2000, 1500, 1500));
+
+    tp_window_config cfg;
+    tp_window_config_default(&cfg);
+    cfg.emit_interval_ms = 0;
+    tp_windows *w = tp_windows_new(&cfg);
+    tr a[] = {{"G", 1.0, 1.0, BASE + 100}, {"G", 2.0, 1.0, BASE + 1200}, {"H", 3.0, 1.0, BASE + 1300}};
+    add(w, a, 3, NULL);
+    emitted e;
+    collect(w, 0, 0, &e);
+    assert_int_equal(find_candle(&e, 1, BASE + 1000)->incomplete, 0);
+    assert_int_equal(tp_windows_gap(w, (tp_str){"G", 1}, BASE + 1200, BASE + 2500), 0);
+    assert_true(tp_windows_is_open(w, (tp_str){"G", 1}, 1, BASE + 1000));
+    assert_false(tp_windows_is_open(w, (tp_str){"G", 1}, 1, BASE + 7000));
+    collect(w, 0, 0, &e); /* the marked ones go out again; only they changed */
+    const tp_candle *c = find_candle(&e, 1, BASE + 1000);
+    assert_non_null(c);
+    assert_int_equal(c->incomplete, 1);
+    assert_int_equal(c->trade_count, 1);
+    assert_null(find_candle(&e, 1, BASE)); /* ends at 1000, before the gap */
+    assert_int_equal(find_candle(&e, 60, BASE)->incomplete, 1);
+    assert_int_equal(find_avg(&e, BASE)->incomplete, 1);
+    for (size_t i = 0; i < e.nc; i++) assert_int_equal(e.c[i].symbol.ptr[0], 'G');
+    tr b[] = {{"G", 4.0, 1.0, BASE + 2500}, {"G", 5.0, 1.0, BASE + 3100}, {"H", 6.0, 1.0, BASE + 2600}};
+    add(w, b, 3, NULL);
+    collect(w, 0, 0, &e);
+    assert_int_equal(find_candle(&e, 1, BASE + 2000)->incomplete, 1); /* opened after the gap */
+    assert_int_equal(find_candle(&e, 1, BASE + 3000)->incomplete, 0);
+    for (size_t i = 0; i < e.nc; i++)
+        if (e.c[i].symbol.ptr[0] == 'H') assert_int_equal(e.c[i].incomplete, 0);
+    /* far later: complete again */
+    tr z[] = {{"G", 7.0, 1.0, BASE + 200000}};
+    add(w, z, 1, NULL);
+    collect(w, 0, 0, &e);
+    tr y[] = {{"G", 8.0, 1.0, BASE + 200500}};
+    add(w, y, 1, NULL);
+    collect(w, 0, 0, &e);
+    assert_int_equal(find_candle(&e, 1, BASE + 200000)->incomplete, 0);
+    tp_windows_free(w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_streams),           cmocka_unit_test(test_boundaries_one_trade_gaps),
         cmocka_unit_test(test_zero_volume_updates),      cmocka_unit_test(test_late_and_out_of_order),
         cmocka_unit_test(test_watermark_on_boundary),    cmocka_unit_test(test_emit_interval_and_final_once),
         cmocka_unit_test(test_expiry_and_bounded_state), cmocka_unit_test(test_open_since_floor_ids),
-        cmocka_unit_test(test_bad_values_skipped),
+        cmocka_unit_test(test_bad_values_skipped),       cmocka_unit_test(test_gaps_mark_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
