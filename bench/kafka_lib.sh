@@ -29,4 +29,5 @@ PY
 
 # The producer settings kcat gets when it is the reference for produce:
 # tickpipe produce's own defaults (src/kafka/producer.c).
-BENCH_KCAT_PRODUCER_X=(-X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=5)
+BENCH_KCAT_PRODUCER_X=(-X enable.idempotence=true -X acks=all -X max.in.flight.requests.per.connection=1
+  -X compression.codec=lz4 -X linger.ms=5)

@@ -96,7 +96,8 @@ static void on_gap(void *ud, const tp_feed_gap *g) {
     int rc = tp_avro_encode(NULL, NULL, 0, TP_GAP_RECORD_TYPE, &st->buf);
     if (!rc)
         rc = tp_producer_send_headers(st->prod, g->symbol, strlen(g->symbol), st->buf.p, st->buf.len,
-                                      g->detected_at_ms, 0, ph, TP_GAP_RECORD_NHEADERS, err, sizeof err);
+                                      st->replay ? 0 : g->detected_at_ms, 0, ph, TP_GAP_RECORD_NHEADERS, err,
+                                      sizeof err); /* a replay: stamped now, as in send_group */
     else
         snprintf(err, sizeof err, "%s", tp_strerror(rc));
     if (rc) {

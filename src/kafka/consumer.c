@@ -287,7 +287,9 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
     rd_kafka_poll_set_consumer(c->rk);
 
     if (c->dlq_topic[0]) {
-        const char *pdefaults[] = {"acks=all", "enable.idempotence=true", "linger.ms=5", NULL};
+        /* in flight one at a time, as produce's (see producer.c) */
+        const char *pdefaults[] = {"acks=all", "enable.idempotence=true",
+                                   "max.in.flight.requests.per.connection=1", "linger.ms=5", NULL};
         rd_kafka_conf_t *pconf = tp_kafka_conf_new(cfg->brokers, pdefaults, cfg->props, err, errlen);
         if (!pconf) {
             tp_consumer_close(c);

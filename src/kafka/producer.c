@@ -352,8 +352,17 @@ int tp_producer_new(const tp_producer_config *cfg, tp_producer **out, char *err,
     char linger[48], comp[64];
     snprintf(linger, sizeof linger, "linger.ms=%d", cfg->linger_ms);
     snprintf(comp, sizeof comp, "compression.codec=%s", cfg->compression ? cfg->compression : "lz4");
+    /* One request in flight per broker: with more, a new producer's first
+     * batch to a partition can fail on a leader in motion (a new topic, a
+     * broker stopping) while the next one, already on its way, is accepted
+     * first; a broker that knows nothing of the producer takes any
+     * sequence, and librdkafka 2.0.2 then reports the earlier batch as
+     * delivered without it ever being written (seen: a partition whose
+     * first batch carries sequence 1, the acknowledged sequence 0
+     * missing). In order, a failed batch is retried before the next. */
     const char *defaults[] = {"enable.idempotence=true",
                               "acks=all",
+                              "max.in.flight.requests.per.connection=1",
                               linger,
                               comp,
                               "message.timeout.ms=0",

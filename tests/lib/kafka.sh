@@ -27,6 +27,8 @@
 #   kafka_wait_brokers N   until metadata lists N live brokers
 #   kafka_leader TOPIC P   the node id leading partition P
 #   kafka_isr TOPIC P      the in-sync replicas of partition P ("1,2,3")
+#   kafka_seq_breaks TOPIC [NODE]   producer sequence gaps or repeats in the
+#                          topic's log (see there)
 #
 # Broker settings are the defaults except what makes a test cluster small
 # and quick: 256 MB heaps, internal topics with few partitions, no initial
@@ -138,6 +140,14 @@ _kafka_alive() {
   [ -n "$s" ] && [ "${s:0:1}" != Z ]
 }
 
+# _kafka_is_node PID ID: PID runs and is node ID's JVM (its command line
+# names the node's server.properties), not a process that was given the
+# pid after the node exited and bash reaped it (pids wrap within minutes
+# on a busy machine).
+_kafka_is_node() {
+  _kafka_alive "$1" && ps -o args= -p "$1" 2>/dev/null | grep -qF "$KAFKA_DIR/$2/server.properties"
+}
+
 _kafka_brokers_up() {
   local want=$1 got
   got=$(kcat -L -b "$BS" -m 3 2>/dev/null | sed -n 's/^ \([0-9]*\) brokers:$/\1/p')
@@ -224,10 +234,14 @@ print(c)')
   echo "  Kafka $KAFKA_VERSION: $n node(s) up, bootstrap $BS" >&2
 }
 
+# Nodes are signalled only while _kafka_is_node says the pid is still theirs.
 kafka_cleanup() {
   local id
   for ((id = 1; id <= KAFKA_N; id++)); do
-    [ -n "${KAFKA_PID[id]:-}" ] && kill -9 "${KAFKA_PID[id]}" 2>/dev/null && wait "${KAFKA_PID[id]}" 2>/dev/null
+    if [ -n "${KAFKA_PID[id]:-}" ]; then
+      _kafka_is_node "${KAFKA_PID[id]}" "$id" && kill -9 "${KAFKA_PID[id]}" 2>/dev/null
+      wait "${KAFKA_PID[id]}" 2>/dev/null || true # 137: killed, as meant
+    fi
     KAFKA_PID[id]=""
   done
   return 0
@@ -236,7 +250,7 @@ kafka_cleanup() {
 kafka_kill9() {
   local id=$1
   [ -n "${KAFKA_PID[id]}" ] || return 0
-  kill -9 "${KAFKA_PID[id]}" 2>/dev/null || true
+  ! _kafka_is_node "${KAFKA_PID[id]}" "$id" || kill -9 "${KAFKA_PID[id]}" 2>/dev/null || true
   wait "${KAFKA_PID[id]}" 2>/dev/null || true
   KAFKA_PID[id]=""
 }
@@ -244,9 +258,9 @@ kafka_stop() {
   local id=$1 pid i
   pid=${KAFKA_PID[id]}
   [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 300; i++)); do _kafka_alive "$pid" || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
+  ! _kafka_is_node "$pid" "$id" || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 300; i++)); do _kafka_is_node "$pid" "$id" || break; sleep 0.1; done
+  ! _kafka_is_node "$pid" "$id" || kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   KAFKA_PID[id]=""
 }
@@ -254,7 +268,9 @@ kafka_stop() {
 # wait for each as kafka_stop does.
 kafka_stop_all() {
   local id
-  for ((id = 1; id <= KAFKA_N; id++)); do kill -TERM "${KAFKA_PID[id]}" 2>/dev/null || true; done
+  for ((id = 1; id <= KAFKA_N; id++)); do
+    [ -z "${KAFKA_PID[id]}" ] || ! _kafka_is_node "${KAFKA_PID[id]}" "$id" || kill -TERM "${KAFKA_PID[id]}" 2>/dev/null || true
+  done
   for ((id = 1; id <= KAFKA_N; id++)); do kafka_stop "$id"; done
 }
 kafka_restart() {
@@ -288,6 +304,27 @@ kafka_batches() {
   _kafka_java kafka.tools.DumpLogSegments --files "$(IFS=,; echo "${files[*]}")" 2>/dev/null |
     awk '/^baseOffset:/ { for (i = 1; i < NF; i++) v[$i] = $(i + 1);
            print v["baseOffset:"], v["count:"], v["producerId:"], v["baseSequence:"], v["lastSequence:"], v["compresscodec:"] }'
+}
+
+# kafka_seq_breaks TOPIC [NODE]: the idempotence check, on the node's log
+# segments read by Kafka's own DumpLogSegments: per partition and producer
+# (id, epoch) the batches' sequence numbers must run from 0 up without a
+# gap (an acknowledged batch missing) or a repeat (a batch written twice).
+# Prints one line per break; nothing when every sequence is whole.
+kafka_seq_breaks() {
+  local node=${2:-1} f files=()
+  for f in "$KAFKA_DIR/$node/data/$1"-*/*.log; do [ -e "$f" ] && files+=("$f"); done
+  [ "${#files[@]}" -gt 0 ] || return 0
+  _kafka_java kafka.tools.DumpLogSegments --files "$(IFS=,; echo "${files[*]}")" 2>/dev/null |
+    awk '/^Dumping / { part = $2; sub(/\/[^\/]*$/, "", part); sub(/.*\//, "", part) }
+         /^baseOffset:/ { for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+           if (v["producerId:"] == -1) next
+           k = part " " v["producerId:"] " " v["producerEpoch:"]
+           want = (k in last) ? last[k] + 1 : 0
+           if (v["baseSequence:"] != want)
+             print part ": producer " v["producerId:"] " epoch " v["producerEpoch:"] " at offset " v["baseOffset:"] \
+               ": sequence " v["baseSequence:"] " where " want " was due"
+           last[k] = v["lastSequence:"] }'
 }
 
 # kafka_destroy: stop every node and remove the cluster's data, so that
