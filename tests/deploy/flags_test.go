@@ -285,7 +285,18 @@ func TestProbeEndpoints(t *testing.T) {
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for path, who := range paths {
-		resp, err := client.Get(url + path)
+		// a probe is retried, as the kubelet does: /readyz turns 200 once
+		// serve's store worker has opened the store, just after the start
+		var resp *http.Response
+		var err error
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			resp, err = client.Get(url + path)
+			if err == nil && resp.StatusCode != 200 && time.Now().Before(deadline) {
+				resp.Body.Close()
+				continue
+			}
+			break
+		}
 		if err != nil {
 			t.Errorf("%s probes %s: %v", who, path, err)
 			continue
