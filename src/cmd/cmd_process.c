@@ -116,8 +116,8 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
     pc.flush_max_trades = (size_t)wf->flush_max_trades;
     pc.rebuild = TP_REBUILD_LAZY; /* only the symbols of the partitions this member gets */
     pc.dedupe_rebuilt = 1;        /* re-delivered records hold trades the store has */
-    pc.retention =
-        (tp_retention){df->retain_trades_ms, df->retain_c1s_ms, df->retain_c1m_ms, df->retain_avg_ms};
+    pc.retention = (tp_retention){df->retain_trades_ms, df->retain_c1s_ms, df->retain_c1m_ms,
+                                  df->retain_avg_ms, df->retain_gaps_ms};
     pr->drain_us = df->drain_ms * 1000;
     int rc = tp_pipeline_new(&pc, &pr->c.pipe, err, sizeof err);
     if (rc)

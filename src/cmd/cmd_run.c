@@ -110,8 +110,8 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
     pcfg.health = r->health;
-    pcfg.retention =
-        (tp_retention){rf->retain_trades_ms, rf->retain_c1s_ms, rf->retain_c1m_ms, rf->retain_avg_ms};
+    pcfg.retention = (tp_retention){rf->retain_trades_ms, rf->retain_c1s_ms, rf->retain_c1m_ms,
+                                    rf->retain_avg_ms, rf->retain_gaps_ms};
     int rc = tp_pipeline_new(&pcfg, &r->fs.pipe, err, sizeof err);
     if (rc) /* a bad URL is a usage error */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)

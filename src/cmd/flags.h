@@ -133,7 +133,7 @@ typedef struct tp_run_flags {
 /* How long a stop may take, and how long the store keeps rows (0 = forever). */
 typedef struct tp_durable_flags {
     int64_t drain_ms;
-    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms;
+    int64_t retain_trades_ms, retain_c1s_ms, retain_c1m_ms, retain_avg_ms, retain_gaps_ms;
 } tp_durable_flags;
 
 typedef struct tp_serve_flags {

@@ -34,13 +34,16 @@ const tp_cmd_spec tp_spec_capture = {
 /* Retention is off unless asked for: process may replay a topic's history
  * (a new group starts at the earliest offset), whose event times can be
  * older than any default, into a store shared with others. */
+// clang-format off
 static const tp_opt_default k_process_defaults[] = {
     {"retain-trades", "0", NULL},
     {"retain-candles-1s", "0", NULL},
     {"retain-candles-1m", "0", NULL},
     {"retain-averages", "0", NULL},
+    {"retain-gaps", "0", NULL},
     {NULL, NULL, NULL},
 };
+// clang-format on
 
 const tp_cmd_spec tp_spec_process = {
     .name = "process",

@@ -923,7 +923,9 @@ static int write_unit(tp_pipeline *p, int64_t now_ms, char *err, size_t errlen) 
 /* One step of retention, between units (the store has no unit open). */
 static void retain_step(tp_pipeline *p) {
     const tp_retention *r = &p->cfg.retention;
-    if (r->trades_ms <= 0 && r->candles_1s_ms <= 0 && r->candles_1m_ms <= 0 && r->averages_ms <= 0) return;
+    if (r->trades_ms <= 0 && r->candles_1s_ms <= 0 && r->candles_1m_ms <= 0 && r->averages_ms <= 0 &&
+        r->gaps_ms <= 0)
+        return;
     int64_t now = tp_mono_us();
     if (now < p->next_retain_us) return;
     uint64_t deleted = 0;
@@ -939,8 +941,8 @@ static void retain_step(tp_pipeline *p) {
     /* with a backlog soon again; else every 30 s, or a quarter of the
      * shortest retention if that is sooner (short retention in tests) */
     int64_t idle_us = 30000000;
-    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms};
-    for (int i = 0; i < 4; i++)
+    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms, r->gaps_ms};
+    for (int i = 0; i < 5; i++)
         if (keep[i] > 0 && keep[i] * 250 < idle_us) idle_us = keep[i] * 250;
     p->next_retain_us = now + (deleted >= RETAIN_ROWS || idle_us < 200000 ? 200000 : idle_us);
 }

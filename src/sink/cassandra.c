@@ -134,7 +134,7 @@ static const char *const k_cql[ST_COUNT] = {
         "SELECT " CANDLE_COLS " FROM candles WHERE symbol = ? AND interval_s = ? AND day = ? "
         "AND start_time >= ? AND start_time < ? ORDER BY start_time ASC",
     [ST_INS_GAP] = "INSERT INTO feed_gaps (symbol, from_ms, connection, to_ms, reason, detected_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?",
+                   "VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?",
     [ST_SEL_GAPS] = "SELECT from_ms, connection, to_ms, reason, detected_at FROM feed_gaps "
                     "WHERE symbol = ? AND from_ms < ?",
 };
@@ -847,6 +847,7 @@ static int64_t gap_write_time(int64_t detected_at_ms) {
 
 static int cass_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
     cass_store *s = state;
+    s->now_ms = tp_now_ms(); /* for the TTLs */
     for (size_t i = 0; i < n; i++) {
         const char *reason = g[i].reason ? g[i].reason : "";
         pend *r = row_begin(s, ST_INS_GAP);
@@ -855,7 +856,8 @@ static int cass_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err
         if (val_text(s, v, g[i].symbol.ptr, g[i].symbol.len) || tp_cql_val_i64(v, g[i].from_ms) ||
             tp_cql_val_i32(v, g[i].connection) || tp_cql_val_i64(v, g[i].to_ms) ||
             val_text(s, v, reason, strlen(reason)) || tp_cql_val_i64(v, g[i].detected_at_ms) ||
-            tp_cql_val_i64(v, gap_write_time(g[i].detected_at_ms)))
+            tp_cql_val_i64(v, gap_write_time(g[i].detected_at_ms)) ||
+            tp_cql_val_i32(v, ttl_of(s, g[i].to_ms, s->ret.gaps_ms)))
             goto oom;
         row_end(s, r);
     }

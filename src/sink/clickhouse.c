@@ -873,7 +873,11 @@ static int ch_retain(void *state, const tp_retention *r, int64_t now_ms, int max
     ch_store *s = state;
     (void)max_rows;
     *deleted = 0;
-    ch_retain_table t[3] = {{.table = "trades"}, {.table = "running_averages_15_sec"}, {.table = "candles"}};
+    ch_retain_table t[4] = {{.table = "trades"},
+                            {.table = "running_averages_15_sec"},
+                            {.table = "candles"},
+                            {.table = "feed_gaps"}};
+    if (r->gaps_ms > 0) snprintf(t[3].cond, sizeof t[3].cond, "to_ms < %" PRId64, now_ms - r->gaps_ms);
     if (r->trades_ms > 0) {
         snprintf(t[0].cond, sizeof t[0].cond, "trade_timestamp < %" PRId64, now_ms - r->trades_ms);
         t[0].month_cut = now_ms - r->trades_ms;
@@ -895,7 +899,7 @@ static int ch_retain(void *state, const tp_retention *r, int64_t now_ms, int max
             t[2].month_cut =
                 now_ms - (r->candles_1s_ms > r->candles_1m_ms ? r->candles_1s_ms : r->candles_1m_ms);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (!t[i].cond[0]) continue;
         int rc = ch_retain_one(s, &t[i], deleted, err, errlen);
         if (rc) return rc;

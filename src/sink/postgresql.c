@@ -831,10 +831,13 @@ static int pg_retain(void *state, const tp_retention *r, int64_t now_ms, int max
         PG_DEL("candles", " AND interval_s = 1", "start_time"),
         PG_DEL("candles", " AND interval_s = 60", "start_time"),
         PG_DEL("running_averages_15_sec", "", "window_start"),
+        /* feed gaps are few and keep plain epoch ms */
+        "WITH d AS (DELETE FROM feed_gaps WHERE ctid = ANY(ARRAY(SELECT ctid FROM feed_gaps"
+        " WHERE to_ms < $1::int8 LIMIT $2::int8)) RETURNING 1) SELECT count(*) FROM d",
     };
 #undef PG_DEL
 #undef PG_SYMS
-    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms};
+    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms, r->gaps_ms};
     *deleted = 0;
     for (size_t t = 0; t < sizeof k_sql / sizeof k_sql[0]; t++) {
         if (keep[t] <= 0) continue;

@@ -104,6 +104,7 @@ typedef int (*tp_gap_row_fn)(void *ud, const tp_gap_row *g);
  * window start, against the wall clock); 0 = forever. */
 typedef struct tp_retention {
     int64_t trades_ms, candles_1s_ms, candles_1m_ms, averages_ms;
+    int64_t gaps_ms; /* feed_gaps rows, by the gap's end (to_ms) */
 } tp_retention;
 
 /* Reader operations: what `serve` and the dashboard's REST API and live

@@ -639,8 +639,12 @@ static int sqlite_retain(void *state, const tp_retention *r, int64_t now_ms, int
          " FROM running_averages_15_sec WHERE symbol = ?1 AND window_start < ?2 ORDER BY window_start LIMIT "
          "?3)",
          0},
+        {"feed_gaps",
+         "DELETE FROM feed_gaps WHERE (symbol, from_ms, connection) IN (SELECT symbol, from_ms, connection"
+         " FROM feed_gaps WHERE symbol = ?1 AND to_ms < ?2 LIMIT ?3)",
+         0},
     };
-    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms};
+    const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms, r->gaps_ms};
     *deleted = 0;
     if (s->in_tx)
         return tp_seterr(err, errlen, TP_ESTATE, "SQLite %s: retention inside a unit of work", s->path);
