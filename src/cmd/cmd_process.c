@@ -15,7 +15,15 @@
  * too), and a second signal stops retrying at once: exit 1, saying how many
  * trades are not durable (their offsets stay uncommitted, so the next start
  * reads them again). Retention (--retain-*) runs in the pipeline between
- * units, as in run. */
+ * units, as in run.
+ *
+ * The Kafka part of a stop (the last offset commit, leaving the group)
+ * waits in librdkafka for a coordinator, and nothing interrupts that wait
+ * when every broker is gone; a guard thread bounds it: past the drain
+ * deadline plus a few seconds (2 s after a second signal) the process
+ * exits 1 without it. Nothing is lost: the store has every trade it took,
+ * and offsets not committed only mean those records are read again (the
+ * store keeps each trade once) at the next start. */
 #include "cmd/commands.h"
 
 #include "codec/avro_trades.h"
@@ -31,25 +39,82 @@
 #include "core/listen.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MOD "process"
+#define CLOSE_GRACE_US 5000000   /* the Kafka part's time past the drain deadline */
+#define GIVE_UP_GRACE_US 2000000 /* ... and after a second signal */
+
+/* The bound on the stop's Kafka part (see the top). */
+typedef struct close_guard {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    int done, started;
+    int64_t deadline_us; /* tp_mono_us; INT64_MAX until the loop has ended */
+    pthread_t th;
+} close_guard;
 
 typedef struct proc {
     tp_consume c;
     _Atomic int stop;
     _Atomic int drain_armed;
-    int64_t drain_us; /* --drain-timeout */
+    int64_t drain_us;                 /* --drain-timeout */
+    _Atomic int64_t stop_deadline_us; /* the drain's, once armed */
+    close_guard guard;
 } proc;
 
 /* The drain's deadline, from the first stop of any kind. */
 static void arm_drain(proc *pr) {
     if (!pr->c.pipe || atomic_exchange(&pr->drain_armed, 1)) return;
-    tp_pipeline_stop_at(pr->c.pipe, tp_mono_us() + pr->drain_us);
+    int64_t at = tp_mono_us() + pr->drain_us;
+    atomic_store(&pr->stop_deadline_us, at);
+    tp_pipeline_stop_at(pr->c.pipe, at);
+}
+
+static void *guard_main(void *arg) {
+    close_guard *g = arg;
+    pthread_mutex_lock(&g->mu);
+    while (!g->done) {
+        int64_t left = g->deadline_us - tp_mono_us();
+        if (left <= 0) break;
+        struct timespec ts;
+        tp_mono_deadline(&ts, (left + 999) / 1000);
+        pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+    }
+    int done = g->done;
+    pthread_mutex_unlock(&g->mu);
+    if (!done) {
+        tp_error(MOD, "Kafka did not let go in time at the stop (are the brokers gone?): exiting without the "
+                      "last offset commit; the next start reads those records again");
+        fflush(stderr);
+        _exit(1);
+    }
+    return NULL;
+}
+
+/* Move the guard's deadline earlier (or set it); starts the thread once. */
+static void guard_at(close_guard *g, int64_t at_us) {
+    pthread_mutex_lock(&g->mu);
+    if (at_us < g->deadline_us) g->deadline_us = at_us;
+    if (!g->started && !g->done) g->started = !pthread_create(&g->th, NULL, guard_main, g);
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void guard_end(close_guard *g) {
+    pthread_mutex_lock(&g->mu);
+    g->done = 1;
+    int started = g->started;
+    g->started = 0; /* joined once */
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    if (started) pthread_join(g->th, NULL);
 }
 
 /* Poll, add, flush when due, until a drain is asked for. */
@@ -97,7 +162,9 @@ static void on_drain(void *ud) {
 }
 
 static void on_give_up(void *ud) {
-    tp_pipeline_stop(((proc *)ud)->c.pipe);
+    proc *pr = ud;
+    tp_pipeline_stop(pr->c.pipe);
+    guard_at(&pr->guard, tp_mono_us() + GIVE_UP_GRACE_US);
 }
 /* The pipeline and the consumer; an exit status on failure, else -1. */
 static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_flags *cf,
@@ -181,6 +248,7 @@ static int process_main(proc *pr, tp_cmd_args *a) {
         int64_t start_us = tp_mono_us();
         consume_loop(pr, stop->max_trades, a->progress.interval_ms, start_us);
         arm_drain(pr);
+        guard_at(&pr->guard, atomic_load(&pr->stop_deadline_us) + CLOSE_GRACE_US);
         status = tp_consume_drain(&pr->c);
         if (status && tp_pipeline_stopped(pr->c.pipe)) {
             tp_pipeline_stats ps;
@@ -195,6 +263,8 @@ static int process_main(proc *pr, tp_cmd_args *a) {
         tp_consumer_stats cs;
         tp_consumer_get_stats(pr->c.cons, &cs); /* before close frees the consumer */
         tp_consumer_close(pr->c.cons);
+        tp_shutdown_arm(sd, NULL); /* no give_up from here on: the guard can go */
+        guard_end(&pr->guard);
         tp_consume_log_summary(&pr->c, start_us, &cs);
         tp_http_stop(http);
     }
@@ -204,9 +274,15 @@ static int process_main(proc *pr, tp_cmd_args *a) {
 
 int tp_cmd_process(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     proc pr = {0};
+    pthread_mutex_init(&pr.guard.mu, NULL);
+    tp_cond_init_mono(&pr.guard.cv);
+    pr.guard.deadline_us = INT64_MAX;
     tp_consume_init(&pr.c);
     int status = process_main(&pr, a);
+    guard_end(&pr.guard); /* no callback runs any more: tp_shutdown_end came first */
     if (pr.c.pipe) tp_pipeline_free(pr.c.pipe);
     tp_consume_free(&pr.c);
+    pthread_cond_destroy(&pr.guard.cv);
+    pthread_mutex_destroy(&pr.guard.mu);
     return status;
 }
