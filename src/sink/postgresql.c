@@ -826,15 +826,18 @@ static int pg_retain(void *state, const tp_retention *r, int64_t now_ms, int max
     " < " TS("$1::int8") " ORDER BY " col                                                                    \
                          " LIMIT $2::int8) x WHERE syms.sym IS NOT NULL LIMIT $2::int8)) RETURNING 1)"       \
                          " SELECT count(*) FROM d"
+/* feed gaps are few and keep plain epoch ms */
+#define PG_DEL_GAPS                                                                                          \
+    "WITH d AS (DELETE FROM feed_gaps WHERE ctid = ANY(ARRAY(SELECT ctid FROM feed_gaps"                     \
+    " WHERE to_ms < $1::int8 LIMIT $2::int8)) RETURNING 1) SELECT count(*) FROM d"
     static const char *const k_sql[] = {
         PG_DEL("trades", "", "trade_timestamp"),
         PG_DEL("candles", " AND interval_s = 1", "start_time"),
         PG_DEL("candles", " AND interval_s = 60", "start_time"),
         PG_DEL("running_averages_15_sec", "", "window_start"),
-        /* feed gaps are few and keep plain epoch ms */
-        "WITH d AS (DELETE FROM feed_gaps WHERE ctid = ANY(ARRAY(SELECT ctid FROM feed_gaps"
-        " WHERE to_ms < $1::int8 LIMIT $2::int8)) RETURNING 1) SELECT count(*) FROM d",
+        PG_DEL_GAPS,
     };
+#undef PG_DEL_GAPS
 #undef PG_DEL
 #undef PG_SYMS
     const int64_t keep[] = {r->trades_ms, r->candles_1s_ms, r->candles_1m_ms, r->averages_ms, r->gaps_ms};
