@@ -85,6 +85,10 @@ resume() {
   wait_for 180 eval "grep -o 'total [0-9]* trades' '$TMP/$g${ids[1]}2.log' | grep -qv 'total 0 '"
   RESUME_S=$(echo "$(now) - $t_kill" | bc)
   kill "$(eval echo "\$PID_gen$g")" 2>/dev/null || true
+  # the members go before the cluster does (a member stopped after its
+  # brokers waits for them up to its drain timeout)
+  for m in a c b2; do kill -TERM "$(eval echo "\$PID_$g$m")" 2>/dev/null || true; done
+  for m in a c b2; do wait "$(eval echo "\$PID_$g$m")" 2>/dev/null || true; done
 }
 
 echo "Apache Kafka $KAFKA_VERSION (KRaft), $(date -u +%F), $(nproc) cores; tickpipe and kcat on the same broker(s) in the same run"

@@ -159,6 +159,10 @@ static void on_drain(void *ud) {
             (double)pr->drain_us / 1e6);
     atomic_store(&pr->stop, 1);
     arm_drain(pr);
+    /* from the stop on, not only once the loop ends: the loop itself can be
+     * inside a commit that waits for brokers that are gone */
+    int64_t at = atomic_load(&pr->stop_deadline_us);
+    if (at > 0) guard_at(&pr->guard, at + CLOSE_GRACE_US);
 }
 
 static void on_give_up(void *ud) {
