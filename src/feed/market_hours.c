@@ -5,7 +5,7 @@
 
 /* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms:
  * exact for every proleptic Gregorian date, no time zone database needed). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
+int64_t tp_days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     int64_t yoe = y - era * 400;
@@ -31,7 +31,7 @@ static int weekday(int64_t days) {
 }
 /* The day of the n-th (1-based) Sunday of month m of year y. */
 static int64_t nth_sunday(int64_t y, int m, int n) {
-    int64_t first = days_from_civil(y, m, 1);
+    int64_t first = tp_days_from_civil(y, m, 1);
     return first + (7 - weekday(first)) % 7 + 7 * (n - 1);
 }
 

@@ -98,16 +98,6 @@ void tp_market_free(tp_market *m) {
 
 /* ---- market hours ---- */
 
-/* Days since 1970-01-01 of a civil date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int tp_market_us_open(int64_t utc_ms) {
     return tp_market_hours_us_open(utc_ms); /* the calendar tickpipe's feed side uses too */
 }
@@ -130,7 +120,7 @@ int tp_market_parse_time(const char *t, int64_t *ms) {
     if (strcmp(rest, "Z") || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 59 ||
         y < 1970)
         return -1;
-    *ms = ((days_from_civil(y, mo, d) * 24 + hh) * 60 + mm) * 60000 + (int64_t)ss * 1000;
+    *ms = ((tp_days_from_civil(y, mo, d) * 24 + hh) * 60 + mm) * 60000 + (int64_t)ss * 1000;
     return 0;
 }
 
