@@ -173,7 +173,7 @@ static void on_give_up(void *ud) {
 /* The pipeline and the consumer; an exit status on failure, else -1. */
 static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_flags *cf,
                        const tp_store_flags *sf, const tp_windows_flags *wf, const tp_durable_flags *df,
-                       const char *brokers) {
+                       const tp_checks_flags *ck, const char *brokers) {
     char err[512];
     tp_pipeline_config pc;
     tp_pipeline_config_default(&pc);
@@ -182,6 +182,8 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
     pc.win.emit_interval_ms = wf->emit_interval_ms;
     pc.win.idle_expiry_ms = wf->idle_expiry_ms;
     pc.win.external_watermark = 1;
+    pc.win.max_ahead_ms = ck->max_ahead_ms;
+    pr->c.limits = (tp_trade_limits){ck->max_age_ms, ck->max_ahead_ms};
     pc.flush_interval_ms = wf->flush_interval_ms;
     pr->c.offsets_interval_ms = wf->flush_interval_ms;
     pc.flush_max_trades = (size_t)wf->flush_max_trades;
@@ -201,6 +203,7 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
         .dlq_topic = cf->dlq,
         .member_id = cf->member_id,
         .props = &kf->props,
+        .partition_idle_ms = cf->partition_idle_ms,
         .on_revoke = tp_consume_on_revoke,
         .on_reset = tp_consume_on_reset,
         .ud = &pr->c,
@@ -224,7 +227,7 @@ static int process_main(proc *pr, tp_cmd_args *a) {
     tp_shutdown *sd = NULL;
     if (tp_shutdown_start(stop->duration_ms, &sd, err, sizeof err))
         return tp_cmd_fail(&tp_spec_process, "%s", err);
-    int status = open_stages(pr, kf, cf, sf, &a->windows, &a->durable, brokers);
+    int status = open_stages(pr, kf, cf, sf, &a->windows, &a->durable, &a->checks, brokers);
     if (status < 0) {
         tp_shutdown_ops ops = {.drain = on_drain, .give_up = on_give_up, .ud = pr};
         tp_shutdown_arm(sd, &ops);

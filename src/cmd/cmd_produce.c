@@ -36,6 +36,7 @@
 #include "feed/source.h"
 #include "feed/symbol_groups.h"
 #include "kafka/gap_record.h"
+#include "kafka/headers.h"
 #include "kafka/producer.h"
 
 #include <stddef.h>
@@ -53,6 +54,9 @@ typedef struct produce_state {
     int failed;                              /* a send failed for good: stop */
     int replay;                              /* frames come from a recording */
     uint64_t gaps_sent, gaps_unsent;
+    const char *dlq;                /* --dlq-topic; "" = none */
+    tp_buf dlq_buf;                 /* a rejected trade's record */
+    uint64_t dlq_sent, dlq_unsent;  /* rejected trades copied / not */
     char err[512];
     tp_producer_stats prev; /* progress: the last line's counters */
     int64_t prev_us;
@@ -75,9 +79,47 @@ static int send_group(produce_state *st, const tp_batch *b, size_t g) {
      * idempotent-producer state (producer.id.expiration.ms, 1 day) and its
      * retention by record timestamps, so a recording older than a day
      * would lose its duplicate protection at the next broker restart. */
-    int64_t ts = st->replay ? 0 : b->recv_ms; /* 0: librdkafka's clock, now */
-    return tp_producer_send(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, ts, cnt, st->err,
+    if (st->replay) {
+        /* 0: librdkafka's clock, now; the recorded receive time travels in
+         * a header, for process's door (core/trade_check.h) */
+        char recv[24];
+        int n = snprintf(recv, sizeof recv, "%lld", (long long)b->recv_ms);
+        tp_producer_header h = {TP_RECV_HEADER, recv, (size_t)n};
+        return tp_producer_send_headers(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, 0, cnt, &h, 1,
+                                        st->err, sizeof st->err);
+    }
+    return tp_producer_send(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, b->recv_ms, cnt, st->err,
                             sizeof st->err);
+}
+
+/* The source's door hook: a rejected trade goes to the dead-letter topic
+ * as one Avro record (trades.avsc) with the reason in headers. */
+static void on_reject(void *ud, const tp_trade *t, tp_reject why, int64_t recv_ms) {
+    produce_state *st = ud;
+    if (!*st->dlq || st->failed) return;
+    uint32_t idx = 0;
+    tp_buf_reset(&st->dlq_buf);
+    char err[512], recv[24], reason[200];
+    int rc = tp_avro_encode(t, &idx, 1, "trade", &st->dlq_buf);
+    if (!rc) {
+        int n = snprintf(recv, sizeof recv, "%lld", (long long)recv_ms);
+        const char *name = tp_reject_name(why);
+        int rn = snprintf(reason, sizeof reason, "trade checks: %s: %s", name, tp_reject_text(why));
+        tp_producer_header h[3] = {{TP_ERROR_HEADER, reason, (size_t)rn},
+                                   {TP_REJECT_HEADER, name, strlen(name)},
+                                   {TP_RECV_HEADER, recv, (size_t)n}};
+        size_t keylen = t->symbol.len > 256 ? 256 : t->symbol.len;
+        rc = tp_producer_send_side(st->prod, st->dlq, t->symbol.ptr, keylen, st->dlq_buf.p, st->dlq_buf.len, h,
+                                   3, err, sizeof err);
+    } else {
+        snprintf(err, sizeof err, "cannot encode it: %s", tp_strerror(rc));
+    }
+    if (rc) {
+        if (st->dlq_unsent++ < 10)
+            tp_warn("produce", "a rejected trade was not copied to the dead-letter topic %s: %s", st->dlq, err);
+        return;
+    }
+    st->dlq_sent++;
 }
 
 /* The source's gap hook (its thread): the gap as a control record. A gap
@@ -179,11 +221,20 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
     }
     tp_source_stats ss;
     tp_source_get_stats(st->src, &ss);
+    uint64_t rejected = 0;
+    for (int i = 1; i < TP_REJECT_N; i++) rejected += ss.rejected[i];
+    if (rejected) {
+        char by[256];
+        tp_rejects_format_counts(ss.rejected, by, sizeof by);
+        fprintf(stderr, "rejected at the door (not sent as trades): %s; %llu copied to the dead-letter topic%s%s\n",
+                by, (unsigned long long)st->dlq_sent, *st->dlq ? " " : "", st->dlq);
+    }
     fprintf(stderr,
             "summary: trades=%llu messages=%llu bytes=%llu accepted_trades=%llu delivered_trades=%llu "
             "delivered_messages=%llu failed_trades=%llu undelivered_trades=%llu queue_full_waits=%llu "
             "feed_trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu unknown=%llu "
-            "oversize=%llu duplicates=%llu gaps=%llu gap_records=%llu seconds=%.3f trades_per_s=%.0f\n",
+            "oversize=%llu duplicates=%llu gaps=%llu gap_records=%llu rejected=%llu dead_letters=%llu seconds=%.3f "
+            "trades_per_s=%.0f\n",
             (unsigned long long)ps.trades, (unsigned long long)ps.messages, (unsigned long long)ps.bytes,
             (unsigned long long)st->taken, (unsigned long long)ps.delivered_trades,
             (unsigned long long)ps.delivered_messages, (unsigned long long)ps.failed_trades,
@@ -192,7 +243,7 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
             (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
-            (unsigned long long)st->gaps_sent, secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
+            (unsigned long long)st->gaps_sent, (unsigned long long)rejected, (unsigned long long)st->dlq_sent, secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
     return status;
 }
 
@@ -268,17 +319,20 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_prod
     tp_symbol_groups_init(&st->groups);
     st->max_trades = (uint64_t)stop->max_trades;
     st->replay = cfg->replay_path != NULL;
+    st->dlq = pf->dlq ? pf->dlq : "";
     int status = tp_shutdown_start(stop->duration_ms, &sd, err, sizeof err)
                      ? tp_cmd_fail(&tp_spec_produce, "%s", err)
                      : open_producer(kf, pf, &st->prod);
     if (status < 0 && tp_source_new(cfg, on_batch, st, &st->src, err, sizeof err))
         status = tp_cmd_usage_error(&tp_spec_produce, "%s", err);
     if (status < 0) tp_source_set_gap_hook(st->src, on_gap, st);
+    if (status < 0) tp_source_set_reject_hook(st->src, on_reject, st);
     if (status < 0) status = stream(st, sd, pf, progress_ms);
     tp_shutdown_end(sd);
     if (st->src) tp_source_free(st->src);
     if (st->prod) tp_producer_free(st->prod);
     tp_buf_free(&st->buf);
+    tp_buf_free(&st->dlq_buf);
     tp_symbol_groups_free(&st->groups);
     free(st);
     return status;
@@ -287,7 +341,7 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_prod
 int tp_cmd_produce(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     tp_source_config cfg;
     tp_symbols syms = {0};
-    int status = tp_feed_config(&tp_spec_produce, &a->api, &a->feed,
+    int status = tp_feed_config(&tp_spec_produce, &a->api, &a->feed, &a->checks,
                                 TP_FEED_NEED_TOKEN | TP_FEED_NEED_SYMBOLS, &cfg, &syms);
     if (status < 0) status = produce_main(&cfg, &a->kafka, &a->producer, &a->stop, a->progress.interval_ms);
     tp_symbols_free(&syms);

@@ -96,7 +96,7 @@ static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags 
 }
 
 static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf,
-                          const tp_durable_flags *rf) {
+                          const tp_durable_flags *rf, int64_t max_ahead_ms) {
     char err[512];
     tp_pipeline_config pcfg;
     tp_pipeline_config_default(&pcfg);
@@ -105,6 +105,7 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
     pcfg.win.allowed_lateness_ms = wf->allowed_lateness_ms;
     pcfg.win.emit_interval_ms = wf->emit_interval_ms;
     pcfg.win.idle_expiry_ms = wf->idle_expiry_ms;
+    pcfg.win.max_ahead_ms = max_ahead_ms;
     pcfg.flush_interval_ms = wf->flush_interval_ms;
     pcfg.flush_max_trades = (size_t)wf->flush_max_trades;
     pcfg.on_durable = on_durable;
@@ -144,12 +145,19 @@ static int summary(run_state *r, int prc, int feed_rc) {
     tp_pipeline_get_stats(r->fs.pipe, &ps);
     tp_source_stats ss;
     tp_source_get_stats(r->fs.src, &ss);
+    uint64_t rejected = 0;
+    for (int i = 1; i < TP_REJECT_N; i++) rejected += ss.rejected[i];
+    if (rejected) {
+        char by[256];
+        tp_rejects_format_counts(ss.rejected, by, sizeof by);
+        fprintf(stderr, "rejected at the door (never stored): %s\n", by);
+    }
     fprintf(stderr,
-            "summary: trades=%llu stored=%llu late=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
+            "summary: trades=%llu stored=%llu late=%llu rejected=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
             "reconnects=%llu duplicates=%llu gaps=%llu store_errors=%llu flushes=%llu durable_p50_ms=%lld "
             "durable_p99_ms=%lld durable_p999_ms=%lld\n",
             (unsigned long long)ss.trades, (unsigned long long)ps.trades, (unsigned long long)ps.late,
-            (unsigned long long)ss.frames, (unsigned long long)ss.pings, (unsigned long long)ss.errors,
+            (unsigned long long)rejected, (unsigned long long)ss.frames, (unsigned long long)ss.pings, (unsigned long long)ss.errors,
             (unsigned long long)ss.malformed, (unsigned long long)ss.reconnects,
             (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
             (unsigned long long)ps.store_errors, (unsigned long long)ps.flushes,
@@ -200,7 +208,7 @@ static int run_main(run_state *r, tp_cmd_args *a, tp_source_config *scfg) {
     r->fs.flush_interval_ms = a->windows.flush_interval_ms;
     r->fs.progress_ms = a->progress.interval_ms;
     int status = start_feed(r, &a->api, &a->run, scfg);
-    if (status < 0) status = start_pipeline(r, &a->store, &a->windows, &a->durable);
+    if (status < 0) status = start_pipeline(r, &a->store, &a->windows, &a->durable, a->checks.max_ahead_ms);
     if (status < 0 && !a->run.no_http) status = start_http(r, &a->http, a->store.store);
     if (status < 0 && tp_source_new(scfg, tp_feed_stage_on_batch, &r->fs, &r->fs.src, err, sizeof err))
         status = tp_cmd_fail(&tp_spec_run, "%s", err);
@@ -219,7 +227,7 @@ static int run_main(run_state *r, tp_cmd_args *a, tp_source_config *scfg) {
 int tp_cmd_run(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     tp_source_config scfg;
     tp_symbols syms;
-    int status = tp_feed_config(&tp_spec_run, &a->api, &a->feed, 0, &scfg, &syms);
+    int status = tp_feed_config(&tp_spec_run, &a->api, &a->feed, &a->checks, 0, &scfg, &syms);
     if (status >= 0) return status;
     if (!a->feed.replay && syms.n == 0) status = tp_cmd_usage_error(&tp_spec_run, "no symbols to subscribe");
     run_state r;

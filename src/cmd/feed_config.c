@@ -40,8 +40,8 @@ int tp_api_tokens(const tp_api_flags *api, tp_symbols *out) {
     return 0;
 }
 
-int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_feed_flags *feed, int need,
-                   tp_source_config *cfg, tp_symbols *syms) {
+int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_feed_flags *feed,
+                   const tp_checks_flags *checks, int need, tp_source_config *cfg, tp_symbols *syms) {
     char err[512];
     tp_source_config_default(cfg);
     memset(syms, 0, sizeof *syms);
@@ -57,6 +57,8 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     cfg->max_reconnects = (int)feed->max_reconnects;
     cfg->replay_path = feed->replay;
     cfg->replay_speed = feed->speed;
+    cfg->limits = (tp_trade_limits){checks->max_age_ms, checks->max_ahead_ms};
+    cfg->check_subscribed = 1; /* the source leaves it out in a replay */
     if (feed->symbols && tp_symbols_parse(feed->symbols, syms, err, sizeof err))
         return tp_cmd_usage_error(spec, "%s", err);
     /* the tokens go after the symbols in syms, which owns both */

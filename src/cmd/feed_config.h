@@ -1,7 +1,8 @@
 /* feed_config.h - the Finnhub account and feed option groups (cmd/flags.h)
  * turned into a tp_source_config, with the checks capture, produce and run
  * share: a token unless replaying, the symbol list parsed, at least one
- * symbol. Main thread of a command. */
+ * symbol; the trade checks (--max-trade-age, --max-trade-ahead, subscribed
+ * symbols) of the source's door. Main thread of a command. */
 #ifndef TP_CMD_FEED_CONFIG_H
 #define TP_CMD_FEED_CONFIG_H
 
@@ -19,8 +20,8 @@ enum {
  * of several connections (feed/source_group.h); too few tokens for the
  * symbols is a usage error. Returns -1 to go on, else the exit status
  * after printing the usage error. */
-int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_feed_flags *feed, int need,
-                   tp_source_config *cfg, tp_symbols *syms);
+int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_feed_flags *feed,
+                   const tp_checks_flags *checks, int need, tp_source_config *cfg, tp_symbols *syms);
 
 /* The tokens of --token (repeated, each maybe a comma list) or
  * FINNHUB_API_TOKEN, else FINNHUB_API_TOKENS, without empty items and

@@ -11,6 +11,7 @@
  *   group        values              taken by
  *   api          tp_api_flags        run, capture, produce, symbols
  *   feed         tp_feed_flags       run, capture, produce
+ *   checks       tp_checks_flags     run, capture, produce, process
  *   kafka        tp_kafka_flags      produce, process
  *   store        tp_store_flags      run, process, serve
  *   windows      tp_windows_flags    run, process
@@ -72,6 +73,12 @@ typedef struct tp_feed_flags {
     double speed;
 } tp_feed_flags;
 
+/* The door (core/trade_check.h): how far a trade's time may be from its
+ * receive time. */
+typedef struct tp_checks_flags {
+    int64_t max_age_ms, max_ahead_ms; /* 0 = no bound */
+} tp_checks_flags;
+
 typedef struct tp_kafka_flags {
     const char *brokers; /* NULL: KAFKA_SERVER/KAFKA_PORT (tp_cfg_brokers) */
     const char *topic;
@@ -115,9 +122,11 @@ typedef struct tp_capture_flags {
 
 typedef struct tp_consumer_flags {
     const char *group, *dlq, *member_id, *metrics;
+    int64_t partition_idle_ms;
 } tp_consumer_flags;
 
 typedef struct tp_producer_flags {
+    const char *dlq; /* "" = no dead-letter copies */
     const char *compression;
     int64_t linger_ms, partitions, rf, min_isr, connect_ms, flush_ms;
     int create_topic;
@@ -159,6 +168,7 @@ typedef struct tp_symbols_flags {
 typedef struct tp_cmd_args {
     tp_api_flags api;
     tp_feed_flags feed;
+    tp_checks_flags checks;
     tp_kafka_flags kafka;
     tp_store_flags store;
     tp_windows_flags windows;
@@ -183,7 +193,7 @@ void tp_cmd_args_free(tp_cmd_args *a);
 
 extern const tp_opt tp_flag_table[]; /* every row of flags.def, then {0} */
 
-extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_kafka, tp_flags_store, tp_flags_windows,
+extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_checks, tp_flags_kafka, tp_flags_store, tp_flags_windows,
     tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_capture, tp_flags_consumer,
     tp_flags_producer, tp_flags_run, tp_flags_durable, tp_flags_serve, tp_flags_sim_server,
     tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;

@@ -83,7 +83,7 @@ typedef struct tp_opt_default {
     const char *def_doc;
 } tp_opt_default;
 
-#define TP_CMD_MAX_GROUPS 12
+#define TP_CMD_MAX_GROUPS 16
 
 typedef struct tp_cmd_spec {
     const char *name;     /* "run" */

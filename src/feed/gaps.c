@@ -73,6 +73,10 @@ int tp_gaps_new(const char *const *symbols, size_t n, int connection, tp_gaps **
     return 0;
 }
 
+int tp_gaps_has(tp_gaps *g, tp_str symbol) {
+    return find(g, symbol.ptr, symbol.len) != NULL;
+}
+
 void tp_gaps_free(tp_gaps *g) {
     if (!g) return;
     for (size_t i = 0; i < g->n; i++) free(g->s[i].name);

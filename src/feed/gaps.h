@@ -49,6 +49,8 @@ typedef struct tp_gaps tp_gaps;
 /* A tracker for these symbols (copied). 0 or TP_ENOMEM. */
 int tp_gaps_new(const char *const *symbols, size_t n, int connection, tp_gaps **out);
 void tp_gaps_free(tp_gaps *g);
+/* 1 if symbol is one of the connection's symbols, else 0. */
+int tp_gaps_has(tp_gaps *g, tp_str symbol);
 /* The connection went down: open a gap for every symbol seen so far that
  * has none open (a second drop before recovery keeps the first reason). */
 void tp_gaps_disconnect(tp_gaps *g, tp_gap_reason r);

@@ -102,6 +102,12 @@ struct tp_source {
     tp_gaps *gaps;     /* per-symbol holes across reconnects; NULL in replay */
     tp_gap_fn on_gap;
     void *gap_ud;
+    tp_source_reject_fn on_reject;
+    void *reject_ud;
+    tp_trade_limits limits;
+    int check_subscribed;
+    tp_rejects rejects; /* the door's counts (core/trade_check.h) */
+    int connection;     /* cfg.connection_index */
     int silenced; /* the watchdog dropped this connection */
 
     /* stats (written by the run thread, read from anywhere) */
@@ -223,6 +229,30 @@ static void report_gap(void *ud, const tp_feed_gap *g) {
     if (s->on_gap) s->on_gap(s->gap_ud, g);
 }
 
+/* The door: remove the trades that fail core/trade_check.h's rules (or
+ * name a symbol this connection did not subscribe) from the batch, in
+ * place, keeping the order of the others. */
+static void check_trades(tp_source *s, int64_t recv_ms) {
+    tp_batch *b = &s->batch;
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const tp_trade *t = &b->trades[i];
+        tp_reject why = tp_trade_check(t, recv_ms, &s->limits);
+        if (!why && s->check_subscribed && s->gaps && !tp_gaps_has(s->gaps, t->symbol))
+            why = TP_REJECT_UNSUBSCRIBED;
+        if (why) {
+            char where[48];
+            snprintf(where, sizeof where, "connection %d", s->connection);
+            tp_rejects_note(&s->rejects, why, t, recv_ms, where);
+            if (s->on_reject) s->on_reject(s->reject_ud, t, why, recv_ms);
+            continue;
+        }
+        if (kept != i) b->trades[kept] = *t;
+        kept++;
+    }
+    b->n = kept;
+}
+
 static int handle_message(tp_source *s, const char *data, size_t len, int64_t recv_ms) {
     stat_add(&s->st_frames, s->m.frames, 1);
     if (s->on_frame) s->on_frame(s->frame_ud, data, len, recv_ms);
@@ -261,6 +291,7 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
         break;
     case TP_MSG_TRADE:
         s->delivered = 1;
+        check_trades(s, recv_ms);
         if (s->batch.n == 0) break;
         if (s->dedupe && tp_dedupe_check(s->dedupe, s->batch.trades, s->batch.n, recv_ms)) {
             stat_add(&s->st_duplicates, s->m.duplicates, 1);
@@ -455,6 +486,10 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     }
     tp_batch_init(&s->batch);
     register_metrics(&s->m, cfg->connection_index);
+    s->connection = cfg->connection_index;
+    s->limits = cfg->limits;
+    s->check_subscribed = cfg->check_subscribed && !cfg->replay_path;
+    tp_rejects_init(&s->rejects, "feed");
     if (!oom && cfg->dedupe_horizon_ms > 0 &&
         tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe))
         oom = 1;
@@ -482,6 +517,12 @@ void tp_source_set_gap_hook(tp_source *s, tp_gap_fn fn, void *ud) {
     if (s->group) tp_source_group_set_gap_hook(s->group, fn, ud);
     s->on_gap = fn;
     s->gap_ud = ud;
+}
+
+void tp_source_set_reject_hook(tp_source *s, tp_source_reject_fn fn, void *ud) {
+    if (s->group) tp_source_group_set_reject_hook(s->group, fn, ud);
+    s->on_reject = fn;
+    s->reject_ud = ud;
 }
 
 void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud) {
@@ -516,6 +557,7 @@ void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
     o->duplicates = atomic_load(&m->st_duplicates);
     o->duplicate_trades = atomic_load(&m->st_duplicate_trades);
     o->gaps = atomic_load(&m->st_gaps);
+    for (int i = 0; i < TP_REJECT_N; i++) o->rejected[i] = atomic_load(&m->rejects.n[i]);
 }
 
 void tp_source_free(tp_source *s) {

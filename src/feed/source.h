@@ -25,6 +25,7 @@
 #include "feed/feed.h"
 #include "feed/gaps.h"
 #include "core/trade.h"
+#include "core/trade_check.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,14 @@ typedef struct tp_source_config {
     size_t ntokens;
     size_t max_symbols_per_connection;
     int connection_index; /* in gap reports; set by the group */
+    /* The door (core/trade_check.h): every trade is checked against these
+     * bounds (zero: unbounded, the default here; the commands default to
+     * --max-trade-age 1 d, --max-trade-ahead 1 min) and, with
+     * check_subscribed (not in a replay), against the symbols subscribed on
+     * its connection. A trade that fails is removed from its batch before
+     * dedupe, gaps and on_batch, counted by reason and logged. */
+    tp_trade_limits limits;
+    int check_subscribed;
 } tp_source_config;
 
 /* Messages a connection remembers for --dedupe-horizon (about 130 KiB). */
@@ -72,6 +81,7 @@ typedef struct tp_source_stats {
     uint64_t reconnects, bytes;
     uint64_t duplicates, duplicate_trades; /* messages (and their trades) dropped as exact repeats */
     uint64_t gaps;                         /* holes reported (feed/gaps.h) */
+    uint64_t rejected[TP_REJECT_N];        /* trades removed at the door, by reason */
 } tp_source_stats;
 
 typedef struct tp_source tp_source;
@@ -100,6 +110,13 @@ void tp_source_set_frame_hook(tp_source *s, tp_source_frame_fn fn, void *ud);
  * also logged and counted (gaps=, tickpipe_ingest_gaps_total). Set before
  * tp_source_run. */
 void tp_source_set_gap_hook(tp_source *s, tp_gap_fn fn, void *ud);
+
+/* Called with every trade rejected at the door (see tp_source_config),
+ * from the thread running the connection (serialised with on_batch for a
+ * group); produce copies them to its dead-letter topic. The trade is valid
+ * only during the call. Set before tp_source_run. */
+typedef void (*tp_source_reject_fn)(void *ud, const tp_trade *t, tp_reject why, int64_t recv_ms);
+void tp_source_set_reject_hook(tp_source *s, tp_source_reject_fn fn, void *ud);
 
 /* Feed one piece of a WebSocket message to the source's frame handling
  * (reassembly, size limit, parsing, counting, on_batch); last != 0 says the

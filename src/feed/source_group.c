@@ -30,6 +30,8 @@ struct tp_source_group {
     tp_source_frame_fn on_frame;
     void *frame_ud;
     tp_gap_fn on_gap;
+    tp_source_reject_fn on_reject;
+    void *reject_ud;
     void *gap_ud;
     pthread_mutex_t lock; /* serialises the callbacks */
     _Atomic int stopping;
@@ -169,6 +171,7 @@ void tp_source_group_get_stats(const tp_source_group *g, tp_source_stats *o) {
         o->duplicates += s.duplicates;
         o->duplicate_trades += s.duplicate_trades;
         o->gaps += s.gaps;
+        for (int k = 0; k < TP_REJECT_N; k++) o->rejected[k] += s.rejected[k];
     }
 }
 
@@ -183,6 +186,19 @@ void tp_source_group_set_gap_hook(tp_source_group *g, tp_gap_fn fn, void *ud) {
     g->on_gap = fn;
     g->gap_ud = ud;
     for (size_t i = 0; i < g->n; i++) tp_source_set_gap_hook(g->m[i].src, fn ? on_gap : NULL, g);
+}
+
+static void on_reject(void *ud, const tp_trade *t, tp_reject why, int64_t recv_ms) {
+    tp_source_group *g = ud; /* as on_gap: called before the batch, without the lock */
+    pthread_mutex_lock(&g->lock);
+    if (g->on_reject) g->on_reject(g->reject_ud, t, why, recv_ms);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void tp_source_group_set_reject_hook(tp_source_group *g, tp_source_reject_fn fn, void *ud) {
+    g->on_reject = fn;
+    g->reject_ud = ud;
+    for (size_t i = 0; i < g->n; i++) tp_source_set_reject_hook(g->m[i].src, fn ? on_reject : NULL, g);
 }
 
 void tp_source_group_set_frame_hook(tp_source_group *g, tp_source_frame_fn fn, void *ud) {

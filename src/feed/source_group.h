@@ -42,6 +42,7 @@ int tp_source_group_run(tp_source_group *g, char *err, size_t errlen);
 void tp_source_group_stop(tp_source_group *g); /* any thread, not a signal handler */
 void tp_source_group_get_stats(const tp_source_group *g, tp_source_stats *out);
 void tp_source_group_set_gap_hook(tp_source_group *g, tp_gap_fn fn, void *ud);
+void tp_source_group_set_reject_hook(tp_source_group *g, tp_source_reject_fn fn, void *ud);
 void tp_source_group_set_frame_hook(tp_source_group *g, tp_source_frame_fn fn, void *ud);
 size_t tp_source_group_size(const tp_source_group *g);
 void tp_source_group_free(tp_source_group *g);

@@ -31,6 +31,7 @@ typedef struct part {
     int assigned;
     int eof;
     int64_t eof_offset;  /* the partition's end offset when eof was reported */
+    int64_t eof_us;      /* tp_mono_us when eof was reported */
     int64_t next_offset; /* -1 until a record was consumed since assignment */
     int64_t floor;       /* from the previous owner's commit; INT64_MIN = none */
     int64_t max_ts;      /* newest event time consumed; INT64_MIN = none */
@@ -48,6 +49,7 @@ struct tp_consumer {
     part *parts;
     size_t nparts;
     tp_consumer_stats st;
+    int64_t last_error_us; /* tp_mono_us of the last consumer error (0: none) */
     uint64_t dlq_failed;
     tp_counter *m_records, *m_dlq, *m_dlq_failed, *m_commits, *m_commit_errors, *m_rebalances, *m_errors;
     tp_gauge *m_assigned;
@@ -332,8 +334,10 @@ int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, ch
             if (p && p->assigned) {
                 p->eof = 1;
                 p->eof_offset = m->offset;
+                p->eof_us = tp_mono_us();
             }
         } else {
+            c->last_error_us = tp_mono_us(); /* no partition is idle for a while */
             tp_counter_add(c->m_errors, 1);
             rc = tp_seterr(err, errlen, TP_EUNAVAIL, "%s%s%s", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
                            m->rkt ? ": " : "", rd_kafka_message_errstr(m));
@@ -442,14 +446,24 @@ int tp_consumer_dlq(tp_consumer *c, const tp_consumer_record *rec, const char *r
 int64_t tp_consumer_input_watermark(const tp_consumer *c) {
     /* A partition still being read (not at its end) holds the watermark
      * back, even before its first record: its backlog may be older than
-     * what the other partitions delivered. A partition at its end is idle
-     * and does not. When every partition is at its end, the slowest one's
-     * newest event time is used. */
+     * what the other partitions delivered. A partition at its end holds it
+     * back too until it has been idle for partition_idle_ms: no record and
+     * no consumer error (a broker, leader or coordinator away) meanwhile,
+     * so records that a failover delays (a producer retrying, a leader
+     * moving) are not passed by the watermark. Then it does not, and when
+     * every partition is idle the slowest one's newest event time is used.
+     * The limit: a record delayed longer than partition_idle_ms plus the
+     * allowed lateness after its partition went quiet is late. */
     int64_t active = INT64_MAX, any = INT64_MAX;
+    int64_t now_us = tp_mono_us(), idle_us = c->cfg.partition_idle_ms * 1000;
     for (size_t i = 0; i < c->nparts; i++) {
         const part *p = &c->parts[i];
         if (!p->assigned) continue;
         int idle = p->eof;
+        if (idle && idle_us > 0) {
+            int64_t quiet_since = p->eof_us > c->last_error_us ? p->eof_us : c->last_error_us;
+            if (now_us - quiet_since < idle_us) idle = 0;
+        }
         if (idle) {
             /* At its end when last polled, but records may have arrived
              * since (a burst after a quiet spell): librdkafka's cached high

@@ -59,6 +59,12 @@ typedef struct tp_consumer_config {
      * "host" = this machine's host name; else the id itself. */
     const char *member_id;
     const tp_kafka_props *props;
+    /* A partition at its end stops holding the watermark back only after
+     * this long (ms) with no record and no consumer error (a broker or
+     * leader away, the group's coordinator lost): records still waiting in
+     * a producer during a failover are not passed by the watermark. 0 =
+     * idle as soon as it is at its end. */
+    int64_t partition_idle_ms;
     /* Make everything consumed so far durable; *open_since gets the
      * pipeline's tp_pipeline_open_since() after it. Return 0, or nonzero if
      * that failed (then nothing is committed). */
@@ -102,8 +108,9 @@ int tp_consumer_record_header(const tp_consumer_record *rec, const char *name, c
 void tp_consumer_done(tp_consumer *c, tp_consumer_record *rec, int64_t max_ts);
 /* Copy the record to the dead-letter topic (call before tp_consumer_done). */
 int tp_consumer_dlq(tp_consumer *c, const tp_consumer_record *rec, const char *reason);
-/* The watermark input: the slowest partition still being read (see
- * consumer.c); INT64_MIN while one has not delivered yet. */
+/* The watermark input: the slowest partition that is not idle (see
+ * consumer.c and partition_idle_ms); INT64_MIN while one has not
+ * delivered yet. */
 int64_t tp_consumer_input_watermark(const tp_consumer *c);
 /* Everything passed to tp_consumer_done is durable and open_since is the
  * pipeline's tp_pipeline_open_since(): commit synchronously. */

@@ -415,6 +415,23 @@ int tp_producer_send(tp_producer *p, const void *key, size_t keylen, const void 
     return tp_producer_send_headers(p, key, keylen, val, len, ts_ms, ntrades, NULL, 0, err, errlen);
 }
 
+int tp_producer_send_side(tp_producer *p, const char *topic, const void *key, size_t keylen, const void *val,
+                          size_t len, const tp_producer_header *h, size_t nh, char *err, size_t errlen) {
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(nh ? nh : 1);
+    if (!hdrs) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nh; i++) rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, (ssize_t)h[i].len);
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
+        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)0), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (e) {
+        rd_kafka_headers_destroy(hdrs);
+        return tp_seterr(err, errlen, e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? TP_EAGAIN : TP_EREFUSED,
+                         "cannot queue a message for %s: %s", topic, rd_kafka_err2str(e));
+    }
+    return 0;
+}
+
 int tp_producer_send_headers(tp_producer *p, const void *key, size_t keylen, const void *val, size_t len,
                              int64_t ts_ms, uint32_t ntrades, const tp_producer_header *h, size_t nh,
                              char *err, size_t errlen) {

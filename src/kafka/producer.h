@@ -93,6 +93,12 @@ int tp_producer_send_headers(tp_producer *p, const void *key, size_t keylen, con
                              int64_t ts_ms, uint32_t ntrades, const tp_producer_header *h, size_t nh,
                              char *err, size_t errlen);
 
+/* Queue one message with headers to another topic (the dead letters):
+ * never blocks (TP_EAGAIN when the queue is full), carries no trades, and
+ * is delivered with the same guarantees. */
+int tp_producer_send_side(tp_producer *p, const char *topic, const void *key, size_t keylen, const void *val,
+                          size_t len, const tp_producer_header *h, size_t nh, char *err, size_t errlen);
+
 /* Serve delivery reports and errors, waiting at most timeout_ms. */
 void tp_producer_poll(tp_producer *p, int timeout_ms);
 

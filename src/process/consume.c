@@ -6,9 +6,11 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "kafka/gap_record.h"
+#include "kafka/headers.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MOD "process"
@@ -22,10 +24,58 @@ void tp_consume_init(tp_consume *c) {
                                             "Kafka records that did not decode (dead-lettered and skipped)");
     c->m_gaps = tp_metrics_counter("tickpipe_consume_gaps_total", NULL,
                                    "Feed-gap control records read from Kafka (stored, not trades)");
+    tp_trade_limits_default(&c->limits);
+    tp_rejects_init(&c->rejects, "process");
 }
 
 void tp_consume_free(tp_consume *c) {
     tp_batch_free(&c->batch);
+    free(c->keep);
+}
+
+/* The record's receive time: the tp-recv-ms header of a replayed record,
+ * else its timestamp, else now. */
+static int64_t record_recv_ms(tp_consumer_record *rec) {
+    const void *v;
+    size_t len;
+    if (!tp_consumer_record_header(rec, TP_RECV_HEADER, &v, &len) && len > 0 && len < 21) {
+        char buf[24];
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+        char *end;
+        long long ms = strtoll(buf, &end, 10);
+        if (*end == '\0' && end != buf) return ms;
+    }
+    return rec->timestamp_ms >= 0 ? rec->timestamp_ms : tp_now_ms();
+}
+
+/* The door: mark each trade of b kept or not; returns how many were
+ * rejected (then reason names them) or -1 on out of memory. */
+static long check_record(tp_consume *pr, tp_consumer_record *rec, char *reason, size_t rlen) {
+    tp_batch *b = &pr->batch;
+    if (b->n > pr->keep_cap) {
+        unsigned char *k = realloc(pr->keep, b->n);
+        if (!k) return -1;
+        pr->keep = k;
+        pr->keep_cap = b->n;
+    }
+    int64_t recv = record_recv_ms(rec);
+    long nbad = 0;
+    size_t off = (size_t)snprintf(reason, rlen, "trade checks:");
+    char where[300];
+    for (size_t i = 0; i < b->n; i++) {
+        tp_reject why = tp_trade_check(&b->trades[i], recv, &pr->limits);
+        pr->keep[i] = why == TP_REJECT_NONE;
+        if (!why) continue;
+        snprintf(where, sizeof where, "%s [%d] offset %" PRId64 " trade %zu", rec->topic, rec->partition,
+                 rec->offset, i);
+        tp_rejects_note(&pr->rejects, why, &b->trades[i], recv, where);
+        if (off < rlen)
+            off += (size_t)snprintf(reason + off, rlen - off, "%s trade %zu: %s", nbad ? ";" : "", i,
+                                    tp_reject_name(why));
+        nbad++;
+    }
+    return nbad;
 }
 
 int tp_consume_on_revoke(void *ud, int64_t *open_since) {
@@ -117,19 +167,32 @@ void tp_consume_record(tp_consume *pr, tp_consumer_record *rec) {
     snprintf(b->origin.topic, sizeof b->origin.topic, "%s", rec->topic);
     b->origin.partition = rec->partition;
     b->origin.offset = rec->offset;
+    char reason[512];
+    long nbad = check_record(pr, rec, reason, sizeof reason);
+    if (nbad < 0) {
+        tp_error(MOD, "out of memory checking %zu trades", b->n);
+        pr->failed = 1;
+        return;
+    }
+    if (nbad) {
+        /* the good trades of the record are stored; the record goes to the
+         * dead letters whole, saying which trades were left out and why */
+        pr->rejected_records++;
+        tp_consumer_dlq(pr->cons, rec, reason);
+    }
     int64_t now = tp_now_ms(), max_ts = INT64_MIN;
     b->recv_ms = now;
     for (size_t i = 0; i < b->n; i++) {
         b->trades[i].recv_ms = now;
-        if (b->trades[i].ts_ms > max_ts) max_ts = b->trades[i].ts_ms;
+        if (pr->keep[i] && b->trades[i].ts_ms > max_ts) max_ts = b->trades[i].ts_ms;
     }
-    rc = tp_pipeline_add_since(pr->pipe, b, rec->floor_ms);
+    rc = tp_pipeline_add_masked(pr->pipe, b, rec->floor_ms, nbad ? pr->keep : NULL);
     if (rc) {
         tp_error(MOD, "out of memory adding %zu trades", b->n);
         pr->failed = 1;
     }
-    pr->trades += b->n;
-    tp_counter_add(pr->m_trades, b->n);
+    pr->trades += b->n - (size_t)nbad;
+    tp_counter_add(pr->m_trades, b->n - (size_t)nbad);
     tp_consumer_done(pr->cons, rec, max_ts);
 }
 
@@ -150,11 +213,11 @@ void tp_consume_log_progress(tp_consume *pr, tp_consume_progress *pg, int64_t no
     fmt_ts(ps.watermark_ms, wm, sizeof wm);
     tp_info(MOD,
             "%.0f trades/s, %.0f records/s; total %" PRIu64 " trades, %" PRIu64 " durable, %" PRIu64
-            " late, %" PRIu64 " bad records, %" PRIu64 " store errors; watermark %s; %zu pending; %zu "
-            "partitions",
+            " late, %" PRIu64 " rejected, %" PRIu64 " bad records, %" PRIu64
+            " store errors; watermark %s; %zu pending; %zu partitions",
             dt > 0 ? (double)(pr->trades - pg->last_trades) / dt : 0.0,
             dt > 0 ? (double)(pr->records - pg->last_records) / dt : 0.0, pr->trades, ps.rows_trades, ps.late,
-            pr->decode_errors, ps.store_errors, wm, ps.pending, cs.assigned);
+            tp_rejects_total(&pr->rejects), pr->decode_errors, ps.store_errors, wm, ps.pending, cs.assigned);
     pg->last_trades = pr->trades;
     pg->last_records = pr->records;
     pg->last_us = now_us;
@@ -186,13 +249,16 @@ void tp_consume_log_summary(tp_consume *pr, int64_t start_us, const tp_consumer_
     tp_pipeline_stats ps;
     tp_pipeline_get_stats(pr->pipe, &ps);
     int64_t p50 = tp_pipeline_latency_quantile_ms(&ps, 0.5), p99 = tp_pipeline_latency_quantile_ms(&ps, 0.99);
+    char rej[256];
+    tp_rejects_format(&pr->rejects, rej, sizeof rej);
     tp_info(MOD,
             "summary: %" PRIu64 " records, %" PRIu64 " trades in %.3f s (%.0f trades/s from partition "
             "assignment to the last record); %" PRIu64 " durable, %" PRIu64 " late, %" PRIu64
-            " skipped; %" PRIu64 " bad records; %" PRIu64 " gaps; %" PRIu64 " flushes, %" PRIu64
+            " skipped; %" PRIu64 " bad records; %" PRIu64 " gaps; %s (in %" PRIu64
+            " records, dead-lettered); %" PRIu64 " flushes, %" PRIu64
             " store errors; %" PRIu64 " candle rows, %" PRIu64
             " average rows; latency receipt->durable p50 <= %" PRId64 " ms, p99 <= %" PRId64 " ms",
             pr->records, pr->trades, elapsed, busy_s > 0 ? (double)pr->trades / busy_s : 0.0, ps.rows_trades,
-            ps.late, ps.skipped, pr->decode_errors, pr->gaps, ps.flushes, ps.store_errors, ps.rows_candles,
+            ps.late, ps.skipped, pr->decode_errors, pr->gaps, rej, pr->rejected_records, ps.flushes, ps.store_errors, ps.rows_candles,
             ps.rows_averages, p50, p99);
 }

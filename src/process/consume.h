@@ -19,6 +19,7 @@
 
 #include "core/metrics.h"
 #include "core/trade.h"
+#include "core/trade_check.h"
 #include "kafka/consumer.h"
 #include "process/pipeline.h"
 
@@ -37,6 +38,15 @@ typedef struct tp_consume {
      * always on a forced flush. */
     int64_t offsets_interval_ms, last_offsets_ms;
     tp_counter *m_trades, *m_decode_errors, *m_gaps;
+    /* The door (core/trade_check.h): trades outside these bounds of their
+     * record's receive time (header tp-recv-ms, else the record timestamp)
+     * or with a bad symbol, price or volume are not stored; the record is
+     * copied to the dead-letter topic with the reasons. */
+    tp_trade_limits limits;
+    tp_rejects rejects;
+    unsigned char *keep; /* per trade of the current record */
+    size_t keep_cap;
+    uint64_t rejected_records;
 } tp_consume;
 
 /* Also registers the metrics. pipe and cons are set by the caller. */

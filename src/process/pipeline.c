@@ -51,6 +51,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/trade_check.h"
 #include "process/id.h"
 
 #include <math.h>
@@ -390,6 +391,46 @@ static int rb_on_latest(void *ud, const tp_symbol_info *si) {
     return 0;
 }
 
+/* The stored symbols a rebuild can use: rows no query can reach (a symbol
+ * the door would reject, stored before it existed) are skipped with a
+ * warning, and a symbol's newest trade dated past the wall clock's bound
+ * (cfg.win.max_ahead_ms) does not move the watermark. Returns the newest
+ * usable event time (INT64_MIN: none). */
+static int64_t rb_usable(tp_pipeline *p, rb_latest *l) {
+    int64_t max_ts = INT64_MIN, limit = INT64_MAX, newest_bad = INT64_MIN;
+    if (p->cfg.win.max_ahead_ms > 0) limit = tp_now_ms() + p->cfg.win.max_ahead_ms;
+    size_t kept = 0, bad_symbols = 0, future = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        tp_reject why = tp_symbol_check(l->name[i], strlen(l->name[i]));
+        if (why) {
+            char sample[80];
+            tp_log_sample(l->name[i], strlen(l->name[i]), 40, sample, sizeof sample);
+            if (++bad_symbols <= 10)
+                tp_warn(MOD, "store %s: skipping the stored rows of symbol \"%s\" (%s): not rebuilt",
+                        tp_sink_scheme(p->sink), sample, tp_reject_text(why));
+            continue;
+        }
+        if (l->last_ts[i] > limit) {
+            future++;
+            if (l->last_ts[i] > newest_bad) newest_bad = l->last_ts[i];
+        } else if (l->last_ts[i] > max_ts) {
+            max_ts = l->last_ts[i];
+        }
+        l->name[kept] = l->name[i];
+        l->last_ts[kept++] = l->last_ts[i];
+    }
+    l->n = kept;
+    if (bad_symbols)
+        tp_warn(MOD, "store %s: %zu stored symbol(s) fail the trade checks and were skipped", tp_sink_scheme(p->sink),
+                bad_symbols);
+    if (future)
+        tp_warn(MOD,
+                "store %s: %zu symbol(s) have stored trades dated after now + %lld ms (the newest at %lld): "
+                "those trades are ignored for the watermark and not folded into windows",
+                tp_sink_scheme(p->sink), future, (long long)p->cfg.win.max_ahead_ms, (long long)newest_bad);
+    return max_ts;
+}
+
 /* TP_REBUILD_ALL: every symbol of the store, at open. */
 static int rebuild_all(tp_pipeline *p, char *err, size_t errlen) {
     rb_latest l = {0};
@@ -397,16 +438,22 @@ static int rebuild_all(tp_pipeline *p, char *err, size_t errlen) {
     int64_t t0 = tp_now_ms();
     int rc = tp_sink_query_latest(p->sink, rb_on_latest, &l, err, errlen);
     if (!rc && l.rc) rc = tp_seterr(err, errlen, l.rc, "out of memory listing the stored symbols");
-    int64_t max_ts = INT64_MIN;
-    for (size_t i = 0; i < l.n; i++)
-        if (l.last_ts[i] > max_ts) max_ts = l.last_ts[i];
+    int64_t max_ts = rc ? INT64_MIN : rb_usable(p, &l);
     if (!rc && l.n) {
-        int64_t wm = max_ts - p->cfg.win.allowed_lateness_ms;
-        int64_t hint = tp_windows_floor_at(p->win, wm);
+        int64_t wm = max_ts == INT64_MIN ? INT64_MIN : max_ts - p->cfg.win.allowed_lateness_ms;
+        int64_t hint = max_ts == INT64_MIN ? INT64_MAX : tp_windows_floor_at(p->win, wm);
         tp_windows_hold(p->win, 1);
-        for (size_t i = 0; i < l.n && !rc; i++) rc = rebuild_symbol(p, l.name[i], hint, NULL, err, errlen);
+        for (size_t i = 0; i < l.n && !rc; i++) {
+            rc = rebuild_symbol(p, l.name[i], hint, NULL, err, errlen);
+            if (rc == TP_EINVAL || rc == TP_EPARSE) {
+                /* a row this store cannot give back: skip the symbol, never stop the start */
+                tp_warn(MOD, "store %s: cannot rebuild the windows of %s (%s): skipped", tp_sink_scheme(p->sink),
+                        l.name[i], err);
+                rc = 0;
+            }
+        }
         tp_windows_hold(p->win, 0);
-        if (!rc && !p->cfg.win.external_watermark) tp_windows_advance(p->win, max_ts);
+        if (!rc && !p->cfg.win.external_watermark && max_ts != INT64_MIN) tp_windows_advance(p->win, max_ts);
         tp_windows_stats ws;
         tp_windows_get_stats(p->win, &ws);
         if (!rc)
@@ -449,6 +496,9 @@ static int rebuild_lazy(tp_pipeline *p, const tp_trade *t, size_t n) {
             tp_query q = {.symbol = name, .limit = 1};
             int rc = tp_sink_query_trades(p->sink, &q, last_trade_ts, &last, err, sizeof err);
             uint64_t nt = 0;
+            if (!rc && p->cfg.win.max_ahead_ms > 0 && last != INT64_MIN &&
+                last > tp_now_ms() + p->cfg.win.max_ahead_ms)
+                last = tp_now_ms() + p->cfg.win.max_ahead_ms; /* a trade stored before the door existed */
             if (!rc) {
                 int64_t hint = last == INT64_MIN
                                    ? INT64_MAX
@@ -466,6 +516,17 @@ static int rebuild_lazy(tp_pipeline *p, const tp_trade *t, size_t n) {
             if (rc == TP_ENOMEM || stopped(p)) {
                 free(name);
                 return rc == TP_ENOMEM ? rc : 0;
+            }
+            if (rc == TP_EINVAL || rc == TP_EPARSE) {
+                /* not the store being away: a retry would give the same; never stall */
+                tp_warn(MOD, "store %s: cannot rebuild the windows of %s (%s): going on without its stored rows",
+                        tp_sink_scheme(p->sink), name, err);
+                rc = tp_windows_set_floor(p->win, t[i].symbol, INT64_MIN);
+                if (rc) {
+                    free(name);
+                    return rc;
+                }
+                break;
             }
             tp_warn(MOD,
                     "store %s: cannot read back the stored trades of %s to rebuild its windows (%s); retry "
@@ -564,6 +625,29 @@ int tp_pipeline_stopped(const tp_pipeline *p) {
 /* ---- adding ---- */
 
 int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
+    return tp_pipeline_add_masked(p, b, floor_ms, NULL);
+}
+
+/* Fold the runs of trades t[0..n) that were not read back from the store
+ * (those are counted as deduped). */
+static int fold_runs(tp_pipeline *p, const tp_trade *t, size_t n, int64_t floor_ms, size_t *late) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc;) {
+        if (idset_has(&p->ids, t[i].id)) {
+            p->st.deduped++;
+            i++;
+            continue;
+        }
+        size_t j = i + 1, l = 0;
+        while (j < n && !idset_has(&p->ids, t[j].id)) j++;
+        rc = tp_windows_add_since(p->win, &t[i], j - i, floor_ms, &l);
+        *late += l;
+        i = j;
+    }
+    return rc;
+}
+
+int tp_pipeline_add_masked(tp_pipeline *p, const tp_batch *b, int64_t floor_ms, const unsigned char *keep) {
     if (!b->n) return 0;
     const tp_origin *o = &b->origin;
     if (!p->have_topic || strncmp(p->topic, o->topic, sizeof p->topic)) {
@@ -575,46 +659,37 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
         p->have_topic = 1;
     }
     tp_batch_mark mark = tp_batch_get_mark(&p->pend);
-    size_t first = p->pend.n;
+    size_t first = p->pend.n, added = 0;
     for (size_t i = 0; i < b->n; i++) {
+        if (keep && !keep[i]) continue;
         tp_trade *t = tp_batch_copy_trade(&p->pend, &b->trades[i]);
         if (!t) {
             tp_batch_rewind(&p->pend, mark);
             return TP_ENOMEM;
         }
         if (!t->recv_ms) t->recv_ms = b->recv_ms;
+        /* the id keeps the trade's index in its record, masked or not */
         id_from_keys(p->topic_k1, p->topic_k2, o, (uint32_t)i, t->id);
+        added++;
     }
+    if (!added) return 0;
     int rc = 0;
-    if (p->cfg.rebuild == TP_REBUILD_LAZY) rc = rebuild_lazy(p, &p->pend.trades[first], b->n);
+    const tp_trade *t = &p->pend.trades[first];
+    if (p->cfg.rebuild == TP_REBUILD_LAZY) rc = rebuild_lazy(p, t, added);
     size_t late = 0;
-    if (!rc && !p->ids.n) {
-        rc = tp_windows_add_since(p->win, &p->pend.trades[first], b->n, floor_ms, &late);
-    } else if (!rc) {
-        /* fold the runs of trades that were not read back from the store */
-        const tp_trade *t = &p->pend.trades[first];
-        for (size_t i = 0; i < b->n && !rc;) {
-            if (idset_has(&p->ids, t[i].id)) {
-                p->st.deduped++;
-                i++;
-                continue;
-            }
-            size_t j = i + 1, l = 0;
-            while (j < b->n && !idset_has(&p->ids, t[j].id)) j++;
-            rc = tp_windows_add_since(p->win, &t[i], j - i, floor_ms, &l);
-            late += l;
-            i = j;
-        }
-    }
+    if (!rc && !p->ids.n)
+        rc = tp_windows_add_since(p->win, t, added, floor_ms, &late);
+    else if (!rc)
+        rc = fold_runs(p, t, added, floor_ms, &late); /* skip the trades read back from the store */
     if (rc) {
         /* Windows may hold part of the batch; the trades stay pending so the
          * store still gets them. Out of memory is fatal for the caller. */
         return rc;
     }
     if (!first) p->oldest_pending_us = tp_mono_us();
-    p->st.trades += b->n;
+    p->st.trades += added;
     p->st.late += late;
-    tp_counter_add(p->m.trades, b->n);
+    tp_counter_add(p->m.trades, added);
     if (late) tp_counter_add(p->m.late, late);
     tp_gauge_set(p->m.pending, (int64_t)p->pend.n);
     return 0;

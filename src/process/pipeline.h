@@ -92,6 +92,10 @@ int tp_pipeline_add(tp_pipeline *p, const tp_batch *b);
  * start before floor_ms, which an earlier run completed and stored (see
  * tp_windows_add_since). INT64_MIN = tp_pipeline_add. */
 int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms);
+/* tp_pipeline_add_since without the trades whose keep[i] is 0 (rejected at
+ * the door: core/trade_check.h); the others keep the id of their index in
+ * b. keep NULL = every trade. */
+int tp_pipeline_add_masked(tp_pipeline *p, const tp_batch *b, int64_t floor_ms, const unsigned char *keep);
 /* A feed gap (copied): part of the pending unit, written with the store's
  * write_gaps when it has one (else only counted), and the windows of its
  * symbol that overlap it are marked incomplete. 0 or TP_ENOMEM. */

@@ -27,6 +27,7 @@
  * forgotten once no window that could still open can overlap it. */
 #include "process/window.h"
 
+#include "core/config.h"
 #include "core/err.h"
 #include "process/id.h"
 
@@ -281,26 +282,40 @@ static void fold_avg(win *x, const tp_trade *t) {
     x->dirty = 1;
 }
 
-/* end of the last-ending window of family f containing ts */
-static int64_t last_end(const family *f, int64_t ts) {
-    return floordiv(ts, f->slide) * f->slide + f->size;
+/* end of the first-ending window of family f containing ts: the start is
+ * the smallest multiple of the slide above ts - size */
+static int64_t first_end(const family *f, int64_t ts) {
+    int64_t lo = sat_sub(ts, f->size);
+    if (lo == INT64_MIN) return INT64_MIN; /* far out of any watermark's reach */
+    return floordiv(lo, f->slide) * f->slide + f->slide + f->size;
+}
+
+/* The newest event time that may move the watermark: max_ahead_ms past
+ * the wall clock (INT64_MAX without a bound). */
+static int64_t ahead_limit(const tp_windows *w) {
+    if (w->cfg.max_ahead_ms <= 0) return INT64_MAX;
+    return tp_now_ms() + w->cfg.max_ahead_ms;
 }
 
 int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t floor_ms, size_t *late) {
     size_t nlate = 0;
     int rc = 0;
+    int64_t limit = ahead_limit(w);
     for (size_t k = 0; k < n; k++) {
         const tp_trade *tr = &t[k];
-        if (!isfinite(tr->price) || !isfinite(tr->volume) || tr->volume < 0) {
+        if (!isfinite(tr->price) || !isfinite(tr->volume) || tr->volume < 0 || tr->ts_ms > limit) {
             w->skipped++;
             continue;
         }
         int64_t ts = tr->ts_ms;
         int64_t wm = w->watermark;
-        int all_final = 1;
+        /* One decision per trade: it is late, and folded nowhere, as soon
+         * as the first of its windows to end is final; otherwise every one
+         * of its windows is open and it goes into all of them. */
+        int is_late = 0;
         for (int f = 0; f < NFAM; f++)
-            if (last_end(&w->fams[f], ts) > wm) all_final = 0;
-        if (all_final) {
+            if (first_end(&w->fams[f], ts) <= wm) is_late = 1;
+        if (is_late) {
             nlate++;
             continue;
         }
@@ -349,6 +364,8 @@ int tp_windows_add(tp_windows *w, const tp_trade *t, size_t n, size_t *late) {
 }
 
 void tp_windows_advance(tp_windows *w, int64_t event_ms) {
+    int64_t limit = ahead_limit(w);
+    if (event_ms > limit) event_ms = limit;
     int64_t nwm = sat_sub(event_ms, w->cfg.allowed_lateness_ms);
     if (nwm > w->watermark) w->watermark = nwm;
     if (event_ms > w->max_ts) w->max_ts = event_ms;

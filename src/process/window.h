@@ -23,9 +23,11 @@
  *    stores a row of each of its windows);
  *  - volume, VWAP (sum p*v / sum v) and the average of p*v use trades with
  *    v > 0 only; an average window with no such trade is never emitted;
- *  - a trade is folded into each of its windows that is not final; it is
- *    late (counted, folded nowhere) when all of its windows are final;
- *  - trades with a non-finite price or volume, or v < 0, are not folded.
+ *  - one decision per trade: it is late (counted, folded nowhere) when the
+ *    first of its windows to end (its 1 s candle) is final, else it is
+ *    folded into every one of its windows, so it is in all or in none;
+ *  - trades with a non-finite price or volume, or v < 0, or dated more than
+ *    max_ahead_ms past the wall clock, are not folded (skipped).
  *
  * Threading: one tp_windows per processing thread. */
 #ifndef TP_WINDOW_H
@@ -47,6 +49,11 @@ typedef struct tp_window_config {
      * tp_windows_advance() does; the pipeline uses this to drive the
      * watermark from the slowest input partition. */
     int external_watermark;
+    /* The watermark never passes the wall clock by more than this: a trade
+     * (or an advance) dated later is not folded (counted as skipped) and
+     * does not move it. 0 = no bound (the default here; the commands use
+     * --max-trade-ahead). */
+    int64_t max_ahead_ms;
 } tp_window_config;
 
 void tp_window_config_default(tp_window_config *c);
@@ -126,7 +133,7 @@ typedef struct tp_windows_stats {
     size_t symbols;       /* symbols with state */
     size_t open_windows;  /* windows held (all families) */
     uint64_t expired;     /* symbols forgotten after idle_expiry */
-    uint64_t skipped;     /* trades with a non-finite price/volume or v < 0: not folded */
+    uint64_t skipped;     /* non-finite price/volume, v < 0, or past max_ahead_ms: not folded */
     int64_t max_event_ms; /* highest event time seen (INT64_MIN before any) */
 } tp_windows_stats;
 void tp_windows_get_stats(const tp_windows *w, tp_windows_stats *out);

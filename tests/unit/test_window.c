@@ -85,15 +85,15 @@ static void oracle_build(oracle *o, const tr *t, size_t n, int64_t lateness, int
             int kind;
             int64_t size, slide;
         } fams[3] = {{0, 15000, 5000}, {1, 1000, 1000}, {60, 60000, 60000}};
-        int any_open = 0;
+        int any_final = 0; /* one decision per trade: late if any of its windows is final */
         for (int f = 0; f < 3; f++) {
             /* all starts s (multiples of slide) with s <= ts < s + size, by scanning */
             for (int64_t s = (t[i].ts / 1000) * 1000 - 70000; s <= t[i].ts; s += 1000) {
                 if (s % fams[f].slide != 0 || !(s <= t[i].ts && t[i].ts < s + fams[f].size)) continue;
-                if (s + fams[f].size > wm) any_open = 1;
+                if (s + fams[f].size <= wm) any_final = 1;
             }
         }
-        if (!any_open) {
+        if (any_final) {
             o->late++;
         } else {
             for (int f = 0; f < 3; f++) {
@@ -369,19 +369,34 @@ static void test_late_and_out_of_order(void **state) {
     add(w, fully_late, 1, &late);
     assert_int_equal(late, 1);
     /* +100000: its 1 s candle and the average starting +90000 are final,
-     * the 1 min candle [+60000, +120000) and averages +95000/+100000 are not */
+     * the 1 min candle [+60000, +120000) and averages +95000/+100000 are
+     * not: a trade is in all of its windows or in none, so it is late and
+     * the open ones do not get it either */
     tr partly[] = {{"S", 7.0, 2.0, BASE + 100000}};
+    late = 0;
     add(w, partly, 1, &late);
+    assert_int_equal(late, 1);
+    /* +105900 exactly: its 1 s candle [+105000, +106000) ends after the
+     * watermark, so every one of its windows is open: folded everywhere */
+    tr edge[] = {{"S", 8.0, 3.0, BASE + 105900}};
+    late = 0;
+    add(w, edge, 1, &late);
     assert_int_equal(late, 0);
     emitted e;
     collect(w, 0, 1, &e);
     assert_null(find_candle(&e, 1, BASE + 100000));
     assert_null(find_candle(&e, 1, BASE + 30000));
     assert_null(find_avg(&e, BASE + 90000));
+    assert_non_null(find_avg(&e, BASE + 95000)); /* [+95000, +110000): the +105900 trade only */
+    assert_int_equal(find_avg(&e, BASE + 95000)->trade_count, 1);
     const tp_candle *m = find_candle(&e, 60, BASE + 60000);
     assert_non_null(m);
-    assert_true(m->open == 7.0 && m->close == 7.0 && m->volume == 2.0 && m->trade_count == 1);
-    assert_non_null(find_avg(&e, BASE + 95000));
+    assert_true(m->open == 8.0 && m->close == 8.0 && m->volume == 3.0 && m->trade_count == 1);
+    const tp_candle *one = find_candle(&e, 1, BASE + 105000);
+    assert_non_null(one);
+    assert_int_equal(one->trade_count, 1);
+    assert_non_null(find_avg(&e, BASE + 100000));
+    assert_int_equal(find_avg(&e, BASE + 100000)->trade_count, 1);
     const tp_candle *c = find_candle(&e, 1, BASE + 120000);
     assert_non_null(c);
     assert_true(c->open == 4.0 && c->close == 6.0 && c->high == 6.0 && c->low == 4.0 && c->trade_count == 3);
@@ -407,16 +422,16 @@ static void test_watermark_on_boundary(void **state) {
     tr b[] = {{"W", 2.0, 1.0, BASE + 999}, {"W", 3.0, 1.0, BASE + 1000}};
     size_t late = 9;
     add(w, b, 2, &late);
-    assert_int_equal(late, 0);
+    assert_int_equal(late, 1); /* +999: its 1 s candle ended at the watermark: late everywhere */
     emitted e;
     collect(w, 0, 1, &e);
     assert_null(find_candle(&e, 1, BASE)); /* ended at the watermark: final, not folded */
     const tp_candle *c = find_candle(&e, 1, BASE + 1000);
     assert_non_null(c);
     assert_int_equal(c->trade_count, 1);
-    assert_int_equal(find_candle(&e, 60, BASE)->trade_count, 3);
-    /* [-10000, +5000) ends after the watermark: both folded */
-    assert_int_equal(find_avg(&e, BASE - 10000)->trade_count, 2);
+    assert_int_equal(find_candle(&e, 60, BASE)->trade_count, 2); /* +1000 and +16000, not +999 */
+    /* [-10000, +5000) ends after the watermark: +1000 folded, +999 late */
+    assert_int_equal(find_avg(&e, BASE - 10000)->trade_count, 1);
     tp_windows_free(w);
 }
 
