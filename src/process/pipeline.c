@@ -218,6 +218,7 @@ typedef struct rb_ctx {
     tp_pipeline *p;
     int64_t floor;    /* trades fold into windows starting here or later */
     int64_t min_open; /* oldest non-final window row seen */
+    int64_t limit;    /* rows starting later are ignored: dated past the wall clock's bound */
     uint64_t trades;
     int rc;
 } rb_ctx;
@@ -247,13 +248,14 @@ static int rb_on_trade(void *ud, const tp_trade *t, int64_t ingest_ms) {
 
 static int rb_open_candle(void *ud, const tp_candle *c) {
     rb_ctx *x = ud;
-    if (!c->final && c->start_ms < x->min_open) x->min_open = c->start_ms;
+    if (!c->final && c->start_ms < x->min_open && c->start_ms <= x->limit) x->min_open = c->start_ms;
     return 0;
 }
 
 static int rb_open_average(void *ud, const tp_average *a) {
     rb_ctx *x = ud;
-    if (!a->final && a->window_start_ms < x->min_open) x->min_open = a->window_start_ms;
+    if (!a->final && a->window_start_ms < x->min_open && a->window_start_ms <= x->limit)
+        x->min_open = a->window_start_ms;
     return 0;
 }
 
@@ -325,7 +327,8 @@ static int rb_find_open(tp_pipeline *p, const char *name, int interval_s, rb_ctx
 static int rebuild_symbol(tp_pipeline *p, const char *name, int64_t floor_hint, uint64_t *ntrades, char *err,
                           size_t errlen) {
     tp_str sym = {name, (uint32_t)strlen(name)};
-    rb_ctx x = {.p = p, .floor = floor_hint, .min_open = INT64_MAX};
+    rb_ctx x = {.p = p, .floor = floor_hint, .min_open = INT64_MAX, .limit = INT64_MAX};
+    if (p->cfg.win.max_ahead_ms > 0) x.limit = tp_now_ms() + p->cfg.win.max_ahead_ms;
     int rc = rb_find_open(p, name, 1, &x, err, errlen);
     if (!rc) rc = rb_find_open(p, name, 60, &x, err, errlen);
     if (!rc) rc = rb_find_open(p, name, 0, &x, err, errlen);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BASE 1699999980000LL /* a multiple of 60 s */
 
@@ -644,8 +645,42 @@ static void test_gaps_mark_windows(void **state) {
     tp_windows_free(w);
 }
 
+/* A trade dated past the wall clock's bound neither folds nor moves the
+ * watermark; an advance past it is clamped. */
+static void test_watermark_bounded_by_clock(void **state) {
+    (void)state;
+    tp_window_config c;
+    tp_window_config_default(&c);
+    c.max_ahead_ms = 60000;
+    tp_windows *w = tp_windows_new(&c);
+    int64_t now = (int64_t)time(NULL) * 1000;
+    int64_t t0 = now - now % 60000;
+    tr good[] = {{"G", 1.0, 1.0, t0}};
+    add(w, good, 1, NULL);
+    assert_int_equal(tp_windows_watermark(w), t0 - 15000);
+    tr bad[] = {{"B", 2.0, 1.0, now + 10LL * 365 * 86400000}, {"G", 3.0, 1.0, now + 3600000}};
+    size_t late = 7;
+    add(w, bad, 2, &late);
+    assert_int_equal(late, 0);
+    assert_int_equal(tp_windows_watermark(w), t0 - 15000);
+    tp_windows_stats st;
+    tp_windows_get_stats(w, &st);
+    assert_int_equal(st.skipped, 2);
+    assert_int_equal(st.max_event_ms, t0);
+    assert_int_equal(tp_windows_known(w, (tp_str){"B", 1}), 0); /* no state for it either */
+    tr next[] = {{"G", 4.0, 1.0, t0 + 500}};
+    late = 7;
+    add(w, next, 1, &late);
+    assert_int_equal(late, 0); /* the good trades after it are not late */
+    tp_windows_advance(w, INT64_MAX);
+    assert_true(tp_windows_watermark(w) <= (int64_t)time(NULL) * 1000 + 60000 - 15000 + 1000);
+    assert_true(tp_windows_watermark(w) >= now + 60000 - 15000);
+    tp_windows_free(w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_watermark_bounded_by_clock),
         cmocka_unit_test(test_random_streams),           cmocka_unit_test(test_boundaries_one_trade_gaps),
         cmocka_unit_test(test_zero_volume_updates),      cmocka_unit_test(test_late_and_out_of_order),
         cmocka_unit_test(test_watermark_on_boundary),    cmocka_unit_test(test_emit_interval_and_final_once),
