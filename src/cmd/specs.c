@@ -33,7 +33,9 @@ const tp_cmd_spec tp_spec_capture = {
 
 /* Retention is off unless asked for: process may replay a topic's history
  * (a new group starts at the earliest offset), whose event times can be
- * older than any default, into a store shared with others. */
+ * older than any default, into a store shared with others. For the same
+ * reason the door's bound on a trade's age is off (produce applies it at
+ * the feed, against the true receive time). */
 // clang-format off
 static const tp_opt_default k_process_defaults[] = {
     {"retain-trades", "0", NULL},
@@ -41,6 +43,7 @@ static const tp_opt_default k_process_defaults[] = {
     {"retain-candles-1m", "0", NULL},
     {"retain-averages", "0", NULL},
     {"retain-gaps", "0", NULL},
+    {"max-trade-age", "0", "0 (a topic's history may be replayed; produce checks it at the feed)"},
     {NULL, NULL, NULL},
 };
 // clang-format on
