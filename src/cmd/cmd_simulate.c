@@ -57,6 +57,7 @@ static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {
     cfg->replay_path = f->replay;
     cfg->replay_speed = f->speed;
     cfg->replay_loop = f->loop;
+    cfg->replay_raw = f->replay_raw;
     cfg->drop_every_s = (double)f->drop_ms / 1000.0;
     cfg->silent_after_s = (double)f->silent_ms / 1000.0;
     cfg->malformed_rate = f->malformed;

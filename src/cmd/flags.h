@@ -155,6 +155,7 @@ typedef struct tp_sim_flags {
     int64_t ping_ms, batch, seed, max_trades, drop_ms, silent_ms, error_ms, max_symbols;
     double rate, speed, malformed, repeat;
     int loop;
+    int replay_raw;
     int market_hours;
     const char *market_time;
 } tp_sim_flags;

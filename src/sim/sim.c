@@ -507,7 +507,8 @@ static int send_market(conn *c) {
  * sent whole when every trade in it is subscribed, rebuilt from the
  * subscribed trades when only some are, skipped when none is; pings and
  * errors are skipped (the simulator sends its own); anything else (unknown
- * types, frames that do not parse) is passed on as recorded. */
+ * types, frames that do not parse) is passed on as recorded. With
+ * replay_raw every trade frame goes out as recorded. */
 static int send_replay(conn *c) {
     tp_sim *s = c->sim;
     if (!c->rr || c->replay_done || s->finished) return 0;
@@ -558,6 +559,7 @@ static int send_replay(conn *c) {
             size_t keep = 0;
             for (size_t i = 0; i < c->batch.n; i++)
                 keep += is_subscribed(c, c->batch.trades[i].symbol.ptr, c->batch.trades[i].symbol.len);
+            if (s->cfg.replay_raw) keep = c->batch.n;
             if (keep == c->batch.n && keep) {
                 if (ensure_cap(c, c->frame_len)) return -1;
                 memcpy(c->buf + LWS_PRE, c->frame, c->frame_len);

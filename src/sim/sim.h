@@ -26,6 +26,7 @@ typedef struct tp_sim_config {
     const char *replay_path; /* replay a recording instead of the market */
     double replay_speed;     /* 0 = as fast as the client reads */
     int replay_loop;
+    int replay_raw; /* trade frames go out as recorded, subscribed or not */
     const char *tls_cert, *tls_key;
     /* fault injection (0 = off) */
     double drop_every_s;   /* close the connection every N s */
