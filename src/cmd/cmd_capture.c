@@ -117,7 +117,7 @@ int tp_cmd_capture(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     char err[512];
     tp_source_config cfg;
     tp_symbols syms = {0};
-    int rc = tp_feed_config(spec, &a->api, &a->feed, &a->checks, TP_FEED_NEED_TOKEN, &cfg, &syms);
+    int rc = tp_feed_config(spec, &a->api, &a->feed, NULL, TP_FEED_NEED_TOKEN, &cfg, &syms);
     if (rc >= 0) return rc;
 
     capture_state *st = calloc(1, sizeof *st);

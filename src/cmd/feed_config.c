@@ -57,8 +57,10 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     cfg->max_reconnects = (int)feed->max_reconnects;
     cfg->replay_path = feed->replay;
     cfg->replay_speed = feed->speed;
-    cfg->limits = (tp_trade_limits){checks->max_age_ms, checks->max_ahead_ms};
-    cfg->check_subscribed = 1; /* the source leaves it out in a replay */
+    if (checks) { /* capture shows what the feed sends: no door */
+        cfg->limits = (tp_trade_limits){checks->max_age_ms, checks->max_ahead_ms};
+        cfg->check_subscribed = 1; /* the source leaves it out in a replay */
+    }
     if (feed->symbols && tp_symbols_parse(feed->symbols, syms, err, sizeof err))
         return tp_cmd_usage_error(spec, "%s", err);
     /* the tokens go after the symbols in syms, which owns both */

@@ -2,7 +2,8 @@
  * turned into a tp_source_config, with the checks capture, produce and run
  * share: a token unless replaying, the symbol list parsed, at least one
  * symbol; the trade checks (--max-trade-age, --max-trade-ahead, subscribed
- * symbols) of the source's door. Main thread of a command. */
+ * symbols) of the source's door, none with checks NULL (capture shows what
+ * the feed sends). Main thread of a command. */
 #ifndef TP_CMD_FEED_CONFIG_H
 #define TP_CMD_FEED_CONFIG_H
 

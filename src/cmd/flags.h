@@ -11,7 +11,7 @@
  *   group        values              taken by
  *   api          tp_api_flags        run, capture, produce, symbols
  *   feed         tp_feed_flags       run, capture, produce
- *   checks       tp_checks_flags     run, capture, produce, process
+ *   checks       tp_checks_flags     run, produce, process
  *   kafka        tp_kafka_flags      produce, process
  *   store        tp_store_flags      run, process, serve
  *   windows      tp_windows_flags    run, process

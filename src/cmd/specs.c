@@ -26,7 +26,7 @@ const tp_cmd_spec tp_spec_capture = {
               "Example:\n"
               "  tickpipe capture --ws-url ws://127.0.0.1:8765 --token t \\\n"
               "      --symbols AAPL,BINANCE:BTCUSDT --max-trades 1000\n",
-    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_checks, &tp_flags_capture, &tp_flags_stop, &tp_flags_log},
+    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_capture, &tp_flags_stop, &tp_flags_log},
 };
 
 /* ---- tickpipe process ---- */

@@ -101,9 +101,11 @@ unpoison() {
   case $1 in
     sqlite) sqlite3 -batch "$2" "DELETE FROM trades WHERE uuid IN ($ids)" ;;
     pg) psql -X -q -v ON_ERROR_STOP=1 "$2" -c "DELETE FROM trades WHERE uuid IN ($ids)" ;;
-    ch) ch_q "ALTER TABLE tickpipe.trades DELETE WHERE uuid IN ($ids) SETTINGS mutations_sync = 1" ;;
+    ch) ch_q "ALTER TABLE tickpipe.trades DELETE WHERE uuid IN ($ids)" # a mutation (18.16: no mutations_sync)
+      wait_for 60 ch_gone "$ids" ;;
   esac
 }
+ch_gone() { [ "$(ch_q "SELECT count() FROM tickpipe.trades WHERE uuid IN ($1)")" = 0 ]; }
 
 run_store() { # KIND URL WHERE
   hostile "$@"
