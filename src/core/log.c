@@ -4,6 +4,7 @@
 
 #include "core/hex.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -201,9 +202,13 @@ void tp_log_scrub(const char *url, char *text, size_t textcap) {
     char *out = malloc(textcap);
     if (out) {
         for (size_t k = 0; k < s.n; k++) {
+            /* a short secret ("p") only where it stands alone, not inside
+             * words ("protocol"): libraries quote or delimit what they echo */
             size_t fl = strlen(s.f[k]), o = 0;
+            int whole = fl < 6;
             for (const char *t = text; *t && o + 1 < textcap;) {
-                if (!strncmp(t, s.f[k], fl)) {
+                if (!strncmp(t, s.f[k], fl) && (!whole || ((t == text || !isalnum((unsigned char)t[-1])) &&
+                                                           !isalnum((unsigned char)t[fl])))) {
                     for (const char *m = "***"; *m && o + 1 < textcap; m++) out[o++] = *m;
                     t += fl;
                 } else {

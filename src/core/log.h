@@ -35,8 +35,10 @@ void tp_log_redact(const char *url, char *out, size_t outlen);
 /* Remove url's secrets from text (an error message, NUL-terminated, in a
  * buffer of textcap bytes), in place: every form of the password and of a
  * token=/password= parameter value (as written, percent-decoded,
- * percent-encoded) becomes "***". For messages that come back from a
- * library (libpq, libcurl, a server) that was handed the URL. */
+ * percent-encoded) becomes "***"; one shorter than 6 bytes only where
+ * no letter or digit touches it (a password "p" leaves "protocol" alone).
+ * For messages that come back from a library (libpq, libcurl, a server)
+ * that was handed the URL. */
 void tp_log_scrub(const char *url, char *text, size_t textcap);
 
 /* Copy at most max bytes of data into out as printable text (control and

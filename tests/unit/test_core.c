@@ -139,9 +139,13 @@ static void test_scrub(void **state) {
     tp_log_scrub("postgresql://tp:S3cr@3tPw@h/db", t, sizeof t);
     assert_null(strstr(t, "S3cr"));
     /* a short buffer stays terminated; nothing to scrub leaves it alone */
-    snprintf(t, 8, "ab");
+    snprintf(t, 8, "a:b");
     tp_log_scrub("postgresql://u:a@h/db", t, 4);
     assert_string_equal(t, "***");
+    /* a short password only where it stands alone */
+    snprintf(t, sizeof t, "not a native protocol frame: p, \"p\", u:p@h");
+    tp_log_scrub("cassandra://u:p@h/ks", t, sizeof t);
+    assert_string_equal(t, "not a native protocol frame: ***, \"***\", u:***@h");
     snprintf(t, sizeof t, "no secret here");
     tp_log_scrub("postgresql://u@h/db", t, sizeof t);
     assert_string_equal(t, "no secret here");
