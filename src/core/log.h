@@ -26,8 +26,20 @@ void tp_log(tp_log_level lvl, const char *module, const char *fmt, ...) __attrib
     } while (0)
 
 /* Copy url into out with the value of any token=/password= query parameter
- * and any user:password@ part replaced by "***". */
+ * and any user:password@ part replaced by "***". The password part is read
+ * as widely as any store's parser may read it: from the first ':' after the
+ * scheme to the last '@' before the query, so a raw '@', '/' or ':' in a
+ * password is masked too. */
 void tp_log_redact(const char *url, char *out, size_t outlen);
+
+/* Remove url's secrets from text (an error message, NUL-terminated, in a
+ * buffer of textcap bytes), in place: every form of the password and of a
+ * token=/password= parameter value (as written, percent-decoded,
+ * percent-encoded) becomes "***"; one shorter than 6 bytes only where
+ * no letter or digit touches it (a password "p" leaves "protocol" alone).
+ * For messages that come back from a library (libpq, libcurl, a server)
+ * that was handed the URL. */
+void tp_log_scrub(const char *url, char *text, size_t textcap);
 
 /* Copy at most max bytes of data into out as printable text (control and
  * non-ASCII bytes escaped), for logging a sample of bad input. */

@@ -7,9 +7,12 @@
  *   GET /api/gaps?symbol=S[&from=MS][&to=MS][&limit=N]   feed gaps overlapping the range
  *
  * Every parameter is checked before the store is touched: unknown or
- * repeated names, a missing or over-long symbol, non-numeric or negative
- * times, from >= to, and limits outside 1..max_limit all get 400 with
- * {"error": "..."} naming the parameter. Rows come back oldest first (the
+ * repeated names, a missing or over-long symbol, a control character
+ * (bytes 0x00-0x1f and 0x7f, decoded from %XX or not) in any name or
+ * value, numbers that are not plain decimal digits (no sign, space,
+ * suffix or exponent; empty or out of range), from >= to, and limits
+ * outside 1..max_limit all get 400 with {"error": "..."} naming the
+ * parameter. Rows come back oldest first (the
  * latest `limit` rows of the range, as the store returns them). A store
  * that cannot be opened or fails a query gets 503 and is reopened on a
  * later request, so serve outlives a store restart; a write-only store
@@ -145,6 +148,41 @@ typedef struct params {
     int interval_s;
 } params;
 
+/* A number parameter: decimal digits only, from min to max. Stricter than
+ * strtoll, which takes a sign, leading spaces ('+' in a query string
+ * decodes to one) and stops at the first non-digit. 0, or fills r with
+ * 400. */
+static int strict_i64(const char *val, const char *what, int64_t min, int64_t max, int64_t *out,
+                      tp_http_resp *r) {
+    int64_t v = 0;
+    size_t n = strlen(val);
+    int ok = n > 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (val[i] < '0' || val[i] > '9' || v > (INT64_MAX - (val[i] - '0')) / 10)
+            ok = 0;
+        else
+            v = v * 10 + (val[i] - '0');
+    }
+    if (!ok || v < min || v > max) {
+        if (!n)
+            tp_http_error(r, 400, "%s: a number is required", what);
+        else
+            tp_http_error(r, 400,
+                          "%s: '%.40s%s' is not a whole number from %lld to %lld (decimal digits only)", what,
+                          val, n > 40 ? "..." : "", (long long)min, (long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The first control character (0x00-0x1f, 0x7f) in s, or NULL. */
+static const char *control_char(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return s;
+    return NULL;
+}
+
 /* Parse args against the allowed set; 0 or fills r with 400. */
 static int parse_params(char **args, int nargs, unsigned allowed, int max_limit, params *p, tp_http_resp *r) {
     memset(p, 0, sizeof *p);
@@ -155,6 +193,16 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
         char *eq = strchr(args[i], '=');
         size_t nl = eq ? (size_t)(eq - args[i]) : strlen(args[i]);
         const char *val = eq ? eq + 1 : "";
+        const char *cc = control_char(args[i]);
+        if (cc) {
+            if (cc < args[i] + nl)
+                tp_http_error(r, 400, "a parameter name contains a control character (byte 0x%02x)",
+                              (unsigned char)*cc);
+            else
+                tp_http_error(r, 400, "parameter '%.*s' contains a control character (byte 0x%02x)",
+                              (int)(nl > 64 ? 64 : nl), args[i], (unsigned char)*cc);
+            return -1;
+        }
         int which = -1;
         for (int k = 0; k < 5; k++)
             if (strlen(k_param_names[k]) == nl && !strncmp(k_param_names[k], args[i], nl)) which = k;
@@ -167,7 +215,6 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
             return -1;
         }
         seen |= 1u << which;
-        char err[160];
         switch (1u << which) {
         case P_SYMBOL: {
             size_t len = strlen(val);
@@ -179,11 +226,6 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
                 tp_http_error(r, 400, "symbol is longer than %d bytes", TP_HTTP_MAX_SYMBOL);
                 return -1;
             }
-            for (size_t k = 0; k < len; k++)
-                if ((unsigned char)val[k] < 0x20 || val[k] == 0x7f) {
-                    tp_http_error(r, 400, "symbol contains a control character");
-                    return -1;
-                }
             json_t *probe = json_stringn(val, len);
             if (!probe) {
                 tp_http_error(r, 400, "symbol is not valid UTF-8");
@@ -197,10 +239,7 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
         case P_TO: {
             int64_t v;
             const char *what = which == 1 ? "from (epoch milliseconds)" : "to (epoch milliseconds)";
-            if (tp_cfg_parse_i64(val, what, 0, INT64_C(253402300799999), &v, err, sizeof err)) {
-                tp_http_error(r, 400, "%s", err);
-                return -1;
-            }
+            if (strict_i64(val, what, 0, INT64_C(253402300799999), &v, r)) return -1;
             if (which == 1)
                 p->from = v;
             else
@@ -208,10 +247,7 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
             break;
         }
         case P_LIMIT:
-            if (tp_cfg_parse_i64(val, "limit", 1, max_limit, &p->limit, err, sizeof err)) {
-                tp_http_error(r, 400, "%s", err);
-                return -1;
-            }
+            if (strict_i64(val, "limit", 1, max_limit, &p->limit, r)) return -1;
             break;
         case P_INTERVAL:
             if (!strcmp(val, "1s"))

@@ -230,7 +230,12 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         return send_response(wsi, p);
     }
     char *args[TP_HTTP_MAX_ARGS];
-    int nargs = 0, too_many = 0, too_long = 0, oom = 0;
+    int nargs = 0, too_many = 0, too_long = 0, oom = 0, nul = 0;
+    /* A decoded %0A or %0D ends libwebsockets' request line where it
+     * stands (the rest of the value, and the " HTTP/1.1" after it, are
+     * skipped), so the parameter would arrive cut short, looking valid:
+     * a request line without its HTTP version is refused instead. */
+    int cut = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) <= 0;
     char frag[1024];
     for (int i = 0;; i++) {
         int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
@@ -244,6 +249,10 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
             too_many = 1;
             break;
         }
+        if ((size_t)n != strlen(frag)) { /* a decoded %00 */
+            nul = 1;
+            break;
+        }
         args[nargs] = strdup(frag);
         if (!args[nargs]) {
             oom = 1;
@@ -252,7 +261,12 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         nargs++;
     }
     const tp_http_asset *a;
-    if (too_many) {
+    if (cut || nul) {
+        if (!strncmp(path, "/api/", 5)) route = ROUTE_API;
+        tp_http_error(&p->resp, 400,
+                      "the request URL holds a control character (a decoded %%00, %%0A or %%0D), or the "
+                      "request line has no HTTP version");
+    } else if (too_many) {
         tp_http_error(&p->resp, 400, "too many query parameters");
     } else if (too_long) {
         tp_http_error(&p->resp, 400, "a query parameter is longer than %d bytes", (int)sizeof frag - 1);

@@ -219,31 +219,34 @@ static int parse_replication(const char *v, char *out, size_t n, char *err, size
     long rf = strtol(v, &end, 10);
     if (*v && !*end) {
         if (rf < 1 || rf > 99)
-            return tp_seterr(err, errlen, TP_EINVAL, "cassandra: replication=%s: a factor from 1 to 99", v);
+            return tp_seterr(err, errlen, TP_EINVAL,
+                             "Cassandra store URL: replication=%s: a factor from 1 to 99", v);
         snprintf(out, n, "{'class': 'SimpleStrategy', 'replication_factor': %ld}", rf);
         return 0;
     }
     size_t o = (size_t)snprintf(out, n, "{'class': 'NetworkTopologyStrategy'");
     char dcs[256];
-    if (strlen(v) >= sizeof dcs) return tp_seterr(err, errlen, TP_EINVAL, "cassandra: replication= too long");
+    if (strlen(v) >= sizeof dcs)
+        return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: replication= too long");
     strcpy(dcs, v);
     char *save = NULL;
     for (char *tok = strtok_r(dcs, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *colon = strchr(tok, ':');
         long f = colon ? strtol(colon + 1, &end, 10) : 0;
         if (!colon || colon == tok || *end || f < 1 || f > 99)
-            return tp_seterr(err, errlen, TP_EINVAL,
-                             "cassandra: replication=%s: use a factor (replication=3) or DC:FACTOR pairs "
-                             "(replication=dc1:3,dc2:2)",
-                             v);
+            return tp_seterr(
+                err, errlen, TP_EINVAL,
+                "Cassandra store URL: replication=%s: use a factor (replication=3) or DC:FACTOR pairs "
+                "(replication=dc1:3,dc2:2)",
+                v);
         *colon = 0;
         for (char *q = tok; *q; q++)
             if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-' && *q != '.')
-                return tp_seterr(err, errlen, TP_EINVAL, "cassandra: replication: bad data center name '%s'",
-                                 tok);
+                return tp_seterr(err, errlen, TP_EINVAL,
+                                 "Cassandra store URL: replication: bad data center name '%s'", tok);
         if (o < n) o += (size_t)snprintf(out + o, n - o, ", '%s': %ld", tok, f);
     }
-    if (o + 2 > n) return tp_seterr(err, errlen, TP_EINVAL, "cassandra: replication= too long");
+    if (o + 2 > n) return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: replication= too long");
     snprintf(out + o, n - o, "}");
     return 0;
 }
@@ -251,7 +254,9 @@ static int parse_replication(const char *v, char *out, size_t n, char *err, size
 static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
     const char *p = url + strlen("cassandra://");
     if (strncmp(url, "cassandra://", 12))
-        return tp_seterr(err, errlen, TP_EINVAL, "cassandra: URL must start with cassandra://");
+        return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: it must start with cassandra://");
+    int rc = tp_sink_url_syntax(url, "Cassandra", err, errlen);
+    if (rc) return rc;
     const char *slash = strchr(p, '/'), *q = strchr(p, '?');
     const char *auth_end = p + strcspn(p, "/?");
     const char *at = NULL;
@@ -263,7 +268,7 @@ static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
         if (pct_decode(p, ul, s->user, sizeof s->user) ||
             (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), s->password, sizeof s->password)))
             return tp_seterr(err, errlen, TP_EINVAL,
-                             "cassandra: bad user or password in the URL (percent-encode "
+                             "Cassandra store URL: bad user or password in the URL (percent-encode "
                              "special characters)");
         s->cfg.user = s->user;
         s->cfg.password = s->password;
@@ -273,29 +278,35 @@ static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
     const char *hosts_end = p + strcspn(p, "/?");
     if (hosts_end == p)
         return tp_seterr(err, errlen, TP_EINVAL,
-                         "cassandra: no host in the URL; use cassandra://HOST[:9042]/KEYSPACE");
+                         "Cassandra store URL: no host in the URL; use cassandra://HOST[:9042]/KEYSPACE");
     size_t wo = 0;
     while (p < hosts_end) {
         const char *comma = memchr(p, ',', (size_t)(hosts_end - p));
         const char *e = comma ? comma : hosts_end;
         if (s->cfg.nhosts == TP_CQL_MAX_HOSTS)
-            return tp_seterr(err, errlen, TP_EINVAL, "cassandra: at most %d contact points",
+            return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: at most %d contact points",
                              TP_CQL_MAX_HOSTS);
         tp_cql_host *h = &s->cfg.hosts[s->cfg.nhosts];
         const char *hs = p, *he, *port = NULL;
         if (*p == '[') {
             const char *rb = memchr(p, ']', (size_t)(e - p));
-            if (!rb) return tp_seterr(err, errlen, TP_EINVAL, "cassandra: unclosed [ in host");
+            if (!rb) return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: unclosed [ in host");
             hs = p + 1;
             he = rb;
-            if (rb + 1 < e && rb[1] == ':') port = rb + 2;
+            if (rb + 1 < e && rb[1] == ':')
+                port = rb + 2;
+            else if (rb + 1 < e)
+                return tp_seterr(
+                    err, errlen, TP_EINVAL,
+                    "Cassandra store URL: after an IPv6 address in [ ] comes :PORT or the end of the host");
         } else {
             const char *colon = memchr(p, ':', (size_t)(e - p));
             he = colon ? colon : e;
             if (colon) port = colon + 1;
         }
         if (he == hs || (size_t)(he - hs) >= sizeof h->name)
-            return tp_seterr(err, errlen, TP_EINVAL, "cassandra: empty or too long host in the URL");
+            return tp_seterr(err, errlen, TP_EINVAL,
+                             "Cassandra store URL: empty or too long host in the URL");
         memcpy(h->name, hs, (size_t)(he - hs));
         h->name[he - hs] = 0;
         h->port = 9042;
@@ -305,14 +316,16 @@ static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
             if (pe != e || v < 1 || v > 65535)
                 /* the segment is not echoed: with a raw '/' or '?' in a
                  * password it would be part of the password */
-                return tp_seterr(err, errlen, TP_EINVAL,
-                                 "cassandra: bad port in a host of the URL (HOST[:PORT], port 1-65535; "
-                                 "percent-encode '/', '?' and '@' in a password)");
+                return tp_seterr(
+                    err, errlen, TP_EINVAL,
+                    "Cassandra store URL: bad port in a host of the URL (HOST[:PORT], port 1-65535; "
+                    "percent-encode '/', '?' and '@' in a password)");
             h->port = (uint16_t)v;
         }
         if (wo < sizeof s->where)
-            wo += (size_t)snprintf(s->where + wo, sizeof s->where - wo, "%s%.*s:%u", s->cfg.nhosts ? "," : "",
-                                   (int)(he - hs), hs, h->port);
+            wo += (size_t)snprintf(s->where + wo, sizeof s->where - wo, "%s%s%.*s%s:%u",
+                                   s->cfg.nhosts ? "," : "", *p == '[' ? "[" : "", (int)(he - hs), hs,
+                                   *p == '[' ? "]" : "", h->port);
         s->cfg.nhosts++;
         p = comma ? comma + 1 : e;
     }
@@ -325,7 +338,7 @@ static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
                 !valid_keyspace(s->ks))
                 return tp_seterr(
                     err, errlen, TP_EINVAL,
-                    "cassandra: keyspace '%.*s' is not a valid CQL name (a letter, then letters, "
+                    "Cassandra store URL: keyspace '%.*s' is not a valid CQL name (a letter, then letters, "
                     "digits or _, at most 48)",
                     (int)(kl > 60 ? 60 : kl), slash + 1);
             for (char *c = s->ks; *c; c++) *c = (char)tolower((unsigned char)*c);
@@ -337,7 +350,7 @@ static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
     if (q) {
         char params[1024];
         if (strlen(q + 1) >= sizeof params)
-            return tp_seterr(err, errlen, TP_EINVAL, "cassandra: URL too long");
+            return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: URL too long");
         strcpy(params, q + 1);
         char *save = NULL;
         for (char *kv = strtok_r(params, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
@@ -346,40 +359,41 @@ static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
             if (eq) {
                 *eq = 0;
                 if (pct_decode(eq + 1, strlen(eq + 1), val, sizeof val))
-                    return tp_seterr(err, errlen, TP_EINVAL, "cassandra: bad value for %s", kv);
+                    return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: bad value for %s", kv);
             }
             if (!strcmp(kv, "consistency")) {
                 s->consistency = tp_cql_consistency_parse(val);
                 if (s->consistency < 0 || s->consistency == TP_CQL_ANY)
                     return tp_seterr(
                         err, errlen, TP_EINVAL,
-                        "cassandra: consistency=%s: use ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM "
+                        "Cassandra store URL: consistency=%s: use ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM "
                         "(default), EACH_QUORUM or LOCAL_ONE",
                         val);
             } else if (!strcmp(kv, "replication")) {
-                int rc = parse_replication(val, s->replication, sizeof s->replication, err, errlen);
-                if (rc) return rc;
+                if ((rc = parse_replication(val, s->replication, sizeof s->replication, err, errlen)))
+                    return rc;
             } else if (!strcmp(kv, "tls")) {
                 if (strcmp(val, "0") && strcmp(val, "1"))
-                    return tp_seterr(err, errlen, TP_EINVAL, "cassandra: tls=%s: use tls=1 or tls=0", val);
+                    return tp_seterr(err, errlen, TP_EINVAL,
+                                     "Cassandra store URL: tls=%s: use tls=1 or tls=0", val);
                 s->cfg.tls = val[0] == '1';
             } else if (!strcmp(kv, "cafile")) {
                 if (strlen(val) >= sizeof s->ca_file)
-                    return tp_seterr(err, errlen, TP_EINVAL, "cassandra: cafile path too long");
+                    return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: cafile path too long");
                 strcpy(s->ca_file, val);
                 s->cfg.ca_file = s->ca_file;
                 s->cfg.tls = 1;
             } else if (!strcmp(kv, "user") || !strcmp(kv, "password")) {
                 char *dst = kv[0] == 'u' ? s->user : s->password;
                 if (strlen(val) >= sizeof s->user)
-                    return tp_seterr(err, errlen, TP_EINVAL, "cassandra: %s too long", kv);
+                    return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: %s too long", kv);
                 strcpy(dst, val);
                 s->cfg.user = s->user;
                 s->cfg.password = s->password;
             } else {
                 return tp_seterr(
                     err, errlen, TP_EINVAL,
-                    "cassandra: unknown URL parameter '%s' (known: consistency, replication, tls, "
+                    "Cassandra store URL: unknown URL parameter '%s' (known: consistency, replication, tls, "
                     "cafile, user, password)",
                     kv);
             }

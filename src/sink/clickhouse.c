@@ -116,7 +116,7 @@ static int url_param(ch_store *s, const char *p, size_t n, char *err, size_t err
         out = s->db, outlen = sizeof s->db, what = "database";
     else if (!kn)
         return 0; /* "a=1&&b=2" */
-    else
+    else          /* a mangled "password%3D..." is scrubbed by sink.c */
         return tp_seterr(err, errlen, TP_EINVAL,
                          "ClickHouse store URL: unknown parameter '%.*s' (known: user, password, database)",
                          (int)(kn > 64 ? 64 : kn), p);
@@ -135,9 +135,10 @@ static int parse_url(ch_store *s, const char *url, char *err, size_t errlen) {
     if (strncmp(url, "clickhouse://", 13))
         return tp_seterr(err, errlen, TP_EINVAL,
                          "ClickHouse store URL must look like clickhouse://HOST:8123/DB");
+    int rc = tp_sink_url_syntax(url, "ClickHouse", err, errlen);
+    if (rc) return rc;
     CURLU *u = curl_url();
     if (!u) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
-    int rc = 0;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (uc != CURLUE_OK) {
         /* curl's text names the problem, never the URL (which may hold a password) */

@@ -17,8 +17,14 @@
  *   extract(epoch ...) which is numeric and exact.
  * - A dead connection is reset at the next call (PQreset) and the staging
  *   tables are made again; errors say "PostgreSQL at HOST:PORT: ... (is the
- *   server running?)". libpq never puts the password in its messages, and
- *   neither do we.
+ *   server running?)", HOST:PORT as the URL names them.
+ * - The URL is checked before libpq connects (pg_parse_url, also the
+ *   store's check_url, so a bad one is a usage error at start): libpq's
+ *   own parser, PQconninfoParse, so the check and the connection read it
+ *   alike, plus rules of our own (tp_sink_url_syntax, a numeric port, no
+ *   '@' in a host). libpq's parse errors quote the URL or a piece of it,
+ *   password and all: only their text before the quote is kept. Every
+ *   error is scrubbed of the password again by sink.c.
  * - Schema from sql/postgresql.sql under an advisory lock, versioned by
  *   schema_version.
  *
@@ -56,7 +62,8 @@ static const char *const k_migrations[] = {
 
 typedef struct pg_store {
     PGconn *conn;
-    char where[256]; /* "host:port" for messages */
+    char where[256];     /* "host:port" for messages */
+    char url_where[256]; /* the same as the URL names them, or "" */
     int session_ready;
     tp_buf trades, averages, candles; /* COPY text rows of the unit */
     size_t n_trades, n_averages, n_candles;
@@ -76,7 +83,120 @@ static void quiet_notice(void *arg, const char *msg) {
     tp_debug("postgresql", "%s", msg);
 }
 
+/* libpq's message without what it quotes: its URL parser's errors end in
+ * ': "<the URL or a piece of it>"', password included. Keeps the text
+ * before the first quoted string longer than 3 bytes ("]" and "=" name a
+ * character, and stay). */
+static void unquoted(const char *msg, char *out, size_t n) {
+    snprintf(out, n, "%s", msg ? msg : "");
+    out[strcspn(out, "\n")] = '\0';
+    for (char *q = strchr(out, '"'); q; q = strchr(q + 1, '"')) {
+        char *close = strchr(q + 1, '"');
+        if (!close || close - q - 1 > 3) {
+            *q = '\0';
+            break;
+        }
+        q = close;
+    }
+    size_t len = strlen(out);
+    while (len && (out[len - 1] == ' ' || out[len - 1] == ':')) out[--len] = '\0';
+}
+
+static const char *opt_val(const PQconninfoOption *o, const char *key) {
+    for (; o && o->keyword; o++)
+        if (!strcmp(o->keyword, key)) return o->val;
+    return NULL;
+}
+
+/* A port list as libpq takes it ("5432" or "5432,5433"; empty = 5432):
+ * each a number from 1 to 65535. */
+static int ports_ok(const char *p) {
+    if (!p) return 1;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        long v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] < '0' || p[i] > '9' || v > 65535) return 0;
+            v = v * 10 + (p[i] - '0');
+        }
+        if (n && (v < 1 || v > 65535)) return 0;
+        if (!p[n]) return 1;
+        p += n + 1;
+    }
+}
+
+/* "host:port[,host2:port2]" as the URL names them (an IPv6 address in
+ * brackets), for messages; empty if the URL names no host (libpq then
+ * uses its defaults). */
+static void url_where(const PQconninfoOption *o, char *out, size_t n) {
+    const char *h = opt_val(o, "host"), *p = opt_val(o, "port");
+    if (!h || !*h) h = opt_val(o, "hostaddr");
+    out[0] = '\0';
+    if (!h || !*h) return;
+    size_t w = 0;
+    const char *pp = p && *p ? p : "";
+    for (int i = 0; w < n; i++) {
+        size_t hl = strcspn(h, ","), pl = strcspn(pp, ",");
+        int v6 = memchr(h, ':', hl) != NULL;
+        w += (size_t)snprintf(out + w, n - w, "%s%s%.*s%s:%.*s", i ? "," : "", v6 ? "[" : "", (int)hl, h,
+                              v6 ? "]" : "", (int)(pl ? pl : 4), pl ? pp : "5432");
+        if (!h[hl]) break;
+        h += hl + 1;
+        if (pp[pl]) pp += pl + 1; /* one port for all hosts, or one each */
+    }
+}
+
+/* Checks url as described at the top; 0 with where set (if given), or
+ * TP_EINVAL with err saying what is wrong, never quoting the URL. */
+static int pg_parse_url(const char *url, char *where, size_t wherelen, char *err, size_t errlen) {
+    if (strncmp(url, "postgresql://", 13) && strncmp(url, "postgres://", 11))
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "PostgreSQL store URL: it must look like postgresql://USER:PASSWORD@HOST:5432/DB");
+    int rc = tp_sink_url_syntax(url, "PostgreSQL", err, errlen);
+    if (rc) return rc;
+    /* libpq ends the user:password at the first '@' or '/', not at '?'
+     * as the others (and tp_log_redact) do */
+    const char *auth = strstr(url, "://") + 3;
+    size_t an = strcspn(auth, "@/");
+    if (auth[an] == '@' && memchr(auth, '?', an))
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "PostgreSQL store URL: a '?' before the '@'; percent-encode '?' in a user or "
+                         "password as %%3F");
+    char *msg = NULL;
+    PQconninfoOption *o = PQconninfoParse(url, &msg);
+    if (!o) {
+        char why[256];
+        unquoted(msg ? msg : "out of memory", why, sizeof why);
+        PQfreemem(msg);
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "PostgreSQL store URL could not be parsed: %s; it must look like "
+                         "postgresql://USER:PASSWORD@HOST:5432/DB (percent-encode special characters)",
+                         why);
+    }
+    const char *h = opt_val(o, "host");
+    if (!ports_ok(opt_val(o, "port")))
+        rc = tp_seterr(err, errlen, TP_EINVAL,
+                       "PostgreSQL store URL: a port is a number from 1 to 65535 (percent-encode ':', '/', "
+                       "'?' and '@' in a password)");
+    else if (h && strchr(h, '@'))
+        rc = tp_seterr(err, errlen, TP_EINVAL,
+                       "PostgreSQL store URL: an '@' in the host; percent-encode '@' in a password as %%40");
+    else if (where)
+        url_where(o, where, wherelen);
+    PQconninfoFree(o);
+    return rc;
+}
+
+static int pg_check_url(const char *url, char *err, size_t errlen) {
+    return pg_parse_url(url, NULL, 0, err, errlen);
+}
+
+/* The server for messages: the URL's, else the one libpq chose. */
 static void set_where(pg_store *s) {
+    if (s->url_where[0]) {
+        snprintf(s->where, sizeof s->where, "%s", s->url_where);
+        return;
+    }
     const char *h = s->conn ? PQhost(s->conn) : NULL, *p = s->conn ? PQport(s->conn) : NULL;
     snprintf(s->where, sizeof s->where, "%s:%s", h && *h ? h : "localhost", p && *p ? p : "5432");
 }
@@ -212,11 +332,15 @@ static void pg_close(void *state) {
 static int pg_open(const char *url, void **state, char *err, size_t errlen) {
     pg_store *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = pg_parse_url(url, s->url_where, sizeof s->url_where, err, errlen);
+    if (rc) {
+        free(s);
+        return rc;
+    }
     /* Our defaults first: values in the URL override them. */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *const vals[] = {"10", "tickpipe", url, NULL};
     s->conn = PQconnectdbParams(keys, vals, 1);
-    int rc;
     if (!s->conn) {
         rc = tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
         goto fail;
@@ -871,4 +995,5 @@ const tp_sink_ops tp_sink_postgresql_ops = {
     .write_gaps = pg_write_gaps,
     .query_gaps = pg_query_gaps,
     .retain = pg_retain,
+    .check_url = pg_check_url,
 };

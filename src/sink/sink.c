@@ -26,7 +26,18 @@ extern const char tp_sink_k_schemes[]; /* "sqlite:, postgresql:, ..." */
 struct tp_sink {
     const tp_sink_ops *ops;
     void *state;
+    char *url; /* for scrub(): a store's error may quote it */
 };
+
+/* Every error a store hands back passes here: a library that was given the
+ * URL (libpq, libcurl, a server's reply) may quote its password, raw or
+ * percent-encoded; tp_log_scrub removes it before anyone logs or returns
+ * the text. */
+static int scrub(const char *url, int rc, char *err, size_t errlen) {
+    if (rc && err && errlen) tp_log_scrub(url, err, errlen);
+    return rc;
+}
+#define SCRUBBED(s, call) scrub((s)->url, (call), err, errlen)
 
 const tp_sink_ops *const *tp_sink_table(size_t *n) {
     *n = tp_sink_k_nstores;
@@ -121,10 +132,53 @@ static const tp_sink_ops *resolve(const char *url, char *err, size_t errlen) {
     return ops;
 }
 
+int tp_sink_url_syntax(const char *url, const char *store, char *err, size_t errlen) {
+    static const char k_pct[] = "percent-encode '%', '@', ':', '/', '?' and '#' in a user or password "
+                                "(%25, %40, %3A, %2F, %3F, %23)";
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return tp_seterr(err, errlen, TP_EINVAL, "%s store URL: it must start with %.*s://", store,
+                         (int)strcspn(url, ":"), url);
+    for (const char *p = url; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= 0x20 || c == 0x7f)
+            return tp_seterr(err, errlen, TP_EINVAL,
+                             "%s store URL: a space or control character; percent-encode it", store);
+        if (c == '#') return tp_seterr(err, errlen, TP_EINVAL, "%s store URL: a '#'; %s", store, k_pct);
+        if (c == '%' && (tp_hex_digit((unsigned char)p[1]) < 0 || tp_hex_digit((unsigned char)p[2]) < 0))
+            return tp_seterr(err, errlen, TP_EINVAL,
+                             "%s store URL: a '%%' that does not start a %%XX escape; %s", store, k_pct);
+    }
+    const char *auth = sep + 3;
+    const char *auth_end = auth + strcspn(auth, "/?");
+    const char *query = strchr(auth, '?');
+    const char *path_end = query ? query : auth + strlen(auth);
+    int ats = 0;
+    for (const char *p = auth; p < auth_end; p++) ats += *p == '@';
+    if (ats > 1)
+        return tp_seterr(err, errlen, TP_EINVAL, "%s store URL: more than one '@' before the host; %s", store,
+                         k_pct);
+    /* "user:pa/ss@host": the '@' comes after what a parser takes for the
+     * host, and the password's tail would be read as the path */
+    if (!ats && auth_end < path_end && memchr(auth_end, '@', (size_t)(path_end - auth_end)))
+        return tp_seterr(err, errlen, TP_EINVAL, "%s store URL: an '@' after the host; %s", store, k_pct);
+    /* "user:pa?ss@host": the tail would be read as a parameter's name */
+    for (const char *p = query; p && *p;) {
+        p++;
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n), *at = memchr(p, '@', n);
+        if (at && (!eq || at < eq))
+            return tp_seterr(err, errlen, TP_EINVAL, "%s store URL: an '@' in a parameter's name; %s", store,
+                             k_pct);
+        p += n;
+    }
+    return 0;
+}
+
 int tp_sink_check_url(const char *url, char *err, size_t errlen) {
     const tp_sink_ops *ops = resolve(url, err, errlen);
     if (!ops) return TP_EINVAL;
-    return ops->check_url && ops->check_url(url, err, errlen) ? TP_EINVAL : 0;
+    return ops->check_url && scrub(url, ops->check_url(url, err, errlen), err, errlen) ? TP_EINVAL : 0;
 }
 
 int tp_sink_check_reader_url(const char *url, char *err, size_t errlen) {
@@ -146,8 +200,11 @@ int tp_sink_open(const char *url, tp_sink **out, char *err, size_t errlen) {
     tp_sink *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     s->ops = ops;
-    int rc = ops->open(url, &s->state, err, errlen);
+    s->url = strdup(url);
+    int rc = s->url ? scrub(url, ops->open(url, &s->state, err, errlen), err, errlen)
+                    : tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     if (rc) {
+        free(s->url);
         free(s);
         return rc;
     }
@@ -171,50 +228,50 @@ static int write_only(const tp_sink *s, char *err, size_t errlen) {
 int tp_sink_write_trades(tp_sink *s, const tp_trade *t, size_t n, int64_t ingest_ms, char *err,
                          size_t errlen) {
     if (!n) return 0;
-    return s->ops->write_trades(s->state, t, n, ingest_ms, err, errlen);
+    return SCRUBBED(s, s->ops->write_trades(s->state, t, n, ingest_ms, err, errlen));
 }
 
 int tp_sink_write_averages(tp_sink *s, const tp_average *a, size_t n, char *err, size_t errlen) {
     if (!n) return 0;
-    return s->ops->write_averages(s->state, a, n, err, errlen);
+    return SCRUBBED(s, s->ops->write_averages(s->state, a, n, err, errlen));
 }
 
 int tp_sink_write_candles(tp_sink *s, const tp_candle *c, size_t n, char *err, size_t errlen) {
     if (!n) return 0;
-    return s->ops->write_candles(s->state, c, n, err, errlen);
+    return SCRUBBED(s, s->ops->write_candles(s->state, c, n, err, errlen));
 }
 
 int tp_sink_commit(tp_sink *s, char *err, size_t errlen) {
-    return s->ops->commit(s->state, err, errlen);
+    return SCRUBBED(s, s->ops->commit(s->state, err, errlen));
 }
 
 int tp_sink_query_symbols(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
     if (!s->ops->reader) return write_only(s, err, errlen);
-    return s->ops->reader->query_symbols(s->state, fn, ud, err, errlen);
+    return SCRUBBED(s, s->ops->reader->query_symbols(s->state, fn, ud, err, errlen));
 }
 
 int tp_sink_query_trades(tp_sink *s, const tp_query *q, tp_trade_row_fn fn, void *ud, char *err,
                          size_t errlen) {
     if (!s->ops->reader) return write_only(s, err, errlen);
-    return s->ops->reader->query_trades(s->state, q, fn, ud, err, errlen);
+    return SCRUBBED(s, s->ops->reader->query_trades(s->state, q, fn, ud, err, errlen));
 }
 
 int tp_sink_query_candles(tp_sink *s, const tp_query *q, tp_candle_row_fn fn, void *ud, char *err,
                           size_t errlen) {
     if (!s->ops->reader) return write_only(s, err, errlen);
-    return s->ops->reader->query_candles(s->state, q, fn, ud, err, errlen);
+    return SCRUBBED(s, s->ops->reader->query_candles(s->state, q, fn, ud, err, errlen));
 }
 
 int tp_sink_query_averages(tp_sink *s, const tp_query *q, tp_average_row_fn fn, void *ud, char *err,
                            size_t errlen) {
     if (!s->ops->reader) return write_only(s, err, errlen);
-    return s->ops->reader->query_averages(s->state, q, fn, ud, err, errlen);
+    return SCRUBBED(s, s->ops->reader->query_averages(s->state, q, fn, ud, err, errlen));
 }
 
 int tp_sink_query_latest(tp_sink *s, tp_symbol_row_fn fn, void *ud, char *err, size_t errlen) {
     if (!s->ops->reader) return write_only(s, err, errlen);
-    if (s->ops->query_latest) return s->ops->query_latest(s->state, fn, ud, err, errlen);
-    return s->ops->reader->query_symbols(s->state, fn, ud, err, errlen);
+    if (s->ops->query_latest) return SCRUBBED(s, s->ops->query_latest(s->state, fn, ud, err, errlen));
+    return SCRUBBED(s, s->ops->reader->query_symbols(s->state, fn, ud, err, errlen));
 }
 
 int tp_sink_can_write_gaps(const tp_sink *s) {
@@ -229,20 +286,20 @@ int tp_sink_write_gaps(tp_sink *s, const tp_gap_row *g, size_t n, char *err, siz
     if (!s->ops->write_gaps)
         return tp_seterr(err, errlen, TP_ESTATE, "the %s store cannot store feed gaps", s->ops->scheme);
     if (!n) return 0;
-    return s->ops->write_gaps(s->state, g, n, err, errlen);
+    return SCRUBBED(s, s->ops->write_gaps(s->state, g, n, err, errlen));
 }
 
 int tp_sink_query_gaps(tp_sink *s, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err, size_t errlen) {
     if (!s->ops->query_gaps)
         return tp_seterr(err, errlen, TP_ESTATE, "the %s store cannot list feed gaps", s->ops->scheme);
-    return s->ops->query_gaps(s->state, q, fn, ud, err, errlen);
+    return SCRUBBED(s, s->ops->query_gaps(s->state, q, fn, ud, err, errlen));
 }
 
 int tp_sink_retain(tp_sink *s, const tp_retention *r, int64_t now_ms, int max_rows, uint64_t *deleted,
                    char *err, size_t errlen) {
     *deleted = 0;
     if (!s->ops->retain) return 0;
-    return s->ops->retain(s->state, r, now_ms, max_rows, deleted, err, errlen);
+    return SCRUBBED(s, s->ops->retain(s->state, r, now_ms, max_rows, deleted, err, errlen));
 }
 
 int tp_sink_can_retain(const tp_sink *s) {
@@ -252,6 +309,7 @@ int tp_sink_can_retain(const tp_sink *s) {
 void tp_sink_close(tp_sink *s) {
     if (!s) return;
     s->ops->close(s->state);
+    free(s->url);
     free(s);
 }
 

@@ -120,6 +120,15 @@ typedef struct tp_sink_reader_ops {
                           size_t errlen);
 } tp_sink_reader_ops;
 
+/* The rules every network store's URL (SCHEME://[USER[:PASSWORD]@]HOST...)
+ * is held to before its own parser sees it, so that no parser guesses
+ * where a password ends: every '%' starts a %XX escape; no space, control
+ * character or '#'; at most one '@' before the host, none after it in the
+ * path and none in a parameter's name (a raw '@', '/' or '?' in a
+ * password). 0, or TP_EINVAL with err saying which rule, as "<store> store
+ * URL: ...". The message never quotes the URL. */
+int tp_sink_url_syntax(const char *url, const char *store, char *err, size_t errlen);
+
 /* One store. The writer operations (open .. close) are required; every
  * other member is optional and NULL means "not supported". The table
  * check (tp_sink_check_ops) runs on every entry before it is used.

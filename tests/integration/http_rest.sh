@@ -156,6 +156,31 @@ done <<'EOF'
 /api/trades?symbol=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA|400|longer than 64
 /api/trades?symbol=%FF%FE|400|UTF-8
 /api/trades?symbol=A%01B|400|control character
+/api/trades?symbol=AA%0APL|400|control character
+/api/trades?symbol=AAPL%0A|400|control character
+/api/trades?symbol=AAPL%0D|400|control character
+/api/trades?symbol=AAPL%0D%0A|400|control character
+/api/trades?symbol=AA%1BPL|400|control character
+/api/trades?symbol=AAPL%7F|400|control character
+/api/trades?symbol=AAPL&limit=%0A5|400|control character
+/api/trades?symbol=AAPL&li%09mit=5|400|parameter name contains a control character
+/api/trades?symbol=AAPL&limit=+1|400|digits only
+/api/trades?symbol=AAPL&limit=%2B1|400|digits only
+/api/trades?symbol=AAPL&limit=%201|400|digits only
+/api/trades?symbol=AAPL&limit=1%20|400|digits only
+/api/trades?symbol=AAPL&limit=1x|400|digits only
+/api/trades?symbol=AAPL&limit=|400|limit: a number is required
+/api/trades?symbol=AAPL&from=|400|from (epoch milliseconds): a number is required
+/api/trades?symbol=AAPL&from=99999999999999999999|400|digits only
+/api/trades?symbol=AAPL&to=9223372036854775808|400|digits only
+/api/trades?symbol=AAPL&from=1e3|400|digits only
+/api/trades?symbol=AAPL&to=0x10|400|digits only
+/api/candles?symbol=AAPL&interval=1s%20|400|interval must be 1s or 1m
+/api/candles?symbol=AAPL&interval=1s%0A|400|control character
+/api/candles?symbol=AAPL&limit=%2B5|400|digits only
+/api/averages?symbol=AAPL&limit=-1|400|digits only
+/api/gaps?symbol=AAPL&to=%2B5|400|digits only
+/api/gaps?symbol=AAPL&from=5%0D|400|control character
 /api/candles?symbol=AAPL&interval=5m|400|interval must be 1s or 1m
 /api/candles?symbol=AAPL&interval=|400|interval must be 1s or 1m
 /api/averages?symbol=AAPL&interval=1s|400|unknown parameter 'interval'
@@ -173,6 +198,18 @@ for path in "/api/trades?symbol=AAPL&limit=1$long" "/api/trades?symbol=A$long" "
 done
 code=$(get "/api/trades?symbol=AAPL&limit=100")
 [ "$code" = 200 ] || fail "limit=100 (the cap) refused: $code"
+# a decoded %00 never reaches the API (libwebsockets drops the request)
+code=$(get "/api/trades?symbol=AAPL%00") || true
+[ "$code" != 200 ] || fail "symbol=AAPL%00 was answered 200: $(head -c 200 "$TMP/body")"
+# valid numbers still work, leading zeros included: AAPL's rows as the
+# database holds them (7 newest of the range, oldest first)
+code=$(get "/api/trades?symbol=AAPL&from=1700000000000&to=1700000059750&limit=007")
+[ "$code" = 200 ] || fail "a valid request with limit=007 refused: $code $(head -c 200 "$TMP/body")"
+want=$(sqlite3 "$DB" "SELECT group_concat(ts) FROM (SELECT ts FROM (SELECT trade_timestamp AS ts, uuid FROM trades
+  WHERE symbol='AAPL' AND trade_timestamp >= 1700000000000 AND trade_timestamp < 1700000059750
+  ORDER BY trade_timestamp DESC, uuid DESC LIMIT 7) ORDER BY ts, uuid)")
+got=$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(",".join(str(t["ts"]) for t in d["trades"]))' "$TMP/body")
+[ "$got" = "$want" ] && [ -n "$got" ] || fail "limit=007 from/to: got $got, want $want"
 code=$(get "/api/trades?symbol=NOSUCH")
 [ "$code" = 200 ] && $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["count"] != 0 or d["trades"] != [])' "$TMP/body" ||
   fail "unknown symbol should give an empty list"

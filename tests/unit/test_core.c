@@ -103,6 +103,52 @@ static void test_redact(void **state) {
     /* an '@' after the path is not userinfo */
     tp_log_redact("cassandra://h:9042/ks?x=a@b", out, sizeof out);
     assert_string_equal(out, "cassandra://h:9042/ks?x=a@b");
+    /* a raw '/' in the password: masked up to the '@' all the same */
+    tp_log_redact("postgresql://tp:S3cr/3tPw@host/db", out, sizeof out);
+    assert_string_equal(out, "postgresql://tp:***@host/db");
+    /* a mangled password= parameter */
+    tp_log_redact("clickhouse://h/db?user=u&password%3DS3cr3t&x=1", out, sizeof out);
+    assert_string_equal(out, "clickhouse://h/db?user=u&password***&x=1");
+    tp_log_redact("postgresql:tp:S3cr3t@host/db", out, sizeof out);
+    assert_string_equal(out, "postgresql:tp:***@host/db");
+}
+
+static void test_scrub(void **state) {
+    (void)state;
+    char t[256];
+    /* libpq's parse error quotes the URL */
+    snprintf(t, sizeof t, "invalid: \"postgresql://tp:S3cr3tPw@[::1:5432/db\"");
+    tp_log_scrub("postgresql://tp:S3cr3tPw@[::1:5432/db", t, sizeof t);
+    assert_string_equal(t, "invalid: \"postgresql://tp:***@[::1:5432/db\"");
+    /* as written, decoded and encoded again (both hex cases) */
+    snprintf(t, sizeof t, "a S3cr3t%%50w b S3cr3tPw c p@ss d p%%40ss e p%%40ss");
+    tp_log_scrub("clickhouse://u:S3cr3t%50w@h/db", t, sizeof t);
+    assert_string_equal(t, "a *** b *** c p@ss d p%40ss e p%40ss");
+    snprintf(t, sizeof t, "x p@ss:w y p%%40ss%%3aw z");
+    tp_log_scrub("clickhouse://u:p%40ss%3Aw@h/db", t, sizeof t);
+    assert_string_equal(t, "x *** y *** z");
+    /* ?password= and token=, and a mangled one */
+    snprintf(t, sizeof t, "bad value 'hunter 2' or hunter+2; TOKEN9");
+    tp_log_scrub("cassandra://h/ks?user=u&password=hunter+2&token=TOKEN9", t, sizeof t);
+    assert_string_equal(t, "bad value '***' or ***; ***");
+    snprintf(t, sizeof t, "unknown 'password%%3DS3cr3t'");
+    tp_log_scrub("clickhouse://h/db?password%3DS3cr3t", t, sizeof t);
+    assert_string_equal(t, "unknown 'password***'");
+    /* libpq reads a raw '@' in the password as its end: both readings */
+    snprintf(t, sizeof t, "user tp, password S3cr, host 3tPw@h");
+    tp_log_scrub("postgresql://tp:S3cr@3tPw@h/db", t, sizeof t);
+    assert_null(strstr(t, "S3cr"));
+    /* a short buffer stays terminated; nothing to scrub leaves it alone */
+    snprintf(t, 8, "a:b");
+    tp_log_scrub("postgresql://u:a@h/db", t, 4);
+    assert_string_equal(t, "***");
+    /* a short password only where it stands alone */
+    snprintf(t, sizeof t, "not a native protocol frame: p, \"p\", u:p@h");
+    tp_log_scrub("cassandra://u:p@h/ks", t, sizeof t);
+    assert_string_equal(t, "not a native protocol frame: ***, \"***\", u:***@h");
+    snprintf(t, sizeof t, "no secret here");
+    tp_log_scrub("postgresql://u@h/db", t, sizeof t);
+    assert_string_equal(t, "no secret here");
 }
 
 static void test_metrics(void **state) {
@@ -131,7 +177,7 @@ static void test_metrics(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_reuse), cmocka_unit_test(test_copy_trade), cmocka_unit_test(test_symbols),
-        cmocka_unit_test(test_redact),      cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_redact),      cmocka_unit_test(test_scrub),      cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

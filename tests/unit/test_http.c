@@ -74,6 +74,31 @@ static void test_params(void **state) {
     memset(longsym + 7, 'A', 65);
     expect_error("/api/trades", longsym, NULL, NULL, 400, "longer than 64");
     expect_error("/api/trades", "symbol=\xff", NULL, NULL, 400, "UTF-8");
+    /* numbers: decimal digits only */
+    const char *const bad_numbers[] = {
+        "+1", " 1", "1 ", "1x", "0x10", "1e3", "-1", "1.0", "99999999999999999999", "9223372036854775808"};
+    for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
+        char a[64];
+        snprintf(a, sizeof a, "limit=%s", bad_numbers[i]);
+        expect_error("/api/trades", "symbol=A", a, NULL, 400, "digits only");
+        snprintf(a, sizeof a, "from=%s", bad_numbers[i]);
+        expect_error("/api/candles", "symbol=A", a, NULL, 400, "digits only");
+        snprintf(a, sizeof a, "to=%s", bad_numbers[i]);
+        expect_error("/api/averages", "symbol=A", a, NULL, 400, "digits only");
+    }
+    expect_error("/api/trades", "symbol=A", "limit=", NULL, 400, "limit: a number is required");
+    expect_error("/api/trades", "symbol=A", "to=", NULL, 400, "a number is required");
+    /* a control character anywhere: name or value, any parameter */
+    expect_error("/api/trades", "symbol=AA\nPL", NULL, NULL, 400, "'symbol' contains a control character");
+    expect_error("/api/trades", "symbol=AAPL\r", NULL, NULL, 400, "control character (byte 0x0d)");
+    expect_error("/api/trades", "symbol=A", "limit=1\x7f", NULL, 400, "'limit' contains a control character");
+    expect_error("/api/candles", "symbol=A", "interval=1s\n", NULL, 400, "control character");
+    expect_error("/api/trades", "symbol=A", "li\x01mit=1", NULL, 400, "parameter name contains a control");
+    expect_error("/api/symbols", "\x1b", NULL, NULL, 400, "control character");
+    /* still fine: leading zeros, the largest time, the cap */
+    tp_http_resp ok = api("/api/trades", "symbol=A", "limit=0100", "to=253402300799999");
+    assert_int_equal(ok.status, 200);
+    free(ok.body);
 
     tp_http_resp r = api("/api/candles", "symbol=A", "interval=1s", "limit=100");
     assert_int_equal(r.status, 200);
