@@ -66,9 +66,11 @@ static void count_request(const char *route, int code, int64_t us) {
     tp_counter_add(
         tp_metrics_counter("tickpipe_http_requests_total", labels, "HTTP requests by route and status"), 1);
     snprintf(labels, sizeof labels, "route=\"%s\"", route);
-    tp_histogram_observe_us(tp_metrics_histogram("tickpipe_http_request_duration_seconds", labels,
-                                                 "HTTP request latency, from request to last byte written"),
-                            us > 0 ? (uint64_t)us : 0);
+    tp_histogram_observe_us(
+        tp_metrics_histogram(
+            "tickpipe_http_request_duration_seconds", labels,
+            "One observation per HTTP request: the seconds from the request to its last byte written"),
+        us > 0 ? (uint64_t)us : 0);
 }
 
 static void on_stats_timer(lws_sorted_usec_list_t *sul) {
