@@ -22,7 +22,10 @@
  * --max-trades, end of a replay) ends the source, then the producer is
  * flushed for at most --flush-timeout seconds and the summary says how many
  * trades, if any, were not delivered. A second SIGINT/SIGTERM stops
- * waiting at once. */
+ * waiting at once.
+ *
+ * --metrics: an HTTP endpoint with /metrics, /healthz (live while produce
+ * runs) and /readyz (every feed connection subscribed), nothing else. */
 #include "cmd/commands.h"
 
 #include "cmd/feed_config.h"
@@ -30,11 +33,14 @@
 #include "codec/avro_trades.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/listen.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/shutdown.h"
 #include "core/ticker.h"
 #include "feed/source.h"
 #include "feed/symbol_groups.h"
+#include "http/http.h"
 #include "kafka/gap_record.h"
 #include "kafka/producer.h"
 
@@ -233,6 +239,21 @@ static int stream(produce_state *st, tp_shutdown *sd, const tp_producer_flags *p
                   (double)(tp_mono_us() - t0) / 1e6);
 }
 
+/* /readyz (HTTP thread): every feed connection subscribed; a replay is
+ * ready from the start. */
+static int produce_ready(void *ud, char *out, size_t outlen) {
+    const produce_state *st = ud;
+    double connected = 0, connections = 0;
+    if (st->replay) return snprintf(out, outlen, "{\"status\":\"ready\"}"), 0;
+    if (tp_metrics_value("tickpipe_ingest_connected", NULL, &connected) == 0 &&
+        tp_metrics_value("tickpipe_ingest_connections", NULL, &connections) == 0 && connections > 0 &&
+        connected >= connections)
+        return snprintf(out, outlen, "{\"status\":\"ready\"}"), 0;
+    snprintf(out, outlen, "{\"status\":\"not ready\",\"feed\":\"%.0f of %.0f connections subscribed\"}",
+             connected, connections);
+    return 1;
+}
+
 static int open_producer(tp_kafka_flags *kf, const tp_producer_flags *pf, tp_producer **prod) {
     char brokers[1024], err[600];
     tp_cfg_brokers(kf->brokers, brokers, sizeof brokers);
@@ -257,6 +278,26 @@ static int open_producer(tp_kafka_flags *kf, const tp_producer_flags *pf, tp_pro
     return -1;
 }
 
+/* --metrics: -1 and *out (NULL when off), or the exit status. */
+static int start_http(const tp_producer_flags *pf, produce_state *st, tp_http **out) {
+    *out = NULL;
+    if (!pf->metrics || !*pf->metrics) return -1;
+    tp_http_config hcfg;
+    tp_http_config_default(&hcfg);
+    hcfg.listen = pf->metrics;
+    hcfg.store_url = NULL;
+    hcfg.metrics_only = 1;
+    hcfg.ready = produce_ready;
+    hcfg.ready_ud = st;
+    char err[512];
+    if (tp_http_start(&hcfg, out, err, sizeof err))
+        return tp_cmd_usage_error(&tp_spec_produce, "--metrics: %s", err);
+    char url[300];
+    tp_listen_url("http", pf->metrics, tp_http_port(*out), url, sizeof url);
+    fprintf(stderr, "tickpipe: metrics at %s/metrics\n", url);
+    return -1;
+}
+
 static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_producer_flags *pf,
                         const tp_stop_flags *stop, int64_t progress_ms) {
     char err[600];
@@ -274,7 +315,10 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_prod
     if (status < 0 && tp_source_new(cfg, on_batch, st, &st->src, err, sizeof err))
         status = tp_cmd_usage_error(&tp_spec_produce, "%s", err);
     if (status < 0) tp_source_set_gap_hook(st->src, on_gap, st);
+    tp_http *http = NULL;
+    if (status < 0) status = start_http(pf, st, &http);
     if (status < 0) status = stream(st, sd, pf, progress_ms);
+    tp_http_stop(http);
     tp_shutdown_end(sd);
     if (st->src) tp_source_free(st->src);
     if (st->prod) tp_producer_free(st->prod);

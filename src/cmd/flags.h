@@ -118,7 +118,7 @@ typedef struct tp_consumer_flags {
 } tp_consumer_flags;
 
 typedef struct tp_producer_flags {
-    const char *compression;
+    const char *compression, *metrics;
     int64_t linger_ms, partitions, rf, min_isr, connect_ms, flush_ms;
     int create_topic;
 } tp_producer_flags;
