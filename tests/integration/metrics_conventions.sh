@@ -8,7 +8,11 @@
 # seconds of now (run and produce), the consumer lag of both partitions in
 # process (>= 0 while trades flow, 0 once process has stored everything
 # produce delivered), the watermark as a timestamp in seconds. produce's
-# endpoint serves /metrics, /healthz and /readyz only.
+# endpoint serves /metrics, /healthz and /readyz only. Then a real
+# Prometheus (Debian's) scrapes the three: every query of the operations
+# dashboard (deploy/grafana/dashboards/tickpipe-operations.json) returns
+# series, and every rule of deploy/prometheus/alerts.yaml evaluates without
+# error, none pending while the pipeline is healthy.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
 command -v promtool >/dev/null || fail "promtool missing (apt-get install prometheus)"
@@ -20,9 +24,9 @@ syms=AAPL,MSFT,BINANCE:BTCUSDT
 
 bg proc "$TICKPIPE" process --brokers "$BS" --topic market --store "sqlite:$TMP/t.db" "${KX[@]}" \
   --metrics 127.0.0.1:0 --progress-interval 0
-bg prod "$TICKPIPE" produce --ws-url "$url" --token t --symbols "$syms" --brokers "$BS" --topic market \
+bg prod "$TICKPIPE" produce --ws-url "$url" --token tp --symbols "$syms" --brokers "$BS" --topic market \
   --metrics 127.0.0.1:0 --progress-interval 0
-bg run "$TICKPIPE" run --ws-url "$url" --token t --symbols "$syms" --store "sqlite:$TMP/run.db" \
+bg run "$TICKPIPE" run --ws-url "$url" --token tr --symbols "$syms" --store "sqlite:$TMP/run.db" \
   --http 127.0.0.1:0 --progress-interval 0
 endpoint() { grep -o 'http://127.0.0.1:[0-9]*' "$TMP/$1.log" | head -1; }
 wait_for 60 grep -q 'metrics at' "$TMP/proc.log"
@@ -103,6 +107,66 @@ wait_for 20 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$Q_URL/readyz'
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$P_URL/healthz")" = 200 ] || fail "process /healthz"
 wait_for 20 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' '$P_URL/readyz')\" = 200 ]"
 ok "produce serves /metrics, /healthz and /readyz only; process /healthz and /readyz are 200"
+
+# A real Prometheus scrapes the three stages every second.
+command -v prometheus >/dev/null || fail "prometheus missing (apt-get install prometheus)"
+prom_port=$(free_port)
+cp "$TP_SOURCE_DIR/deploy/prometheus/alerts.yaml" "$TMP/alerts.yaml"
+cat >"$TMP/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: [alerts.yaml]
+scrape_configs:
+  - {job_name: tickpipe-run, static_configs: [{targets: ['${R_URL#http://}']}]}
+  - {job_name: tickpipe-produce, static_configs: [{targets: ['${Q_URL#http://}']}]}
+  - {job_name: tickpipe-process, static_configs: [{targets: ['${P_URL#http://}']}]}
+YAML
+bg prom prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
+  --web.listen-address="127.0.0.1:$prom_port"
+PROM="http://127.0.0.1:$prom_port"
+# promq EXPR: the instant query's result as "N V" (N series, V the first
+# one's value); fails on an error
+promq() {
+  curl -fsS "$PROM/api/v1/query" --data-urlencode "query=$1" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["status"] == "success", d
+r = d["data"]["result"]
+print(len(r), r[0]["value"][1] if r else "")'
+}
+all_up() { [ "$(promq 'sum(up{job=~"tickpipe-.*"})' 2>/dev/null)" = "1 3" ]; }
+wait_for 60 all_up
+# every dashboard query returns series, once a few scrapes are in (rate()
+# needs two)
+dash="$TP_SOURCE_DIR/deploy/grafana/dashboards/tickpipe-operations.json"
+/usr/bin/python3 -c 'import json, sys
+for p in json.load(open(sys.argv[1]))["panels"]:
+    for t in p.get("targets", []):
+        print(p["title"] + "\t" + t["expr"])' "$dash" >"$TMP/dash-queries.tsv"
+nq=$(wc -l <"$TMP/dash-queries.tsv")
+[ "$nq" -ge 15 ] || fail "the operations dashboard has only $nq queries"
+dash_ok() {
+  local title expr r
+  while IFS=$'\t' read -r title expr; do
+    r=$(promq "$expr") || { echo "query error: $title: $expr" >"$TMP/dash-why"; return 1; }
+    [ "${r%% *}" -gt 0 ] || { echo "no series: $title: $expr" >"$TMP/dash-why"; return 1; }
+  done <"$TMP/dash-queries.tsv"
+}
+dash_ok_or_why() { dash_ok || { cat "$TMP/dash-why" >&2; return 1; }; }
+wait_for 60 dash_ok_or_why 2>"$TMP/dash-why.log" || fail "$(tail -1 "$TMP/dash-why.log")"
+ok "Prometheus scrapes run, produce and process; all $nq queries of the operations dashboard return series"
+rules_ok() {
+  curl -fsS "$PROM/api/v1/rules" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+rules = [r for g in d["data"]["groups"] for r in g["rules"]]
+bad = [(r["name"], r.get("health"), r.get("lastError")) for r in rules if r.get("health") != "ok"]
+sys.exit(0 if len(rules) >= 9 and not bad else 1)'
+}
+wait_for 30 rules_ok
+firing=$(curl -fsS "$PROM/api/v1/alerts" |
+  /usr/bin/python3 -c 'import json, sys; print(" ".join(a["labels"]["alertname"] for a in json.load(sys.stdin)["data"]["alerts"]))')
+[ -z "$firing" ] || fail "alerts pending or firing on a healthy pipeline: $firing"
+ok "every rule of alerts.yaml evaluates without error on live series; none pending on a healthy pipeline"
 
 # Stop produce: once process has stored what it delivered, no lag is left.
 kill -TERM "$PID_prod"
