@@ -56,6 +56,7 @@ http_port=$(free_port)
 pg_hostport=${PG_URL#*@}
 pg_hostport=${pg_hostport%%/*}
 rewrite="s|kafka:9092|$BS|g; s|0\.0\.0\.0:8765|127.0.0.1:$sim_port|; s|0\.0\.0\.0:8080|127.0.0.1:$http_port|;
+  s|0\.0\.0\.0:9100|127.0.0.1:0|;
   s|^TICKPIPE_STORE=postgresql://.*|TICKPIPE_STORE=$PG_URL|; s|^FINNHUB_WS_URL=.*|FINNHUB_WS_URL=ws://127.0.0.1:$sim_port|"
 grep -q '^TICKPIPE_STORE=postgresql://tickpipe:.*@postgresql/tickpipe$' "$TMP/process-postgresql-1.env" ||
   fail "the processors' store is not the stack's PostgreSQL: $(cat "$TMP/process-postgresql-1.env")"
@@ -86,6 +87,15 @@ TP_HEALTHCHECK_CMDLINE=/proc/$PID_serve/cmdline "$TP_SOURCE_DIR/deploy/tickpipe-
 n_sym=$(curl -fsS "http://127.0.0.1:$http_port/api/symbols" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d if isinstance(d, list) else d.get("symbols", [])))')
 [ "$n_sym" -ge 1 ] || fail "serve lists no symbols"
 ok "serve: the image's health check passes on the --http of its command line; /api/symbols lists $n_sym symbols"
+# produce and the processors serve --metrics (moved to a free loopback port)
+for p in prod proc1 proc2; do
+  murl=$(sed -n 's|.*metrics at \(http://127.0.0.1:[0-9]*\)/metrics.*|\1|p' "$TMP/$p.log" | head -1)
+  [ -n "$murl" ] || fail "$p prints no metrics address: $(tail -3 "$TMP/$p.log")"
+  curl -fsS "$murl/metrics" >"$TMP/$p.metrics" || fail "$p: $murl/metrics"
+  grep -q '^tickpipe_build_info{' "$TMP/$p.metrics" || fail "$p: no tickpipe_build_info on $murl/metrics"
+  wait_for 30 curl -fsS -o /dev/null "$murl/readyz"
+done
+ok "produce and both processors answer /metrics and /readyz on their --metrics address"
 
 # SIGTERM, as `docker compose stop` sends: each stage drains and exits 0
 for p in prod proc1 proc2 serve sim; do
