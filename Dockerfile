@@ -15,6 +15,9 @@
 # and a health check that needs no curl: tickpipe-healthcheck speaks HTTP over
 # bash's /dev/tcp.
 FROM debian:bookworm AS build
+# The build context has no .git: pass the commit for tickpipe_build_info
+# (`docker build --build-arg TP_COMMIT=$(git rev-parse --short=12 HEAD) .`).
+ARG TP_COMMIT=unknown
 WORKDIR /src
 COPY . .
 RUN scripts/install-deps.sh \
@@ -40,8 +43,9 @@ WORKDIR /var/lib/tickpipe
 ENV TICKPIPE_HTTP=0.0.0.0:8080 \
     TICKPIPE_STORE=sqlite:/var/lib/tickpipe/tickpipe.db
 EXPOSE 8080
-# Checks /healthz of `serve` and `run`; `produce` and `process` have no HTTP
-# endpoint, and the check then only reports that (healthy while running).
+# Checks /healthz of `serve` and `run` (--http), and of `produce` and
+# `process` when they serve --metrics (without it the check only reports that
+# there is no endpoint: healthy while running).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["tickpipe-healthcheck"]
 ENTRYPOINT ["tickpipe"]

@@ -22,7 +22,10 @@
  * --max-trades, end of a replay) ends the source, then the producer is
  * flushed for at most --flush-timeout seconds and the summary says how many
  * trades, if any, were not delivered. A second SIGINT/SIGTERM stops
- * waiting at once. */
+ * waiting at once.
+ *
+ * --metrics: an HTTP endpoint with /metrics, /healthz (live while produce
+ * runs) and /readyz (every feed connection subscribed), nothing else. */
 #include "cmd/commands.h"
 
 #include "cmd/feed_config.h"
@@ -30,11 +33,14 @@
 #include "codec/avro_trades.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/listen.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/shutdown.h"
 #include "core/ticker.h"
 #include "feed/source.h"
 #include "feed/symbol_groups.h"
+#include "http/http.h"
 #include "kafka/gap_record.h"
 #include "kafka/headers.h"
 #include "kafka/producer.h"
@@ -54,9 +60,9 @@ typedef struct produce_state {
     int failed;                              /* a send failed for good: stop */
     int replay;                              /* frames come from a recording */
     uint64_t gaps_sent, gaps_unsent;
-    const char *dlq;                /* --dlq-topic; "" = none */
-    tp_buf dlq_buf;                 /* a rejected trade's record */
-    uint64_t dlq_sent, dlq_unsent;  /* rejected trades copied / not */
+    const char *dlq;               /* --dlq-topic; "" = none */
+    tp_buf dlq_buf;                /* a rejected trade's record */
+    uint64_t dlq_sent, dlq_unsent; /* rejected trades copied / not */
     char err[512];
     tp_producer_stats prev; /* progress: the last line's counters */
     int64_t prev_us;
@@ -109,14 +115,15 @@ static void on_reject(void *ud, const tp_trade *t, tp_reject why, int64_t recv_m
                                    {TP_REJECT_HEADER, name, strlen(name)},
                                    {TP_RECV_HEADER, recv, (size_t)n}};
         size_t keylen = t->symbol.len > 256 ? 256 : t->symbol.len;
-        rc = tp_producer_send_side(st->prod, st->dlq, t->symbol.ptr, keylen, st->dlq_buf.p, st->dlq_buf.len, h,
-                                   3, err, sizeof err);
+        rc = tp_producer_send_side(st->prod, st->dlq, t->symbol.ptr, keylen, st->dlq_buf.p, st->dlq_buf.len,
+                                   h, 3, err, sizeof err);
     } else {
         snprintf(err, sizeof err, "cannot encode it: %s", tp_strerror(rc));
     }
     if (rc) {
         if (st->dlq_unsent++ < 10)
-            tp_warn("produce", "a rejected trade was not copied to the dead-letter topic %s: %s", st->dlq, err);
+            tp_warn("produce", "a rejected trade was not copied to the dead-letter topic %s: %s", st->dlq,
+                    err);
         return;
     }
     st->dlq_sent++;
@@ -226,14 +233,16 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
     if (rejected) {
         char by[256];
         tp_rejects_format_counts(ss.rejected, by, sizeof by);
-        fprintf(stderr, "rejected at the door (not sent as trades): %s; %llu copied to the dead-letter topic%s%s\n",
+        fprintf(stderr,
+                "rejected at the door (not sent as trades): %s; %llu copied to the dead-letter topic%s%s\n",
                 by, (unsigned long long)st->dlq_sent, *st->dlq ? " " : "", st->dlq);
     }
     fprintf(stderr,
             "summary: trades=%llu messages=%llu bytes=%llu accepted_trades=%llu delivered_trades=%llu "
             "delivered_messages=%llu failed_trades=%llu undelivered_trades=%llu queue_full_waits=%llu "
             "feed_trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu unknown=%llu "
-            "oversize=%llu duplicates=%llu gaps=%llu gap_records=%llu rejected=%llu dead_letters=%llu seconds=%.3f "
+            "oversize=%llu duplicates=%llu gaps=%llu gap_records=%llu rejected=%llu dead_letters=%llu "
+            "seconds=%.3f "
             "trades_per_s=%.0f\n",
             (unsigned long long)ps.trades, (unsigned long long)ps.messages, (unsigned long long)ps.bytes,
             (unsigned long long)st->taken, (unsigned long long)ps.delivered_trades,
@@ -243,7 +252,8 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
             (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
-            (unsigned long long)st->gaps_sent, (unsigned long long)rejected, (unsigned long long)st->dlq_sent, secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
+            (unsigned long long)st->gaps_sent, (unsigned long long)rejected, (unsigned long long)st->dlq_sent,
+            secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
     return status;
 }
 
@@ -284,6 +294,21 @@ static int stream(produce_state *st, tp_shutdown *sd, const tp_producer_flags *p
                   (double)(tp_mono_us() - t0) / 1e6);
 }
 
+/* /readyz (HTTP thread): every feed connection subscribed; a replay is
+ * ready from the start. */
+static int produce_ready(void *ud, char *out, size_t outlen) {
+    const produce_state *st = ud;
+    double connected = 0, connections = 0;
+    if (st->replay) return snprintf(out, outlen, "{\"status\":\"ready\"}"), 0;
+    if (tp_metrics_value("tickpipe_ingest_connected", NULL, &connected) == 0 &&
+        tp_metrics_value("tickpipe_ingest_connections", NULL, &connections) == 0 && connections > 0 &&
+        connected >= connections)
+        return snprintf(out, outlen, "{\"status\":\"ready\"}"), 0;
+    snprintf(out, outlen, "{\"status\":\"not ready\",\"feed\":\"%.0f of %.0f connections subscribed\"}",
+             connected, connections);
+    return 1;
+}
+
 static int open_producer(tp_kafka_flags *kf, const tp_producer_flags *pf, tp_producer **prod) {
     char brokers[1024], err[600];
     tp_cfg_brokers(kf->brokers, brokers, sizeof brokers);
@@ -308,6 +333,26 @@ static int open_producer(tp_kafka_flags *kf, const tp_producer_flags *pf, tp_pro
     return -1;
 }
 
+/* --metrics: -1 and *out (NULL when off), or the exit status. */
+static int start_http(const tp_producer_flags *pf, produce_state *st, tp_http **out) {
+    *out = NULL;
+    if (!pf->metrics || !*pf->metrics) return -1;
+    tp_http_config hcfg;
+    tp_http_config_default(&hcfg);
+    hcfg.listen = pf->metrics;
+    hcfg.store_url = NULL;
+    hcfg.metrics_only = 1;
+    hcfg.ready = produce_ready;
+    hcfg.ready_ud = st;
+    char err[512];
+    if (tp_http_start(&hcfg, out, err, sizeof err))
+        return tp_cmd_usage_error(&tp_spec_produce, "--metrics: %s", err);
+    char url[300];
+    tp_listen_url("http", pf->metrics, tp_http_port(*out), url, sizeof url);
+    fprintf(stderr, "tickpipe: metrics at %s/metrics\n", url);
+    return -1;
+}
+
 static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_producer_flags *pf,
                         const tp_stop_flags *stop, int64_t progress_ms) {
     char err[600];
@@ -326,8 +371,11 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_prod
     if (status < 0 && tp_source_new(cfg, on_batch, st, &st->src, err, sizeof err))
         status = tp_cmd_usage_error(&tp_spec_produce, "%s", err);
     if (status < 0) tp_source_set_gap_hook(st->src, on_gap, st);
+    tp_http *http = NULL;
+    if (status < 0) status = start_http(pf, st, &http);
     if (status < 0) tp_source_set_reject_hook(st->src, on_reject, st);
     if (status < 0) status = stream(st, sd, pf, progress_ms);
+    tp_http_stop(http);
     tp_shutdown_end(sd);
     if (st->src) tp_source_free(st->src);
     if (st->prod) tp_producer_free(st->prod);

@@ -153,13 +153,14 @@ static int summary(run_state *r, int prc, int feed_rc) {
         fprintf(stderr, "rejected at the door (never stored): %s\n", by);
     }
     fprintf(stderr,
-            "summary: trades=%llu stored=%llu late=%llu rejected=%llu frames=%llu pings=%llu errors=%llu malformed=%llu "
+            "summary: trades=%llu stored=%llu late=%llu rejected=%llu frames=%llu pings=%llu errors=%llu "
+            "malformed=%llu "
             "reconnects=%llu duplicates=%llu gaps=%llu store_errors=%llu flushes=%llu durable_p50_ms=%lld "
             "durable_p99_ms=%lld durable_p999_ms=%lld\n",
             (unsigned long long)ss.trades, (unsigned long long)ps.trades, (unsigned long long)ps.late,
-            (unsigned long long)rejected, (unsigned long long)ss.frames, (unsigned long long)ss.pings, (unsigned long long)ss.errors,
-            (unsigned long long)ss.malformed, (unsigned long long)ss.reconnects,
-            (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
+            (unsigned long long)rejected, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
+            (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
+            (unsigned long long)ss.reconnects, (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
             (unsigned long long)ps.store_errors, (unsigned long long)ps.flushes,
             (long long)tp_pipeline_latency_quantile_ms(&ps, 0.5),
             (long long)tp_pipeline_latency_quantile_ms(&ps, 0.99),

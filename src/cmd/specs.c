@@ -71,8 +71,8 @@ const tp_cmd_spec tp_spec_process = {
               "\n"
               "Example:\n"
               "  tickpipe process --brokers 127.0.0.1:9092 --topic market --store sqlite:data/tickpipe.db\n",
-    .groups = {&tp_flags_kafka, &tp_flags_consumer, &tp_flags_checks, &tp_flags_store, &tp_flags_windows, &tp_flags_durable,
-               &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
+    .groups = {&tp_flags_kafka, &tp_flags_consumer, &tp_flags_checks, &tp_flags_store, &tp_flags_windows,
+               &tp_flags_durable, &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
     .defaults = k_process_defaults,
 };
 
@@ -100,8 +100,8 @@ const tp_cmd_spec tp_spec_produce = {
               "Example:\n"
               "  tickpipe produce --ws-url ws://127.0.0.1:8765 --token t \\\n"
               "      --symbols AAPL,BINANCE:BTCUSDT --brokers 127.0.0.1:9092 --topic market\n",
-    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_checks, &tp_flags_kafka, &tp_flags_producer, &tp_flags_stop,
-               &tp_flags_progress, &tp_flags_log},
+    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_checks, &tp_flags_kafka, &tp_flags_producer,
+               &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
 };
 
 /* ---- tickpipe run ---- */
@@ -131,8 +131,9 @@ const tp_cmd_spec tp_spec_run = {
               "logged on every attempt and retried with backoff (capped at 60 s), like any\n"
               "other feed failure. /healthz: 200 while feed and store work, else 503 with JSON\n"
               "naming what is wrong and since when.\n",
-    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_checks, &tp_flags_run, &tp_flags_store, &tp_flags_windows,
-               &tp_flags_durable, &tp_flags_http, &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
+    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_checks, &tp_flags_run, &tp_flags_store,
+               &tp_flags_windows, &tp_flags_durable, &tp_flags_http, &tp_flags_stop, &tp_flags_progress,
+               &tp_flags_log},
     .defaults = k_run_defaults,
 };
 

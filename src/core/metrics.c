@@ -3,12 +3,21 @@
  * so the hot path never locks. */
 #include "core/metrics.h"
 
+#include "tp_commit.h" /* TP_COMMIT, written by the build (cmake/commit.cmake) */
+
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#ifndef TP_VERSION
+#define TP_VERSION "0.0.0"
+#endif
 
 enum kind { K_COUNTER, K_GAUGE, K_HIST };
 
@@ -16,6 +25,7 @@ typedef struct entry {
     struct entry *next;
     enum kind kind;
     char *name, *labels, *help;
+    int64_t per_unit; /* gauges: rendered as v / per_unit (a power of 10) */
     union {
         tp_counter c;
         tp_gauge g;
@@ -30,7 +40,8 @@ static entry *g_head, *g_tail;
 static const uint64_t k_bounds_us[TP_HIST_BUCKETS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000, 60000000};
 
-static entry *find_or_add(enum kind kind, const char *name, const char *labels, const char *help) {
+static entry *find_or_add(enum kind kind, const char *name, const char *labels, const char *help,
+                          int64_t per_unit) {
     pthread_mutex_lock(&g_lock);
     for (entry *e = g_head; e; e = e->next) {
         if (e->kind == kind && strcmp(e->name, name) == 0 &&
@@ -42,6 +53,7 @@ static entry *find_or_add(enum kind kind, const char *name, const char *labels, 
     entry *e = calloc(1, sizeof(*e));
     if (!e) abort();
     e->kind = kind;
+    e->per_unit = per_unit > 1 ? per_unit : 1;
     e->name = strdup(name);
     e->labels = labels ? strdup(labels) : NULL;
     e->help = strdup(help ? help : name);
@@ -66,13 +78,16 @@ static entry *find_or_add(enum kind kind, const char *name, const char *labels, 
 }
 
 tp_counter *tp_metrics_counter(const char *name, const char *labels, const char *help) {
-    return &find_or_add(K_COUNTER, name, labels, help)->u.c;
+    return &find_or_add(K_COUNTER, name, labels, help, 1)->u.c;
 }
 tp_gauge *tp_metrics_gauge(const char *name, const char *labels, const char *help) {
-    return &find_or_add(K_GAUGE, name, labels, help)->u.g;
+    return &find_or_add(K_GAUGE, name, labels, help, 1)->u.g;
+}
+tp_gauge *tp_metrics_gauge_scaled(const char *name, const char *labels, const char *help, int64_t per_unit) {
+    return &find_or_add(K_GAUGE, name, labels, help, per_unit)->u.g;
 }
 tp_histogram *tp_metrics_histogram(const char *name, const char *labels, const char *help) {
-    return &find_or_add(K_HIST, name, labels, help)->u.h;
+    return &find_or_add(K_HIST, name, labels, help, 1)->u.h;
 }
 
 void tp_histogram_observe_us(tp_histogram *h, uint64_t us) {
@@ -83,9 +98,15 @@ void tp_histogram_observe_us(tp_histogram *h, uint64_t us) {
     atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
 }
 
-static double entry_value(const entry *e) {
+/* The value in the rendered unit; 0 with *absent set for a cleared gauge. */
+static double entry_value(const entry *e, int *absent) {
+    *absent = 0;
     if (e->kind == K_COUNTER) return (double)atomic_load_explicit(&e->u.c.v, memory_order_relaxed);
-    if (e->kind == K_GAUGE) return (double)atomic_load_explicit(&e->u.g.v, memory_order_relaxed);
+    if (e->kind == K_GAUGE) {
+        int64_t v = atomic_load_explicit(&e->u.g.v, memory_order_relaxed);
+        if (v == TP_GAUGE_ABSENT) return *absent = 1, 0;
+        return (double)v / (double)e->per_unit;
+    }
     return (double)atomic_load_explicit(&e->u.h.count, memory_order_relaxed);
 }
 
@@ -97,7 +118,9 @@ int tp_metrics_value(const char *name, const char *labels, double *out) {
         if (strcmp(e->name, name) != 0) continue;
         if (labels && strcmp(e->labels ? e->labels : "", labels) != 0) continue;
         found = 1;
-        sum += entry_value(e);
+        int absent;
+        double v = entry_value(e, &absent);
+        if (!absent) sum += v;
     }
     pthread_mutex_unlock(&g_lock);
     if (found) *out = sum;
@@ -110,7 +133,9 @@ double tp_metrics_sum_suffix(const char *suffix) {
     pthread_mutex_lock(&g_lock);
     for (entry *e = g_head; e; e = e->next) {
         size_t nl = strlen(e->name);
-        if (e->kind == K_COUNTER && nl >= sl && strcmp(e->name + nl - sl, suffix) == 0) sum += entry_value(e);
+        int absent;
+        if (e->kind == K_COUNTER && nl >= sl && strcmp(e->name + nl - sl, suffix) == 0)
+            sum += entry_value(e, &absent);
     }
     pthread_mutex_unlock(&g_lock);
     return sum;
@@ -155,10 +180,98 @@ static void labels_out(sbuf *s, const char *labels, const char *extra) {
     sb_printf(s, "{%s%s%s}", has ? labels : "", has && extra ? "," : "", extra ? extra : "");
 }
 
+/* v / per_unit exactly, per_unit a power of 10: 1765112345123 / 1000 ->
+ * 1765112345.123 */
+static void scaled_out(sbuf *s, int64_t v, int64_t per_unit) {
+    if (per_unit <= 1) {
+        sb_printf(s, "%lld", (long long)v);
+        return;
+    }
+    int digits = 0;
+    for (int64_t p = per_unit; p > 1; p /= 10) digits++;
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    sb_printf(s, "%s%llu.%0*llu", v < 0 ? "-" : "", (unsigned long long)(a / (uint64_t)per_unit), digits,
+              (unsigned long long)(a % (uint64_t)per_unit));
+}
+
+static void family(sbuf *s, const char *name, const char *type, const char *help) {
+    sb_printf(s, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Standard process metrics, as the Prometheus client libraries give them,
+ * read from /proc/self now. Whatever cannot be read is left out. */
+static void process_metrics(sbuf *s) {
+    long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/stat", "r");
+    char line[1024];
+    int have_stat = 0;
+    unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
+    long long rss = 0;
+    if (f) {
+        if (fgets(line, sizeof line, f)) {
+            /* after "pid (comm) ": state is field 3; utime 14, stime 15,
+             * starttime 22, vsize 23, rss 24 */
+            const char *p = strrchr(line, ')');
+            if (p && sscanf(p + 2,
+                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+                            "%llu %llu %lld",
+                            &utime, &stime, &start, &vsize, &rss) == 5)
+                have_stat = 1;
+        }
+        fclose(f);
+    }
+    double btime = -1;
+    if ((f = fopen("/proc/stat", "r"))) {
+        while (fgets(line, sizeof line, f)) {
+            unsigned long long b;
+            if (sscanf(line, "btime %llu", &b) == 1) {
+                btime = (double)b;
+                break;
+            }
+        }
+        fclose(f);
+    }
+    if (have_stat && tck > 0) {
+        family(s, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+        sb_printf(s, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / (double)tck);
+        family(s, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+        sb_printf(s, "process_virtual_memory_bytes %llu\n", vsize);
+        family(s, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        sb_printf(s, "process_resident_memory_bytes %lld\n", rss * (long long)(page > 0 ? page : 4096));
+        if (btime >= 0) {
+            family(s, "process_start_time_seconds", "gauge",
+                   "Start time of the process since unix epoch in seconds.");
+            sb_printf(s, "process_start_time_seconds %.2f\n", btime + (double)start / (double)tck);
+        }
+    }
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        long n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.') n++;
+        closedir(d);
+        family(s, "process_open_fds", "gauge", "Number of open file descriptors.");
+        sb_printf(s, "process_open_fds %ld\n", n > 0 ? n - 1 : 0); /* not the one reading the list */
+    }
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+        family(s, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        if (rl.rlim_cur == RLIM_INFINITY)
+            sb_printf(s, "process_max_fds +Inf\n");
+        else
+            sb_printf(s, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+    }
+}
+
 char *tp_metrics_render(size_t *len) {
     sbuf s = {malloc(8192), 0, 8192, 0};
     if (!s.p) return NULL;
     s.p[0] = '\0';
+    family(&s, "tickpipe_build_info", "gauge",
+           "Always 1; the labels say which tickpipe this is (version, and the git commit it was built from)");
+    sb_printf(&s, "tickpipe_build_info{version=\"%s\",commit=\"%s\"} 1\n", TP_VERSION, TP_COMMIT);
+    process_metrics(&s);
     static const char *types[] = {"counter", "gauge", "histogram"};
     pthread_mutex_lock(&g_lock);
     const char *last = "";
@@ -172,9 +285,13 @@ char *tp_metrics_render(size_t *len) {
             labels_out(&s, e->labels, NULL);
             sb_printf(&s, " %llu\n", (unsigned long long)tp_counter_get(&e->u.c));
         } else if (e->kind == K_GAUGE) {
+            int64_t v = tp_gauge_get(&e->u.g);
+            if (v == TP_GAUGE_ABSENT) continue;
             sb_printf(&s, "%s", e->name);
             labels_out(&s, e->labels, NULL);
-            sb_printf(&s, " %lld\n", (long long)tp_gauge_get(&e->u.g));
+            sb_printf(&s, " ");
+            scaled_out(&s, v, e->per_unit);
+            sb_printf(&s, "\n");
         } else {
             uint64_t cum = 0;
             char le[48];

@@ -7,8 +7,14 @@
  * exposition format for /metrics.
  *
  * Names follow Prometheus conventions: tickpipe_<stage>_<what>_total for
- * counters, _seconds for latency histograms. labels is either NULL or a
- * preformatted label set without braces, e.g. "type=\"ping\"". */
+ * counters, base units (_seconds, _bytes, _timestamp_seconds for a point in
+ * time), and a histogram's help says what one observation is. labels is
+ * either NULL or a preformatted label set without braces, e.g.
+ * "type=\"ping\"".
+ *
+ * Besides the registered metrics, every render adds tickpipe_build_info
+ * {version,commit} = 1 and the standard process_* metrics (CPU, memory,
+ * descriptors, start time), read from /proc/self at that moment. */
 #ifndef TP_METRICS_H
 #define TP_METRICS_H
 
@@ -34,6 +40,10 @@ typedef struct tp_histogram {
  * start-up, which is the only place it can happen). */
 tp_counter *tp_metrics_counter(const char *name, const char *labels, const char *help);
 tp_gauge *tp_metrics_gauge(const char *name, const char *labels, const char *help);
+/* A gauge kept as an integer count of 1/per_unit of its unit and rendered
+ * as value / per_unit: e.g. a time in epoch ms as _timestamp_seconds
+ * (per_unit 1000). tp_metrics_value() reads it in the rendered unit. */
+tp_gauge *tp_metrics_gauge_scaled(const char *name, const char *labels, const char *help, int64_t per_unit);
 /* Latency histogram in seconds, buckets 100us .. 60s. */
 tp_histogram *tp_metrics_histogram(const char *name, const char *labels, const char *help);
 
@@ -51,6 +61,13 @@ static inline void tp_gauge_add(tp_gauge *g, int64_t d) {
 }
 static inline int64_t tp_gauge_get(tp_gauge *g) {
     return atomic_load_explicit(&g->v, memory_order_relaxed);
+}
+/* A gauge holding TP_GAUGE_ABSENT is left out of /metrics (and of
+ * tp_metrics_value): a series whose subject is gone or not known yet, e.g.
+ * the lag of a partition this member no longer owns. */
+#define TP_GAUGE_ABSENT INT64_MIN
+static inline void tp_gauge_clear(tp_gauge *g) {
+    tp_gauge_set(g, TP_GAUGE_ABSENT);
 }
 void tp_histogram_observe_us(tp_histogram *h, uint64_t us);
 

@@ -53,7 +53,7 @@ static size_t printable_char(const unsigned char *s, size_t n) {
     }
     static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0; /* overlong, surrogate */
-    if (cp < 0xa0 || cp == 0x2028 || cp == 0x2029) return 0;                        /* C1 controls, separators */
+    if (cp < 0xa0 || cp == 0x2028 || cp == 0x2029) return 0; /* C1 controls, separators */
     return len;
 }
 
@@ -101,7 +101,8 @@ void tp_rejects_note(tp_rejects *r, tp_reject why, const tp_trade *t, int64_t re
     int64_t now = tp_now_ms();
     if (now - r->window_start_ms >= 60000) {
         if (r->window_quiet)
-            tp_warn(r->stage, "%" PRIu64 " more rejected trades were not logged in the last minute (see "
+            tp_warn(r->stage,
+                    "%" PRIu64 " more rejected trades were not logged in the last minute (see "
                     "tickpipe_trades_rejected_total)",
                     r->window_quiet);
         r->window_start_ms = now;
@@ -115,10 +116,11 @@ void tp_rejects_note(tp_rejects *r, tp_reject why, const tp_trade *t, int64_t re
     r->logged++;
     char sym[64];
     tp_log_sample(t->symbol.ptr, t->symbol.len, 40, sym, sizeof sym);
-    tp_warn(r->stage,
-            "rejected a trade from %s (%s): symbol \"%s\" (%u bytes), price %.17g, volume %.17g, time %" PRId64
-            " ms (received %" PRId64 ")",
-            where, tp_reject_text(why), sym, (unsigned)t->symbol.len, t->price, t->volume, t->ts_ms, recv_ms);
+    tp_warn(
+        r->stage,
+        "rejected a trade from %s (%s): symbol \"%s\" (%u bytes), price %.17g, volume %.17g, time %" PRId64
+        " ms (received %" PRId64 ")",
+        where, tp_reject_text(why), sym, (unsigned)t->symbol.len, t->price, t->volume, t->ts_ms, recv_ms);
 }
 
 uint64_t tp_rejects_total(const tp_rejects *r) {

@@ -62,10 +62,10 @@ tp_reject tp_symbol_check(const char *p, size_t len);
 
 /* Rejection counts of one stage, with their metrics and a log rate limit. */
 typedef struct tp_rejects {
-    const char *stage; /* "feed" or "process": the metric's label and the log's module */
+    const char *stage;               /* "feed" or "process": the metric's label and the log's module */
     _Atomic uint64_t n[TP_REJECT_N]; /* read from any thread */
     tp_counter *m[TP_REJECT_N];
-    uint64_t logged;        /* lines written */
+    uint64_t logged;         /* lines written */
     int64_t window_start_ms; /* log rate limit: 10 lines a minute, then one summary */
     uint64_t window_lines, window_quiet;
 } tp_rejects;

@@ -59,6 +59,18 @@
 
 #define MOD "source"
 #define MAX_SEEN_TYPES 32
+/* tickpipe_ingest_last_trade_timestamp_seconds{connection,symbol}: a series
+ * per subscribed symbol (in a replay, per symbol seen), at most this many
+ * per connection, so a feed sending odd symbols cannot grow /metrics
+ * without bound. The table is open addressing at twice that size. */
+#define LAST_TRADE_SERIES 256
+#define LAST_TRADE_SLOTS 512
+
+typedef struct last_trade_slot {
+    char *symbol; /* NULL = empty */
+    uint32_t len;
+    tp_gauge *g;
+} last_trade_slot;
 
 typedef struct source_metrics {
     tp_counter *frames, *trades, *pings, *errors, *unknown, *malformed, *oversize, *reconnects, *bytes;
@@ -69,6 +81,11 @@ typedef struct source_metrics {
      * `connected` those subscribed, each moved by +1/-1 on a transition, so
      * health is "connected == connections", not whichever wrote last. */
     tp_gauge *connected, *connections;
+    /* the receive time of each symbol's last trade (run thread only) */
+    last_trade_slot *last_trade; /* LAST_TRADE_SLOTS, NULL if out of memory */
+    size_t last_trade_n;
+    int last_trade_full_logged;
+    int connection;
 } source_metrics;
 
 struct tp_source {
@@ -108,7 +125,7 @@ struct tp_source {
     int check_subscribed;
     tp_rejects rejects; /* the door's counts (core/trade_check.h) */
     int connection;     /* cfg.connection_index */
-    int silenced; /* the watchdog dropped this connection */
+    int silenced;       /* the watchdog dropped this connection */
 
     /* stats (written by the run thread, read from anywhere) */
     _Atomic uint64_t st_frames, st_trades, st_pings, st_errors, st_unknown, st_malformed, st_oversize,
@@ -173,6 +190,8 @@ static uint64_t next_rand(tp_source *s) {
     s->rnd = x;
     return x * 0x2545F4914F6CDD1DULL;
 }
+
+static void note_last_trades(tp_source *s, const tp_batch *b, int64_t recv_ms);
 
 static void stat_add(_Atomic uint64_t *st, tp_counter *c, uint64_t n) {
     atomic_fetch_add_explicit(st, n, memory_order_relaxed);
@@ -299,6 +318,7 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
             break;
         }
         stat_add(&s->st_trades, s->m.trades, s->batch.n);
+        note_last_trades(s, &s->batch, recv_ms);
         if (s->gaps) tp_gaps_trades(s->gaps, s->batch.trades, s->batch.n, recv_ms, report_gap, s);
         s->batch.recv_ms = recv_ms;
         for (size_t i = 0; i < s->batch.n; i++) s->batch.trades[i].recv_ms = recv_ms;
@@ -393,10 +413,89 @@ static void register_metrics(source_metrics *m, int connection) {
                                              "Trades in the messages dropped as exact repeats");
     m->gaps = tp_metrics_counter("tickpipe_ingest_gaps_total", l,
                                  "Holes in a symbol's trades across a disconnect or a silence (feed_gaps)");
-    m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL, "Time to parse one frame");
+    m->connection = connection;
+    m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL,
+                                    "One observation per feed message: the seconds to parse it");
     m->connected = tp_metrics_gauge("tickpipe_ingest_connected", NULL, "Feed connections subscribed now");
     m->connections =
         tp_metrics_gauge("tickpipe_ingest_connections", NULL, "Feed connections running (connected or not)");
+}
+
+static uint32_t sym_hash(const char *p, uint32_t len) {
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < len; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
+    return h;
+}
+
+/* The gauge of a symbol's last trade: found, or added while add is set and
+ * there is room; NULL otherwise. */
+static tp_gauge *last_trade_gauge(source_metrics *m, const char *sym, uint32_t len, int add) {
+    if (!m->last_trade) return NULL;
+    for (uint32_t i = sym_hash(sym, len) & (LAST_TRADE_SLOTS - 1);; i = (i + 1) & (LAST_TRADE_SLOTS - 1)) {
+        last_trade_slot *sl = &m->last_trade[i];
+        if (!sl->symbol) {
+            if (!add) return NULL;
+            if (m->last_trade_n >= LAST_TRADE_SERIES) {
+                if (!m->last_trade_full_logged)
+                    tp_warn(MOD,
+                            "connection %d: more than %d symbols; "
+                            "tickpipe_ingest_last_trade_timestamp_seconds covers the first %d only",
+                            m->connection, LAST_TRADE_SERIES, LAST_TRADE_SERIES);
+                m->last_trade_full_logged = 1;
+                return NULL;
+            }
+            /* the label: connection="N",symbol="..." with \ " and newline escaped */
+            char l[64 + 2 * 256];
+            int n = snprintf(l, sizeof l, "connection=\"%d\",symbol=\"", m->connection);
+            for (uint32_t k = 0; k < len && k < 256; k++) {
+                char c = sym[k];
+                if (c == '\\' || c == '"') l[n++] = '\\';
+                if (c == '\n') {
+                    l[n++] = '\\';
+                    c = 'n';
+                }
+                l[n++] = c;
+            }
+            l[n++] = '"';
+            l[n] = '\0';
+            sl->symbol = malloc(len ? len : 1);
+            if (!sl->symbol) return NULL;
+            memcpy(sl->symbol, sym, len);
+            sl->len = len;
+            sl->g =
+                tp_metrics_gauge_scaled("tickpipe_ingest_last_trade_timestamp_seconds", l,
+                                        "When the last trade of the symbol was received on the connection "
+                                        "(absent before its first trade); time() minus it is its silence",
+                                        1000);
+            tp_gauge_clear(sl->g); /* until its first trade */
+            m->last_trade_n++;
+            return sl->g;
+        }
+        if (sl->len == len && !memcmp(sl->symbol, sym, len)) return sl->g;
+    }
+}
+
+static void last_trade_free(source_metrics *m) {
+    if (!m->last_trade) return;
+    for (size_t i = 0; i < LAST_TRADE_SLOTS; i++) free(m->last_trade[i].symbol);
+    free(m->last_trade);
+    m->last_trade = NULL;
+}
+
+/* After the trades of one message: their symbols' last-trade gauges. With
+ * a subscription list only its symbols count (added at start); a replay
+ * adds what it sees. */
+static void note_last_trades(tp_source *s, const tp_batch *b, int64_t recv_ms) {
+    const char *prev = NULL;
+    uint32_t prev_len = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const tp_str *sym = &b->trades[i].symbol;
+        if (!sym->ptr || (prev && prev_len == sym->len && !memcmp(prev, sym->ptr, sym->len))) continue;
+        prev = sym->ptr;
+        prev_len = sym->len;
+        tp_gauge *g = last_trade_gauge(&s->m, sym->ptr, sym->len, s->nsymbols == 0);
+        if (g) tp_gauge_set(g, recv_ms);
+    }
 }
 
 /* This source's part of tickpipe_ingest_connected: 0 or 1. */
@@ -490,6 +589,9 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     s->limits = cfg->limits;
     s->check_subscribed = cfg->check_subscribed && !cfg->replay_path;
     tp_rejects_init(&s->rejects, "feed");
+    s->m.last_trade = calloc(LAST_TRADE_SLOTS, sizeof *s->m.last_trade);
+    for (size_t i = 0; s->m.last_trade && i < s->nsymbols; i++)
+        last_trade_gauge(&s->m, s->symbols[i], (uint32_t)strlen(s->symbols[i]), 1);
     if (!oom && cfg->dedupe_horizon_ms > 0 &&
         tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe))
         oom = 1;
@@ -574,6 +676,7 @@ void tp_source_free(tp_source *s) {
     free(s->msg);
     tp_dedupe_free(s->dedupe);
     tp_gaps_free(s->gaps);
+    last_trade_free(&s->m);
     tp_batch_free(&s->batch);
     free(s);
 }

@@ -8,6 +8,8 @@
  *   /healthz     "ok", or what cfg->health says (liveness)
  *   /readyz      readiness: what cfg->ready says, else whether the store
  *                can be read
+ * (with cfg->metrics_only the last three only: an endpoint for a stage
+ * without a store)
  *
  * REST queries run on a store worker thread with its own reader tp_sink on
  * cfg->store_url (a tp_sink is used by one thread at a time), never on the
@@ -54,6 +56,10 @@ typedef struct tp_http_config {
      * the liveness answer. */
     tp_http_health_fn ready;
     void *ready_ud;
+    /* Only /metrics, /healthz and /readyz (produce --metrics): no store,
+     * no dashboard, no /ws; anything else is 404. /readyz is cfg->ready,
+     * or 200 without it. */
+    int metrics_only;
 } tp_http_config;
 
 void tp_http_config_default(tp_http_config *c);

@@ -66,9 +66,11 @@ static void count_request(const char *route, int code, int64_t us) {
     tp_counter_add(
         tp_metrics_counter("tickpipe_http_requests_total", labels, "HTTP requests by route and status"), 1);
     snprintf(labels, sizeof labels, "route=\"%s\"", route);
-    tp_histogram_observe_us(tp_metrics_histogram("tickpipe_http_request_duration_seconds", labels,
-                                                 "HTTP request latency, from request to last byte written"),
-                            us > 0 ? (uint64_t)us : 0);
+    tp_histogram_observe_us(
+        tp_metrics_histogram(
+            "tickpipe_http_request_duration_seconds", labels,
+            "One observation per HTTP request: the seconds from the request to its last byte written"),
+        us > 0 ? (uint64_t)us : 0);
 }
 
 static void on_stats_timer(lws_sorted_usec_list_t *sul) {
@@ -211,6 +213,8 @@ static int store_ready(void *ud, char *out, size_t outlen) {
 static void readyz(tp_http *h, tp_http_resp *r) {
     if (h->cfg.ready)
         answer_health(h->cfg.ready, h->cfg.ready_ud, r);
+    else if (h->cfg.metrics_only)
+        *r = (tp_http_resp){200, "application/json", (char *)"{\"status\":\"ready\"}\n", 19, 1};
     else
         answer_health(store_ready, h, r);
 }
@@ -272,6 +276,9 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
         tp_http_error(&p->resp, 400, "a query parameter is longer than %d bytes", (int)sizeof frag - 1);
     } else if (oom) {
         tp_http_error(&p->resp, 500, "out of memory reading the query parameters");
+    } else if (h->cfg.metrics_only && strcmp(path, "/metrics") && strcmp(path, "/healthz") &&
+               strcmp(path, "/readyz")) {
+        tp_http_error(&p->resp, 404, "not found: this address serves /metrics, /healthz and /readyz only");
     } else if (!strncmp(path, "/api/", 5)) {
         route = ROUTE_API;
         /* bad requests never wait behind a slow store */
@@ -371,7 +378,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         break;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        if (check_ws_path(wsi)) return 1;
+        if ((h && h->cfg.metrics_only) || check_ws_path(wsi)) return 1;
         if (h && atomic_load(&h->nclients) >= TP_HTTP_MAX_WS_CLIENTS) {
             /* keep descriptors for REST, /metrics and /healthz */
             static _Atomic unsigned long refused;

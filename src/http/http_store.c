@@ -364,6 +364,7 @@ int tp_http_worker_start(tp_http *h, char *err, size_t errlen) {
     pthread_cond_init(&h->wcond, &ca);
     pthread_condattr_destroy(&ca);
     h->store_ok = 1;
+    if (h->cfg.metrics_only) return 0; /* no store, no worker */
     if (pthread_create(&h->worker, NULL, worker_main, h))
         return tp_seterr(err, errlen, TP_EIO, "cannot start the HTTP store worker thread");
     h->worker_started = 1;

@@ -53,6 +53,11 @@ struct tp_consumer {
     uint64_t dlq_failed;
     tp_counter *m_records, *m_dlq, *m_dlq_failed, *m_commits, *m_commit_errors, *m_rebalances, *m_errors;
     tp_gauge *m_assigned;
+    /* tickpipe_kafka_consumer_lag{topic,partition}, by partition: set for
+     * the partitions assigned now, absent for the others */
+    tp_gauge **m_lag;
+    size_t nlag;
+    int64_t lag_next_us; /* tp_mono_us() of the next update */
 };
 
 static part *get_part(tp_consumer *c, int32_t p) {
@@ -131,6 +136,51 @@ static void assign_parts(tp_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
 
 static int commit_now(tp_consumer *c, int64_t open_since, char *err, size_t errlen);
 
+/* The lag gauge of partition p (registered the first time), NULL if out
+ * of memory. */
+static tp_gauge *lag_gauge(tp_consumer *c, int32_t p) {
+    if (p < 0) return NULL;
+    if ((size_t)p >= c->nlag) {
+        size_t n = (size_t)p + 1;
+        tp_gauge **ng = realloc(c->m_lag, n * sizeof(*ng));
+        if (!ng) return NULL;
+        memset(ng + c->nlag, 0, (n - c->nlag) * sizeof(*ng));
+        c->m_lag = ng;
+        c->nlag = n;
+    }
+    if (!c->m_lag[p]) {
+        char l[320];
+        snprintf(l, sizeof l, "topic=\"%s\",partition=\"%d\"", c->topic, p);
+        c->m_lag[p] = tp_metrics_gauge(
+            "tickpipe_kafka_consumer_lag", l,
+            "Records in the partition after this member's position (the next record it hands on): the "
+            "partition's high watermark as last fetched minus the position; only for partitions assigned "
+            "to this member");
+        tp_gauge_clear(c->m_lag[p]);
+    }
+    return c->m_lag[p];
+}
+
+/* Every assigned partition's lag from librdkafka's cached high watermark
+ * (no round trip); the position is the next record to hand on, else where
+ * consumption starts (the committed offset, or the log start). */
+static void update_lag(tp_consumer *c) {
+    for (size_t i = 0; i < c->nparts; i++) {
+        const part *p = &c->parts[i];
+        if (!p->assigned) continue;
+        tp_gauge *g = lag_gauge(c, (int32_t)i);
+        int64_t lo = -1, hi = -1;
+        if (!g || rd_kafka_get_watermark_offsets(c->rk, c->topic, (int32_t)i, &lo, &hi) || hi < 0)
+            continue; /* nothing fetched yet: unknown, left as it was */
+        int64_t pos = p->next_offset >= 0        ? p->next_offset
+                      : p->eof                   ? p->eof_offset
+                      : p->committed_offset >= 0 ? p->committed_offset
+                                                 : lo;
+        if (pos < 0) continue;
+        tp_gauge_set(g, hi > pos ? hi - pos : 0);
+    }
+}
+
 static void revoke_parts(tp_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts) {
     int lost = rd_kafka_assignment_lost(rk);
     int64_t open_since = INT64_MAX;
@@ -147,6 +197,8 @@ static void revoke_parts(tp_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
     }
     rd_kafka_assign(rk, NULL);
     for (size_t i = 0; i < c->nparts; i++) part_clear(&c->parts[i]);
+    for (size_t i = 0; i < c->nlag; i++)
+        if (c->m_lag[i]) tp_gauge_clear(c->m_lag[i]); /* another member's now */
     c->st.assigned = 0;
     tp_gauge_set(c->m_assigned, 0);
     if (c->cfg.on_reset) c->cfg.on_reset(c->cfg.ud);
@@ -325,6 +377,11 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
 
 int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, char *err, size_t errlen) {
     if (c->dlq) rd_kafka_poll(c->dlq, 0);
+    int64_t now_us = tp_mono_us();
+    if (now_us >= c->lag_next_us) {
+        update_lag(c);
+        c->lag_next_us = now_us + 1000000;
+    }
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
     if (!m) return TP_EAGAIN;
     if (m->err) {
@@ -575,5 +632,8 @@ void tp_consumer_close(tp_consumer *c) {
     }
     for (size_t i = 0; i < c->nparts; i++) free(c->parts[i].q);
     free(c->parts);
+    for (size_t i = 0; i < c->nlag; i++)
+        if (c->m_lag[i]) tp_gauge_clear(c->m_lag[i]);
+    free(c->m_lag);
     free(c);
 }

@@ -420,10 +420,10 @@ int tp_producer_send_side(tp_producer *p, const char *topic, const void *key, si
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(nh ? nh : 1);
     if (!hdrs) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     for (size_t i = 0; i < nh; i++) rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, (ssize_t)h[i].len);
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
-        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)0), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
+                          RD_KAFKA_V_OPAQUE((void *)(uintptr_t)0), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (e) {
         rd_kafka_headers_destroy(hdrs);
         return tp_seterr(err, errlen, e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? TP_EAGAIN : TP_EREFUSED,

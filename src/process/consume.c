@@ -255,10 +255,10 @@ void tp_consume_log_summary(tp_consume *pr, int64_t start_us, const tp_consumer_
             "summary: %" PRIu64 " records, %" PRIu64 " trades in %.3f s (%.0f trades/s from partition "
             "assignment to the last record); %" PRIu64 " durable, %" PRIu64 " late, %" PRIu64
             " skipped; %" PRIu64 " bad records; %" PRIu64 " gaps; %s (in %" PRIu64
-            " records, dead-lettered); %" PRIu64 " flushes, %" PRIu64
-            " store errors; %" PRIu64 " candle rows, %" PRIu64
-            " average rows; latency receipt->durable p50 <= %" PRId64 " ms, p99 <= %" PRId64 " ms",
+            " records, dead-lettered); %" PRIu64 " flushes, %" PRIu64 " store errors; %" PRIu64
+            " candle rows, %" PRIu64 " average rows; latency receipt->durable p50 <= %" PRId64
+            " ms, p99 <= %" PRId64 " ms",
             pr->records, pr->trades, elapsed, busy_s > 0 ? (double)pr->trades / busy_s : 0.0, ps.rows_trades,
-            ps.late, ps.skipped, pr->decode_errors, pr->gaps, rej, pr->rejected_records, ps.flushes, ps.store_errors, ps.rows_candles,
-            ps.rows_averages, p50, p99);
+            ps.late, ps.skipped, pr->decode_errors, pr->gaps, rej, pr->rejected_records, ps.flushes,
+            ps.store_errors, ps.rows_candles, ps.rows_averages, p50, p99);
 }

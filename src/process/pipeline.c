@@ -154,15 +154,22 @@ static void metrics_init(pipe_metrics *m) {
         tp_metrics_counter("tickpipe_store_rows_total", "table=\"candles\"", "Rows made durable");
     m->rows_averages = tp_metrics_counter("tickpipe_store_rows_total", "table=\"running_averages_15_sec\"",
                                           "Rows made durable");
-    m->watermark = tp_metrics_gauge("tickpipe_window_watermark_ms", NULL, "Event-time watermark, epoch ms");
+    m->watermark = tp_metrics_gauge_scaled("tickpipe_window_watermark_timestamp_seconds", NULL,
+                                           "Event-time watermark: trades before it are late (absent before "
+                                           "the first trade)",
+                                           1000);
+    tp_gauge_clear(m->watermark);
     m->symbols = tp_metrics_gauge("tickpipe_window_symbols", NULL, "Symbols with window state");
     m->open_windows = tp_metrics_gauge("tickpipe_window_open", NULL, "Windows held open");
     m->pending =
         tp_metrics_gauge("tickpipe_store_pending_trades", NULL, "Trades waiting for the next commit");
-    m->commit_latency = tp_metrics_histogram("tickpipe_store_flush_seconds", NULL,
-                                             "Time to write and commit one unit of work");
-    m->durable_latency = tp_metrics_histogram("tickpipe_store_durable_latency_seconds", NULL,
-                                              "Time from a trade's receipt to its row being durable");
+    m->commit_latency =
+        tp_metrics_histogram("tickpipe_store_flush_seconds", NULL,
+                             "One observation per unit of work: the seconds to write and commit it");
+    m->durable_latency = tp_metrics_histogram(
+        "tickpipe_store_durable_latency_seconds", NULL,
+        "One observation per 64 trades made durable: the seconds from the trade's receipt to its row "
+        "being durable");
 }
 
 /* ---- restart: rebuilding open windows from the store ---- */
@@ -424,8 +431,8 @@ static int64_t rb_usable(tp_pipeline *p, rb_latest *l) {
     }
     l->n = kept;
     if (bad_symbols)
-        tp_warn(MOD, "store %s: %zu stored symbol(s) fail the trade checks and were skipped", tp_sink_scheme(p->sink),
-                bad_symbols);
+        tp_warn(MOD, "store %s: %zu stored symbol(s) fail the trade checks and were skipped",
+                tp_sink_scheme(p->sink), bad_symbols);
     if (future)
         tp_warn(MOD,
                 "store %s: %zu symbol(s) have stored trades dated after now + %lld ms (the newest at %lld): "
@@ -450,8 +457,8 @@ static int rebuild_all(tp_pipeline *p, char *err, size_t errlen) {
             rc = rebuild_symbol(p, l.name[i], hint, NULL, err, errlen);
             if (rc == TP_EINVAL || rc == TP_EPARSE) {
                 /* a row this store cannot give back: skip the symbol, never stop the start */
-                tp_warn(MOD, "store %s: cannot rebuild the windows of %s (%s): skipped", tp_sink_scheme(p->sink),
-                        l.name[i], err);
+                tp_warn(MOD, "store %s: cannot rebuild the windows of %s (%s): skipped",
+                        tp_sink_scheme(p->sink), l.name[i], err);
                 rc = 0;
             }
         }
@@ -522,7 +529,8 @@ static int rebuild_lazy(tp_pipeline *p, const tp_trade *t, size_t n) {
             }
             if (rc == TP_EINVAL || rc == TP_EPARSE) {
                 /* not the store being away: a retry would give the same; never stall */
-                tp_warn(MOD, "store %s: cannot rebuild the windows of %s (%s): going on without its stored rows",
+                tp_warn(MOD,
+                        "store %s: cannot rebuild the windows of %s (%s): going on without its stored rows",
                         tp_sink_scheme(p->sink), name, err);
                 rc = tp_windows_set_floor(p->win, t[i].symbol, INT64_MIN);
                 if (rc) {
@@ -1090,7 +1098,7 @@ int tp_pipeline_flush(tp_pipeline *p, int force) {
     tp_gauge_set(p->m.symbols, (int64_t)ws.symbols);
     tp_gauge_set(p->m.open_windows, (int64_t)ws.open_windows);
     tp_gauge_set(p->m.watermark,
-                 tp_windows_watermark(p->win) == INT64_MIN ? 0 : tp_windows_watermark(p->win));
+                 tp_windows_watermark(p->win) == INT64_MIN ? TP_GAUGE_ABSENT : tp_windows_watermark(p->win));
     if (ws.skipped > p->skipped_seen) {
         tp_counter_add(p->m.skipped, ws.skipped - p->skipped_seen);
         p->st.skipped += ws.skipped - p->skipped_seen;

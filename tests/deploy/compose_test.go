@@ -129,6 +129,7 @@ func TestCompose(t *testing.T) {
 		sort.Strings(names)
 		t.Logf("profile %s: %s", profile, strings.Join(names, " "))
 		ports := map[string]string{}
+		metricsPorts := map[string]string{}
 		var processes, serves []string
 		groups := map[string]bool{}
 		stores := map[string]bool{}
@@ -192,15 +193,33 @@ func TestCompose(t *testing.T) {
 				continue
 			}
 			hc := s.Healthcheck
+			checked := hc != nil && !hc.Disable && strings.Contains(strings.Join(words(hc.Test), " "), "tickpipe-healthcheck")
 			switch cmd[0] {
 			case "serve":
 				serves = append(serves, name)
-				if hc == nil || hc.Disable || !strings.Contains(strings.Join(words(hc.Test), " "), "tickpipe-healthcheck") {
+				if !checked {
 					t.Errorf("%s: serve's health check must run tickpipe-healthcheck (GET /healthz)", where)
 				}
-			case "process":
-				processes = append(processes, name)
-				groups[flagValue(cmd, "--group")] = true
+				metricsPorts[name] = portOf(flagValue(cmd, "--http"))
+			case "produce", "process":
+				if cmd[0] == "process" {
+					processes = append(processes, name)
+					groups[flagValue(cmd, "--group")] = true
+				}
+				// /metrics, /healthz and /readyz on --metrics: published, and
+				// the health check on it
+				m := flagValue(cmd, "--metrics")
+				if m == "" {
+					t.Errorf("%s: %s without --metrics: its /metrics is not served", where, cmd[0])
+					break
+				}
+				metricsPorts[name] = portOf(m)
+				if !checked {
+					t.Errorf("%s: the health check must run tickpipe-healthcheck (GET /healthz on --metrics)", where)
+				}
+				if !publishes(s, portOf(m)) {
+					t.Errorf("%s: --metrics %s is not published (ports: %v)", where, m, s.Ports)
+				}
 			}
 			if st := fmt.Sprint(s.Environment["TICKPIPE_STORE"]); s.Environment["TICKPIPE_STORE"] != nil {
 				stores[st] = true
@@ -209,6 +228,7 @@ func TestCompose(t *testing.T) {
 				}
 			}
 		}
+		checkScrapeTargets(t, profile, metricsPorts)
 		if _, ok := storeProfiles[profile]; ok {
 			if len(processes) < 2 {
 				t.Errorf("profile %s: %d process services, want 2 in one group", profile, len(processes))
@@ -222,6 +242,65 @@ func TestCompose(t *testing.T) {
 			if len(stores) != 1 {
 				t.Errorf("profile %s: %d different store URLs, want 1", profile, len(stores))
 			}
+		}
+	}
+}
+
+// portOf is the port of ADDR:PORT.
+func portOf(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}
+
+// publishes: does the service publish container port target?
+func publishes(s composeService, target string) bool {
+	for _, p := range s.Ports {
+		if m, ok := p.(map[string]interface{}); ok && fmt.Sprint(m["target"]) == target {
+			return true
+		}
+		if str, ok := p.(string); ok && strings.HasSuffix(str, ":"+target) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkScrapeTargets: the Compose stack's Prometheus (deploy/prometheus/
+// prometheus.yml) scrapes every tickpipe service that serves /metrics, by
+// its service name and on the port it listens on.
+func checkScrapeTargets(t *testing.T, profile string, metricsPorts map[string]string) {
+	src := os.Getenv("TP_SOURCE_DIR")
+	data, err := os.ReadFile(filepath.Join(src, "deploy", "prometheus", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []struct {
+			JobName string `json:"job_name"`
+			DNSSD   []struct {
+				Names []string `json:"names"`
+				Port  int      `json:"port"`
+			} `json:"dns_sd_configs"`
+		} `json:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("prometheus.yml: %v", err)
+	}
+	scraped := map[string]string{}
+	for _, sc := range cfg.ScrapeConfigs {
+		for _, d := range sc.DNSSD {
+			for _, n := range d.Names {
+				scraped[n] = fmt.Sprint(d.Port)
+			}
+		}
+	}
+	for name, port := range metricsPorts {
+		if got, ok := scraped[name]; !ok {
+			t.Errorf("profile %s: Prometheus does not scrape %s (deploy/prometheus/prometheus.yml)", profile, name)
+		} else if got != port {
+			t.Errorf("profile %s: Prometheus scrapes %s on port %s, it listens on %s", profile, name, got, port)
 		}
 	}
 }

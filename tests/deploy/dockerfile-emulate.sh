@@ -82,7 +82,7 @@ for line in "${ins[@]}"; do
     USER) user=$rest ;;
     CMD) cmd=$rest ;;
     HEALTHCHECK) healthcheck=$(sed -n 's/.*CMD \(\[.*\]\)$/\1/p' <<<"$rest") ;;
-    ENTRYPOINT | EXPOSE) ;;
+    ENTRYPOINT | EXPOSE | ARG) ;;
     *) echo "dockerfile-emulate: unknown instruction $op" >&2; exit 1 ;;
   esac
 done

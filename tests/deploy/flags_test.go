@@ -115,9 +115,12 @@ func chartInvocations(t *testing.T) []invocation {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range r.deployments {
-			for _, c := range d.Spec.Template.Spec.Containers {
-				inv := invocation{where: fmt.Sprintf("chart %s, Deployment %s", r.name, d.Name), args: c.Args}
+		for _, d := range r.workloads {
+			if !isStage(d.template.Labels["app.kubernetes.io/component"]) {
+				continue
+			}
+			for _, c := range d.template.Spec.Containers {
+				inv := invocation{where: fmt.Sprintf("chart %s, %s %s", r.name, d.kind, d.name), args: c.Args}
 				for _, e := range c.Env {
 					inv.env = append(inv.env, e.Name)
 				}
@@ -237,14 +240,23 @@ func TestProbeEndpoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range r.deployments {
-			for _, c := range d.Spec.Template.Spec.Containers {
+		for _, d := range r.workloads {
+			if !isStage(d.template.Labels["app.kubernetes.io/component"]) {
+				continue // Kafdrop's probes are Kafdrop's
+			}
+			for _, c := range d.template.Spec.Containers {
 				for kind, p := range probes(c) {
 					if p.HTTPGet != nil {
-						if len(c.Args) == 0 || c.Args[0] != "serve" {
-							t.Errorf("%s %s: an HTTP probe on %v, which has no HTTP server on this tickpipe", r.name, d.Name, c.Args)
+						// the probed port is the one the command listens on
+						// (--http or --metrics: the same server and paths)
+						if len(c.Args) == 0 {
+							t.Errorf("%s %s: an HTTP probe on a container without a tickpipe command", r.name, d.name)
+						} else if addr := flagValue(c.Args, listenFlag(c.Args[0])); addr == "" ||
+							fmt.Sprint(portNames(c)[p.HTTPGet.Port.StrVal]) != addr[strings.LastIndex(addr, ":")+1:] {
+							t.Errorf("%s %s: the %s probe's port %v is not where %v listens (%s %q)", r.name, d.name, kind,
+								p.HTTPGet.Port, c.Args[0], listenFlag(c.Args[0]), addr)
 						}
-						paths[p.HTTPGet.Path] = fmt.Sprintf("chart %s %s %s probe", r.name, d.Name, kind)
+						paths[p.HTTPGet.Path] = fmt.Sprintf("chart %s %s %s probe", r.name, d.name, kind)
 					}
 				}
 			}
@@ -337,16 +349,19 @@ func TestImageConsistency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range r.deployments {
-			sc := d.Spec.Template.Spec.SecurityContext
+		for _, d := range r.workloads {
+			if !isStage(d.template.Labels["app.kubernetes.io/component"]) {
+				continue // not the tickpipe image
+			}
+			sc := d.template.Spec.SecurityContext
 			if sc == nil || sc.RunAsUser == nil || fmt.Sprint(*sc.RunAsUser) != user[1] ||
 				sc.RunAsGroup == nil || fmt.Sprint(*sc.RunAsGroup) != user[2] {
-				t.Errorf("%s %s: pods do not run as the image's USER %s:%s", r.name, d.Name, user[1], user[2])
+				t.Errorf("%s %s: pods do not run as the image's USER %s:%s", r.name, d.name, user[1], user[2])
 			}
-			c := d.Spec.Template.Spec.Containers[0]
+			c := d.template.Spec.Containers[0]
 			if r.name == "default.yaml" && len(c.Args) > 0 && c.Args[0] == "serve" {
 				if len(c.Ports) != 1 || fmt.Sprint(c.Ports[0].ContainerPort) != expose[1] {
-					t.Errorf("%s %s: serve's port %v, the image exposes %s", r.name, d.Name, c.Ports, expose[1])
+					t.Errorf("%s %s: serve's port %v, the image exposes %s", r.name, d.name, c.Ports, expose[1])
 				}
 			}
 		}

@@ -54,6 +54,8 @@ render_chart() {
     [clickhouse]="--set store.type=clickhouse --set store.clickhouse.host=ch.example --set store.clickhouse.password=pw --set process.replicas=3"
     [cassandra]="--set store.type=cassandra --set store.cassandra.hosts={c1,c2} --set store.cassandra.user=u --set store.cassandra.password=pw --set store.cassandra.params=replication=dc1:3 --set process.replicas=6"
     [existing]="--set store.existingSecret=my-store --set finnhub.existingSecret=my-token --set kafka.createTopic=true --set kafka.saslPassword=s --set kafka.properties.security\\.protocol=SASL_SSL --set kafka.properties.sasl\\.mechanisms=SCRAM-SHA-512 --set serve.replicas=2 --set process.podDisruptionBudget.enabled=false"
+    [monitoring]="--set metrics.serviceMonitor.enabled=true --set metrics.serviceMonitor.labels.release=kube-prometheus-stack --set metrics.port=9200 --set serve.ingress.enabled=true --set serve.ingress.className=nginx --set serve.ingress.tls[0].secretName=tp-tls --set serve.ingress.tls[0].hosts[0]=tickpipe.example.com --set kafdrop.enabled=true"
+    [no-annotations]="--set metrics.podAnnotations=false --set serve.ingress.enabled=true --set serve.ingress.hosts[0].host= --set serve.ingress.hosts[0].paths[0].path=/tickpipe"
   )
   local c
   for c in "${!cases[@]}"; do
@@ -69,5 +71,5 @@ deploy_go_test() {
   deploy_go_env
   (cd "$TP_SOURCE_DIR/tests/deploy" && go test -count=1 -v -run "$1" ./...) >"$TMP/go-test.log" 2>&1 ||
     { cat "$TMP/go-test.log"; fail "go test -run '$1' in tests/deploy"; }
-  grep -E '^(=== RUN|--- |ok|PASS|FAIL)|: (profile|chart|tp|default|postgresql|clickhouse|cassandra|existing)|invocations' "$TMP/go-test.log" | grep -v '^=== RUN' || true
+  grep -E '^(=== RUN|--- |ok|PASS|FAIL)|: (profile|chart|tp|default|postgresql|clickhouse|cassandra|existing|monitoring|no-annotations)|invocations' "$TMP/go-test.log" | grep -v '^=== RUN' || true
 }

@@ -2,19 +2,24 @@
 # deploy_helm.sh - the Helm chart (deploy/helm/tickpipe): `helm lint` and
 # `helm template` with the default values and with each store, the rendered
 # manifests strictly decoded into the k8s.io/api types and checked against
-# each other (tests/deploy/manifests_test.go), and the chart's own guard
+# each other (tests/deploy/manifests_test.go; with every option on too:
+# ServiceMonitor, Ingress, Kafdrop), and the chart's own guard
 # (process replicas above the partition count) refusing to render.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/deploy/lib.sh"
 chart="$TP_SOURCE_DIR/deploy/helm/tickpipe"
 start=$(date +%s)
 helm_bin
-for s in default "${DEPLOY_STORES[@]}"; do
+for s in default "${DEPLOY_STORES[@]}" monitoring; do
   args=()
-  [ "$s" = default ] || args=(--set "store.type=$s")
+  case $s in
+    default) ;;
+    monitoring) args=(--set metrics.serviceMonitor.enabled=true --set serve.ingress.enabled=true --set kafdrop.enabled=true) ;;
+    *) args=(--set "store.type=$s") ;;
+  esac
   "$HELM" lint --strict "$chart" "${args[@]}" >"$TMP/lint-$s.log" 2>&1 || { cat "$TMP/lint-$s.log"; fail "helm lint ($s)"; }
 done
-ok "helm lint --strict: default values and ${DEPLOY_STORES[*]}"
+ok "helm lint --strict: default values, ${DEPLOY_STORES[*]}, and ServiceMonitor, Ingress and Kafdrop on"
 render_chart "$TMP/chart"
 grep -q 'TICKPIPE_STORE: "postgresql://tickpipe:p%40ss%2Fw%3Ard@db.example:5432/tickpipe"' "$TMP/chart/postgresql.yaml" ||
   fail "the PostgreSQL URL is not built (or not percent-encoded): $(grep TICKPIPE_STORE "$TMP/chart/postgresql.yaml")"
@@ -23,6 +28,18 @@ grep -q 'TICKPIPE_STORE: "clickhouse://ch.example:8123/tickpipe?user=default&pas
 grep -q 'TICKPIPE_STORE: "cassandra://u:pw@c1:9042,c2:9042/market?replication=dc1:3"' "$TMP/chart/cassandra.yaml" ||
   fail "the Cassandra URL: $(grep TICKPIPE_STORE "$TMP/chart/cassandra.yaml")"
 ok "helm template: $(ls "$TMP/chart"/*.yaml | wc -l) value sets rendered, store URLs as documented"
+# the optional objects render only when asked for, and as asked
+for k in ServiceMonitor Ingress; do
+  ! grep -q "^kind: $k\$" "$TMP/chart/default.yaml" || fail "the default values render a $k"
+  grep -q "^kind: $k\$" "$TMP/chart/monitoring.yaml" || fail "monitoring values render no $k"
+done
+! grep -q 'kafdrop' "$TMP/chart/default.yaml" || fail "the default values render Kafdrop"
+grep -q 'image: "obsidiandynamics/kafdrop:' "$TMP/chart/monitoring.yaml" || fail "kafdrop.enabled renders no Kafdrop"
+grep -q '^kind: StatefulSet$' "$TMP/chart/default.yaml" || fail "process is not a StatefulSet"
+grep -q 'prometheus.io/scrape: "true"' "$TMP/chart/default.yaml" || fail "no scrape annotations by default"
+! grep -q 'prometheus.io/scrape' "$TMP/chart/no-annotations.yaml" || fail "metrics.podAnnotations=false keeps the annotations"
+grep -q -- '- "0.0.0.0:9200"' "$TMP/chart/monitoring.yaml" || fail "metrics.port is not the --metrics port"
+ok "ServiceMonitor, Ingress and Kafdrop render only when enabled; process is a StatefulSet; scrape annotations follow metrics.podAnnotations"
 rc=0
 "$HELM" template tp "$chart" --kube-version "$DEPLOY_KUBE_VERSION" --set process.replicas=7 >/dev/null 2>"$TMP/too-many.err" || rc=$?
 [ "$rc" != 0 ] || fail "7 process replicas over 6 partitions rendered"

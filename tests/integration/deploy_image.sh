@@ -103,7 +103,16 @@ TP_HEALTHCHECK_CMDLINE=$TMP/init.cmdline TICKPIPE_HTTP=127.0.0.1:1 "$hc" >"$TMP/
   fail "--http 0.0.0.0:PORT under an init process was not checked through loopback: $(cat "$TMP/hc2")"
 printf 'tickpipe\0process\0--brokers\0kafka:9092\0' >"$TMP/process.cmdline"
 TP_HEALTHCHECK_CMDLINE=$TMP/process.cmdline "$hc" >"$TMP/hc3" 2>&1 || fail "process: $(cat "$TMP/hc3")"
-grep -q "tickpipe process: no HTTP endpoint" "$TMP/hc3" || fail "process: $(cat "$TMP/hc3")"
+grep -q "tickpipe process without --metrics: no HTTP endpoint" "$TMP/hc3" || fail "process: $(cat "$TMP/hc3")"
+# produce or process with --metrics: their endpoint is checked (here serve's
+# port stands in for it: the same /healthz)
+printf 'tickpipe\0produce\0--metrics\0%s\0' "0.0.0.0:$port" >"$TMP/produce.cmdline"
+TP_HEALTHCHECK_CMDLINE=$TMP/produce.cmdline TICKPIPE_HTTP=127.0.0.1:1 "$hc" >"$TMP/hc6" 2>&1 ||
+  fail "produce --metrics: $(cat "$TMP/hc6")"
+grep -q '^ok: HTTP/1.[01] 200' "$TMP/hc6" || fail "produce --metrics was not checked: $(cat "$TMP/hc6")"
+printf 'tickpipe\0process\0' >"$TMP/process2.cmdline"
+rc=0; TP_HEALTHCHECK_CMDLINE=$TMP/process2.cmdline TICKPIPE_METRICS=127.0.0.1:1 "$hc" >"$TMP/hc7" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "nothing answers on 127.0.0.1:1" "$TMP/hc7" || fail "process with TICKPIPE_METRICS: rc=$rc $(cat "$TMP/hc7")"
 kill "$PID_serve"; wait "$PID_serve" 2>/dev/null || true
 rc=0; TP_HEALTHCHECK_CMDLINE=/dev/null TICKPIPE_HTTP=127.0.0.1:$port "$hc" >"$TMP/hc4" 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "nothing answers on 127.0.0.1:$port" "$TMP/hc4" || fail "dead port: rc=$rc $(cat "$TMP/hc4")"
@@ -119,4 +128,4 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$po
 wait_port "$port2" 30
 rc=0; TP_HEALTHCHECK_CMDLINE=/dev/null TICKPIPE_HTTP=127.0.0.1:$port2 "$hc" >"$TMP/hc5" 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "unhealthy: HTTP/1.0 503" "$TMP/hc5" || fail "503: rc=$rc $(cat "$TMP/hc5")"
-ok "tickpipe-healthcheck: 200 -> healthy, 0.0.0.0 via loopback, process has no endpoint, dead port and 503 -> unhealthy ($(($(date +%s) - start)) s)"
+ok "tickpipe-healthcheck: 200 -> healthy, 0.0.0.0 via loopback, produce/process by --metrics or TICKPIPE_METRICS (none: nothing to check), dead port and 503 -> unhealthy ($(($(date +%s) - start)) s)"

@@ -11,10 +11,12 @@
 # group, serve's /healthz passes the image's health check and its API lists
 # the symbols, and SIGTERM drains every stage to exit 0.
 # Then the same for the Helm chart on the same Kafka and PostgreSQL: the
-# chart rendered with their addresses as values, each Deployment's args and
-# environment (ConfigMap and Secret references resolved as the kubelet does)
-# run as processes, one per replica; only serve's 0.0.0.0 moves to loopback.
-# More trades must reach the store through the chart's stages.
+# chart rendered with their addresses as values, each workload's args and
+# environment (ConfigMap, Secret and pod-name references resolved and $(VAR)
+# expanded as the kubelet does) run as processes, one per replica, process's
+# named as the StatefulSet names its pods; only the 0.0.0.0 listen addresses
+# move to loopback. More trades must reach the store through the chart's
+# stages, each process member under its pod name as static member id.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
 source "$TP_SOURCE_DIR/tests/lib/postgres.sh"
@@ -56,6 +58,7 @@ http_port=$(free_port)
 pg_hostport=${PG_URL#*@}
 pg_hostport=${pg_hostport%%/*}
 rewrite="s|kafka:9092|$BS|g; s|0\.0\.0\.0:8765|127.0.0.1:$sim_port|; s|0\.0\.0\.0:8080|127.0.0.1:$http_port|;
+  s|0\.0\.0\.0:9100|127.0.0.1:0|;
   s|^TICKPIPE_STORE=postgresql://.*|TICKPIPE_STORE=$PG_URL|; s|^FINNHUB_WS_URL=.*|FINNHUB_WS_URL=ws://127.0.0.1:$sim_port|"
 grep -q '^TICKPIPE_STORE=postgresql://tickpipe:.*@postgresql/tickpipe$' "$TMP/process-postgresql-1.env" ||
   fail "the processors' store is not the stack's PostgreSQL: $(cat "$TMP/process-postgresql-1.env")"
@@ -86,6 +89,15 @@ TP_HEALTHCHECK_CMDLINE=/proc/$PID_serve/cmdline "$TP_SOURCE_DIR/deploy/tickpipe-
 n_sym=$(curl -fsS "http://127.0.0.1:$http_port/api/symbols" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d if isinstance(d, list) else d.get("symbols", [])))')
 [ "$n_sym" -ge 1 ] || fail "serve lists no symbols"
 ok "serve: the image's health check passes on the --http of its command line; /api/symbols lists $n_sym symbols"
+# produce and the processors serve --metrics (moved to a free loopback port)
+for p in prod proc1 proc2; do
+  murl=$(sed -n 's|.*metrics at \(http://127.0.0.1:[0-9]*\)/metrics.*|\1|p' "$TMP/$p.log" | head -1)
+  [ -n "$murl" ] || fail "$p prints no metrics address: $(tail -3 "$TMP/$p.log")"
+  curl -fsS "$murl/metrics" >"$TMP/$p.metrics" || fail "$p: $murl/metrics"
+  grep -q '^tickpipe_build_info{' "$TMP/$p.metrics" || fail "$p: no tickpipe_build_info on $murl/metrics"
+  wait_for 30 curl -fsS -o /dev/null "$murl/readyz"
+done
+ok "produce and both processors answer /metrics and /readyz on their --metrics address"
 
 # SIGTERM, as `docker compose stop` sends: each stage drains and exits 0
 for p in prod proc1 proc2 serve sim; do
@@ -105,9 +117,11 @@ wait_port "$sim_port" 30
 "$HELM" template tp "$TP_SOURCE_DIR/deploy/helm/tickpipe" --kube-version "$DEPLOY_KUBE_VERSION" \
   --set kafka.brokers="$BS" --set store.url="$PG_URL" --set finnhub.token=t \
   --set finnhub.wsUrl="ws://127.0.0.1:$sim_port" >"$TMP/chart.yaml" || fail "helm template"
-# deployment NAME: the container's args and its environment with
-# configMapKeyRef and secretKeyRef resolved (as the kubelet does), into
-# $TMP/NAME.args and $TMP/NAME.env; prints the replica count
+# deployment NAME: the container's args and its environment of the
+# Deployment or StatefulSet NAME, with configMapKeyRef and secretKeyRef
+# resolved and $(VAR) in args expanded (as the kubelet does; the pod's name
+# stays @POD_NAME@ for the caller), into $TMP/NAME.args and $TMP/NAME.env;
+# prints the replica count
 deployment() {
   /usr/bin/python3 - "$TMP/chart.yaml" "$1" "$TMP/$1" <<'EOF' || fail "Deployment $1 not rendered"
 import sys, yaml
@@ -119,30 +133,41 @@ for d in docs:
         data[("cm", d["metadata"]["name"])] = d.get("data", {})
     if d["kind"] == "Secret":
         data[("secret", d["metadata"]["name"])] = d.get("stringData", {})
-dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+dep = next(d for d in docs if d["kind"] in ("Deployment", "StatefulSet") and d["metadata"]["name"] == name)
 c = dep["spec"]["template"]["spec"]["containers"][0]
-env = []
+env, envd = [], {}
 for e in c.get("env", []):
     if "value" in e:
         v = e["value"]
     else:
         vf = e["valueFrom"]
-        kind, ref = ("cm", vf["configMapKeyRef"]) if "configMapKeyRef" in vf else ("secret", vf["secretKeyRef"])
-        v = data[(kind, ref["name"])][ref["key"]]
+        if "fieldRef" in vf:
+            assert vf["fieldRef"]["fieldPath"] == "metadata.name", vf
+            v = "@POD_NAME@"
+        else:
+            kind, ref = ("cm", vf["configMapKeyRef"]) if "configMapKeyRef" in vf else ("secret", vf["secretKeyRef"])
+            v = data[(kind, ref["name"])][ref["key"]]
     env.append("%s=%s" % (e["name"], v))
-open(out + ".args", "w").write("".join(str(a) + "\n" for a in c["args"]))
+    envd[e["name"]] = v
+import re
+args = [re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: envd.get(m.group(1), m.group(0)), str(a)) for a in c["args"]]
+open(out + ".args", "w").write("".join(a + "\n" for a in args))
 open(out + ".env", "w").write("".join(x + "\n" for x in env))
 print(dep["spec"]["replicas"])
 EOF
 }
 before=$(psql_q 'SELECT count(*) FROM trades')
+loopback="s|0\.0\.0\.0:9100|127.0.0.1:0|"
 deployment tp-tickpipe-produce >/dev/null
-start_service tp-tickpipe-produce cprod ""
+start_service tp-tickpipe-produce cprod "$loopback"
 replicas=$(deployment tp-tickpipe-process)
 [ "$replicas" -ge 2 ] || fail "the chart's process has $replicas replicas by default, want at least 2"
+grep -qx -- '--member-id' "$TMP/tp-tickpipe-process.args" && grep -qx '@POD_NAME@' "$TMP/tp-tickpipe-process.args" ||
+  fail "the chart's process is not --member-id <pod name>: $(tr '\n' ' ' <"$TMP/tp-tickpipe-process.args")"
 chart_procs=()
 for ((i = 1; i <= replicas; i++)); do
-  start_service tp-tickpipe-process "cproc$i" ""
+  # the StatefulSet's pods are <name>-0, <name>-1, ...
+  start_service tp-tickpipe-process "cproc$i" "$loopback; s|@POD_NAME@|tp-tickpipe-process-$((i - 1))|"
   chart_procs+=("cproc$i")
 done
 deployment tp-tickpipe-serve >/dev/null
@@ -163,6 +188,10 @@ chart_assigned() {
 chart_stored() { calive && [ "$(psql_q 'SELECT count(*) FROM trades' 2>/dev/null || echo 0)" -ge $((before + 500)) ]; }
 wait_for 120 chart_assigned
 wait_for 120 chart_stored
+for ((i = 1; i <= replicas; i++)); do
+  grep -q "static group member tp-tickpipe-process-$((i - 1))" "$TMP/cproc$i.log" ||
+    fail "cproc$i is not the static member tp-tickpipe-process-$((i - 1)): $(grep -m1 'static group' "$TMP/cproc$i.log")"
+done
 TP_HEALTHCHECK_CMDLINE=/proc/$PID_cserve/cmdline "$TP_SOURCE_DIR/deploy/tickpipe-healthcheck" >"$TMP/hc2" 2>&1 ||
   fail "the chart's serve: $(cat "$TMP/hc2")"
 curl -fsS -o /dev/null "http://127.0.0.1:$http_port/healthz" || fail "the chart's probe path /healthz"

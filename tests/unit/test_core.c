@@ -174,10 +174,46 @@ static void test_metrics(void **state) {
     free(text);
 }
 
+/* A scaled gauge renders exactly in its unit (ms -> seconds), a cleared one
+ * is left out of /metrics and of tp_metrics_value, and every render has
+ * build_info and the process metrics. */
+static void test_metrics_scaled_absent(void **state) {
+    (void)state;
+    tp_gauge *ts = tp_metrics_gauge_scaled("tickpipe_test_timestamp_seconds", "k=\"a\"", "a time", 1000);
+    tp_gauge *gone = tp_metrics_gauge_scaled("tickpipe_test_timestamp_seconds", "k=\"b\"", "a time", 1000);
+    tp_gauge_set(ts, 1765112345007);
+    tp_gauge_clear(gone);
+    tp_gauge *neg = tp_metrics_gauge_scaled("tickpipe_test_offset_seconds", NULL, "an offset", 1000);
+    tp_gauge_set(neg, -1500);
+    double v;
+    assert_int_equal(tp_metrics_value("tickpipe_test_timestamp_seconds", NULL, &v), 0);
+    assert_true(v > 1765112345.006 && v < 1765112345.008);
+    char *text = tp_metrics_render(NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "tickpipe_test_timestamp_seconds{k=\"a\"} 1765112345.007\n"));
+    assert_null(strstr(text, "tickpipe_test_timestamp_seconds{k=\"b\"}"));
+    assert_non_null(strstr(text, "tickpipe_test_offset_seconds -1.500\n"));
+    assert_non_null(strstr(text, "# TYPE tickpipe_build_info gauge\ntickpipe_build_info{version=\""));
+    assert_non_null(strstr(text, "\nprocess_start_time_seconds "));
+    assert_non_null(strstr(text, "\nprocess_cpu_seconds_total "));
+    assert_non_null(strstr(text, "\nprocess_resident_memory_bytes "));
+    assert_non_null(strstr(text, "\nprocess_open_fds "));
+    free(text);
+    tp_gauge_set(gone, 2000);
+    text = tp_metrics_render(NULL);
+    assert_non_null(strstr(text, "tickpipe_test_timestamp_seconds{k=\"b\"} 2.000\n"));
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_batch_reuse), cmocka_unit_test(test_copy_trade), cmocka_unit_test(test_symbols),
-        cmocka_unit_test(test_redact),      cmocka_unit_test(test_scrub),      cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_batch_reuse),
+        cmocka_unit_test(test_copy_trade),
+        cmocka_unit_test(test_symbols),
+        cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_scrub),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_metrics_scaled_absent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
+#include "core/metrics.h"
 #include "feed/source.h"
 
 #include <arpa/inet.h>
@@ -309,6 +310,66 @@ static void test_frame_hook_sees_every_frame(void **state) {
     free_source(s, &sn);
 }
 
+/* tickpipe_ingest_last_trade_timestamp_seconds: a subscribed symbol's
+ * series is the receive time of its last trade in seconds, absent before
+ * its first trade; a symbol not subscribed gets none; a source without a
+ * subscription list (a replay) adds the symbols it sees, at most 256. */
+static void test_last_trade_series(void **state) {
+    (void)state;
+    tp_source_config cfg;
+    tp_source_config_default(&cfg);
+    cfg.url = "ws://127.0.0.1:9/";
+    cfg.token = "secret";
+    cfg.symbols = k_syms;
+    cfg.nsymbols = 2;
+    cfg.connection_index = 77;
+    seen sn;
+    memset(&sn, 0, sizeof sn);
+    tp_batch_init(&sn.trades);
+    tp_source *s = NULL;
+    char err[256];
+    assert_int_equal(tp_source_new(&cfg, on_batch, &sn, &s, err, sizeof err), 0);
+    const char *f = "{\"type\":\"trade\",\"data\":[{\"s\":\"AAPL\",\"p\":1,\"v\":1,\"t\":5},"
+                    "{\"s\":\"MSFT\",\"p\":2,\"v\":1,\"t\":5}]}";
+    assert_int_equal(tp_source_feed(s, f, strlen(f), 1, 1765112345678), 0);
+    double v = 0;
+    const char *name = "tickpipe_ingest_last_trade_timestamp_seconds";
+    assert_int_equal(tp_metrics_value(name, "connection=\"77\",symbol=\"AAPL\"", &v), 0);
+    assert_true(v > 1765112345.677 && v < 1765112345.679);
+    assert_int_equal(tp_metrics_value(name, "connection=\"77\",symbol=\"MSFT\"", &v), -1);
+    char *text = tp_metrics_render(NULL);
+    assert_non_null(strstr(text,
+                           "tickpipe_ingest_last_trade_timestamp_seconds{connection=\"77\",symbol=\"AAPL\"} "
+                           "1765112345.678\n"));
+    assert_null(strstr(text, "connection=\"77\",symbol=\"BINANCE:BTCUSDT\""));
+    free(text);
+    free_source(s, &sn);
+
+    cfg.symbols = NULL;
+    cfg.nsymbols = 0;
+    cfg.replay_path = "/nonexistent/recording";
+    cfg.connection_index = 78;
+    memset(&sn, 0, sizeof sn);
+    tp_batch_init(&sn.trades);
+    assert_int_equal(tp_source_new(&cfg, on_batch, &sn, &s, err, sizeof err), 0);
+    for (int i = 0; i < 300; i++) {
+        char frame[128];
+        int n = snprintf(frame, sizeof frame,
+                         "{\"type\":\"trade\",\"data\":[{\"s\":\"S%d\",\"p\":1,\"v\":1,\"t\":5}]}", i);
+        assert_int_equal(tp_source_feed(s, frame, (size_t)n, 1, 1000 + i), 0);
+    }
+    text = tp_metrics_render(NULL);
+    size_t count = 0;
+    for (const char *p = text;
+         (p = strstr(p, "tickpipe_ingest_last_trade_timestamp_seconds{connection=\"78\"")); p++)
+        count++;
+    assert_int_equal(count, 256);
+    assert_non_null(strstr(text, "{connection=\"78\",symbol=\"S255\"} 1.255\n"));
+    assert_null(strstr(text, "{connection=\"78\",symbol=\"S256\"}"));
+    free(text);
+    free_source(s, &sn);
+}
+
 static void test_backoff(void **state) {
     (void)state;
     assert_int_equal(tp_source_backoff_ms(0, 0), 250);
@@ -491,6 +552,7 @@ int main(void) {
         cmocka_unit_test(test_oversize_rejected_then_recovers),
         cmocka_unit_test(test_stop_from_callback),
         cmocka_unit_test(test_frame_hook_sees_every_frame),
+        cmocka_unit_test(test_last_trade_series),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_config_errors),

@@ -106,7 +106,8 @@ static void test_names_and_counts(void **state) {
     tp_rejects r;
     tp_rejects_init(&r, "test");
     tp_trade t = mk("", 0, 1, 1, RECV);
-    for (int i = 0; i < 25; i++) tp_rejects_note(&r, TP_REJECT_SYMBOL_EMPTY, &t, RECV, "here"); /* rate-limited log */
+    for (int i = 0; i < 25; i++)
+        tp_rejects_note(&r, TP_REJECT_SYMBOL_EMPTY, &t, RECV, "here"); /* rate-limited log */
     tp_rejects_note(&r, TP_REJECT_PRICE, &t, RECV, "here");
     tp_rejects_note(&r, TP_REJECT_NONE, &t, RECV, "here"); /* not a rejection */
     assert_int_equal(tp_rejects_total(&r), 26);

@@ -681,11 +681,16 @@ static void test_watermark_bounded_by_clock(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_watermark_bounded_by_clock),
-        cmocka_unit_test(test_random_streams),           cmocka_unit_test(test_boundaries_one_trade_gaps),
-        cmocka_unit_test(test_zero_volume_updates),      cmocka_unit_test(test_late_and_out_of_order),
-        cmocka_unit_test(test_watermark_on_boundary),    cmocka_unit_test(test_emit_interval_and_final_once),
-        cmocka_unit_test(test_expiry_and_bounded_state), cmocka_unit_test(test_open_since_floor_ids),
-        cmocka_unit_test(test_bad_values_skipped),       cmocka_unit_test(test_gaps_mark_windows),
+        cmocka_unit_test(test_random_streams),
+        cmocka_unit_test(test_boundaries_one_trade_gaps),
+        cmocka_unit_test(test_zero_volume_updates),
+        cmocka_unit_test(test_late_and_out_of_order),
+        cmocka_unit_test(test_watermark_on_boundary),
+        cmocka_unit_test(test_emit_interval_and_final_once),
+        cmocka_unit_test(test_expiry_and_bounded_state),
+        cmocka_unit_test(test_open_since_floor_ids),
+        cmocka_unit_test(test_bad_values_skipped),
+        cmocka_unit_test(test_gaps_mark_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

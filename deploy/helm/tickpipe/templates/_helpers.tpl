@@ -94,7 +94,7 @@ app.kubernetes.io/component: {{ index . 1 }}
       key: TICKPIPE_STORE
 {{- end -}}
 
-{{/* pod-level settings shared by the three Deployments: (list . .Values.process) */}}
+{{/* pod-level settings shared by the three stages: (list . .Values.process) */}}
 {{- define "tickpipe.podCommon" -}}
 {{- $ctx := index . 0 -}}
 {{- $c := index . 1 -}}
@@ -122,7 +122,7 @@ volumes:
     emptyDir: {}
 {{- end -}}
 
-{{/* container-level settings shared by the three Deployments: (list . .Values.process) */}}
+{{/* container-level settings shared by the three stages: (list . .Values.process) */}}
 {{- define "tickpipe.containerCommon" -}}
 {{- $ctx := index . 0 -}}
 {{- $c := index . 1 -}}
@@ -142,5 +142,15 @@ livenessProbe:
 {{- with $c.readinessProbe }}
 readinessProbe:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* prometheus.io annotations of a pod serving /metrics on port: (list . port) */}}
+{{- define "tickpipe.scrapeAnnotations" -}}
+{{- $ctx := index . 0 -}}
+{{- if $ctx.Values.metrics.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ index . 1 | quote }}
+prometheus.io/path: /metrics
 {{- end }}
 {{- end -}}
