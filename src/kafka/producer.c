@@ -429,6 +429,9 @@ int tp_producer_send_side(tp_producer *p, const char *topic, const void *key, si
         return tp_seterr(err, errlen, e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? TP_EAGAIN : TP_EREFUSED,
                          "cannot queue a message for %s: %s", topic, rd_kafka_err2str(e));
     }
+    /* counted, so a flush waits for its delivery too */
+    add(&p->messages, p->m.messages, 1);
+    add(&p->bytes, p->m.bytes, len);
     return 0;
 }
 

@@ -57,7 +57,7 @@ typedef struct tp_producer_config {
 void tp_producer_config_default(tp_producer_config *c);
 
 typedef struct tp_producer_stats {
-    uint64_t messages, trades, bytes;              /* handed to librdkafka */
+    uint64_t messages, trades, bytes;              /* handed to librdkafka (dead letters too) */
     uint64_t delivered_messages, delivered_trades; /* acknowledged by the cluster */
     uint64_t failed_messages, failed_trades;       /* permanently failed */
     uint64_t queue_full;                           /* times send had to wait for room */
@@ -94,8 +94,9 @@ int tp_producer_send_headers(tp_producer *p, const void *key, size_t keylen, con
                              char *err, size_t errlen);
 
 /* Queue one message with headers to another topic (the dead letters):
- * never blocks (TP_EAGAIN when the queue is full), carries no trades, and
- * is delivered with the same guarantees. */
+ * never blocks (TP_EAGAIN when the queue is full), carries no trades, is
+ * counted in messages (so tp_producer_flush waits for it) and is delivered
+ * with the same guarantees. */
 int tp_producer_send_side(tp_producer *p, const char *topic, const void *key, size_t keylen, const void *val,
                           size_t len, const tp_producer_header *h, size_t nh, char *err, size_t errlen);
 
