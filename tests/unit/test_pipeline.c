@@ -99,6 +99,29 @@ static void set_origin(tp_batch *b, const char *topic, int32_t part, int64_t off
     b->origin.offset = off;
 }
 
+/* A pipeline config over a fresh SQLite file /tmp/tp-test-TAG-PID.db
+ * (path and url are the caller's, 64 and 80 bytes). */
+static void sqlite_cfg(tp_pipeline_config *c, seen *s, const char *tag, char *path, char *url) {
+    snprintf(path, 64, "/tmp/tp-test-%s-%d.db", tag, (int)getpid());
+    snprintf(url, 80, "sqlite:%s", path);
+    unlink(path);
+    tp_pipeline_config_default(c);
+    c->store_url = url;
+    c->win.emit_interval_ms = 0;
+    c->on_durable = on_durable;
+    c->on_durable_ud = s;
+}
+
+/* Remove a SQLite file and its WAL and shared-memory files. */
+static void rm_sqlite(const char *path) {
+    char side[80];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 static const tp_candle *find_candle(const seen *s, const char *sym, int iv, int64_t start) {
     const tp_candle *r = NULL;
     for (size_t i = 0; i < s->ncand; i++)
@@ -532,12 +555,7 @@ static void test_gap_marks_windows(void **state) {
     assert_int_equal(n[1], 2);
     tp_sink_close(sk);
     free(s);
-    unlink(path);
-    char side[80];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    rm_sqlite(path);
 }
 
 /* After a restart the rebuilt windows stay incomplete: the rebuild reads
@@ -545,16 +563,9 @@ static void test_gap_marks_windows(void **state) {
 static void test_gap_survives_rebuild(void **state) {
     (void)state;
     char path[64], url[80];
-    snprintf(path, sizeof path, "/tmp/tp-test-gaps-rb-%d.db", (int)getpid());
-    snprintf(url, sizeof url, "sqlite:%s", path);
-    unlink(path);
     seen *s = calloc(1, sizeof *s);
     tp_pipeline_config c;
-    tp_pipeline_config_default(&c);
-    c.store_url = url;
-    c.win.emit_interval_ms = 0;
-    c.on_durable = on_durable;
-    c.on_durable_ud = s;
+    sqlite_cfg(&c, s, "gaps-rb", path, url);
     tp_pipeline *p = NULL;
     char err[256];
     assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
@@ -589,12 +600,7 @@ static void test_gap_survives_rebuild(void **state) {
     tp_batch_free(&b);
     tp_pipeline_free(p);
     free(s);
-    unlink(path);
-    char side[80];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    rm_sqlite(path);
 }
 
 /* Trades masked out at the door are not stored or folded; the others keep
@@ -639,16 +645,9 @@ static void test_add_masked_keeps_ids(void **state) {
 static void test_poisoned_store_starts(void **state) {
     (void)state;
     char path[64], url[80];
-    snprintf(path, sizeof path, "/tmp/tp-test-poison-%d.db", (int)getpid());
-    snprintf(url, sizeof url, "sqlite:%s", path);
-    unlink(path);
     seen *s = calloc(1, sizeof *s);
     tp_pipeline_config c;
-    tp_pipeline_config_default(&c);
-    c.store_url = url;
-    c.win.emit_interval_ms = 0;
-    c.on_durable = on_durable;
-    c.on_durable_ud = s;
+    sqlite_cfg(&c, s, "poison", path, url);
     tp_pipeline *p = NULL;
     char err[256];
     assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
@@ -688,12 +687,7 @@ static void test_poisoned_store_starts(void **state) {
     tp_batch_free(&b);
     tp_pipeline_free(p);
     free(s);
-    unlink(path);
-    char side[80];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    rm_sqlite(path);
 }
 
 int main(void) {
