@@ -27,6 +27,7 @@ static const struct {
      "Kafka -> transforms and windows -> store (the stream processor)"},
     {"serve", tp_cmd_serve, &tp_spec_serve, "dashboard, REST API and /metrics over a store"},
     {"symbols", tp_cmd_symbols, &tp_spec_symbols, "Finnhub symbol search"},
+    {"config", tp_cmd_config, &tp_spec_config, "check a config file (tickpipe config check FILE)"},
 };
 
 /* `tickpipe help-flags [--markdown] [COMMAND...]`, not in the usage: every
