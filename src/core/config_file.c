@@ -54,7 +54,8 @@ static int next(pstate *s, yaml_event_t *ev) {
         return -1;
     }
     tp_conf_error(s->f, (int)p->problem_mark.line + 1, "not valid YAML: %s%s%s",
-                  p->problem ? p->problem : "syntax error", p->context ? " " : "", p->context ? p->context : "");
+                  p->problem ? p->problem : "syntax error", p->context ? " " : "",
+                  p->context ? p->context : "");
     return -1;
 }
 
@@ -115,7 +116,8 @@ static int read_list(pstate *s, tp_conf_item *it, int *bad) {
             tp_conf_error(s->f, line, "%s: anchors and aliases are not supported", it->key);
         } else if (ev.type != YAML_SCALAR_EVENT) {
             *bad = 1;
-            tp_conf_error(s->f, line, "%s: a list item must be a plain value, not a list or a mapping", it->key);
+            tp_conf_error(s->f, line, "%s: a list item must be a plain value, not a list or a mapping",
+                          it->key);
         } else if (is_null(&ev)) {
             *bad = 1;
             tp_conf_error(s->f, line, "%s: an empty list item", it->key);
@@ -179,7 +181,8 @@ static int read_pair(pstate *s, yaml_event_t *ev) {
         return skip_node(s, &v);
     }
     const tp_conf_item *first = tp_conf_find(f, scalar(ev));
-    if (first) bad = 1, tp_conf_error(f, it.line, "%s given twice (first at line %d)", scalar(ev), first->line);
+    if (first)
+        bad = 1, tp_conf_error(f, it.line, "%s given twice (first at line %d)", scalar(ev), first->line);
     if (!bad && f->n >= TP_CONF_MAX_ITEMS)
         bad = 1, tp_conf_error(f, it.line, "more than %d keys", TP_CONF_MAX_ITEMS);
     it.key = strdup(scalar(ev));
@@ -225,8 +228,8 @@ static int read_document(pstate *s) {
         const char *what = ev.type == YAML_SCALAR_EVENT           ? "a single value"
                            : ev.type == YAML_SEQUENCE_START_EVENT ? "a list"
                                                                   : "an alias or anchor";
-        tp_conf_error(s->f, line, "the top level must be a mapping of flag names to values (key: value), not %s",
-                      what);
+        tp_conf_error(s->f, line,
+                      "the top level must be a mapping of flag names to values (key: value), not %s", what);
         yaml_event_delete(&ev);
         return -1;
     }
@@ -253,11 +256,42 @@ static int read_stream(pstate *s) {
     }
 }
 
+/* The deepest [ { nesting of text, quoted scalars and comments left out
+ * (near enough: a quote counts only where a scalar may start). libyaml's
+ * scanner takes time quadratic in the flow depth, and a config file needs
+ * two levels, so a deep file is refused before libyaml sees it. */
+static int flow_depth(const char *t, size_t len, int *line) {
+    int depth = 0, max = 0, ln = 1;
+    char quote = 0, prev = '\n';
+    for (size_t i = 0; i < len; prev = t[i++]) {
+        char c = t[i];
+        if (c == '\n') ln++;
+        if (quote) {
+            if (c == '\\' && quote == '"' && i + 1 < len)
+                prev = t[i++];
+            else if (c == quote)
+                quote = 0;
+        } else if (c == '#' && strchr(" \t\n", prev)) {
+            while (i + 1 < len && t[i + 1] != '\n') i++;
+        } else if ((c == '"' || c == '\'') && strchr(" \t\n[{,:-", prev)) {
+            quote = c;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) max = depth, *line = ln;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
 int tp_conf_parse(const char *name, const char *text, size_t len, tp_conf_file *f) {
     memset(f, 0, sizeof *f);
     if (!(f->path = strdup(name ? name : "config"))) return TP_ENOMEM;
     if (len > TP_CONF_MAX_BYTES)
         return tp_conf_error(f, 0, "larger than %d bytes; is it a config file?", TP_CONF_MAX_BYTES);
+    int line = 0;
+    if (flow_depth(text, len, &line) > TP_CONF_MAX_DEPTH)
+        return tp_conf_error(f, line, "lists or mappings nested more than %d deep", TP_CONF_MAX_DEPTH);
     pstate s = {.f = f};
     if (!yaml_parser_initialize(&s.p)) return TP_ENOMEM;
     yaml_parser_set_input_string(&s.p, (const unsigned char *)text, len);

@@ -9,10 +9,10 @@
  * Refused, each with the file and line: YAML syntax errors, a top level that
  * is not a mapping, a key that is not a plain scalar, a nested mapping or a
  * list inside a list, an empty value (`key:` or `~`; write "" for an empty
- * string), the same key twice, anchors and aliases, a second document, and a
- * file over TP_CONF_MAX_BYTES. An empty file (or only comments) has no keys.
- * Every error is collected (up to TP_CONF_MAX_ERRORS) unless the YAML itself
- * cannot be read on, so `tickpipe config check` can list them all.
+ * string), the same key twice, anchors and aliases, a second document, a
+ * file over TP_CONF_MAX_BYTES, and one nested deeper than TP_CONF_MAX_DEPTH. An empty file (or only comments)
+ * has no keys. Every error is collected (up to TP_CONF_MAX_ERRORS) unless the YAML itself cannot be read on,
+ * so `tickpipe config check` can list them all.
  *
  * Strings are owned by the tp_conf_file; free it with tp_conf_free. */
 #ifndef TP_CONFIG_FILE_H
@@ -22,6 +22,7 @@
 
 #define TP_CONF_MAX_BYTES (1024 * 1024)
 #define TP_CONF_MAX_ERRORS 64
+#define TP_CONF_MAX_DEPTH 16   /* [ and { nesting (two levels are used) */
 #define TP_CONF_MAX_ITEMS 4096 /* values in a list, and keys in the file */
 
 typedef struct tp_conf_item {

@@ -55,11 +55,12 @@ int tp_conf_check_keys(const tp_opt *table, tp_conf_file *conf) {
             tp_conf_error(conf, it->line, "%s cannot be set in a config file (give --%s on the command line)",
                           it->key, it->key);
         else if (!found && near)
-            tp_conf_error(conf, it->line, "unknown key '%s': no command takes --%s; did you mean '%s'?", it->key,
-                          it->key, near->name);
+            tp_conf_error(conf, it->line, "unknown key '%s': no command takes --%s; did you mean '%s'?",
+                          it->key, it->key, near->name);
         else if (!found)
-            tp_conf_error(conf, it->line, "unknown key '%s': no command takes --%s (see tickpipe COMMAND --help)",
-                          it->key, it->key);
+            tp_conf_error(conf, it->line,
+                          "unknown key '%s': no command takes --%s (see tickpipe COMMAND --help)", it->key,
+                          it->key);
     }
     return (int)(conf->nerrors - before);
 }
@@ -99,7 +100,8 @@ static int apply_item(tp_opt_state *st, size_t t, const tp_conf_item *it, tp_con
     if (o->type == TP_OPT_SWITCH) {
         int on = 0;
         if (it->is_list || it->n != 1 || parse_switch(it->values[0], &on)) {
-            tp_conf_error(conf, it->line, "%s: '%s' is not true or false", what, it->is_list ? "[...]" : it->values[0]);
+            tp_conf_error(conf, it->line, "%s: '%s' is not true or false", what,
+                          it->is_list ? "[...]" : it->values[0]);
             return 0;
         }
         *(int *)((char *)st->args + o->off) = on;

@@ -32,7 +32,8 @@ typedef struct tp_opt_state {
 } tp_opt_state;
 
 /* Parse `s` into the entry's field; `what` names the flag ("--store"). */
-int tp_opt_parse_value(const tp_opt *o, void *base, const char *s, const char *what, char *err, size_t errlen);
+int tp_opt_parse_value(const tp_opt *o, void *base, const char *s, const char *what, char *err,
+                       size_t errlen);
 
 /* Note that text was parsed into entry i from src (a new source replaces
  * the texts of an older one). 0 or TP_ENOMEM. */

@@ -17,11 +17,12 @@ static void mask_span(char *out, size_t outlen, size_t from, size_t to) {
 }
 
 static int secret_name(const char *name, size_t len) {
-    static const char *const words[] = {"password", "secret", "token", "pem", "jaas", "oauthbearer.config",
-                                        "apikey",   "api_key"};
+    static const char *const words[] = {"password",           "secret", "token",  "pem", "jaas",
+                                        "oauthbearer.config", "apikey", "api_key"};
     char low[128];
     if (len >= sizeof low) len = sizeof low - 1;
-    for (size_t i = 0; i < len; i++) low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    for (size_t i = 0; i < len; i++)
+        low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
     low[len] = 0;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strstr(low, words[i])) return 1;
@@ -64,8 +65,9 @@ static void masked(const tp_opt *o, const char *text, char *out, size_t outlen) 
 /* A YAML scalar: plain when that reads back as the same text, else quoted. */
 static void put_scalar(FILE *f, const char *s, int quote) {
     static const char *const special[] = {"", "~", "null", "Null", "NULL"};
-    int plain = !quote && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9') ||
-                               s[0] == '/' || s[0] == '.' || (s[0] == '-' && s[1] >= '0' && s[1] <= '9'));
+    int plain = !quote && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+                           (s[0] >= '0' && s[0] <= '9') || s[0] == '/' || s[0] == '.' ||
+                           (s[0] == '-' && s[1] >= '0' && s[1] <= '9'));
     for (const char *p = s; *p && plain; p++)
         plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/+-:@", *p) &&
                 !(*p == ':' && (p[1] == 0 || p[1] == ' '));
