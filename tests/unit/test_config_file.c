@@ -136,8 +136,9 @@ static void test_bad_keys_and_values(void **state) {
                            "log-level: loud\n"),
                      6);
     const char *e = errors(&f);
-    assert_non_null(strstr(e, "t.yaml:2: unknown key 'alowed-lateness': no command takes --alowed-lateness; did "
-                              "you mean 'allowed-lateness'?"));
+    assert_non_null(strstr(e,
+                           "t.yaml:2: unknown key 'alowed-lateness': no command takes --alowed-lateness; did "
+                           "you mean 'allowed-lateness'?"));
     /* the flag's own message, with the file and line in front */
     char flag_err[512];
     int64_t ms;
@@ -171,8 +172,9 @@ static void test_structure(void **state) {
         const char *text, *err;
     } bad[] = {
         {"store: a\nhttp: b\nstore: c\n", "t.yaml:3: store given twice (first at line 1)"},
-        {"just a string\n", "t.yaml:1: the top level must be a mapping of flag names to values (key: value), not "
-                            "a single value"},
+        {"just a string\n",
+         "t.yaml:1: the top level must be a mapping of flag names to values (key: value), not "
+         "a single value"},
         {"- store\n- http\n", "t.yaml:1: the top level must be a mapping"},
         {"\n\nstore:\n  url: x\n", "t.yaml:4: store: nested sections are not supported"},
         {"run:\n  store: x\n", "t.yaml:2: run: nested sections are not supported"},
@@ -305,8 +307,8 @@ static void test_precedence(void **state) {
     assert_int_equal(tp_cmd_parse(&tp_spec_serve, &a, 3, argv, NULL), -1);
     assert_string_equal(a.store.store, "sqlite:flag.db"); /* flag over file */
     assert_string_equal(a.http.listen, "127.0.0.1:2");    /* environment over file */
-    assert_int_equal(a.http.max_limit, 7);                 /* file over default */
-    assert_int_equal(a.serve.poll_ms, 1000);               /* default */
+    assert_int_equal(a.http.max_limit, 7);                /* file over default */
+    assert_int_equal(a.serve.poll_ms, 1000);              /* default */
     tp_cmd_args_free(&a);
     /* a variable the command reads itself (KAFKA_SERVER for --brokers) wins too */
     setenv("KAFKA_SERVER", "env", 1);
@@ -407,8 +409,12 @@ static void test_print_config(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type), cmocka_unit_test(test_lists),   cmocka_unit_test(test_bad_keys_and_values),
-        cmocka_unit_test(test_structure),  cmocka_unit_test(test_hostile), cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_every_type),
+        cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_bad_keys_and_values),
+        cmocka_unit_test(test_structure),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_print_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
