@@ -115,3 +115,13 @@ syms=$(sqlite3 "$TMP/run.db" 'SELECT group_concat(symbol) FROM (SELECT DISTINCT 
 grep -q 'built-in simulator at .*(500 trades/s, 2 symbols)' "$TMP/run.err" \
   || fail "sim-rate and symbols of the file not applied: $(grep simulator "$TMP/run.err")"
 ok "run --config stores $n trades of the file's symbols in the file's store"
+
+# The README's Configuration section states this precedence, and its example
+# file is a good one.
+sec=$(sed -n '/<!-- configuration: begin -->/,/<!-- configuration: end -->/p' "$TP_SOURCE_DIR/README.md")
+tr '\n' ' ' <<<"$sec" | grep -qF 'The precedence is flag > environment variable > file > default' \
+  || fail "README's Configuration section lacks the precedence"
+awk '/^    store: postgresql/ {on = 1} on && /^    / {print substr($0, 5)} on && !/^    / {exit}' <<<"$sec" >"$TMP/readme.yaml"
+[ "$(wc -l <"$TMP/readme.yaml")" -ge 5 ] || fail "README example not found: $(cat "$TMP/readme.yaml")"
+"$TICKPIPE" config check "$TMP/readme.yaml" >/dev/null 2>"$TMP/readme.err" || fail "README example: $(cat "$TMP/readme.err")"
+ok "the README states the precedence and its example file checks"
