@@ -120,6 +120,10 @@ affinity:
 volumes:
   - name: tmp
     emptyDir: {}
+  - name: config
+    configMap:
+      name: {{ include "tickpipe.fullname" $ctx }}
+      items: [{key: tickpipe.yaml, path: tickpipe.yaml}]
 {{- end -}}
 
 {{/* container-level settings shared by the three Deployments: (list . .Values.process) */}}
@@ -135,6 +139,9 @@ resources:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+  - name: config
+    mountPath: /etc/tickpipe
+    readOnly: true
 {{- with $c.livenessProbe }}
 livenessProbe:
   {{- toYaml . | nindent 2 }}
@@ -143,4 +150,10 @@ livenessProbe:
 readinessProbe:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* the config file (values: config), mounted by tickpipe.podCommon and tickpipe.containerCommon */}}
+{{- define "tickpipe.configEnv" -}}
+- name: TICKPIPE_CONFIG
+  value: /etc/tickpipe/tickpipe.yaml
 {{- end -}}
