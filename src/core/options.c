@@ -245,7 +245,8 @@ size_t tp_opt_resolve_alias(const tp_opt_state *st, size_t i) {
 
 int tp_opt_record(tp_opt_state *st, size_t i, int src, const char *text) {
     tp_opt_val *v = &st->val[i];
-    if (v->src != src) v->n = 0;
+    const tp_opt *o = st->fl[i].o;
+    if (v->src != src || !(o->type == TP_OPT_CUSTOM && o->repeatable)) v->n = 0; /* the last one counts */
     v->src = src;
     if (!text) return 0;
     const char **nt = realloc(v->texts, (v->n + 1) * sizeof *nt);

@@ -36,7 +36,8 @@ int tp_opt_parse_value(const tp_opt *o, void *base, const char *s, const char *w
                        size_t errlen);
 
 /* Note that text was parsed into entry i from src (a new source replaces
- * the texts of an older one). 0 or TP_ENOMEM. */
+ * the texts of an older one; only a repeatable entry keeps several). 0 or
+ * TP_ENOMEM. */
 int tp_opt_record(tp_opt_state *st, size_t i, int src, const char *text);
 
 /* The entry an alias stands for, in the same group (i itself otherwise). */

@@ -371,7 +371,7 @@ static void test_print_config(void **state) {
                      "kafka-property: [sasl.password=kpw3, client.id=me, ssl.key.password=kpw4]\n"
                      "symbols: [AAPL, MSFT]\ntoken: tok5\nvalidate: true\n");
     setenv("FINNHUB_API_TOKEN", "tok6", 1);
-    char *argv[] = {"x", "--config", path, "--print-config", "--max-limit", "9", NULL};
+    char *argv[] = {"x", "--config", path, "--print-config", "--max-limit", "8", "--max-limit", "9", NULL};
     static const tp_cmd_spec spec = {
         .name = "x",
         .synopsis = "",
@@ -380,7 +380,7 @@ static void test_print_config(void **state) {
                    &tp_flags_config},
     };
     int status;
-    char *text = print_config(&spec, 6, argv, &status);
+    char *text = print_config(&spec, 8, argv, &status);
     unsetenv("FINNHUB_API_TOKEN");
     assert_int_equal(status, TP_EXIT_OK);
     const char *secrets[] = {"hunter2", "pw2", "kpw3", "kpw4", "tok5", "tok6"};
@@ -390,7 +390,7 @@ static void test_print_config(void **state) {
     assert_non_null(strstr(text, "kafka-property: [\"sasl.password=***\", \"client.id=me\", "
                                  "\"ssl.key.password=***\"]  # file "));
     assert_non_null(strstr(text, "token: \"***\"  # env FINNHUB_API_TOKEN\n"));
-    assert_non_null(strstr(text, "max-limit: 9  # flag --max-limit\n"));
+    assert_non_null(strstr(text, "max-limit: 9  # flag --max-limit\n")); /* the last one */
     assert_non_null(strstr(text, "validate: true  # file "));
     assert_non_null(strstr(text, "topic: market  # default\n"));
     assert_non_null(strstr(text, "# rest-url: not set"));
