@@ -13,7 +13,8 @@
 # Then the same for the Helm chart on the same Kafka and PostgreSQL: the
 # chart rendered with their addresses as values, each Deployment's args and
 # environment (ConfigMap and Secret references resolved as the kubelet does)
-# run as processes, one per replica; only serve's 0.0.0.0 moves to loopback.
+# run as processes, one per replica (ConfigMap volumes as files in $TMP, the
+# config file among them); only serve's 0.0.0.0 moves to loopback.
 # More trades must reach the store through the chart's stages.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/kafka.sh"
@@ -103,14 +104,14 @@ helm_bin
 start_service simulate sim2 "$rewrite"
 wait_port "$sim_port" 30
 "$HELM" template tp "$TP_SOURCE_DIR/deploy/helm/tickpipe" --kube-version "$DEPLOY_KUBE_VERSION" \
-  --set kafka.brokers="$BS" --set store.url="$PG_URL" --set finnhub.token=t \
+  --set kafka.brokers="$BS" --set store.url="$PG_URL" --set finnhub.token=t --set config.max-limit=321 \
   --set finnhub.wsUrl="ws://127.0.0.1:$sim_port" >"$TMP/chart.yaml" || fail "helm template"
 # deployment NAME: the container's args and its environment with
 # configMapKeyRef and secretKeyRef resolved (as the kubelet does), into
 # $TMP/NAME.args and $TMP/NAME.env; prints the replica count
 deployment() {
   /usr/bin/python3 - "$TMP/chart.yaml" "$1" "$TMP/$1" <<'EOF' || fail "Deployment $1 not rendered"
-import sys, yaml
+import os, sys, yaml
 path, name, out = sys.argv[1:]
 docs = [d for d in yaml.safe_load_all(open(path)) if d]
 data = {}
@@ -121,6 +122,25 @@ for d in docs:
         data[("secret", d["metadata"]["name"])] = d.get("stringData", {})
 dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
 c = dep["spec"]["template"]["spec"]["containers"][0]
+# ConfigMap volumes: their files under out.mnt/MOUNTPATH, and a path under a
+# mount path in an argument or variable points there
+vols = {v["name"]: v for v in dep["spec"]["template"]["spec"].get("volumes", [])}
+mounts = {}
+for m in c.get("volumeMounts", []):
+    cmv = vols[m["name"]].get("configMap")
+    if not cmv:
+        continue
+    d = out + ".mnt" + m["mountPath"]
+    os.makedirs(d, exist_ok=True)
+    cm = data[("cm", cmv["name"])]
+    for it in cmv.get("items") or [{"key": k, "path": k} for k in cm]:
+        open(os.path.join(d, it["path"]), "w").write(cm[it["key"]])
+    mounts[m["mountPath"]] = d
+def local(v):
+    for mp, d in mounts.items():
+        if v.startswith(mp + "/"):
+            return d + v[len(mp):]
+    return v
 env = []
 for e in c.get("env", []):
     if "value" in e:
@@ -129,8 +149,8 @@ for e in c.get("env", []):
         vf = e["valueFrom"]
         kind, ref = ("cm", vf["configMapKeyRef"]) if "configMapKeyRef" in vf else ("secret", vf["secretKeyRef"])
         v = data[(kind, ref["name"])][ref["key"]]
-    env.append("%s=%s" % (e["name"], v))
-open(out + ".args", "w").write("".join(str(a) + "\n" for a in c["args"]))
+    env.append("%s=%s" % (e["name"], local(v)))
+open(out + ".args", "w").write("".join(local(str(a)) + "\n" for a in c["args"]))
 open(out + ".env", "w").write("".join(x + "\n" for x in env))
 print(dep["spec"]["replicas"])
 EOF
@@ -166,6 +186,11 @@ wait_for 120 chart_stored
 TP_HEALTHCHECK_CMDLINE=/proc/$PID_cserve/cmdline "$TP_SOURCE_DIR/deploy/tickpipe-healthcheck" >"$TMP/hc2" 2>&1 ||
   fail "the chart's serve: $(cat "$TMP/hc2")"
 curl -fsS -o /dev/null "http://127.0.0.1:$http_port/healthz" || fail "the chart's probe path /healthz"
+# the chart's config file (values: config, mounted from the ConfigMap) is read: max-limit 321
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/api/trades?symbol=AAPL&limit=322")
+[ "$code" = 400 ] || fail "limit=322 over the config file's max-limit 321: HTTP $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/api/trades?symbol=AAPL&limit=321")
+[ "$code" = 200 ] || fail "limit=321, the config file's max-limit: HTTP $code"
 for p in cprod "${chart_procs[@]}" cserve sim2; do
   pid=$(eval echo "\$PID_$p")
   kill -TERM "$pid"
@@ -174,4 +199,4 @@ for p in cprod "${chart_procs[@]}" cserve sim2; do
   wait "$pid" || rc=$?
   [ "$rc" = 0 ] || fail "$p exited $rc after SIGTERM: $(tail -5 "$TMP/$p.log")"
 done
-ok "the chart's produce, $replicas processors and serve (args and env as rendered) stored $(($(psql_q 'SELECT count(*) FROM trades') - before)) more trades, serve healthy, SIGTERM exit 0 ($(($(date +%s) - start)) s)"
+ok "the chart's produce, $replicas processors and serve (args, env and config file as rendered) stored $(($(psql_q 'SELECT count(*) FROM trades') - before)) more trades, serve healthy, SIGTERM exit 0 ($(($(date +%s) - start)) s)"
