@@ -14,7 +14,9 @@ source "$TP_SOURCE_DIR/tests/lib/common.sh"
 grep -q '^ok: ' "$TMP/check.out" || fail "config check printed no ok: $(cat "$TMP/check.out")"
 grep -qx '  store: run, process, serve' "$TMP/check.out" || fail "store's commands: $(cat "$TMP/check.out")"
 grep -qx '  compression: produce' "$TMP/check.out" || fail "compression's commands: $(cat "$TMP/check.out")"
-ok "config check passes the example and says which commands take each key"
+"$TICKPIPE" config check "$TP_SOURCE_DIR/deploy/tickpipe.compose.yaml" >"$TMP/check2.out" 2>&1 \
+  || fail "config check of the Compose stack's file: $(cat "$TMP/check2.out")"
+ok "config check passes the example and the Compose stack's file, and says which commands take each key"
 
 # A bad file: every error, each with its line, exit 2.
 cat >"$TMP/bad.yaml" <<'EOF'

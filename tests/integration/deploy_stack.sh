@@ -32,8 +32,20 @@ import sys, yaml
 cfg, name, out = sys.argv[1:]
 s = yaml.safe_load(open(cfg))["services"][name]
 cmd = s["command"] if isinstance(s["command"], list) else s["command"].split()
-open(out + ".args", "w").write("".join(str(w) + "\n" for w in cmd))
-open(out + ".env", "w").write("".join("%s=%s\n" % (k, v) for k, v in (s.get("environment") or {}).items()))
+# bind mounts: a path under a mount's target in the command or environment
+# is the mounted file of the checkout
+binds = {}
+for v in s.get("volumes") or []:
+    src, dst = (v["source"], v["target"]) if isinstance(v, dict) else v.split(":")[:2]
+    if src.startswith("/"):
+        binds[dst] = src
+def local(w):
+    for dst, src in binds.items():
+        if w == dst or w.startswith(dst + "/"):
+            return src + w[len(dst):]
+    return w
+open(out + ".args", "w").write("".join(local(str(w)) + "\n" for w in cmd))
+open(out + ".env", "w").write("".join("%s=%s\n" % (k, local(str(v))) for k, v in (s.get("environment") or {}).items()))
 EOF
 }
 # start_service NAME LOGNAME SED: start tickpipe with the service's args and
