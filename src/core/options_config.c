@@ -141,8 +141,10 @@ int tp_opts_apply_conf(tp_opt_state *st, tp_conf_file *conf) {
             tp_warn(st->spec->name, "%s:%d: %s is deprecated; use %s", conf->path, it->line, it->key,
                     st->fl[t].o->name);
         if (v->src == TP_SRC_FILE) {
-            tp_conf_error(conf, it->line, "%s: set twice (also as %s at line %d)", it->key, st->fl[t].o->name,
-                          v->line);
+            const char *first = st->fl[t].o->name;
+            for (size_t j = 0; j < k; j++)
+                if (conf->items[j].line == v->line) first = conf->items[j].key;
+            tp_conf_error(conf, it->line, "%s: set twice (also as %s at line %d)", it->key, first, v->line);
             continue;
         }
         if (v->src == TP_SRC_ENV || v->src == TP_SRC_FLAG) continue; /* they win over the file */

@@ -158,7 +158,8 @@ static void test_bad_keys_and_values(void **state) {
     done(&a, &f);
     /* the old spelling and the new one both set: refused */
     assert_int_equal(apply(&tp_spec_process, &a, &f, "progress: 3\nprogress-interval: 4\n"), 1);
-    assert_non_null(strstr(errors(&f), "t.yaml:2: progress-interval: set twice"));
+    assert_non_null(
+        strstr(errors(&f), "t.yaml:2: progress-interval: set twice (also as progress at line 1)"));
     done(&a, &f);
     assert_int_equal(apply(&tp_spec_process, &a, &f, "progress: 3\n"), 0);
     assert_int_equal(a.progress.interval_ms, 3000);
