@@ -409,6 +409,21 @@ static void test_print_config(void **state) {
 }
 
 int main(void) {
+    /* the tests set the variables they are about; none from outside */
+    const char *vars[] = {"TICKPIPE_CONFIG",
+                          "TICKPIPE_STORE",
+                          "TICKPIPE_HTTP",
+                          "TICKPIPE_LOG",
+                          "KAFKA_SERVER",
+                          "KAFKA_PORT",
+                          "KAFKA_TOPIC_NAME",
+                          "FINNHUB_API_TOKEN",
+                          "FINNHUB_API_TOKENS",
+                          "FINNHUB_WS_URL",
+                          "FINNHUB_REST_URL",
+                          "FINNHUB_STOCKS_TICKERS",
+                          "FINNHUB_VALIDATE_TICKERS"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),
         cmocka_unit_test(test_lists),
