@@ -7,6 +7,9 @@
 # uses the file's store (a SQLite file under $TMP gets rows) and its other
 # settings; a bad value in the file is the flag's own error plus file:line.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
+# the settings' variables are set here only where a check is about them
+unset TICKPIPE_CONFIG TICKPIPE_STORE TICKPIPE_HTTP TICKPIPE_LOG FINNHUB_API_TOKEN FINNHUB_API_TOKENS \
+  FINNHUB_WS_URL FINNHUB_STOCKS_TICKERS KAFKA_SERVER KAFKA_PORT KAFKA_SASL_PASSWORD
 
 # The example config of the deploy directory is a good file.
 "$TICKPIPE" config check "$TP_SOURCE_DIR/deploy/tickpipe.example.yaml" >"$TMP/check.out" 2>&1 \
