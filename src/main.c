@@ -64,7 +64,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
         fprintf(f, "  %-10s %s\n", k_cmds[i].name, k_cmds[i].summary);
     fprintf(f, "\nGlobal environment:\n"
-               "  TICKPIPE_LOG   log level: error, warn, info (default), debug\n\n"
+               "  TICKPIPE_LOG     log level: error, warn, info (default), debug\n"
+               "  TICKPIPE_CONFIG  a config file (YAML, one key per flag), as --config\n\n"
                "With no token, `tickpipe run` starts the built-in simulator, stores in\n"
                "sqlite:data/tickpipe.db and serves the dashboard on http://127.0.0.1:8080.\n");
 }
