@@ -66,7 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     tp_reject want = TP_REJECT_NONE;
     if (!want_sym)
-        want = len == 0 ? TP_REJECT_SYMBOL_EMPTY : len > TP_SYMBOL_MAX ? TP_REJECT_SYMBOL_LONG : TP_REJECT_SYMBOL_CHARS;
+        want = len == 0              ? TP_REJECT_SYMBOL_EMPTY
+               : len > TP_SYMBOL_MAX ? TP_REJECT_SYMBOL_LONG
+                                     : TP_REJECT_SYMBOL_CHARS;
     else if (!(isfinite(price) && price > 0))
         want = TP_REJECT_PRICE;
     else if (!(isfinite(volume) && volume >= 0))

@@ -27,6 +27,7 @@ static const struct {
      "Kafka -> transforms and windows -> store (the stream processor)"},
     {"serve", tp_cmd_serve, &tp_spec_serve, "dashboard, REST API and /metrics over a store"},
     {"symbols", tp_cmd_symbols, &tp_spec_symbols, "Finnhub symbol search"},
+    {"config", tp_cmd_config, &tp_spec_config, "check a config file (tickpipe config check FILE)"},
 };
 
 /* `tickpipe help-flags [--markdown] [COMMAND...]`, not in the usage: every
@@ -63,7 +64,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
         fprintf(f, "  %-10s %s\n", k_cmds[i].name, k_cmds[i].summary);
     fprintf(f, "\nGlobal environment:\n"
-               "  TICKPIPE_LOG   log level: error, warn, info (default), debug\n\n"
+               "  TICKPIPE_LOG     log level: error, warn, info (default), debug\n"
+               "  TICKPIPE_CONFIG  a config file (YAML, one key per flag), as --config\n\n"
                "With no token, `tickpipe run` starts the built-in simulator, stores in\n"
                "sqlite:data/tickpipe.db and serves the dashboard on http://127.0.0.1:8080.\n");
 }

@@ -65,6 +65,7 @@ void tp_cmd_args_init(tp_cmd_args *a) {
 
 void tp_cmd_args_free(tp_cmd_args *a) {
     tp_kafka_props_free(&a->kafka.props);
+    tp_cmd_release(); /* the config file's values */
 }
 
 int tp_cmd_main(const tp_cmd_spec *spec, tp_cmd_fn fn, int argc, char **argv) {

@@ -20,6 +20,7 @@
  *   progress     tp_progress_flags   run, produce, process
  *   durable      tp_durable_flags    run, process (drain timeout, retention)
  *   log          tp_log_flags        every command
+ *   config       tp_config_flags     every command but config (--config, --print-config)
  *   capture, consumer, producer, run, serve, sim_*, symbols: one command each
  *
  * To add a flag:
@@ -115,6 +116,12 @@ typedef struct tp_log_flags {
     const char *level;
 } tp_log_flags;
 
+/* The config file (core/config_file.h; applied by core/options.c). */
+typedef struct tp_config_flags {
+    const char *file;
+    int print;
+} tp_config_flags;
+
 typedef struct tp_capture_flags {
     const char *record;
     int print;
@@ -177,6 +184,7 @@ typedef struct tp_cmd_args {
     tp_stop_flags stop;
     tp_progress_flags progress;
     tp_log_flags log;
+    tp_config_flags config;
     tp_capture_flags capture;
     tp_consumer_flags consumer;
     tp_producer_flags producer;
@@ -195,8 +203,8 @@ void tp_cmd_args_free(tp_cmd_args *a);
 extern const tp_opt tp_flag_table[]; /* every row of flags.def, then {0} */
 
 extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_checks, tp_flags_kafka, tp_flags_store,
-    tp_flags_windows, tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_capture,
-    tp_flags_consumer, tp_flags_producer, tp_flags_run, tp_flags_durable, tp_flags_serve, tp_flags_sim_server,
-    tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
+    tp_flags_windows, tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_config,
+    tp_flags_capture, tp_flags_consumer, tp_flags_producer, tp_flags_run, tp_flags_durable, tp_flags_serve,
+    tp_flags_sim_server, tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
 
 #endif

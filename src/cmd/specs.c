@@ -26,7 +26,8 @@ const tp_cmd_spec tp_spec_capture = {
               "Example:\n"
               "  tickpipe capture --ws-url ws://127.0.0.1:8765 --token t \\\n"
               "      --symbols AAPL,BINANCE:BTCUSDT --max-trades 1000\n",
-    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_capture, &tp_flags_stop, &tp_flags_log},
+    .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_capture, &tp_flags_stop, &tp_flags_log,
+               &tp_flags_config},
 };
 
 /* ---- tickpipe process ---- */
@@ -72,7 +73,7 @@ const tp_cmd_spec tp_spec_process = {
               "Example:\n"
               "  tickpipe process --brokers 127.0.0.1:9092 --topic market --store sqlite:data/tickpipe.db\n",
     .groups = {&tp_flags_kafka, &tp_flags_consumer, &tp_flags_checks, &tp_flags_store, &tp_flags_windows,
-               &tp_flags_durable, &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
+               &tp_flags_durable, &tp_flags_stop, &tp_flags_progress, &tp_flags_log, &tp_flags_config},
     .defaults = k_process_defaults,
 };
 
@@ -101,7 +102,7 @@ const tp_cmd_spec tp_spec_produce = {
               "  tickpipe produce --ws-url ws://127.0.0.1:8765 --token t \\\n"
               "      --symbols AAPL,BINANCE:BTCUSDT --brokers 127.0.0.1:9092 --topic market\n",
     .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_checks, &tp_flags_kafka, &tp_flags_producer,
-               &tp_flags_stop, &tp_flags_progress, &tp_flags_log},
+               &tp_flags_stop, &tp_flags_progress, &tp_flags_log, &tp_flags_config},
 };
 
 /* ---- tickpipe run ---- */
@@ -133,7 +134,7 @@ const tp_cmd_spec tp_spec_run = {
               "naming what is wrong and since when.\n",
     .groups = {&tp_flags_api, &tp_flags_feed, &tp_flags_checks, &tp_flags_run, &tp_flags_store,
                &tp_flags_windows, &tp_flags_durable, &tp_flags_http, &tp_flags_stop, &tp_flags_progress,
-               &tp_flags_log},
+               &tp_flags_log, &tp_flags_config},
     .defaults = k_run_defaults,
 };
 
@@ -159,7 +160,7 @@ const tp_cmd_spec tp_spec_serve = {
               "\n"
               "Example:\n"
               "  tickpipe serve --store postgresql://tickpipe@localhost/tickpipe --http 0.0.0.0:8080\n",
-    .groups = {&tp_flags_store, &tp_flags_http, &tp_flags_serve, &tp_flags_log},
+    .groups = {&tp_flags_store, &tp_flags_http, &tp_flags_serve, &tp_flags_log, &tp_flags_config},
 };
 
 /* ---- tickpipe simulate ---- */
@@ -190,7 +191,7 @@ const tp_cmd_spec tp_spec_simulate = {
               "  tickpipe capture --ws-url ws://127.0.0.1:8765 --token t \\\n"
               "      --symbols AAPL,BINANCE:BTCUSDT --max-trades 1000\n",
     .groups = {&tp_flags_sim_server, &tp_flags_sim_market, &tp_flags_sim_replay, &tp_flags_sim_faults,
-               &tp_flags_log},
+               &tp_flags_log, &tp_flags_config},
 };
 
 /* ---- tickpipe symbols ---- */
@@ -206,6 +207,23 @@ const tp_cmd_spec tp_spec_symbols = {
               "\n"
               "Example:\n"
               "  FINNHUB_REST_URL=http://127.0.0.1:8765/api/v1 tickpipe symbols --token t apple\n",
-    .groups = {&tp_flags_api, &tp_flags_symbols, &tp_flags_log},
+    .groups = {&tp_flags_api, &tp_flags_symbols, &tp_flags_log, &tp_flags_config},
     .max_args = -1,
+};
+
+/* ---- tickpipe config ---- */
+
+const tp_cmd_spec tp_spec_config = {
+    .name = "config",
+    .synopsis = "check FILE",
+    .about = "Check a config file (YAML, one key per flag: the flag's long name) as every\n"
+             "command reads it: each value goes through its flag's parser. Prints \"ok\" and the\n"
+             "commands each key applies to, or every error with its line.\n",
+    .epilog = "Exit status: 0 when the file is good, 2 when it is not (or on a usage error).\n"
+              "\n"
+              "Example:\n"
+              "  tickpipe config check deploy/tickpipe.example.yaml\n",
+    .groups = {&tp_flags_log},
+    .min_args = 2,
+    .max_args = 2,
 };

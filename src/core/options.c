@@ -8,6 +8,7 @@
 #include "core/options.h"
 
 #include "core/config.h"
+#include "core/options_int.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -23,10 +24,7 @@
 #define HELP_WIDTH 100 /* and wraps before this */
 #define VAL_BASE 1000
 
-typedef struct flat_opt {
-    const tp_opt *o;
-    int group;
-} flat_opt;
+typedef tp_flat_opt flat_opt;
 
 /* The entries of group g, in table order. */
 #define GROUP_OPTS(o, g)                                                                                     \
@@ -101,8 +99,7 @@ int tp_opt_parse_time(const char *s, const char *what, const char *unit, double 
     return 0;
 }
 
-/* Parse `s` into the entry's field. `what` names the flag or variable. */
-static int parse_value(const tp_opt *o, void *base, const char *s, const char *what, char *err,
+int tp_opt_parse_value(const tp_opt *o, void *base, const char *s, const char *what, char *err,
                        size_t errlen) {
     void *field = (char *)base + o->off;
     switch (o->type) {
@@ -181,46 +178,82 @@ static size_t flatten(const tp_cmd_spec *spec, flat_opt *out, size_t cap) {
     return n;
 }
 
-static int apply_defaults(const tp_cmd_spec *spec, void *args, const flat_opt *fl, size_t n) {
+static int apply_defaults(tp_opt_state *st) {
     char err[512], what[80];
-    for (size_t i = 0; i < n; i++) {
-        const tp_opt *o = fl[i].o;
+    for (size_t i = 0; i < st->n; i++) {
+        const tp_opt *o = st->fl[i].o;
         if (o->alias_of) continue;
-        clear_field(o, args);
+        clear_field(o, st->args);
         const char *def, *def_doc;
-        effective_default(spec, o, &def, &def_doc);
+        effective_default(st->spec, o, &def, &def_doc);
+        if (o->type == TP_OPT_SWITCH) tp_opt_record(st, i, TP_SRC_DEFAULT, NULL);
         if (!def || o->type == TP_OPT_SWITCH) continue;
         snprintf(what, sizeof what, "the default of --%s", o->name);
-        if (parse_value(o, args, def, what, err, sizeof err))
-            return tp_cmd_fail(spec, "%s", err); /* a bad table: a bug, not the user's fault */
+        if (tp_opt_parse_value(o, st->args, def, what, err, sizeof err))
+            return tp_cmd_fail(st->spec, "%s", err); /* a bad table: a bug, not the user's fault */
+        if (tp_opt_record(st, i, TP_SRC_DEFAULT, def)) return tp_cmd_fail(st->spec, "out of memory");
     }
     return -1;
 }
 
-static int apply_env(const tp_cmd_spec *spec, void *args, const flat_opt *fl, size_t n,
-                     const unsigned char *given) {
+/* Is one of the variables an entry's env_doc names (the command reads
+ * them itself) set? */
+static int env_doc_set(const tp_opt *o) {
+    if (!o->env_doc) return 0;
+    char name[64];
+    for (const char *p = o->env_doc; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len && len < sizeof name) {
+            memcpy(name, p, len);
+            name[len] = 0;
+            const char *v = getenv(name);
+            if (v && *v) return 1;
+        }
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
+static int apply_env(tp_opt_state *st) {
     char err[512];
-    for (size_t i = 0; i < n; i++) {
-        const tp_opt *o = fl[i].o;
-        if (o->alias_of || !o->env || given[i]) continue;
+    for (size_t i = 0; i < st->n; i++) {
+        const tp_opt *o = st->fl[i].o;
+        if (o->alias_of || st->val[i].src == TP_SRC_FLAG) continue;
+        if (env_doc_set(o)) st->val[i] = (tp_opt_val){.src = TP_SRC_ENV, .texts = st->val[i].texts};
+        if (!o->env) continue;
         const char *v = getenv(o->env);
         if (!v || !*v) continue;
         if (o->type == TP_OPT_SWITCH) {
-            *(int *)((char *)args + o->off) = env_switch_on(v);
-            continue;
+            *(int *)((char *)st->args + o->off) = env_switch_on(v);
+        } else if (tp_opt_parse_value(o, st->args, v, o->env, err, sizeof err)) {
+            return tp_cmd_usage_error(st->spec, "%s (from the environment; unset it or give --%s)", err,
+                                      o->name);
         }
-        if (parse_value(o, args, v, o->env, err, sizeof err))
-            return tp_cmd_usage_error(spec, "%s (from the environment; unset it or give --%s)", err, o->name);
+        if (tp_opt_record(st, i, TP_SRC_ENV, v)) return tp_cmd_fail(st->spec, "out of memory");
     }
     return -1;
 }
 
-/* The entry an alias stands for, in the same group. */
-static size_t resolve_alias(const flat_opt *fl, size_t n, size_t i) {
+size_t tp_opt_resolve_alias(const tp_opt_state *st, size_t i) {
+    const flat_opt *fl = st->fl;
     if (!fl[i].o->alias_of) return i;
-    for (size_t j = 0; j < n; j++)
+    for (size_t j = 0; j < st->n; j++)
         if (fl[j].group == fl[i].group && !strcmp(fl[j].o->name, fl[i].o->alias_of)) return j;
     return i;
+}
+
+int tp_opt_record(tp_opt_state *st, size_t i, int src, const char *text) {
+    tp_opt_val *v = &st->val[i];
+    const tp_opt *o = st->fl[i].o;
+    if (v->src != src || !(o->type == TP_OPT_CUSTOM && o->repeatable)) v->n = 0; /* the last one counts */
+    v->src = src;
+    if (!text) return 0;
+    const char **nt = realloc(v->texts, (v->n + 1) * sizeof *nt);
+    if (!nt) return TP_ENOMEM;
+    v->texts = nt;
+    v->texts[v->n++] = text;
+    return 0;
 }
 
 /* getopt_long's table: entry i has val VAL_BASE + i; "h" and the short names. */
@@ -240,31 +273,32 @@ static void build_getopt(const flat_opt *fl, size_t n, struct option *lo, char *
 }
 
 /* One option getopt returned (c): -1 to go on, else the exit status. */
-static int apply_flag(const tp_cmd_spec *spec, void *args, const flat_opt *fl, size_t n, unsigned char *given,
-                      int c, char **argv) {
-    size_t i = n;
+static int apply_flag(tp_opt_state *st, int c, char **argv) {
+    const tp_cmd_spec *spec = st->spec;
+    size_t n = st->n, i = n;
     if (c >= VAL_BASE && (size_t)(c - VAL_BASE) < n) {
         i = (size_t)(c - VAL_BASE);
     } else if (c != '?' && c != ':') {
         for (size_t j = 0; j < n; j++)
-            if (fl[j].o->short_name == c) i = j;
+            if (st->fl[j].o->short_name == c) i = j;
     }
     if (i == n)
         return tp_cmd_usage_error(spec, "unknown or incomplete option '%s'; see 'tickpipe %s --help'",
                                   argv[optind - 1], spec->name);
-    size_t t = resolve_alias(fl, n, i);
-    const tp_opt *o = fl[t].o;
-    if (t != i) tp_warn(spec->name, "--%s is deprecated; use --%s", fl[i].o->name, o->name);
-    if (given[t] && o->type == TP_OPT_CUSTOM && !o->repeatable)
+    size_t t = tp_opt_resolve_alias(st, i);
+    const tp_opt *o = st->fl[t].o;
+    if (t != i) tp_warn(spec->name, "--%s is deprecated; use --%s", st->fl[i].o->name, o->name);
+    if (st->val[t].src == TP_SRC_FLAG && o->type == TP_OPT_CUSTOM && !o->repeatable)
         return tp_cmd_usage_error(spec, "--%s given twice", o->name);
-    given[t] = 1;
     char what[80], err[600] = "";
     if (c < VAL_BASE)
         snprintf(what, sizeof what, "-%c", o->short_name);
     else
         snprintf(what, sizeof what, "--%s", o->name);
-    if (parse_value(o, args, o->arg ? optarg : "1", what, err, sizeof err))
+    const char *text = o->arg ? optarg : "1";
+    if (tp_opt_parse_value(o, st->args, text, what, err, sizeof err))
         return tp_cmd_usage_error(spec, "%s", err);
+    if (tp_opt_record(st, t, TP_SRC_FLAG, text)) return tp_cmd_fail(spec, "out of memory");
     return -1;
 }
 
@@ -279,20 +313,33 @@ static int check_positional(const tp_cmd_spec *spec, int argc, char **argv) {
     return -1;
 }
 
+static void state_free(tp_opt_state *st) {
+    for (size_t i = 0; st->val && i < st->n; i++) free(st->val[i].texts);
+    free(st->val);
+    free(st->fl);
+}
+
+/* The entries of the spec, flattened, and no values yet. 0 or TP_ENOMEM. */
+static int state_init(tp_opt_state *st, const tp_cmd_spec *spec, void *args) {
+    *st = (tp_opt_state){.spec = spec, .args = args, .n = flatten(spec, NULL, 0)};
+    st->fl = calloc(st->n + 1, sizeof *st->fl);
+    st->val = calloc(st->n + 1, sizeof *st->val);
+    if (!st->fl || !st->val) return TP_ENOMEM;
+    flatten(spec, st->fl, st->n);
+    return 0;
+}
+
 int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int *first_arg) {
-    size_t n = flatten(spec, NULL, 0);
-    flat_opt *fl = calloc(n + 1, sizeof *fl);
-    struct option *lo = calloc(n + 2, sizeof *lo);
-    unsigned char *given = calloc(n + 1, 1);
+    tp_opt_state st;
+    struct option *lo = NULL;
     char shortopts[64];
     int status = -1;
-    if (!fl || !lo || !given) {
+    if (state_init(&st, spec, args) || !(lo = calloc(st.n + 2, sizeof *lo))) {
         status = tp_cmd_fail(spec, "out of memory");
         goto out;
     }
-    flatten(spec, fl, n);
-    build_getopt(fl, n, lo, shortopts, sizeof shortopts);
-    status = apply_defaults(spec, args, fl, n);
+    build_getopt(st.fl, st.n, lo, shortopts, sizeof shortopts);
+    status = apply_defaults(&st);
     optind = 0; /* 0, not 1: glibc then also resets its permutation state */
     opterr = 0;
     int c;
@@ -301,17 +348,37 @@ int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int
             tp_cmd_help(spec, stdout);
             status = TP_EXIT_OK;
         } else {
-            status = apply_flag(spec, args, fl, n, given, c, argv);
+            status = apply_flag(&st, c, argv);
         }
     }
-    if (status < 0) status = apply_env(spec, args, fl, n, given);
+    if (status < 0) status = apply_env(&st);
+    if (status < 0) status = tp_opts_apply_file(&st);
+    if (status < 0) status = tp_opts_print_config(&st, stdout);
     if (status < 0) status = check_positional(spec, argc, argv);
     if (status < 0 && first_arg) *first_arg = optind;
 out:
-    free(fl);
+    state_free(&st);
     free(lo);
-    free(given);
     return status;
+}
+
+int tp_cmd_check_config(const tp_cmd_spec *spec, void *args, struct tp_conf_file *conf) {
+    tp_opt_state st;
+    size_t before = conf->nerrors;
+    int rc = -1;
+    if (!state_init(&st, spec, args) && apply_defaults(&st) < 0) {
+        st.conf_path = conf->path;
+        rc = tp_opts_apply_conf(&st, conf) ? -1 : (int)(conf->nerrors - before);
+    }
+    state_free(&st);
+    return rc;
+}
+
+const tp_opt *tp_cmd_find_opt(const tp_cmd_spec *spec, const char *name) {
+    for (int g = 0; g < TP_CMD_MAX_GROUPS && spec->groups[g]; g++) GROUP_OPTS(o, spec->groups[g]) {
+            if (!strcmp(o->name, name)) return o;
+        }
+    return NULL;
 }
 
 /* ---- help ---- */

@@ -16,6 +16,15 @@
  * "1.5s", "2m") states the unit explicitly. The same flag has the same unit
  * in every command, because every command takes it from the same entry.
  *
+ * The config file (`--config FILE`, core/config_file.h): a key is an
+ * entry's long name and its value is parsed by the entry's parser, so the
+ * precedence is flag, then environment variable, then the file, then the
+ * default. An entry with env_doc (variables the command reads itself) counts
+ * as set by the environment when one of them is set, so the file does not
+ * override it either. A key no entry of the table has is an error; a key of
+ * another command's entry is left to that command. `--print-config` prints
+ * every entry's value and where it came from, as YAML the file takes.
+ *
  * Deprecated spellings: an entry with alias_of parses as the entry it names
  * and logs a warning; it is left out of `--help` (the README lists renames).
  *
@@ -43,6 +52,18 @@ typedef enum tp_opt_type {
 } tp_opt_type;
 
 typedef int (*tp_opt_parse_fn)(const char *arg, void *field, char *err, size_t errlen);
+
+/* What an entry is besides a setting: the config file's path (STR, at most
+ * one entry) or the --print-config switch. Neither may be set in the file. */
+typedef enum tp_opt_role { TP_OPT_SETTING = 0, TP_OPT_CONFIG_FILE, TP_OPT_PRINT_CONFIG } tp_opt_role;
+
+/* How --print-config masks a value (every value also has a URL's password
+ * and its token=/password= query parameters masked). */
+typedef enum tp_opt_secret {
+    TP_OPT_PLAIN = 0,
+    TP_OPT_SECRET,       /* the whole value: "***" */
+    TP_OPT_SECRET_PROPS, /* KEY=VALUE: the value when the key names a secret (sasl.password, ...) */
+} tp_opt_secret;
 struct tp_opt_group;
 
 typedef struct tp_opt {
@@ -65,6 +86,8 @@ typedef struct tp_opt {
     int repeatable;        /* TP_OPT_CUSTOM: may be given more than once */
     const char *alias_of;  /* deprecated spelling of the entry of that name (same group) */
     double warn_above;     /* warn when a bare number is above this (a unit changed); 0 = never */
+    tp_opt_role role;
+    tp_opt_secret secret;
 } tp_opt;
 
 /* A group is the entries of a table whose .group points to it, in table
@@ -101,6 +124,23 @@ typedef struct tp_cmd_spec {
  * status to return at once: TP_EXIT_OK after --help, TP_EXIT_USAGE after a
  * usage error, already printed. */
 int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int *first_arg);
+
+/* Free what config files loaded for tp_cmd_parse and tp_cmd_check_config
+ * (the values point into it): after the command. */
+void tp_cmd_release(void);
+
+struct tp_conf_file;
+/* For `config check`: every key of conf that no entry of `table` (all the
+ * commands' entries) has, or that may not be in a file, is an error added
+ * to conf (with "did you mean"). Returns the number of errors added. */
+int tp_conf_check_keys(const tp_opt *table, struct tp_conf_file *conf);
+/* Apply the spec's defaults, then conf's keys that the command takes (no
+ * flags, no environment) into args; each bad value is an error added to
+ * conf. Returns the number of errors added, or -1 when the table's own
+ * defaults fail. */
+int tp_cmd_check_config(const tp_cmd_spec *spec, void *args, struct tp_conf_file *conf);
+/* The command's entry of this name (an alias too), or NULL. */
+const tp_opt *tp_cmd_find_opt(const tp_cmd_spec *spec, const char *name);
 
 /* The one usage-error path: prints "tickpipe NAME: MESSAGE" on stderr and
  * returns TP_EXIT_USAGE. tp_cmd_fail is the same for a runtime failure and

@@ -55,3 +55,28 @@ rc=0
 ok "the chart refuses more process replicas than partitions, an unknown store and a bad count (values.schema.json), saying why"
 DEPLOY_MANIFESTS="$TMP/chart" deploy_go_test 'TestManifests|TestStrictDecodingRejects'
 ok "rendered manifests decode strictly into k8s.io/api types and agree with each other ($(($(date +%s) - start)) s)"
+# values: config becomes the config file every pod reads; it checks, and the
+# default (no settings) is an empty file.
+"$HELM" template tp "$chart" --kube-version "$DEPLOY_KUBE_VERSION" --set config.allowed-lateness=30s \
+  --set config.max-limit=1000 --set 'config.symbols={AAPL,MSFT}' >"$TMP/config.yaml" || fail "helm template with config"
+for case in config default; do
+  f="$TMP/config.yaml"
+  [ "$case" = config ] || f="$TMP/chart/default.yaml"
+  python3 - "$f" "$TMP/tickpipe-$case.yaml" <<'PY' || fail "no tickpipe.yaml in the ConfigMap ($case)"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cm = [d for d in docs if d["kind"] == "ConfigMap" and "tickpipe.yaml" in d.get("data", {})]
+open(sys.argv[2], "w").write(cm[0]["data"]["tickpipe.yaml"])
+mounted = [d for d in docs if d["kind"] == "Deployment"]
+for d in mounted:
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "TICKPIPE_CONFIG", "value": "/etc/tickpipe/tickpipe.yaml"} in c["env"], d["metadata"]["name"]
+    assert any(m["mountPath"] == "/etc/tickpipe" for m in c["volumeMounts"]), d["metadata"]["name"]
+PY
+  "$TICKPIPE" config check "$TMP/tickpipe-$case.yaml" >"$TMP/check-$case.out" 2>&1 ||
+    fail "the chart's config file ($case) does not check: $(cat "$TMP/check-$case.out")"
+done
+grep -qx '  allowed-lateness: run, process' "$TMP/check-config.out" || fail "config values: $(cat "$TMP/check-config.out")"
+"$TICKPIPE" serve --config "$TMP/tickpipe-config.yaml" --print-config | grep -qx "max-limit: 1000  # file $TMP/tickpipe-config.yaml:.*" ||
+  fail "serve does not take max-limit from the chart's config file"
+ok "values: config is the config file (/etc/tickpipe/tickpipe.yaml, TICKPIPE_CONFIG) of every pod, and it checks"

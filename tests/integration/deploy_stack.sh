@@ -14,7 +14,8 @@
 # chart rendered with their addresses as values, each workload's args and
 # environment (ConfigMap, Secret and pod-name references resolved and $(VAR)
 # expanded as the kubelet does) run as processes, one per replica, process's
-# named as the StatefulSet names its pods; only the 0.0.0.0 listen addresses
+# named as the StatefulSet names its pods (ConfigMap volumes as files in
+# $TMP, the config file among them); only the 0.0.0.0 listen addresses
 # move to loopback. More trades must reach the store through the chart's
 # stages, each process member under its pod name as static member id.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
@@ -33,8 +34,20 @@ import sys, yaml
 cfg, name, out = sys.argv[1:]
 s = yaml.safe_load(open(cfg))["services"][name]
 cmd = s["command"] if isinstance(s["command"], list) else s["command"].split()
-open(out + ".args", "w").write("".join(str(w) + "\n" for w in cmd))
-open(out + ".env", "w").write("".join("%s=%s\n" % (k, v) for k, v in (s.get("environment") or {}).items()))
+# bind mounts: a path under a mount's target in the command or environment
+# is the mounted file of the checkout
+binds = {}
+for v in s.get("volumes") or []:
+    src, dst = (v["source"], v["target"]) if isinstance(v, dict) else v.split(":")[:2]
+    if src.startswith("/"):
+        binds[dst] = src
+def local(w):
+    for dst, src in binds.items():
+        if w == dst or w.startswith(dst + "/"):
+            return src + w[len(dst):]
+    return w
+open(out + ".args", "w").write("".join(local(str(w)) + "\n" for w in cmd))
+open(out + ".env", "w").write("".join("%s=%s\n" % (k, local(str(v))) for k, v in (s.get("environment") or {}).items()))
 EOF
 }
 # start_service NAME LOGNAME SED: start tickpipe with the service's args and
@@ -115,7 +128,7 @@ helm_bin
 start_service simulate sim2 "$rewrite"
 wait_port "$sim_port" 30
 "$HELM" template tp "$TP_SOURCE_DIR/deploy/helm/tickpipe" --kube-version "$DEPLOY_KUBE_VERSION" \
-  --set kafka.brokers="$BS" --set store.url="$PG_URL" --set finnhub.token=t \
+  --set kafka.brokers="$BS" --set store.url="$PG_URL" --set finnhub.token=t --set config.max-limit=321 \
   --set finnhub.wsUrl="ws://127.0.0.1:$sim_port" >"$TMP/chart.yaml" || fail "helm template"
 # deployment NAME: the container's args and its environment of the
 # Deployment or StatefulSet NAME, with configMapKeyRef and secretKeyRef
@@ -124,7 +137,7 @@ wait_port "$sim_port" 30
 # prints the replica count
 deployment() {
   /usr/bin/python3 - "$TMP/chart.yaml" "$1" "$TMP/$1" <<'EOF' || fail "Deployment $1 not rendered"
-import sys, yaml
+import os, sys, yaml
 path, name, out = sys.argv[1:]
 docs = [d for d in yaml.safe_load_all(open(path)) if d]
 data = {}
@@ -135,6 +148,25 @@ for d in docs:
         data[("secret", d["metadata"]["name"])] = d.get("stringData", {})
 dep = next(d for d in docs if d["kind"] in ("Deployment", "StatefulSet") and d["metadata"]["name"] == name)
 c = dep["spec"]["template"]["spec"]["containers"][0]
+# ConfigMap volumes: their files under out.mnt/MOUNTPATH, and a path under a
+# mount path in an argument or variable points there
+vols = {v["name"]: v for v in dep["spec"]["template"]["spec"].get("volumes", [])}
+mounts = {}
+for m in c.get("volumeMounts", []):
+    cmv = vols[m["name"]].get("configMap")
+    if not cmv:
+        continue
+    d = out + ".mnt" + m["mountPath"]
+    os.makedirs(d, exist_ok=True)
+    cm = data[("cm", cmv["name"])]
+    for it in cmv.get("items") or [{"key": k, "path": k} for k in cm]:
+        open(os.path.join(d, it["path"]), "w").write(cm[it["key"]])
+    mounts[m["mountPath"]] = d
+def local(v):
+    for mp, d in mounts.items():
+        if v.startswith(mp + "/"):
+            return d + v[len(mp):]
+    return v
 env, envd = [], {}
 for e in c.get("env", []):
     if "value" in e:
@@ -147,10 +179,10 @@ for e in c.get("env", []):
         else:
             kind, ref = ("cm", vf["configMapKeyRef"]) if "configMapKeyRef" in vf else ("secret", vf["secretKeyRef"])
             v = data[(kind, ref["name"])][ref["key"]]
-    env.append("%s=%s" % (e["name"], v))
-    envd[e["name"]] = v
+    env.append("%s=%s" % (e["name"], local(v)))
+    envd[e["name"]] = local(v)
 import re
-args = [re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: envd.get(m.group(1), m.group(0)), str(a)) for a in c["args"]]
+args = [local(re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: envd.get(m.group(1), m.group(0)), str(a))) for a in c["args"]]
 open(out + ".args", "w").write("".join(a + "\n" for a in args))
 open(out + ".env", "w").write("".join(x + "\n" for x in env))
 print(dep["spec"]["replicas"])
@@ -195,6 +227,11 @@ done
 TP_HEALTHCHECK_CMDLINE=/proc/$PID_cserve/cmdline "$TP_SOURCE_DIR/deploy/tickpipe-healthcheck" >"$TMP/hc2" 2>&1 ||
   fail "the chart's serve: $(cat "$TMP/hc2")"
 curl -fsS -o /dev/null "http://127.0.0.1:$http_port/healthz" || fail "the chart's probe path /healthz"
+# the chart's config file (values: config, mounted from the ConfigMap) is read: max-limit 321
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/api/trades?symbol=AAPL&limit=322")
+[ "$code" = 400 ] || fail "limit=322 over the config file's max-limit 321: HTTP $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/api/trades?symbol=AAPL&limit=321")
+[ "$code" = 200 ] || fail "limit=321, the config file's max-limit: HTTP $code"
 for p in cprod "${chart_procs[@]}" cserve sim2; do
   pid=$(eval echo "\$PID_$p")
   kill -TERM "$pid"
@@ -203,4 +240,4 @@ for p in cprod "${chart_procs[@]}" cserve sim2; do
   wait "$pid" || rc=$?
   [ "$rc" = 0 ] || fail "$p exited $rc after SIGTERM: $(tail -5 "$TMP/$p.log")"
 done
-ok "the chart's produce, $replicas processors and serve (args and env as rendered) stored $(($(psql_q 'SELECT count(*) FROM trades') - before)) more trades, serve healthy, SIGTERM exit 0 ($(($(date +%s) - start)) s)"
+ok "the chart's produce, $replicas processors and serve (args, env and config file as rendered) stored $(($(psql_q 'SELECT count(*) FROM trades') - before)) more trades, serve healthy, SIGTERM exit 0 ($(($(date +%s) - start)) s)"

@@ -120,6 +120,10 @@ affinity:
 volumes:
   - name: tmp
     emptyDir: {}
+  - name: config
+    configMap:
+      name: {{ include "tickpipe.fullname" $ctx }}
+      items: [{key: tickpipe.yaml, path: tickpipe.yaml}]
 {{- end -}}
 
 {{/* container-level settings shared by the three stages: (list . .Values.process) */}}
@@ -135,6 +139,9 @@ resources:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+  - name: config
+    mountPath: /etc/tickpipe
+    readOnly: true
 {{- with $c.livenessProbe }}
 livenessProbe:
   {{- toYaml . | nindent 2 }}
@@ -153,4 +160,10 @@ prometheus.io/scrape: "true"
 prometheus.io/port: {{ index . 1 | quote }}
 prometheus.io/path: /metrics
 {{- end }}
+{{- end -}}
+
+{{/* the config file (values: config), mounted by tickpipe.podCommon and tickpipe.containerCommon */}}
+{{- define "tickpipe.configEnv" -}}
+- name: TICKPIPE_CONFIG
+  value: /etc/tickpipe/tickpipe.yaml
 {{- end -}}
