@@ -71,7 +71,10 @@ tp_reject tp_symbol_check(const char *p, size_t len) {
 
 tp_reject tp_trade_check(const tp_trade *t, int64_t recv_ms, const tp_trade_limits *l) {
     tp_reject r = tp_symbol_check(t->symbol.ptr, t->symbol.len);
-    if (r) return r;
+    return r ? r : tp_trade_check_values(t, recv_ms, l);
+}
+
+tp_reject tp_trade_check_values(const tp_trade *t, int64_t recv_ms, const tp_trade_limits *l) {
     if (!isfinite(t->price) || !(t->price > 0)) return TP_REJECT_PRICE;
     if (!isfinite(t->volume) || !(t->volume >= 0)) return TP_REJECT_VOLUME;
     /* the differences saturate: ts_ms can be anything a feed sends */

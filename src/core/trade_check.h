@@ -57,6 +57,9 @@ void tp_trade_limits_default(tp_trade_limits *l);
 
 /* TP_REJECT_NONE if t passes every rule but the subscription one. */
 tp_reject tp_trade_check(const tp_trade *t, int64_t recv_ms, const tp_trade_limits *l);
+/* Only the price, volume and time rules (a caller that has checked this
+ * symbol already, e.g. for the trade before it). */
+tp_reject tp_trade_check_values(const tp_trade *t, int64_t recv_ms, const tp_trade_limits *l);
 /* Only the symbol rules (a stored row read back, a gap record). */
 tp_reject tp_symbol_check(const char *p, size_t len);
 

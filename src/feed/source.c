@@ -254,11 +254,18 @@ static void report_gap(void *ud, const tp_feed_gap *g) {
 static void check_trades(tp_source *s, int64_t recv_ms) {
     tp_batch *b = &s->batch;
     size_t kept = 0;
+    tp_str ok = {NULL, 0}; /* the last symbol that passed: feeds send runs of one */
     for (size_t i = 0; i < b->n; i++) {
         const tp_trade *t = &b->trades[i];
-        tp_reject why = tp_trade_check(t, recv_ms, &s->limits);
-        if (!why && s->check_subscribed && s->gaps && !tp_gaps_has(s->gaps, t->symbol))
-            why = TP_REJECT_UNSUBSCRIBED;
+        tp_reject why;
+        if (ok.ptr && tp_str_eq(ok, t->symbol)) {
+            why = tp_trade_check_values(t, recv_ms, &s->limits);
+        } else {
+            why = tp_trade_check(t, recv_ms, &s->limits);
+            if (!why && s->check_subscribed && s->gaps && !tp_gaps_has(s->gaps, t->symbol))
+                why = TP_REJECT_UNSUBSCRIBED;
+            if (!why) ok = t->symbol;
+        }
         if (why) {
             char where[48];
             snprintf(where, sizeof where, "connection %d", s->connection);

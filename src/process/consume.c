@@ -63,8 +63,12 @@ static long check_record(tp_consume *pr, tp_consumer_record *rec, char *reason, 
     long nbad = 0;
     size_t off = (size_t)snprintf(reason, rlen, "trade checks:");
     char where[300];
+    tp_str ok = {NULL, 0}; /* the last symbol that passed: a record holds one symbol */
     for (size_t i = 0; i < b->n; i++) {
-        tp_reject why = tp_trade_check(&b->trades[i], recv, &pr->limits);
+        const tp_trade *t = &b->trades[i];
+        tp_reject why = ok.ptr && tp_str_eq(ok, t->symbol) ? tp_trade_check_values(t, recv, &pr->limits)
+                                                           : tp_trade_check(t, recv, &pr->limits);
+        if (!why) ok = t->symbol;
         pr->keep[i] = why == TP_REJECT_NONE;
         if (!why) continue;
         snprintf(where, sizeof where, "%s [%d] offset %" PRId64 " trade %zu", rec->topic, rec->partition,
