@@ -62,6 +62,10 @@ tp_reject tp_symbol_check(const char *p, size_t len) {
     if (len > TP_SYMBOL_MAX) return TP_REJECT_SYMBOL_LONG;
     const unsigned char *s = (const unsigned char *)p;
     for (size_t i = 0; i < len;) {
+        if (s[i] > 0x20 && s[i] < 0x7f) { /* printable ASCII: nearly every symbol */
+            i++;
+            continue;
+        }
         size_t n = printable_char(s + i, len - i);
         if (!n) return TP_REJECT_SYMBOL_CHARS;
         i += n;

@@ -125,6 +125,7 @@ struct tp_source {
     int check_subscribed;
     tp_rejects rejects; /* the door's counts (core/trade_check.h) */
     int connection;     /* cfg.connection_index */
+    int subs_valid;     /* every subscribed symbol passes the symbol rules */
     int silenced;       /* the watchdog dropped this connection */
 
     /* stats (written by the run thread, read from anywhere) */
@@ -260,6 +261,12 @@ static void check_trades(tp_source *s, int64_t recv_ms) {
         tp_reject why;
         if (ok.ptr && tp_str_eq(ok, t->symbol)) {
             why = tp_trade_check_values(t, recv_ms, &s->limits);
+        } else if (s->check_subscribed && s->gaps && s->subs_valid) {
+            /* a subscribed symbol passed the symbol rules at start; any
+             * other is rejected, by the symbol rule it breaks if any */
+            why = tp_gaps_has(s->gaps, t->symbol) ? tp_trade_check_values(t, recv_ms, &s->limits)
+                  : tp_symbol_check(t->symbol.ptr, t->symbol.len) ?: TP_REJECT_UNSUBSCRIBED;
+            if (!why) ok = t->symbol;
         } else {
             why = tp_trade_check(t, recv_ms, &s->limits);
             if (!why && s->check_subscribed && s->gaps && !tp_gaps_has(s->gaps, t->symbol))
@@ -596,6 +603,9 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     s->limits = cfg->limits;
     s->check_subscribed = cfg->check_subscribed && !cfg->replay_path;
     tp_rejects_init(&s->rejects, "feed");
+    s->subs_valid = 1;
+    for (size_t i = 0; i < s->nsymbols && s->symbols[i]; i++)
+        if (tp_symbol_check(s->symbols[i], strlen(s->symbols[i]))) s->subs_valid = 0;
     s->m.last_trade = calloc(LAST_TRADE_SLOTS, sizeof *s->m.last_trade);
     for (size_t i = 0; s->m.last_trade && i < s->nsymbols; i++)
         last_trade_gauge(&s->m, s->symbols[i], (uint32_t)strlen(s->symbols[i]), 1);
