@@ -1,8 +1,9 @@
 // app.js - tickpipe's dashboard: initial data through the REST API, live
 // updates over /ws (trades, candles, averages, stats), reconnect with backoff.
 // Feed gaps (/api/gaps) are drawn as shaded bands over the chart: an overlay
-// of plain elements placed through the time scale's logical coordinates, so
-// a gap that falls between two bars (or is shorter than one) still shows.
+// of plain elements placed through the time scale's logical coordinates
+// (interpolated between whole bars), so a gap that falls between two bars
+// (or is shorter than one) still shows where it happened.
 // No build step: lightweight-charts' standalone bundle defines the global
 // LightweightCharts; both files are embedded into the tickpipe binary.
 'use strict';
@@ -87,6 +88,17 @@
     while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (starts[mid] <= ms) lo = mid; else hi = mid; }
     return lo + (ms - starts[lo]) / (starts[hi] - starts[lo]);
   }
+  // x of a fractional logical index: the time scale maps whole indexes only
+  // (a fractional one comes back as 0, the chart's left edge), so the line
+  // between the two whole indexes around it; their spacing is the same
+  // everywhere, and past either end of the bars too
+  function xOfLogical(ts, logical) {
+    const i = Math.floor(logical);
+    const a = ts.logicalToCoordinate(i);
+    if (a == null || logical === i) return a;
+    const b = ts.logicalToCoordinate(i + 1);
+    return b == null ? null : a + (logical - i) * (b - a);
+  }
   function fmtDuration(ms) {
     if (ms < 1000) return ms + ' ms';
     if (ms < 120000) return (ms / 1000).toFixed(1) + ' s';
@@ -104,8 +116,8 @@
     layer.style.bottom = ts.height() + 'px';
     for (const g of state.gaps) {
       // a time at a bar's start is where the time axis labels it: the bar's centre
-      const a = ts.logicalToCoordinate(logicalOf(g.from, starts));
-      const b = ts.logicalToCoordinate(logicalOf(g.to, starts));
+      const a = xOfLogical(ts, logicalOf(g.from, starts));
+      const b = xOfLogical(ts, logicalOf(g.to, starts));
       if (a == null || b == null || b < 0 || a > width) continue;
       const left = Math.max(0, a), right = Math.min(width, Math.max(b, a + 2));
       const el = document.createElement('div');

@@ -12,8 +12,9 @@
  * for the store worker (http_store.c); its answer comes back through
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED, which also drains the live-push
  * hand-offs (http_push.c), and is then written like any other response.
- * /healthz, /metrics and the assets are answered at once. A one-second
- * timer pushes pipeline health ("stats") to /ws clients. */
+ * /healthz, /metrics and the assets are answered at once. HEAD gets what
+ * GET would, headers only. A one-second timer pushes pipeline health
+ * ("stats") to /ws clients. */
 #include "http/http.h"
 #include "http/http_internal.h"
 
@@ -53,6 +54,7 @@ typedef struct pss {
     tp_http_resp resp;
     size_t off;
     int hdr_pending;  /* the answer came from the worker: headers not written yet */
+    int head;         /* a HEAD request: the headers a GET would get, no body */
     tp_http_job *job; /* at the store worker; NULL when none */
     char route_label[24];
     int64_t start_us;
@@ -87,10 +89,15 @@ static int write_headers(struct lws *wsi, pss *p) {
         return 1;
     static const char k_nocache[] = "no-cache";
     static const char k_nosniff[] = "nosniff";
+    static const char k_allow[] = "GET, HEAD";
     if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)k_nocache, (int)strlen(k_nocache), &pp, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                     (const unsigned char *)k_nosniff, (int)strlen(k_nosniff), &pp, end))
+        return 1;
+    if (p->resp.status == 405 &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:", (const unsigned char *)k_allow,
+                                    (int)strlen(k_allow), &pp, end))
         return 1;
     if (lws_finalize_write_http_header(wsi, start, &pp, end)) return 1;
     p->off = 0;
@@ -228,9 +235,13 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
     p->wsi = wsi;
     p->start_us = tp_mono_us();
     int route = ROUTE_OTHER;
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+    /* HEAD is routed and answered like GET (the same status, Content-Type
+     * and Content-Length), then on_http_writeable leaves the body out */
+    p->head = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
+              lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 && !p->head) {
         snprintf(p->route_label, sizeof p->route_label, "%s", k_route_label[ROUTE_OTHER]);
-        tp_http_error(&p->resp, 405, "only GET is supported");
+        tp_http_error(&p->resp, 405, "only GET and HEAD are supported");
         return send_response(wsi, p);
     }
     char *args[TP_HTTP_MAX_ARGS];
@@ -322,6 +333,11 @@ static int on_http_writeable(struct lws *wsi, pss *p) {
     if (p->hdr_pending) {
         p->hdr_pending = 0;
         return write_headers(wsi, p) ? -1 : 0;
+    }
+    if (p->head) { /* the headers are out, with the Content-Length of the body a GET gets */
+        count_request(p->route_label, p->resp.status, tp_mono_us() - p->start_us);
+        tp_http_resp_free(&p->resp);
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     if (!p->resp.body && p->resp.len) return -1;
     unsigned char buf[LWS_PRE + BODY_CHUNK];

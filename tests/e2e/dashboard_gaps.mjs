@@ -3,7 +3,9 @@
 // holding known gaps (http_dashboard_gaps.sh writes them with sqlite3):
 // exactly the gaps of the shown symbol that overlap its candles get a band,
 // with their times, reason and connection; each band sits where the chart's
-// own time scale (timeToCoordinate, the oracle) puts its from and to times;
+// own time scale puts its from and to times (the oracle: timeToCoordinate of
+// the whole-second bars around each time, interpolated; the gaps start and
+// end between bars, where the page must interpolate too);
 // a gap while the symbol's market was closed is grey and says so, any other
 // is painted amber (screenshot pixels); the tooltip names the reason and the
 // duration. Saves a screenshot.
@@ -46,6 +48,15 @@ try {
     await page.waitForTimeout(300); // let the chart settle (autoSize, scroll to the newest bar)
     const got = await page.evaluate(() => {
       const ts = window.tickpipe.chart.timeScale();
+      // the oracle, apart from the page's own arithmetic: the time scale's
+      // coordinates of the two one-second bars around a time (both are on
+      // the chart: the fixed minute has a bar every second), and the
+      // straight line between them for the milliseconds in between
+      const at = (ms) => {
+        const s = Math.floor(ms / 1000);
+        const x0 = ts.timeToCoordinate(s), x1 = ts.timeToCoordinate(s + 1);
+        return x0 == null || x1 == null ? null : x0 + ((ms - s * 1000) / 1000) * (x1 - x0);
+      };
       const layer = document.getElementById('gaps').getBoundingClientRect();
       return [...document.querySelectorAll('#gaps .gap-band')].map((el) => {
         const r = el.getBoundingClientRect();
@@ -53,8 +64,8 @@ try {
           from: Number(el.dataset.from), to: Number(el.dataset.to), reason: el.dataset.reason,
           connection: Number(el.dataset.connection), title: el.title, closed: el.classList.contains('closed'),
           left: r.left - layer.left, right: r.right - layer.left, top: r.top - layer.top, height: r.height,
-          wantLeft: ts.timeToCoordinate(Number(el.dataset.from) / 1000),
-          wantRight: ts.timeToCoordinate(Number(el.dataset.to) / 1000),
+          wantLeft: at(Number(el.dataset.from)),
+          wantRight: at(Number(el.dataset.to)),
           visible: el.checkVisibility(),
         };
       });
@@ -70,7 +81,7 @@ try {
       if (g.from !== x.from || g.to !== x.to || g.reason !== x.reason || g.connection !== x.connection || g.closed !== x.closed)
         fail(`${sym} band ${i}: ${JSON.stringify(g)} is not gap ${JSON.stringify(x)}`);
       if (g.wantLeft == null || g.wantRight == null) fail(`${sym} band ${i}: the chart has no coordinate for its times`);
-      if (Math.abs(g.left - g.wantLeft) > 1.5 || Math.abs(g.right - g.wantRight) > 1.5)
+      if (Math.abs(g.left - g.wantLeft) > 1 || Math.abs(g.right - g.wantRight) > 1)
         fail(`${sym} band ${i} spans x ${g.left.toFixed(1)}..${g.right.toFixed(1)}, the time scale says ` +
           `${g.wantLeft.toFixed(1)}..${g.wantRight.toFixed(1)}`);
       if (!g.visible || g.height < 100 || g.top !== 0) fail(`${sym} band ${i} is not a visible full-height band: ${JSON.stringify(g)}`);
@@ -80,6 +91,12 @@ try {
       ok(`${sym} gap ${x.reason} ${x.from}..${x.to}: band at x ${g.left.toFixed(1)}..${g.right.toFixed(1)}, ` +
         `tooltip '${g.title}'`);
     }
+    // every gap lies inside the candles, after the first bar: no band may sit
+    // at the chart's left edge, and two gaps never share a left edge
+    for (const g of got)
+      if (g.left < 1) fail(`${sym} band ${g.from}..${g.to} sits at the chart's left edge (x ${g.left.toFixed(1)})`);
+    for (let i = 1; i < got.length; i++)
+      if (Math.abs(got[i].left - got[i - 1].left) < 1) fail(`${sym} bands ${i - 1} and ${i} start at the same x`);
   };
   // the share of a band's middle strip that is painted amber (over the blue-grey chart)
   const amber = async () => {

@@ -5,7 +5,8 @@
 # unknown paths -> 404 JSON, the limit cap, a store that cannot be opened ->
 # 503 JSON while the rest keeps serving, /metrics through promtool with the
 # request counters matching what this test sent, /healthz, /ws live push
-# with a symbol filter while a writer appends rows.
+# with a symbol filter while a writer appends rows; HEAD of the GET
+# endpoints: their status and headers without a body.
 source "$(dirname "$0")/../lib/common.sh"
 PY=/usr/bin/python3
 command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (apt-get install sqlite3)"
@@ -238,6 +239,56 @@ got=$(grep '^tickpipe_http_requests_total{route="/api/trades",code="400"}' "$TMP
 grep -q '^tickpipe_http_request_duration_seconds_bucket{route="/api/trades",le="+Inf"}' "$TMP/metrics.txt" ||
   fail "no latency histogram for /api/trades"
 ok "/healthz ok; /metrics passes promtool and counts $n400 bad trade requests"
+
+# ---- HEAD: the status and headers a GET gets, no body ----
+head_req() { # PATH -> headers in $TMP/head.hdr, status echoed; curl -I sends HEAD
+  curl -s -I -o "$TMP/head.hdr" -w '%{http_code}' "$BASE$1"
+}
+hdr() { # NAME -> that header's value in $TMP/head.hdr
+  tr -d '\r' <"$TMP/head.hdr" | awk -v n="$1" 'index(tolower($0), tolower(n) ":") == 1 { sub(/^[^:]*:[ \t]*/, ""); print }'
+}
+for p in / /app.js /api/symbols "/api/trades?symbol=AAPL&limit=5" "/api/candles?symbol=AAPL&interval=1s&limit=10" \
+  "/api/averages?symbol=AAPL" /healthz /readyz; do
+  code=$(head_req "$p")
+  [ "$code" = 200 ] || fail "HEAD $p: status $code, want 200"
+  gcode=$(curl -s -D "$TMP/get.hdr" -o "$TMP/body" -w '%{http_code}' "$BASE$p")
+  [ "$gcode" = 200 ] || fail "GET $p after HEAD: status $gcode"
+  len=$(hdr content-length)
+  size=$(stat -c %s "$TMP/body")
+  [ -n "$len" ] && [ "$len" = "$size" ] && [ "$size" -gt 0 ] ||
+    fail "HEAD $p: Content-Length '$len', the GET body has $size bytes"
+  want=$(tr -d '\r' <"$TMP/get.hdr" | grep -i '^content-type:')
+  [ -n "$want" ] && [ "$(tr -d '\r' <"$TMP/head.hdr" | grep -i '^content-type:')" = "$want" ] ||
+    fail "HEAD $p: Content-Type differs from GET's ($want): $(cat "$TMP/head.hdr")"
+done
+code=$(head_req /metrics) # its body grows with every request: the status, type and a length
+[ "$code" = 200 ] && hdr content-type | grep -q '^text/plain; version=0.0.4' && [ "$(hdr content-length)" -gt 1000 ] ||
+  fail "HEAD /metrics: $code $(cat "$TMP/head.hdr")"
+code=$(curl -s --head -o "$TMP/head.hdr" -w '%{http_code}' "$BASE/no/such/page")
+[ "$code" = 404 ] && hdr content-type | grep -q '^application/json' || fail "HEAD of an unknown path: $code, want 404 JSON"
+code=$(head_req "/api/candles?symbol=AAPL&interval=7s")
+[ "$code" = 400 ] || fail "HEAD /api/candles with a bad interval: $code, want 400 as GET gets"
+code=$(curl -s -o "$TMP/body" -D "$TMP/head.hdr" -w '%{http_code}' -X POST "$BASE/api/symbols")
+[ "$code" = 405 ] && [ "$(hdr allow)" = "GET, HEAD" ] || fail "POST: $code, want 405 with Allow: GET, HEAD"
+# on one kept-alive connection a HEAD answer ends at its blank line (no
+# body bytes), so the GET after two of them is answered in full right behind
+$PY - "${BASE##*:}" <<'PYEOF' || fail "HEAD sent body bytes or broke the connection"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+for method, path, extra in [("HEAD", "/app.js", ""), ("HEAD", "/api/symbols", ""), ("GET", "/healthz", "Connection: close\r\n")]:
+    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\n{extra}\r\n".encode())
+data = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    data += c
+parts = data.split(b"\r\n\r\n")
+assert len(parts) == 4 and parts[3] == b"ok\n", f"want three header blocks, then ok: {data!r}"
+for i, p in enumerate(parts[:3]):
+    assert p.startswith(b"HTTP/1.1 200"), f"response {i}: {p!r}"
+PYEOF
+ok "HEAD: GET's status, Content-Type and Content-Length, no body (/, /api/*, /metrics, /healthz, /readyz); 404, 400 as GET; POST 405 allows GET, HEAD"
 
 # ---- /ws: live push from polling, filtered by symbol ----
 PORT=${BASE##*:}

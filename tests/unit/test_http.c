@@ -187,21 +187,44 @@ static void test_metrics_lookup(void **state) {
     assert_true(tp_metrics_sum_suffix("_errors_total") >= 9);
 }
 
-/* GET path from the server on 127.0.0.1:port; the whole response in out. */
-static void http_get(int port, const char *path, char *out, size_t outlen) {
+/* METHOD path from the server on 127.0.0.1:port; the whole response in out. */
+static void http_req(int port, const char *method, const char *path, char *out, size_t outlen) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    /* a POST says it has no body: without a length lws waits for one */
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", method,
+                     path, strcmp(method, "POST") ? "" : "Content-Length: 0\r\n");
     assert_int_equal(write(fd, req, (size_t)n), n);
     size_t got = 0;
     ssize_t r;
     while (got + 1 < outlen && (r = read(fd, out + got, outlen - 1 - got)) > 0) got += (size_t)r;
     out[got] = '\0';
     close(fd);
+}
+
+static void http_get(int port, const char *path, char *out, size_t outlen) {
+    http_req(port, "GET", path, out, outlen);
+}
+
+/* A HEAD answer is the GET answer's status and headers, Content-Length
+ * included, ending at the blank line. */
+static void assert_head_like_get(int port, const char *path, const char *status) {
+    char get[4096], head[4096];
+    http_get(port, path, get, sizeof get);
+    http_req(port, "HEAD", path, head, sizeof head);
+    assert_non_null(strstr(get, status));
+    const char *gend = strstr(get, "\r\n\r\n");
+    assert_non_null(gend);
+    size_t hlen = (size_t)(gend - get) + 4;
+    assert_int_equal(strlen(head), hlen); /* no body bytes */
+    assert_memory_equal(head, get, hlen); /* the same status line and headers */
+    char want[64];
+    snprintf(want, sizeof want, "content-length: %zu\r\n", strlen(gend + 4));
+    assert_non_null(strstr(head, want));
 }
 
 typedef struct health_state {
@@ -216,7 +239,8 @@ static int health(void *ud, char *out, size_t outlen) {
     return ok ? 0 : 1;
 }
 
-/* /healthz without a provider is "ok"; with one, its line and 200 or 503. */
+/* /healthz without a provider is "ok"; with one, its line and 200 or 503.
+ * HEAD answers like GET without the body. */
 static void test_healthz_hook(void **state) {
     (void)state;
     char resp[4096], err[256];
@@ -233,6 +257,13 @@ static void test_healthz_hook(void **state) {
     http_get(tp_http_port(h), "/api/symbols", resp, sizeof resp);
     assert_non_null(strstr(resp, "HTTP/1.1 501"));
     assert_non_null(strstr(resp, "write-only"));
+    /* HEAD: answered at once (/healthz) and through the worker (/api/) */
+    assert_head_like_get(tp_http_port(h), "/healthz", "HTTP/1.1 200");
+    assert_head_like_get(tp_http_port(h), "/api/symbols", "HTTP/1.1 501");
+    assert_head_like_get(tp_http_port(h), "/nope", "HTTP/1.1 404");
+    http_req(tp_http_port(h), "POST", "/healthz", resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 405"));
+    assert_non_null(strstr(resp, "allow: GET, HEAD\r\n"));
     tp_http_stop(h);
 
     health_state hs;
@@ -249,6 +280,8 @@ static void test_healthz_hook(void **state) {
     assert_non_null(strstr(resp, "HTTP/1.1 200"));
     assert_non_null(strstr(resp, "ok: feed connected\n"));
     assert_int_equal(atomic_load(&hs.calls), 2);
+    atomic_store(&hs.healthy, 0);
+    assert_head_like_get(tp_http_port(h), "/healthz", "HTTP/1.1 503");
     tp_http_stop(h);
 }
 
