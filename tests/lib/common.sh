@@ -59,3 +59,15 @@ start_sim() {
 }
 # summary_field LOG NAME: the value of NAME=... on capture's summary line in LOG.
 summary_field() { sed -n "s/^summary: .*\b$2=\([0-9.]*\).*/\1/p" "$1" | tail -1; }
+# with_localhost_v6_first CMD...: run CMD where the name localhost has ::1
+# first and 127.0.0.1 second, as a standard Debian /etc/hosts gives it,
+# whatever this machine's /etc/hosts says: in a private mount namespace
+# over a copy of it (util-linux's unshare; root, or a user namespace).
+with_localhost_v6_first() {
+  printf '::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\tlocalhost\n' >"$TMP/hosts.v6first"
+  local u=(unshare --mount)
+  [ "$(id -u)" = 0 ] || u+=(--map-root-user)
+  "${u[@]}" /bin/sh -c 'mount --bind "$0" /etc/hosts && first=$(getent ahosts localhost | head -1) &&
+    case "$first" in ::1*) ;; *) echo "localhost does not resolve to ::1 first: $first" >&2; exit 97;; esac &&
+    exec "$@"' "$TMP/hosts.v6first" "$@"
+}

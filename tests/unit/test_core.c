@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/resolve.h"
 #include "core/trade.h"
 
 #include <stdio.h>
@@ -128,10 +129,33 @@ static void test_metrics(void **state) {
     free(text);
 }
 
+/* RFC 8305 section 4: families interleaved from the first address's. */
+static void test_resolve_order(void **state) {
+    (void)state;
+    tp_addr a[5] = {{AF_INET6, "2001:db8::1"},
+                    {AF_INET6, "2001:db8::2"},
+                    {AF_INET6, "2001:db8::3"},
+                    {AF_INET, "192.0.2.1"},
+                    {AF_INET, "192.0.2.2"}};
+    tp_resolve_interleave(a, 5);
+    const char *want[5] = {"2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2", "2001:db8::3"};
+    for (int i = 0; i < 5; i++) assert_string_equal(a[i].text, want[i]);
+    /* numeric names resolve to themselves, one address */
+    tp_addr r[TP_RESOLVE_MAX];
+    char err[256];
+    assert_int_equal(tp_resolve("127.0.0.1", r, TP_RESOLVE_MAX, err, sizeof err), 1);
+    assert_string_equal(r[0].text, "127.0.0.1");
+    assert_int_equal(tp_resolve("::1", r, TP_RESOLVE_MAX, err, sizeof err), 1);
+    assert_int_equal(r[0].family, AF_INET6);
+    assert_true(tp_resolve("no-such-host.invalid", r, TP_RESOLVE_MAX, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "cannot resolve no-such-host.invalid"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_batch_reuse), cmocka_unit_test(test_copy_trade), cmocka_unit_test(test_symbols),
-        cmocka_unit_test(test_redact),      cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_batch_reuse), cmocka_unit_test(test_copy_trade),
+        cmocka_unit_test(test_symbols),     cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_metrics),     cmocka_unit_test(test_resolve_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
