@@ -5,7 +5,6 @@
 # and says which address it went on to. A name none of whose addresses
 # listens is an error naming each address.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-command -v openssl >/dev/null || fail "openssl is needed to make a test certificate (Debian package openssl)"
 
 start_sim sim --rate 1000
 with_localhost_v6_first "$TICKPIPE" capture --ws-url "ws://localhost:$SIM_PORT" --token t --symbols AAPL \

@@ -1,6 +1,20 @@
 # common.sh - sourced by integration tests.
-# Gives: fail, free_port, wait_port, wait_for, cleanup registration, a temp dir.
+# Gives: need, fail, free_port, wait_port, wait_for, cleanup registration, a temp dir.
 set -euo pipefail
+# need CMD:PACKAGE...: stop, naming the Debian package of every CMD missing
+# (scripts/install-deps.sh --test installs them all; a minimal Debian has
+# almost none of them).
+need() {
+  local c miss=()
+  for c in "$@"; do command -v "${c%%:*}" >/dev/null 2>&1 || miss+=("${c%%:*} (Debian package ${c#*:})"); done
+  [ "${#miss[@]}" = 0 ] && return 0
+  echo "FAIL: missing ${miss[*]}: run scripts/install-deps.sh --test" >&2
+  exit 1
+}
+# What these helpers and most tests run.
+need python3:python3 awk:mawk getent:libc-bin unshare:util-linux mount:mount curl:curl openssl:openssl \
+  pgrep:procps
+[ -x /usr/bin/python3 ] || need /usr/bin/python3:python3
 : "${TICKPIPE:?TICKPIPE must point to the tickpipe binary (ctest sets it)}"
 : "${TP_SOURCE_DIR:?}" "${TP_BINARY_DIR:?}"
 TP_TOOLS_DIR="${TP_TOOLS_DIR:-$TP_BINARY_DIR/tests}"
