@@ -16,8 +16,8 @@
 #define TP_RESOLVE_MAX 16
 
 typedef struct tp_addr {
-    int family;                    /* AF_INET or AF_INET6 */
-    char text[INET6_ADDRSTRLEN];   /* numeric, no brackets */
+    int family;                  /* AF_INET or AF_INET6 */
+    char text[INET6_ADDRSTRLEN]; /* numeric, no brackets */
 } tp_addr;
 
 /* The addresses of host (a name or a numeric address), at most
