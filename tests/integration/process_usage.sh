@@ -27,7 +27,7 @@ expect2() { # expect2 PATTERN ARGS...: exit 2 and PATTERN on stderr
   [ "$rc" = 2 ] || fail "process $* exited $rc, want 2"
   grep -q -- "$pat" "$TMP/err" || fail "process $*: stderr lacks '$pat': $(cat "$TMP/err")"
 }
-expect2 "unknown or incomplete option '--bogus'" --bogus
+expect2 "unknown option '--bogus'" --bogus
 expect2 "unexpected argument 'extra'" extra
 expect2 "--allowed-lateness" --allowed-lateness -1
 expect2 "--max-trades" --max-trades abc

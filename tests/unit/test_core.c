@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/resolve.h"
+#include "core/suggest.h"
 #include "core/trade.h"
 
 #include <stdio.h>
@@ -151,11 +152,31 @@ static void test_resolve_order(void **state) {
     assert_non_null(strstr(err, "cannot resolve no-such-host.invalid"));
 }
 
+static void test_suggest(void **state) {
+    (void)state;
+    assert_int_equal(tp_edit_distance("http", 4, "http"), 0);
+    assert_int_equal(tp_edit_distance("htpp", 4, "http"), 1); /* substitution */
+    assert_int_equal(tp_edit_distance("htp", 3, "http"), 1);  /* insertion */
+    assert_int_equal(tp_edit_distance("thtp", 4, "http"), 1); /* swap */
+    assert_int_equal(tp_edit_distance("sqlit", 5, "sqlite"), 1);
+    assert_int_equal(tp_edit_distance("", 0, "abc"), 3);
+    const char *flags[] = {"http", "store", "symbols", "no-http"};
+    assert_string_equal(tp_suggest("htpp", 4, flags, 4), "http");
+    assert_string_equal(tp_suggest("smybols", 7, flags, 4), "symbols");
+    assert_string_equal(tp_suggest("STORE", 5, flags, 4), "store");
+    assert_null(tp_suggest("frobnicate", 10, flags, 4));
+    assert_null(tp_suggest("xy", 2, flags, 4)); /* 2 edits of 2 letters: not a typo */
+    const char *schemes[] = {"sqlite", "postgresql", "postgres", "clickhouse"};
+    assert_string_equal(tp_suggest("sqlit:x.db", 5, schemes, 4), "sqlite");
+    assert_null(tp_suggest("mysql", 5, schemes, 4));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_reuse), cmocka_unit_test(test_copy_trade),
         cmocka_unit_test(test_symbols),     cmocka_unit_test(test_redact),
         cmocka_unit_test(test_metrics),     cmocka_unit_test(test_resolve_order),
+        cmocka_unit_test(test_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
