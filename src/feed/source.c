@@ -905,7 +905,10 @@ static int on_raw_writeable(tp_source *s, struct lws *wsi) {
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     tp_source *s = (tp_source *)lws_context_user(lws_get_context(wsi));
-    if (!s || !s->active) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    /* only this connection's events: a connection given up for the next
+     * address may still be closing */
+    if (!s || !s->active || (s->wsi && wsi != s->wsi))
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: on_connection_error(s, wsi, in); return 0;
     case LWS_CALLBACK_RAW_CONNECTED: return on_raw_connected(s, wsi);
