@@ -599,9 +599,23 @@ static int try_next_address(tp_source *s, const char *why) {
     return 1;
 }
 
+/* The connect to this address failed (why): the next address, or, after
+ * the last, the reconnect with every address's reason. */
+static void address_failed(tp_source *s, const char *why) {
+    const char *e = s->addr_deadline_us < 0 ? "no answer within 2 s" : why;
+    if (try_next_address(s, e)) return;
+    char all[1024];
+    if (s->naddrs > 1)
+        snprintf(all, sizeof all, "cannot connect to any address of %.200s: %.300s; %s: %.200s", s->host,
+                 s->addr_errs, s->addrs[s->naddrs - 1].text, e);
+    else
+        snprintf(all, sizeof all, "cannot connect: %.200s", e);
+    schedule_reconnect(s, all);
+}
+
 static void on_connection_error(tp_source *s, struct lws *wsi, const char *in) {
     int status = lws_http_client_http_response(wsi);
-    char why[1024];
+    char why[256];
     if (status == 401 || status == 403) {
         s->last_reason = TP_FEED_REASON_BAD_TOKEN;
         snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(s, TP_FEED_REASON_BAD_TOKEN), status);
@@ -609,13 +623,8 @@ static void on_connection_error(tp_source *s, struct lws *wsi, const char *in) {
     } else if (status >= 400) {
         snprintf(why, sizeof why, "the server refused the WebSocket upgrade with HTTP %d", status);
     } else {
-        const char *e = s->addr_deadline_us < 0 ? "no answer within 2 s" : in && *in ? in : "unknown error";
-        if (try_next_address(s, e)) return;
-        if (s->naddrs > 1)
-            snprintf(why, sizeof why, "cannot connect to any address of %.200s: %.300s; %s: %.200s", s->host,
-                     s->addr_errs, s->addrs[s->naddrs - 1].text, e);
-        else
-            snprintf(why, sizeof why, "cannot connect: %.200s", e);
+        address_failed(s, in && *in ? in : "unknown error");
+        return;
     }
     schedule_reconnect(s, why);
 }
@@ -915,8 +924,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_RAW_WRITEABLE: return on_raw_writeable(s, wsi);
     case LWS_CALLBACK_RAW_RX: return s->tls_sess ? on_tls_rx(s, wsi, in, len) : on_raw_rx(s, wsi, in, len);
     case LWS_CALLBACK_RAW_CLOSE:
-        if (!s->tcp_up && try_next_address(s, "closed before it connected")) return 0;
-        schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
+        if (!s->tcp_up)
+            address_failed(s, "closed before it connected");
+        else
+            schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
         return 0;
     default: break;
     }
