@@ -47,7 +47,8 @@ for _ in 1 2; do
   r=$((N * 1000000000 / ((t2 - t1) - (t1 - t0))))
   if [ "$r" -gt "$best_kcat" ]; then
     best_kcat=$r
-    kcat_cpu=$(echo "$(gtime "$TMP/time.kcat" "User time (seconds)") + $(gtime "$TMP/time.kcat" "System time (seconds)")" | bc)
+    kcat_cpu=$(awk -v u="$(gtime "$TMP/time.kcat" "User time (seconds)")" \
+      -v s="$(gtime "$TMP/time.kcat" "System time (seconds)")" 'BEGIN { print u + s }')
   fi
 done
 
@@ -74,7 +75,7 @@ run_process() {
   local u sy
   u=$(gtime "$TMP/time" "User time (seconds)")
   sy=$(gtime "$TMP/time" "System time (seconds)")
-  CPU=$(echo "$u + $sy" | bc)
+  CPU=$(awk -v u="$u" -v s="$sy" 'BEGIN { print u + s }')
   RSS=$(($(gtime "$TMP/time" "Maximum resident set size (kbytes)") / 1024))
   echo "$s" | grep -q "$N durable" || { echo "not every trade durable: $s" >&2; exit 1; }
 }

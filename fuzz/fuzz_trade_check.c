@@ -18,7 +18,7 @@
 #include <wchar.h>
 
 static int symbol_ok(const uint8_t *p, size_t len) {
-    if (len == 0 || len > TP_SYMBOL_MAX) return 0;
+    if (len == 0 || len > TP_SYMBOL_MAX || p[0] == ' ' || p[len - 1] == ' ') return 0;
     mbstate_t st;
     memset(&st, 0, sizeof st);
     for (size_t i = 0; i < len;) {
@@ -26,7 +26,7 @@ static int symbol_ok(const uint8_t *p, size_t len) {
         size_t n = mbrtowc(&wc, (const char *)p + i, len - i, &st);
         if (n == (size_t)-1 || n == (size_t)-2 || n == 0) return 0;
         uint32_t cp = (uint32_t)wc;
-        if (cp <= 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029) return 0;
+        if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029) return 0;
         if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0; /* RFC 3629 (glibc takes up to 2^31) */
         i += n;
     }

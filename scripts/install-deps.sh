@@ -19,6 +19,11 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
   curl procps iproute2 time default-jre-headless maven docker-compose python3-yaml)
+# Commands the tests and bench/ run beyond Debian's minimal system
+# (debootstrap --variant=minbase: coreutils, grep, sed, mawk, util-linux,
+# mount, libc-bin and little else; no bc, no openssl, no ps). Checked by
+# tests/lib/common.sh's `need`.
+test_pkgs+=(openssl valgrind)
 # The Cassandra tests: Debian's Python driver as the oracle that reads rows
 # back (the JRE and Maven above run the server).
 test_pkgs+=(python3-cassandra)

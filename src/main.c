@@ -1,6 +1,7 @@
 /* main.c - the tickpipe command: dispatch to a subcommand. */
 #include "cmd/commands.h"
 #include "core/log.h"
+#include "core/suggest.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -86,6 +87,15 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") && argc > 2) { /* `tickpipe help run` = `tickpipe run --help` */
+        for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
+            if (!strcmp(argv[2], k_cmds[i].name)) {
+                char *hargv[] = {argv[2], "--help", NULL};
+                return tp_cmd_main(k_cmds[i].spec, k_cmds[i].fn, 2, hargv);
+            }
+        fprintf(stderr, "tickpipe help: unknown command '%s'; run 'tickpipe --help' for the list\n", argv[2]);
+        return 2;
+    }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
@@ -98,6 +108,16 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
         if (!strcmp(cmd, k_cmds[i].name))
             return tp_cmd_main(k_cmds[i].spec, k_cmds[i].fn, argc - 1, argv + 1);
+    const char *names[sizeof k_cmds / sizeof k_cmds[0] + 1];
+    for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++) names[i] = k_cmds[i].name;
+    names[sizeof k_cmds / sizeof k_cmds[0]] = "help";
+    const char *near = tp_suggest(cmd, strlen(cmd), names, sizeof names / sizeof names[0]);
+    if (near) {
+        fprintf(stderr,
+                "tickpipe: unknown command '%s' (did you mean %s?); run 'tickpipe --help' for the list\n",
+                cmd, near);
+        return 2;
+    }
     fprintf(stderr, "tickpipe: unknown command '%s'; run 'tickpipe --help' for the list\n", cmd);
     return 2;
 }

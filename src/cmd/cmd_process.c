@@ -48,8 +48,9 @@
 #include <unistd.h>
 
 #define MOD "process"
-#define CLOSE_GRACE_US 5000000   /* the Kafka part's time past the drain deadline */
-#define GIVE_UP_GRACE_US 2000000 /* ... and after a second signal */
+#define CLOSE_GRACE_US 5000000    /* the Kafka part's time past the drain deadline */
+#define GIVE_UP_GRACE_US 2000000  /* ... and after a second signal */
+#define REACH_TIMEOUT_US 10000000 /* for a broker to answer at start (produce's too) */
 
 /* The bound on the stop's Kafka part (see the top). */
 typedef struct close_guard {
@@ -227,7 +228,22 @@ static int process_main(proc *pr, tp_cmd_args *a) {
     tp_shutdown *sd = NULL;
     if (tp_shutdown_start(stop->duration_ms, &sd, err, sizeof err))
         return tp_cmd_fail(&tp_spec_process, "%s", err);
+    int64_t since = tp_mono_us();
     int status = open_stages(pr, kf, cf, sf, &a->windows, &a->durable, &a->checks, brokers);
+    /* a broker must answer at start (as in produce): with none reachable
+     * the consumer would wait quietly for ever, logging librdkafka's errors */
+    while (status < 0) {
+        if (!tp_consumer_reach(pr->c.cons, 500, err, sizeof err)) break;
+        int64_t now = tp_mono_us();
+        if (now - since >= REACH_TIMEOUT_US || tp_shutdown_requested(sd)) {
+            tp_consumer_close(pr->c.cons);
+            pr->c.cons = NULL;
+            status = tp_cmd_fail(&tp_spec_process,
+                                 "cannot reach the Kafka brokers %s within %.0f s (%s); check --brokers (or "
+                                 "KAFKA_SERVER and KAFKA_PORT) and that the cluster is up",
+                                 brokers, (double)(now - since) / 1e6, err);
+        }
+    }
     if (status < 0) {
         tp_shutdown_ops ops = {.drain = on_drain, .give_up = on_give_up, .ud = pr};
         tp_shutdown_arm(sd, &ops);

@@ -29,6 +29,7 @@
 #include "process/feed_stage.h"
 #include "process/pipeline.h"
 #include "sim/sim.h"
+#include "sink/sink.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -231,9 +232,18 @@ int tp_cmd_run(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     int status = tp_feed_config(&tp_spec_run, &a->api, &a->feed, &a->checks, 0, &scfg, &syms);
     if (status >= 0) return status;
     if (!a->feed.replay && syms.n == 0) status = tp_cmd_usage_error(&tp_spec_run, "no symbols to subscribe");
+    /* every flag is checked before anything starts or is written (the
+     * simulator, the store's file) */
+    char err[512];
+    tp_listen_addr la;
+    if (status < 0 && tp_sink_check_url(a->store.store, err, sizeof err))
+        status = tp_cmd_usage_error(&tp_spec_run, "%s", err);
+    if (status < 0 && !a->run.no_http &&
+        tp_listen_parse(a->http.listen ? a->http.listen : "127.0.0.1:8080", "--http", "127.0.0.1:8080", &la,
+                        err, sizeof err))
+        status = tp_cmd_usage_error(&tp_spec_run, "%s", err);
     run_state r;
     memset(&r, 0, sizeof r);
-    char err[512];
     if (status < 0 && tp_shutdown_start(a->stop.duration_ms, &r.sd, err, sizeof err))
         status = tp_cmd_fail(&tp_spec_run, "%s", err);
     if (status < 0) status = run_main(&r, a, &scfg);

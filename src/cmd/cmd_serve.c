@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int tp_cmd_serve(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     char err[512];
@@ -32,6 +33,18 @@ int tp_cmd_serve(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     cfg.max_limit = (int)a->http.max_limit;
     if (tp_sink_check_reader_url(cfg.store_url, err, sizeof err))
         return tp_cmd_usage_error(&tp_spec_serve, "%s", err);
+    /* serve only reads: a SQLite file that is not there is a wrong path,
+     * not a store to create (opening it would make an empty one) */
+    if (!strncmp(cfg.store_url, "sqlite:", 7)) {
+        const char *path = cfg.store_url + 7;
+        if (!strncmp(path, "//", 2)) path += 2;
+        struct stat st;
+        if (strcmp(path, ":memory:") && stat(path, &st))
+            return tp_cmd_fail(&tp_spec_serve,
+                               "the SQLite store %s does not exist: serve reads the file that run or process "
+                               "writes (theirs is sqlite:data/tickpipe.db unless --store says otherwise)",
+                               path);
+    }
     tp_shutdown *sd = NULL;
     if (tp_shutdown_start(0, &sd, err, sizeof err)) return tp_cmd_fail(&tp_spec_serve, "%s", err);
 

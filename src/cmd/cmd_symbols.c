@@ -81,6 +81,9 @@ int tp_cmd_symbols(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     const char *rest = a->api.rest_url ? a->api.rest_url : tp_feed_finnhub.default_rest_url;
     tp_symbols toks = {0};
     if (tp_api_tokens(&a->api, &toks)) return tp_cmd_fail(&tp_spec_symbols, "out of memory");
+    if (!toks.n) /* the server would answer 401, said as "the token was rejected" */
+        return tp_cmd_usage_error(&tp_spec_symbols, "no API token: give --token or set FINNHUB_API_TOKEN "
+                                                    "(any token works with `tickpipe simulate`)");
     int rc = tp_rest_search(rest, toks.n ? toks.items[0] : "", query, (long)a->symbols.timeout_ms, on_symbol,
                             &r, NULL, err, sizeof err);
     tp_symbols_free(&toks);

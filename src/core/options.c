@@ -11,6 +11,7 @@
 #include "core/options_int.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/suggest.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -258,8 +259,8 @@ int tp_opt_record(tp_opt_state *st, size_t i, int src, const char *text) {
 
 /* getopt_long's table: entry i has val VAL_BASE + i; "h" and the short names. */
 static void build_getopt(const flat_opt *fl, size_t n, struct option *lo, char *shortopts, size_t slen) {
-    size_t sl = 1;
-    snprintf(shortopts, slen, "h");
+    size_t sl = 2;
+    snprintf(shortopts, slen, ":h"); /* ':' first: a missing value returns ':', apart from '?' */
     for (size_t i = 0; i < n; i++) {
         const tp_opt *o = fl[i].o;
         lo[i] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, (int)(VAL_BASE + i)};
@@ -272,9 +273,53 @@ static void build_getopt(const flat_opt *fl, size_t n, struct option *lo, char *
     lo[n] = (struct option){"help", no_argument, NULL, 'h'};
 }
 
+/* The flag getopt stopped at: argv[optind - 1], or the last word when
+ * getopt moved past the end (a value missing at the end). */
+static const char *flag_word(int argc, char **argv) {
+    int k = optind - 1;
+    if (k >= argc) k = argc - 1;
+    return k >= 0 ? argv[k] : "";
+}
+
+/* A flag given without its value (`--http` last, or `-X` alone). */
+static int missing_value(const tp_cmd_spec *spec, const flat_opt *fl, size_t n, int argc, char **argv) {
+    const tp_opt *o = NULL;
+    if (optopt >= VAL_BASE && (size_t)(optopt - VAL_BASE) < n)
+        o = fl[optopt - VAL_BASE].o;
+    else
+        for (size_t j = 0; j < n; j++)
+            if (optopt && fl[j].o->short_name == optopt) o = fl[j].o;
+    if (!o)
+        return tp_cmd_usage_error(spec, "option '%s' needs a value; see 'tickpipe %s --help'",
+                                  flag_word(argc, argv), spec->name);
+    return tp_cmd_usage_error(spec, "--%s needs a value (--%s %s); see 'tickpipe %s --help'", o->name,
+                              o->name, o->arg, spec->name);
+}
+
+/* A flag this command does not take: with the nearest one it does when
+ * the word is close to it (a typo). */
+static int unknown_option(const tp_cmd_spec *spec, const flat_opt *fl, size_t n, int argc, char **argv) {
+    const char *w = flag_word(argc, argv), *name = w;
+    while (*name == '-') name++;
+    size_t len = strcspn(name, "=");
+    const char *cands[256];
+    size_t nc = 0;
+    for (size_t j = 0; j < n && nc < 255; j++)
+        if (!fl[j].o->alias_of) cands[nc++] = fl[j].o->name;
+    cands[nc++] = "help";
+    const char *near = name != w && len > 1 ? tp_suggest(name, len, cands, nc) : NULL;
+    if (near)
+        return tp_cmd_usage_error(spec,
+                                  "unknown option '%.*s'; did you mean --%s? (see 'tickpipe %s --help')",
+                                  (int)(name - w + len), w, near, spec->name);
+    return tp_cmd_usage_error(spec, "unknown option '%.*s'; see 'tickpipe %s --help'", (int)(name - w + len),
+                              w, spec->name);
+}
+
 /* One option getopt returned (c): -1 to go on, else the exit status. */
-static int apply_flag(tp_opt_state *st, int c, char **argv) {
+static int apply_flag(tp_opt_state *st, int c, int argc, char **argv) {
     const tp_cmd_spec *spec = st->spec;
+    const flat_opt *fl = st->fl;
     size_t n = st->n, i = n;
     if (c >= VAL_BASE && (size_t)(c - VAL_BASE) < n) {
         i = (size_t)(c - VAL_BASE);
@@ -282,12 +327,14 @@ static int apply_flag(tp_opt_state *st, int c, char **argv) {
         for (size_t j = 0; j < n; j++)
             if (st->fl[j].o->short_name == c) i = j;
     }
-    if (i == n)
-        return tp_cmd_usage_error(spec, "unknown or incomplete option '%s'; see 'tickpipe %s --help'",
-                                  argv[optind - 1], spec->name);
+    if (c == ':') return missing_value(spec, fl, n, argc, argv);
+    if (c == '?' && optopt >= VAL_BASE && (size_t)(optopt - VAL_BASE) < n) /* --switch=VALUE */
+        return tp_cmd_usage_error(spec, "--%s takes no value; see 'tickpipe %s --help'",
+                                  fl[optopt - VAL_BASE].o->name, spec->name);
+    if (i == n) return unknown_option(spec, fl, n, argc, argv);
     size_t t = tp_opt_resolve_alias(st, i);
-    const tp_opt *o = st->fl[t].o;
-    if (t != i) tp_warn(spec->name, "--%s is deprecated; use --%s", st->fl[i].o->name, o->name);
+    const tp_opt *o = fl[t].o;
+    if (t != i) tp_warn(spec->name, "--%s is deprecated; use --%s", fl[i].o->name, o->name);
     if (st->val[t].src == TP_SRC_FLAG && o->type == TP_OPT_CUSTOM && !o->repeatable)
         return tp_cmd_usage_error(spec, "--%s given twice", o->name);
     char what[80], err[600] = "";
@@ -348,7 +395,7 @@ int tp_cmd_parse(const tp_cmd_spec *spec, void *args, int argc, char **argv, int
             tp_cmd_help(spec, stdout);
             status = TP_EXIT_OK;
         } else {
-            status = apply_flag(&st, c, argv);
+            status = apply_flag(&st, c, argc, argv);
         }
     }
     if (status < 0) status = apply_env(&st);

@@ -18,7 +18,7 @@ static const char *const k_texts[TP_REJECT_N] = {
     "valid",
     "the symbol is empty",
     "the symbol is longer than 64 bytes",
-    "the symbol holds a control character, a space or bytes that are not UTF-8",
+    "the symbol holds a control character or bytes that are not UTF-8, or starts or ends with a space",
     "the symbol was not subscribed on this connection",
     "the price is not a finite number > 0",
     "the volume is not a finite number >= 0",
@@ -40,10 +40,10 @@ void tp_trade_limits_default(tp_trade_limits *l) {
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left) whose code point
- * is printable (not a C0 or C1 control, DEL or space), else 0. */
+ * is printable (not a C0 or C1 control or DEL), else 0. */
 static size_t printable_char(const unsigned char *s, size_t n) {
     unsigned c = s[0];
-    if (c < 0x80) return c > 0x20 && c < 0x7f;
+    if (c < 0x80) return c >= 0x20 && c < 0x7f;
     size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
     if (!len || len > n || c > 0xf4) return 0;
     uint32_t cp = c & (0x7f >> len);
@@ -61,8 +61,10 @@ tp_reject tp_symbol_check(const char *p, size_t len) {
     if (!p || !len) return TP_REJECT_SYMBOL_EMPTY;
     if (len > TP_SYMBOL_MAX) return TP_REJECT_SYMBOL_LONG;
     const unsigned char *s = (const unsigned char *)p;
+    /* a space inside is Finnhub's ("IC MARKETS:1"); at either end it is not */
+    if (s[0] == ' ' || s[len - 1] == ' ') return TP_REJECT_SYMBOL_CHARS;
     for (size_t i = 0; i < len;) {
-        if (s[i] > 0x20 && s[i] < 0x7f) { /* printable ASCII: nearly every symbol */
+        if (s[i] >= 0x20 && s[i] < 0x7f) { /* printable ASCII: nearly every symbol */
             i++;
             continue;
         }

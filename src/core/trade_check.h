@@ -7,7 +7,8 @@
  * rate limit, and on the Kafka path copied to the dead-letter topic with
  * the reason. The rules:
  *  - symbol: 1 to TP_SYMBOL_MAX bytes of printable UTF-8 (no control
- *    character, C0 or C1, no space or DEL, no invalid or overlong UTF-8);
+ *    character, C0 or C1, no DEL, no invalid or overlong UTF-8), with no
+ *    space at either end (one inside is Finnhub's: "IC MARKETS:1");
  *  - price: finite and > 0;
  *  - volume: finite and >= 0 (0 is a price update: forex, some crypto);
  *  - event time: at most max_age_ms behind and max_ahead_ms ahead of the

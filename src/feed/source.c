@@ -40,6 +40,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/resolve.h"
 #include "feed/dedupe.h"
 #include "feed/gaps.h"
 #include "feed/source_group.h"
@@ -161,6 +162,14 @@ struct tp_source {
     tp_ws_tls *tls_sess;    /* wss://: this connection's TLS (ws_tls.h) */
     int tls_ready;          /* its handshake is complete */
     int64_t next_connect_us;
+    /* every address of host, tried in turn until one connects (resolve.h):
+     * this round's, the next to try, whether the next connect is that one
+     * (not a new round), and why the ones before failed */
+    tp_addr addrs[TP_RESOLVE_MAX];
+    int naddrs, addr_next, next_is_addr;
+    int tcp_up;               /* this connection's TCP is up */
+    int64_t addr_deadline_us; /* give up on this address for the next (0: lws's own timeout; -1: given up) */
+    char addr_errs[512];
     int failures; /* consecutive failed connections */
     int connects; /* connection attempts so far */
     tp_feed_reason last_reason;
@@ -708,6 +717,8 @@ static void schedule_reconnect(tp_source *s, const char *why) {
     s->wsi = NULL;
     s->active = 0;
     s->established = 0;
+    s->naddrs = s->addr_next = s->next_is_addr = 0; /* the next round resolves the name again */
+    s->addr_deadline_us = 0;
     set_connected(s, 0);
     if (stopping(s)) return;
     if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
@@ -732,6 +743,38 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
     lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
 }
 
+/* This address did not connect: go on to the next address of the name
+ * at once (1), or 0 when there is none left (or TCP was up: a failure
+ * after that is the server's, not the address's). */
+static int try_next_address(tp_source *s, const char *why) {
+    if (s->tcp_up || s->addr_next >= s->naddrs || s->addr_next < 1 || stopping(s)) return 0;
+    const char *failed = s->addrs[s->addr_next - 1].text, *next = s->addrs[s->addr_next].text;
+    size_t o = strlen(s->addr_errs);
+    if (o < sizeof s->addr_errs)
+        snprintf(s->addr_errs + o, sizeof s->addr_errs - o, "%s%s: %s", o ? "; " : "", failed, why);
+    tp_info(MOD, "cannot connect to %s at %s (%s); trying %s", s->safe_url, failed, why, next);
+    s->wsi = NULL;
+    s->active = 0;
+    s->addr_deadline_us = 0;
+    s->next_is_addr = 1;
+    s->next_connect_us = tp_mono_us();
+    return 1;
+}
+
+/* The connect to this address failed (why): the next address, or, after
+ * the last, the reconnect with every address's reason. */
+static void address_failed(tp_source *s, const char *why) {
+    const char *e = s->addr_deadline_us < 0 ? "no answer within 2 s" : why;
+    if (try_next_address(s, e)) return;
+    char all[1024];
+    if (s->naddrs > 1)
+        snprintf(all, sizeof all, "cannot connect to any address of %.200s: %.300s; %s: %.200s", s->host,
+                 s->addr_errs, s->addrs[s->naddrs - 1].text, e);
+    else
+        snprintf(all, sizeof all, "cannot connect: %.200s", e);
+    schedule_reconnect(s, all);
+}
+
 static void on_connection_error(tp_source *s, struct lws *wsi, const char *in) {
     int status = lws_http_client_http_response(wsi);
     char why[256];
@@ -742,7 +785,8 @@ static void on_connection_error(tp_source *s, struct lws *wsi, const char *in) {
     } else if (status >= 400) {
         snprintf(why, sizeof why, "the server refused the WebSocket upgrade with HTTP %d", status);
     } else {
-        snprintf(why, sizeof why, "cannot connect: %.200s", in ? in : "unknown error");
+        address_failed(s, in && *in ? in : "unknown error");
+        return;
     }
     schedule_reconnect(s, why);
 }
@@ -975,6 +1019,8 @@ static int on_tls_rx(tp_source *s, struct lws *wsi, const uint8_t *in, size_t le
 
 /* TCP is up (and TLS starts): send the upgrade request. */
 static int on_raw_connected(tp_source *s, struct lws *wsi) {
+    s->tcp_up = 1;
+    s->addr_deadline_us = 0;
     if (s->tls) {
         char e[512];
         tp_ws_tls_free(s->tls_sess);
@@ -1030,14 +1076,20 @@ static int on_raw_writeable(tp_source *s, struct lws *wsi) {
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
     tp_source *s = (tp_source *)lws_context_user(lws_get_context(wsi));
-    if (!s || !s->active) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    /* only this connection's events: a connection given up for the next
+     * address may still be closing */
+    if (!s || !s->active || (s->wsi && wsi != s->wsi))
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: on_connection_error(s, wsi, in); return 0;
     case LWS_CALLBACK_RAW_CONNECTED: return on_raw_connected(s, wsi);
     case LWS_CALLBACK_RAW_WRITEABLE: return on_raw_writeable(s, wsi);
     case LWS_CALLBACK_RAW_RX: return s->tls_sess ? on_tls_rx(s, wsi, in, len) : on_raw_rx(s, wsi, in, len);
     case LWS_CALLBACK_RAW_CLOSE:
-        schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
+        if (!s->tcp_up)
+            address_failed(s, "closed before it connected");
+        else
+            schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
         return 0;
     default: break;
     }
@@ -1054,6 +1106,8 @@ static void lws_log_emit(int level, const char *line) {
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
     tp_debug("lws", "%.*s", (int)n, line);
 }
+
+static void connect_address(tp_source *s);
 
 static void try_connect(tp_source *s) {
     if (s->connects > 0) {
@@ -1073,10 +1127,29 @@ static void try_connect(tp_source *s) {
     s->connects++;
     s->last_reason = TP_FEED_REASON_OTHER;
     s->last_error[0] = '\0';
+    s->addr_errs[0] = '\0';
+    char e[512];
+    int n = tp_resolve(s->host, s->addrs, TP_RESOLVE_MAX, e, sizeof e);
+    if (n < 0) {
+        schedule_reconnect(s, e);
+        return;
+    }
+    s->naddrs = n;
+    s->addr_next = 0;
+    connect_address(s);
+}
+
+/* Connect to the next address of the name (lws 4.1 goes on to a name's
+ * next address itself but never polls that socket for the connect's end,
+ * so each connect gets one numeric address). */
+static void connect_address(tp_source *s) {
+    const tp_addr *a = &s->addrs[s->addr_next++];
+    if (s->naddrs > 1) tp_debug(MOD, "connecting to %s at %s", s->safe_url, a->text);
+    s->last_error[0] = '\0';
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = s->ctx;
-    ci.address = s->host;
+    ci.address = a->text;
     ci.port = s->port;
     ci.path = s->path;
     ci.host = s->host;
@@ -1096,6 +1169,11 @@ static void try_connect(tp_source *s) {
     tp_ws_tls_free(s->tls_sess); /* the last connection's, if any */
     s->tls_sess = NULL;
     s->tls_ready = 0;
+    s->tcp_up = 0;
+    s->next_is_addr = 0;
+    /* another address waits: this one gets 2 s (RFC 8305 has the next
+     * start after 250 ms beside it; one at a time, a little longer) */
+    s->addr_deadline_us = s->addr_next < s->naddrs ? tp_mono_us() + 2000000 : 0;
     s->next_connect_us = INT64_MAX;
     /* a synchronous failure may already have run CONNECTION_ERROR, which
      * clears active and schedules the retry */
@@ -1175,8 +1253,16 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     while (!stopping(s)) {
         int64_t now = tp_mono_us();
         if (!s->active && now >= s->next_connect_us) {
-            try_connect(s);
+            if (s->next_is_addr)
+                connect_address(s);
+            else
+                try_connect(s);
             if (stopping(s)) break;
+        }
+        if (s->wsi && !s->tcp_up && s->addr_deadline_us > 0 && now >= s->addr_deadline_us) {
+            /* no answer from this address: drop it (CONNECTION_ERROR goes on to the next) */
+            s->addr_deadline_us = -1;
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
         if (s->wsi && s->established && s->stale_ms > 0 && now - s->last_rx_us > s->stale_ms * 1000) {
             tp_warn(MOD, "no message from %s for %.1f s (--stale-timeout); dropping the connection",

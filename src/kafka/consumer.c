@@ -375,6 +375,13 @@ int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err,
     return 0;
 }
 
+int tp_consumer_reach(tp_consumer *c, int timeout_ms, char *err, size_t errlen) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, NULL, &md, timeout_ms);
+    if (md) rd_kafka_metadata_destroy(md);
+    return e ? tp_seterr(err, errlen, TP_EUNAVAIL, "%s", rd_kafka_err2str(e)) : 0;
+}
+
 int tp_consumer_poll(tp_consumer *c, int timeout_ms, tp_consumer_record *rec, char *err, size_t errlen) {
     if (c->dlq) rd_kafka_poll(c->dlq, 0);
     int64_t now_us = tp_mono_us();

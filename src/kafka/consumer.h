@@ -94,6 +94,11 @@ typedef struct tp_consumer_stats {
 typedef struct tp_consumer tp_consumer;
 
 int tp_consumer_new(const tp_consumer_config *cfg, tp_consumer **out, char *err, size_t errlen);
+/* Does a broker answer (a metadata request, at most timeout_ms)? 0, or
+ * TP_EUNAVAIL with librdkafka's reason in err. For the start-up check: a
+ * consumer whose brokers are all unreachable would otherwise wait quietly
+ * for ever. */
+int tp_consumer_reach(tp_consumer *c, int timeout_ms, char *err, size_t errlen);
 /* Wait up to timeout_ms for the next record: 0 with *rec filled (release
  * it with tp_consumer_done), TP_EAGAIN if none came, or another error code
  * with err set for a consumer error the caller should log (the consumer

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/hex.h"
 #include "core/log.h"
+#include "core/suggest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,8 +124,17 @@ static const tp_sink_ops *resolve(const char *url, char *err, size_t errlen) {
     if (!ops) {
         char safe[512];
         tp_log_redact(url, safe, sizeof safe);
-        tp_seterr(err, errlen, TP_EINVAL, "store URL '%s' names no store this build knows; use one of %s",
-                  safe, tp_sink_schemes());
+        /* a typo of a scheme (sqlit:): the nearest one */
+        const char *cands[2 * 16];
+        size_t nc = 0;
+        for (size_t i = 0; i < tp_sink_k_nstores && nc + 2 <= sizeof cands / sizeof cands[0]; i++) {
+            cands[nc++] = tp_sink_k_stores[i]->scheme;
+            if (tp_sink_k_stores[i]->alias) cands[nc++] = tp_sink_k_stores[i]->alias;
+        }
+        const char *near = colon ? tp_suggest(url, (size_t)(colon - url), cands, nc) : NULL;
+        tp_seterr(err, errlen, TP_EINVAL,
+                  "store URL '%s' names no store this build knows%s%s%s; use one of %s", safe,
+                  near ? " (did you mean " : "", near ? near : "", near ? ":?)" : "", tp_sink_schemes());
         return NULL;
     }
     /* registration check: a malformed entry is refused, never half used */

@@ -684,6 +684,17 @@ static int sqlite_retain(void *state, const tp_retention *r, int64_t now_ms, int
     return rc;
 }
 
+/* A path is required (sqlite: alone is a usage error, not a store that
+ * cannot open). */
+static int sqlite_check_url(const char *url, char *err, size_t errlen) {
+    const char *path = url + strlen("sqlite:");
+    if (!strncmp(path, "//", 2)) path += 2;
+    if (!*path)
+        return tp_seterr(err, errlen, TP_EINVAL, "store URL '%s' has no path; use sqlite:data/tickpipe.db",
+                         url);
+    return 0;
+}
+
 const tp_sink_ops tp_sink_sqlite_ops = {
     .scheme = "sqlite",
     .alias = NULL,
@@ -698,4 +709,5 @@ const tp_sink_ops tp_sink_sqlite_ops = {
     .write_gaps = sqlite_write_gaps,
     .query_gaps = sqlite_query_gaps,
     .retain = sqlite_retain,
+    .check_url = sqlite_check_url,
 };

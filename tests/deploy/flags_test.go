@@ -270,6 +270,10 @@ func TestProbeEndpoints(t *testing.T) {
 		t.Skip("TICKPIPE not set")
 	}
 	dir := t.TempDir()
+	// an empty file is an empty SQLite database (serve refuses a missing one)
+	if err := os.WriteFile(filepath.Join(dir, "probe.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "serve", "--store", "sqlite:"+filepath.Join(dir, "probe.db"), "--http", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

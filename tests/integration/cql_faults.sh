@@ -5,7 +5,9 @@
 # demand): Unprepared -> prepared again and the batch re-sent, no failure;
 # Overloaded -> the unit fails as retryable and succeeds when re-sent;
 # Syntax error -> a clear error, not called retryable; a frame header
-# announcing 1 GiB -> refused by the frame size limit.
+# announcing 1 GiB -> refused by the frame size limit. A contact point
+# named localhost, ::1 first and the server on 127.0.0.1 only -> connects
+# (the client tries every address of the name).
 . "$(dirname "$0")/../lib/common.sh"
 SC="$TP_TOOLS_DIR/store_contract"
 
@@ -49,3 +51,12 @@ wait_for 30 grep -q retrying "$TMP/b.err"
 kill "$wpid" 2>/dev/null || true
 grep -q "frame of 1073741824 bytes is over the" "$TMP/b.err" || fail "big frame: $(cat "$TMP/b.err")"
 ok "oversized frame refused ($(grep -m1 -o 'Cassandra at.*' "$TMP/b.err"))"
+
+# Every address of a contact point's name: localhost is ::1 first (nothing
+# listens there) and 127.0.0.1, where the server is.
+fake addr none
+with_localhost_v6_first "$SC" write "cassandra://localhost:$PORT/ks?consistency=ONE" A 100 50 >"$TMP/a.out" \
+  2>"$TMP/a.err" || fail "localhost with ::1 first: $(cat "$TMP/a.err")"
+grep -q "^done 100 failures 0" "$TMP/a.out" || fail "localhost with ::1 first: $(cat "$TMP/a.out" "$TMP/a.err")"
+grep -q "batch ok" "$TMP/addr.log" || fail "no batch reached the server: $(cat "$TMP/addr.log")"
+ok "a contact point whose name is ::1 then 127.0.0.1 connects at 127.0.0.1"

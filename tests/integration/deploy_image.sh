@@ -94,6 +94,7 @@ ok ".dockerignore keeps build trees, node_modules, local data and deploy/.env ou
 # --- the health check script, for real
 hc="$TP_SOURCE_DIR/deploy/tickpipe-healthcheck"
 port=$(free_port)
+: >"$TMP/hc.db" # an empty file is an empty SQLite database (serve refuses a missing one)
 TICKPIPE_HTTP=127.0.0.1:$port bg serve "$TICKPIPE" serve --store "sqlite:$TMP/hc.db"
 wait_for 30 curl -fs -o /dev/null "http://127.0.0.1:$port/healthz"
 TP_HEALTHCHECK_CMDLINE=/proc/$PID_serve/cmdline TICKPIPE_HTTP=127.0.0.1:$port "$hc" >"$TMP/hc1" 2>&1 || fail "healthy serve reported unhealthy: $(cat "$TMP/hc1")"

@@ -317,7 +317,8 @@ EOF
 ok "/ws pushes new trades, candles, averages and stats, only for the chosen symbol"
 
 # ---- a store that cannot be opened: 503 JSON, the server keeps serving ----
-start_serve bad --store "sqlite:/dev/null/nope/x.db" --poll-interval 0
+printf 'not a database, but a file of text long enough to have a header SQLite reads\n' >"$TMP/bad.db"
+start_serve bad --store "sqlite:$TMP/bad.db" --poll-interval 0
 BAD=$URL
 code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BAD/api/symbols")
 [ "$code" = 503 ] || fail "unopenable store: status $code, want 503"
@@ -328,11 +329,11 @@ $PY -c 'import json,sys; assert "store unavailable" in json.load(open(sys.argv[1
 ok "a store that cannot be opened gives 503 JSON; page and health still served"
 
 # ---- a store that comes back is used again without a restart ----
-echo "not a folder" >"$TMP/later" # the store cannot create its folder here
-start_serve later --store "sqlite:$TMP/later/deeper/x.db" --poll-interval 0
+printf 'not a database, but a file of text long enough to have a header SQLite reads\n' >"$TMP/later.db"
+start_serve later --store "sqlite:$TMP/later.db" --poll-interval 0
 LATER=$URL
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$LATER/api/symbols")" = 503 ] || fail "unopenable store should give 503"
-rm "$TMP/later"
+sqlite3 "$TMP/later.db.new" 'CREATE TABLE t(a); DROP TABLE t' && mv "$TMP/later.db.new" "$TMP/later.db" # a database in its place
 store_back() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$LATER/api/symbols")" = 200 ]; }
 wait_for 30 store_back
 ok "the store is reopened once it can be (no restart)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_hostile.sh - hostile trades mixed with good ones (tests/lib/hostile_feed.py:
-# empty, control-character, spaced, 10,000-byte and unsubscribed symbols,
+# empty, control-character, space-padded, 10,000-byte and unsubscribed symbols,
 # zero and negative prices, negative volumes, times 0, -1000, two days back,
 # ten minutes and ten years ahead; plus frames JSON cannot carry) served by
 # the simulator's replay over WebSocket into `run`, on SQLite, PostgreSQL,

@@ -18,3 +18,14 @@ rc=0; timeout 10 "$TICKPIPE" serve --store null: --http 127.0.0.1:0 2>"$TMP/e3" 
 grep -q "the null store is write-only" "$TMP/e3" || fail "write-only store not explained: $(cat "$TMP/e3")"
 grep -q "sqlite:" "$TMP/e3" || fail "write-only error names no readable store: $(cat "$TMP/e3")"
 ok "a write-only store exits 2: $(head -c 160 "$TMP/e3")"
+
+# serve only reads: a SQLite file that is not there is refused (exit 1 naming
+# it), and nothing is created; sqlite: with no path is a usage error.
+rc=0; timeout 10 "$TICKPIPE" serve --store "sqlite:$TMP/no/such/dir/x.db" --http 127.0.0.1:0 2>"$TMP/e4" || rc=$?
+[ "$rc" = 1 ] || fail "missing SQLite file: exit $rc: $(cat "$TMP/e4")"
+grep -q "the SQLite store $TMP/no/such/dir/x.db does not exist" "$TMP/e4" || fail "missing file not explained: $(cat "$TMP/e4")"
+[ ! -e "$TMP/no" ] || fail "serve created $TMP/no for a store it only reads"
+rc=0; timeout 10 "$TICKPIPE" serve --store sqlite: --http 127.0.0.1:0 2>"$TMP/e5" || rc=$?
+[ "$rc" = 2 ] || fail "sqlite: with no path: exit $rc: $(cat "$TMP/e5")"
+grep -q "store URL 'sqlite:' has no path" "$TMP/e5" || fail "no path not explained: $(cat "$TMP/e5")"
+ok "a missing SQLite file exits 1 creating nothing; sqlite: with no path exits 2"

@@ -1,6 +1,20 @@
 # common.sh - sourced by integration tests.
-# Gives: fail, free_port, wait_port, wait_for, cleanup registration, a temp dir.
+# Gives: need, fail, free_port, wait_port, wait_for, cleanup registration, a temp dir.
 set -euo pipefail
+# need CMD:PACKAGE...: stop, naming the Debian package of every CMD missing
+# (scripts/install-deps.sh --test installs them all; a minimal Debian has
+# almost none of them).
+need() {
+  local c miss=()
+  for c in "$@"; do command -v "${c%%:*}" >/dev/null 2>&1 || miss+=("${c%%:*} (Debian package ${c#*:})"); done
+  [ "${#miss[@]}" = 0 ] && return 0
+  echo "FAIL: missing ${miss[*]}: run scripts/install-deps.sh --test" >&2
+  exit 1
+}
+# What these helpers and most tests run.
+need python3:python3 awk:mawk getent:libc-bin unshare:util-linux mount:mount curl:curl openssl:openssl \
+  pgrep:procps
+[ -x /usr/bin/python3 ] || need /usr/bin/python3:python3
 : "${TICKPIPE:?TICKPIPE must point to the tickpipe binary (ctest sets it)}"
 : "${TP_SOURCE_DIR:?}" "${TP_BINARY_DIR:?}"
 TP_TOOLS_DIR="${TP_TOOLS_DIR:-$TP_BINARY_DIR/tests}"
@@ -59,3 +73,21 @@ start_sim() {
 }
 # summary_field LOG NAME: the value of NAME=... on capture's summary line in LOG.
 summary_field() { sed -n "s/^summary: .*\b$2=\([0-9.]*\).*/\1/p" "$1" | tail -1; }
+# with_localhost_v6_first CMD...: run CMD where the name localhost has ::1
+# first and 127.0.0.1 second, as a standard Debian /etc/hosts gives it:
+# directly when this machine's /etc/hosts does so, else in a private mount
+# namespace over a copy of it (util-linux's unshare; root, or a user
+# namespace; not inside a chroot, where / is no mount point).
+with_localhost_v6_first() {
+  case "$(getent ahosts localhost | head -1)" in ::1*) "$@"; return ;; esac
+  printf '::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\tlocalhost\n' >"$TMP/hosts.v6first"
+  local u=(unshare --mount)
+  [ "$(id -u)" = 0 ] || u+=(--map-root-user)
+  if ! "${u[@]}" true 2>"$TMP/unshare.err"; then
+    fail "this machine's localhost is not ::1 first (no '::1 localhost' in /etc/hosts) and no mount namespace" \
+      "can give it one: $(cat "$TMP/unshare.err"); add '::1 localhost' to /etc/hosts as Debian has it"
+  fi
+  "${u[@]}" /bin/sh -c 'mount --bind "$0" /etc/hosts && first=$(getent ahosts localhost | head -1) &&
+    case "$first" in ::1*) ;; *) echo "localhost does not resolve to ::1 first: $first" >&2; exit 97;; esac &&
+    exec "$@"' "$TMP/hosts.v6first" "$@"
+}

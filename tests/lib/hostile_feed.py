@@ -1,6 +1,6 @@
 """hostile_feed.py - a recording (feed/record.h format) of trade frames in
 which hostile trades are mixed with good ones, for the door's tests
-(core/trade_check.h): an empty symbol, control characters, a space, a
+(core/trade_check.h): an empty symbol, control characters, a leading space, a
 10,000-byte symbol, an unsubscribed symbol, zero, negative and infinite
 prices, negative and infinite volumes, times 0, -1000, two days back, ten
 minutes and ten years ahead.
@@ -30,7 +30,7 @@ def hostile(now, unsubscribed):
     bad("symbol_empty", s="")
     bad("symbol_characters", s="AA\nPL")
     bad("symbol_characters", s="AAPL\r")
-    bad("symbol_characters", s="AA PL")
+    bad("symbol_characters", s=" AAPL")
     bad("symbol_characters", s="\u001b[31mAAPL")
     bad("symbol_too_long", s="A" * 10000)
     bad("symbol_too_long", s="B" * 65)

@@ -7,6 +7,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/resolve.h"
+#include "core/suggest.h"
 #include "core/trade.h"
 
 #include <stdio.h>
@@ -205,6 +207,47 @@ static void test_metrics_scaled_absent(void **state) {
     free(text);
 }
 
+/* RFC 8305 section 4: families interleaved from the first address's. */
+static void test_resolve_order(void **state) {
+    (void)state;
+    tp_addr a[5] = {{AF_INET6, "2001:db8::1"},
+                    {AF_INET6, "2001:db8::2"},
+                    {AF_INET6, "2001:db8::3"},
+                    {AF_INET, "192.0.2.1"},
+                    {AF_INET, "192.0.2.2"}};
+    tp_resolve_interleave(a, 5);
+    const char *want[5] = {"2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2", "2001:db8::3"};
+    for (int i = 0; i < 5; i++) assert_string_equal(a[i].text, want[i]);
+    /* numeric names resolve to themselves, one address */
+    tp_addr r[TP_RESOLVE_MAX];
+    char err[256];
+    assert_int_equal(tp_resolve("127.0.0.1", r, TP_RESOLVE_MAX, err, sizeof err), 1);
+    assert_string_equal(r[0].text, "127.0.0.1");
+    assert_int_equal(tp_resolve("::1", r, TP_RESOLVE_MAX, err, sizeof err), 1);
+    assert_int_equal(r[0].family, AF_INET6);
+    assert_true(tp_resolve("no-such-host.invalid", r, TP_RESOLVE_MAX, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "cannot resolve no-such-host.invalid"));
+}
+
+static void test_suggest(void **state) {
+    (void)state;
+    assert_int_equal(tp_edit_distance("http", 4, "http"), 0);
+    assert_int_equal(tp_edit_distance("htpp", 4, "http"), 1); /* substitution */
+    assert_int_equal(tp_edit_distance("htp", 3, "http"), 1);  /* insertion */
+    assert_int_equal(tp_edit_distance("thtp", 4, "http"), 1); /* swap */
+    assert_int_equal(tp_edit_distance("sqlit", 5, "sqlite"), 1);
+    assert_int_equal(tp_edit_distance("", 0, "abc"), 3);
+    const char *flags[] = {"http", "store", "symbols", "no-http"};
+    assert_string_equal(tp_suggest("htpp", 4, flags, 4), "http");
+    assert_string_equal(tp_suggest("smybols", 7, flags, 4), "symbols");
+    assert_string_equal(tp_suggest("STORE", 5, flags, 4), "store");
+    assert_null(tp_suggest("frobnicate", 10, flags, 4));
+    assert_null(tp_suggest("xy", 2, flags, 4)); /* 2 edits of 2 letters: not a typo */
+    const char *schemes[] = {"sqlite", "postgresql", "postgres", "clickhouse"};
+    assert_string_equal(tp_suggest("sqlit:x.db", 5, schemes, 4), "sqlite");
+    assert_null(tp_suggest("mysql", 5, schemes, 4));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_reuse),
@@ -214,6 +257,8 @@ int main(void) {
         cmocka_unit_test(test_scrub),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_metrics_scaled_absent),
+        cmocka_unit_test(test_resolve_order),
+        cmocka_unit_test(test_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,7 +46,10 @@ static void test_symbols(void **state) {
     assert_int_equal(chk_sym("AA\nPL", 5), TP_REJECT_SYMBOL_CHARS);
     assert_int_equal(chk_sym("AAPL\r", 5), TP_REJECT_SYMBOL_CHARS);
     assert_int_equal(chk_sym("AA\0PL", 5), TP_REJECT_SYMBOL_CHARS);
-    assert_int_equal(chk_sym("AA PL", 5), TP_REJECT_SYMBOL_CHARS);
+    assert_int_equal(chk_sym("IC MARKETS:1", 12), TP_REJECT_NONE); /* Finnhub's forex venues */
+    assert_int_equal(chk_sym(" AAPL", 5), TP_REJECT_SYMBOL_CHARS);
+    assert_int_equal(chk_sym("AAPL ", 5), TP_REJECT_SYMBOL_CHARS);
+    assert_int_equal(chk_sym(" ", 1), TP_REJECT_SYMBOL_CHARS);
     assert_int_equal(chk_sym("AAPL\x7f", 5), TP_REJECT_SYMBOL_CHARS);
     assert_int_equal(chk_sym("\x1b[31m", 5), TP_REJECT_SYMBOL_CHARS);
     assert_int_equal(chk_sym("A\xff", 2), TP_REJECT_SYMBOL_CHARS);         /* not UTF-8 */
