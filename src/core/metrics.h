@@ -1,8 +1,8 @@
 /* metrics.h - process-wide counters, gauges and histograms.
  *
- * The only global mutable state tickpipe has. A module registers its metrics
- * once (at start-up or lazily; registration takes a lock and is idempotent by
- * name+labels) and keeps the returned pointer; updates are lock-free atomics
+ * Global mutable state, beside the log level (set once at start). A module
+ * registers its metrics once (at start-up or lazily; registration takes a
+ * lock and is idempotent by name+labels) and keeps the returned pointer; updates are lock-free atomics
  * callable from any thread. tp_metrics_render() writes the Prometheus text
  * exposition format for /metrics.
  *
