@@ -91,8 +91,13 @@ static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags 
     if (!scfg->url) scfg->url = r->ws_url;
     if (!scfg->rest_url) scfg->rest_url = r->rest_url;
     scfg->token = sc.token;
-    tp_info("run", "no FINNHUB_API_TOKEN: using the built-in simulator at %s (%.0f trades/s, %zu symbols)",
-            r->ws_url, rf->sim_rate, scfg->nsymbols);
+    char rate[48];
+    if (rf->sim_rate > 0)
+        snprintf(rate, sizeof rate, "%.0f trades/s", rf->sim_rate);
+    else
+        snprintf(rate, sizeof rate, "as fast as run takes them");
+    tp_info("run", "no FINNHUB_API_TOKEN: using the built-in simulator at %s (%s, %zu symbols)", r->ws_url, rate,
+            scfg->nsymbols);
     return -1;
 }
 

@@ -17,3 +17,10 @@ check "--http 'foo': expected" --http foo
 check "store URL 'mysql://x' names no store" --store mysql://x
 check "store URL 'sqlite:' has no path" --store sqlite:
 ok "bad --http and --store exit 2 before the simulator starts or data/ is created"
+
+# --sim-rate 0 means as fast as possible, as simulate --rate 0 does
+timeout 60 "$TICKPIPE" run --sim-rate 0 --max-trades 5000 --no-http --store "sqlite:$TMP/fast.db" >"$TMP/out" 2>"$TMP/err" ||
+  fail "run --sim-rate 0: $(tail -3 "$TMP/err")"
+grep -q "built-in simulator at .* (as fast as run takes them" "$TMP/err" || fail "run --sim-rate 0: $(head -3 "$TMP/err")"
+[ "$(sqlite3 -batch -noheader "$TMP/fast.db" "SELECT count(*) FROM trades")" = 5000 ] || fail "run --sim-rate 0 stored no 5000 trades"
+ok "run --sim-rate 0 runs the simulator as fast as run takes its trades (simulate --rate 0 alike)"
