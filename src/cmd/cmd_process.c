@@ -184,6 +184,7 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
     pc.win.idle_expiry_ms = wf->idle_expiry_ms;
     pc.win.external_watermark = 1;
     pc.win.max_ahead_ms = ck->max_ahead_ms;
+    pc.win.clock_bound = 1;
     pr->c.limits = (tp_trade_limits){ck->max_age_ms, ck->max_ahead_ms};
     pc.flush_interval_ms = wf->flush_interval_ms;
     pr->c.offsets_interval_ms = wf->flush_interval_ms;

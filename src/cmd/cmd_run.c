@@ -112,6 +112,7 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
     pcfg.win.emit_interval_ms = wf->emit_interval_ms;
     pcfg.win.idle_expiry_ms = wf->idle_expiry_ms;
     pcfg.win.max_ahead_ms = max_ahead_ms;
+    pcfg.win.clock_bound = 1;
     pcfg.flush_interval_ms = wf->flush_interval_ms;
     pcfg.flush_max_trades = (size_t)wf->flush_max_trades;
     pcfg.on_durable = on_durable;

@@ -245,6 +245,7 @@ static int rb_fold(rb_ctx *x) {
 static int rb_on_trade(void *ud, const tp_trade *t, int64_t ingest_ms) {
     (void)ingest_ms;
     rb_ctx *x = ud;
+    if (t->ts_ms > x->limit) return 0; /* stored before the door: reported at start, left out */
     if (!tp_batch_copy_trade(&x->p->scratch, t)) {
         x->rc = TP_ENOMEM;
         return 1;

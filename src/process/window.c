@@ -90,6 +90,7 @@ struct tp_windows {
 };
 
 void tp_window_config_default(tp_window_config *c) {
+    memset(c, 0, sizeof *c);
     c->allowed_lateness_ms = 15000;
     c->emit_interval_ms = 1000;
     c->idle_expiry_ms = 600000;
@@ -290,20 +291,19 @@ static int64_t first_end(const family *f, int64_t ts) {
     return floordiv(lo, f->slide) * f->slide + f->slide + f->size;
 }
 
-/* The newest event time that may move the watermark: max_ahead_ms past
- * the wall clock (INT64_MAX without a bound). */
-static int64_t ahead_limit(const tp_windows *w) {
-    if (w->cfg.max_ahead_ms <= 0) return INT64_MAX;
-    return tp_now_ms() + w->cfg.max_ahead_ms;
+/* The newest event time that may move the watermark: the wall clock with
+ * clock_bound (INT64_MAX without). */
+static int64_t clock_limit(const tp_windows *w) {
+    return w->cfg.clock_bound ? tp_now_ms() : INT64_MAX;
 }
 
 int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t floor_ms, size_t *late) {
     size_t nlate = 0;
     int rc = 0;
-    int64_t limit = ahead_limit(w);
+    int64_t limit = clock_limit(w);
     for (size_t k = 0; k < n; k++) {
         const tp_trade *tr = &t[k];
-        if (!isfinite(tr->price) || !isfinite(tr->volume) || tr->volume < 0 || tr->ts_ms > limit) {
+        if (!isfinite(tr->price) || !isfinite(tr->volume) || tr->volume < 0) {
             w->skipped++;
             continue;
         }
@@ -348,9 +348,10 @@ int tp_windows_add_since(tp_windows *w, const tp_trade *t, size_t n, int64_t flo
                     fold_candle(x, tr);
             }
         }
-        if (ts > w->max_ts) {
-            w->max_ts = ts;
-            int64_t nwm = sat_sub(ts, w->cfg.allowed_lateness_ms);
+        int64_t wts = ts > limit ? limit : ts; /* no later than the wall clock */
+        if (wts > w->max_ts) {
+            w->max_ts = wts;
+            int64_t nwm = sat_sub(wts, w->cfg.allowed_lateness_ms);
             if (!w->cfg.external_watermark && !w->hold && nwm > w->watermark) w->watermark = nwm;
         }
     }
@@ -364,7 +365,7 @@ int tp_windows_add(tp_windows *w, const tp_trade *t, size_t n, size_t *late) {
 }
 
 void tp_windows_advance(tp_windows *w, int64_t event_ms) {
-    int64_t limit = ahead_limit(w);
+    int64_t limit = clock_limit(w);
     if (event_ms > limit) event_ms = limit;
     int64_t nwm = sat_sub(event_ms, w->cfg.allowed_lateness_ms);
     if (nwm > w->watermark) w->watermark = nwm;

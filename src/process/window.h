@@ -26,8 +26,10 @@
  *  - one decision per trade: it is late (counted, folded nowhere) when the
  *    first of its windows to end (its 1 s candle) is final, else it is
  *    folded into every one of its windows, so it is in all or in none;
- *  - trades with a non-finite price or volume, or v < 0, or dated more than
- *    max_ahead_ms past the wall clock, are not folded (skipped).
+ *  - trades with a non-finite price or volume, or v < 0, are not folded
+ *    (skipped);
+ *  - with clock_bound, an event time past the wall clock counts as the
+ *    wall clock for the watermark.
  *
  * Threading: one tp_windows per processing thread. */
 #ifndef TP_WINDOW_H
@@ -49,10 +51,15 @@ typedef struct tp_window_config {
      * tp_windows_advance() does; the pipeline uses this to drive the
      * watermark from the slowest input partition. */
     int external_watermark;
-    /* The watermark never passes the wall clock by more than this: a trade
-     * (or an advance) dated later is not folded (counted as skipped) and
-     * does not move it. 0 = no bound (the default here; the commands use
-     * --max-trade-ahead). */
+    /* 1: the watermark never passes the wall clock (minus the lateness): a
+     * trade (or an advance) dated later is folded as any other, but counts
+     * as dated now for the watermark and for idle expiry, so one trade
+     * from a fast clock cannot make the trades on time late. 0 (the
+     * default here): event time alone; run and process set it. */
+    int clock_bound;
+    /* The pipeline's restart rebuild leaves out stored trades (and open
+     * window rows) dated more than this after the wall clock: rows written
+     * before the door (core/trade_check.h) existed. 0 = keep them. */
     int64_t max_ahead_ms;
 } tp_window_config;
 
@@ -133,7 +140,7 @@ typedef struct tp_windows_stats {
     size_t symbols;       /* symbols with state */
     size_t open_windows;  /* windows held (all families) */
     uint64_t expired;     /* symbols forgotten after idle_expiry */
-    uint64_t skipped;     /* non-finite price/volume, v < 0, or past max_ahead_ms: not folded */
+    uint64_t skipped;     /* non-finite price/volume or v < 0: not folded */
     int64_t max_event_ms; /* highest event time seen (INT64_MIN before any) */
 } tp_windows_stats;
 void tp_windows_get_stats(const tp_windows *w, tp_windows_stats *out);

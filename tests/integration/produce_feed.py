@@ -63,7 +63,9 @@ def read_frame(c):
 def gen(nframes, seed):
     rnd = random.Random(seed)
     frames, want, nmsgs = [], [], 0
-    t = 1700000000000
+    # trade times from two minutes ago on (a few ms apart): the door
+    # (--max-trade-age, --max-trade-ahead) takes them as live trades
+    t = int(time.time() * 1000) - 120000
     for _ in range(nframes):
         items, syms = [], set()
         for _ in range(rnd.randint(1, 9)):

@@ -57,7 +57,7 @@ feed2=$!
 on_exit "kill $feed2 2>/dev/null; wait $feed2 2>/dev/null"
 wait_for 20 test -s "$TMP/port2"
 total2=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["trades"]))' "$TMP/want2.json")
-timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$(cat "$TMP/port2")" --token t --symbols AAPL,MSFT \
+timeout 120 "$TICKPIPE" produce --ws-url "ws://127.0.0.1:$(cat "$TMP/port2")" --token t --symbols "$syms" \
   --brokers "$boot" --topic zt --compression zstd --max-trades "$total2" --max-reconnects 0 2>"$TMP/produce2.log" \
   || fail "produce zstd exited $?: $(tail -5 "$TMP/produce2.log")"
 kafka_batches zt 0 >"$TMP/batches2"

@@ -663,6 +663,7 @@ static void test_poisoned_store_starts(void **state) {
     tp_pipeline_free(p);
 
     c.win.max_ahead_ms = 60000;
+    c.win.clock_bound = 1;
     memset(s, 0, sizeof *s);
     int rc = tp_pipeline_new(&c, &p, err, sizeof err);
     if (rc) fail_msg("restart on a poisoned store: %s", err);
