@@ -96,8 +96,8 @@ static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags 
         snprintf(rate, sizeof rate, "%.0f trades/s", rf->sim_rate);
     else
         snprintf(rate, sizeof rate, "as fast as run takes them");
-    tp_info("run", "no FINNHUB_API_TOKEN: using the built-in simulator at %s (%s, %zu symbols)", r->ws_url, rate,
-            scfg->nsymbols);
+    tp_info("run", "no FINNHUB_API_TOKEN: using the built-in simulator at %s (%s, %zu symbols)", r->ws_url,
+            rate, scfg->nsymbols);
     return -1;
 }
 
