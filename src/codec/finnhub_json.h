@@ -28,15 +28,8 @@
 #ifndef TP_FINNHUB_JSON_H
 #define TP_FINNHUB_JSON_H
 
+#include "feed/feed.h" /* tp_msg_info, tp_msg_type */
 #include "core/trade.h"
-
-typedef enum tp_msg_type { TP_MSG_TRADE, TP_MSG_PING, TP_MSG_ERROR, TP_MSG_UNKNOWN } tp_msg_type;
-
-typedef struct tp_msg_info {
-    tp_msg_type type;
-    tp_str text;    /* error msg or unknown type name, in the batch arena */
-    size_t ntrades; /* trades appended by this call */
-} tp_msg_info;
 
 int tp_finnhub_parse(const char *frame, size_t len, tp_batch *out, tp_msg_info *info, char *err,
                      size_t errlen);

@@ -31,6 +31,8 @@ typedef struct tp_trade {
     const tp_str *cond; /* "c": ncond items; an item with ptr NULL is null */
     int64_t recv_ms;    /* when the frame holding this trade was received */
     uint8_t id[16];     /* deterministic id, set by process/enrich */
+    int64_t trade_id;   /* the venue's own trade id (consecutive per symbol on Binance, Coinbase,
+                           Kraken); 0 = none (Finnhub) */
 } tp_trade;
 
 typedef struct tp_arena_block tp_arena_block;

@@ -14,10 +14,26 @@
 #ifndef TP_FEED_H
 #define TP_FEED_H
 
-#include "codec/finnhub_json.h" /* tp_msg_info, tp_msg_type: the generic message kinds */
 #include "core/trade.h"
 
 #include <stddef.h>
+
+/* The generic kinds of a feed's messages, whatever the venue writes. */
+typedef enum tp_msg_type {
+    TP_MSG_TRADE,     /* trades (appended to the batch) */
+    TP_MSG_PING,      /* the server's keep-alive in a data message (Finnhub's {"type":"ping"}) */
+    TP_MSG_ERROR,     /* the server reports an error: text */
+    TP_MSG_UNKNOWN,   /* a message type this feed does not know: text = its name */
+    TP_MSG_HEARTBEAT, /* a venue's heartbeat (Coinbase, Kraken): the connection is alive */
+    TP_MSG_CONTROL,   /* an answer to a request of ours (subscription acknowledged, status) */
+} tp_msg_type;
+
+typedef struct tp_msg_info {
+    tp_msg_type type;
+    tp_str text;    /* error msg or unknown type name, in the batch arena */
+    size_t ntrades; /* trades appended by this call */
+    int snapshot;   /* the trades are a venue's snapshot of recent trades (Kraken), not live ones */
+} tp_msg_info;
 
 /* What a server error or close text means. */
 typedef enum tp_feed_reason {

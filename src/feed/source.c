@@ -320,9 +320,11 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
     int stop = 0;
     switch (info.type) {
     case TP_MSG_PING:
+    case TP_MSG_HEARTBEAT:
         stat_add(&s->st_pings, s->m.pings, 1);
         s->delivered = 1;
         break;
+    case TP_MSG_CONTROL: s->delivered = 1; break;
     case TP_MSG_ERROR:
         stat_add(&s->st_errors, s->m.errors, 1);
         handle_error_msg(s, info.text);
