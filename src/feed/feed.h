@@ -71,6 +71,29 @@ typedef struct tp_feed_ops {
      * reconnecting, so two clients sharing a key do not evict each other in
      * a tight loop. */
     int key_in_use_min_delay_ms;
+
+    /* --- Venues beyond Finnhub (zero = the Finnhub behaviour) */
+    int needs_token;        /* 1: a connection needs a token (Finnhub); 0: public data */
+    const char *token_env;  /* the environment variable holding the token, or NULL */
+    const char *sym_prefix; /* "BINANCE:": stored symbols are PREFIX + the venue's name, as
+                               Finnhub writes the same venue's symbols; NULL for Finnhub */
+    /* A user's symbol (with or without sym_prefix, any case the venue
+     * allows) into the stored form ("btcusdt" -> "BINANCE:BTCUSDT"),
+     * NUL-terminated in out. 0, or TP_EINVAL with err ("not a Binance
+     * symbol: ..."). NULL: symbols are taken as given. */
+    int (*normalize_symbol)(const char *in, char *out, size_t outlen, char *err, size_t errlen);
+    /* One text message that subscribes (subscribe = 1) or unsubscribes n
+     * stored symbols at once, written in the venue's names; its length, or
+     * -1 if it does not fit outlen. NULL: one subscribe_msg per symbol. At
+     * most max_symbols_per_msg symbols per call (0 = no limit). */
+    int (*subscribe_many)(const char *const *symbols, size_t n, int subscribe, char *out, size_t outlen);
+    int max_symbols_per_msg;
+    double max_msgs_per_s;     /* messages a client may send a second (Binance: 5); 0 = no limit */
+    int64_t lifetime_ms;       /* the venue closes a connection this long after it opened (Binance:
+                                  24 h); 0 = no limit. Hand over to a new connection before. */
+    int subscribe_deadline_ms; /* the venue closes a connection not subscribed within this (Coinbase:
+                                  5000); 0 = none */
+    int64_t heartbeat_ms;      /* the venue's own heartbeat or ping period when subscribed; 0 = none */
 } tp_feed_ops;
 
 extern const tp_feed_ops tp_feed_finnhub;

@@ -107,4 +107,6 @@ const tp_feed_ops tp_feed_finnhub = {
     .reason_words = finnhub_reason_words,
     .symbol_exists = tp_rest_symbol_exists,
     .key_in_use_min_delay_ms = 10000,
+    .needs_token = 1,
+    .token_env = "FINNHUB_TOKEN",
 };
