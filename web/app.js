@@ -75,7 +75,13 @@
   }
 
   // ---- feed gaps ----
-  const intervalMs = () => (state.interval === '1s' ? 1000 : 60000);
+  // "5m" -> 300000; the server rolls intervals other than 1s and 1m up from
+  // the stored 1 s or 1 min candles (its base), whose live pushes then
+  // mean "this bucket changed"
+  const UNIT_MS = { s: 1000, m: 60000, h: 3600000, d: 86400000 };
+  const msOf = (iv) => parseInt(iv, 10) * UNIT_MS[iv[iv.length - 1]];
+  const intervalMs = () => msOf(state.interval);
+  const baseSeconds = () => (intervalMs() % 60000 === 0 ? 60 : 1);
   // ms -> fractional logical index over the bars on the chart (between two
   // bars by linear interpolation, past either end by whole intervals)
   function logicalOf(ms, starts) {
@@ -310,6 +316,23 @@
     if (state.symbol) loadData();
   }
 
+  // ---- rolled-up intervals, live ----
+  const refresh = { from: null, timer: null };
+  function refreshBucket(start) {
+    if (refresh.from === null || start < refresh.from) refresh.from = start;
+    if (refresh.timer) return;
+    refresh.timer = setTimeout(async () => {
+      const from = refresh.from, iv = state.interval, sym = state.symbol, seq = state.loadSeq;
+      refresh.from = null;
+      refresh.timer = null;
+      try {
+        const c = await getJSON(`/api/candles?symbol=${encodeURIComponent(sym)}&interval=${iv}&from=${from}`);
+        if (seq !== state.loadSeq || iv !== state.interval || sym !== state.symbol) return;
+        for (const row of c.candles) { state.live.candles++; upsertCandle(row); }
+      } catch (e) { /* the next push tries again */ }
+    }, 1000);
+  }
+
   // ---- /ws ----
   function subscribe() {
     if (state.ws && state.wsUp && state.symbol) state.ws.send(JSON.stringify({ symbol: state.symbol }));
@@ -328,8 +351,14 @@
       state.live.trades += m.data.length;
       addTrades(m.data);
     } else if (m.type === 'candles') {
-      const want = state.interval === '1s' ? 1 : 60;
-      for (const c of m.data) if (c.interval === want) { state.live.candles++; upsertCandle(c); }
+      const iv = intervalMs();
+      if (iv === 1000 || iv === 60000) {
+        for (const c of m.data) if (c.interval * 1000 === iv) { state.live.candles++; upsertCandle(c); }
+      } else {
+        // a rolled-up interval: a pushed part changes its bucket, which is
+        // fetched again (at most once a second) so it stays exact
+        for (const c of m.data) if (c.interval === baseSeconds()) refreshBucket(Math.floor(c.start / iv) * iv);
+      }
     } else if (m.type === 'averages') {
       state.live.averages += m.data.length;
       addAverages(m.data);

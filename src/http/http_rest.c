@@ -2,7 +2,9 @@
  *
  *   GET /api/symbols
  *   GET /api/trades?symbol=S[&from=MS][&to=MS][&limit=N]
- *   GET /api/candles?symbol=S[&interval=1s|1m][&from=MS][&to=MS][&limit=N]
+ *   GET /api/candles?symbol=S[&interval=IV][&from=MS][&to=MS][&limit=N]
+ *       IV: 1s and 1m as stored; any other whole number of s, m, h or d up
+ *       to 7d (5m, 15m, 1h, 4h, 1d, 90s...) rolled up from them (rollup.h)
  *   GET /api/averages?symbol=S[&from=MS][&to=MS][&limit=N]
  *   GET /api/gaps?symbol=S[&from=MS][&to=MS][&limit=N]   feed gaps overlapping the range
  *
@@ -25,6 +27,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "feed/market_hours.h"
+#include "http/rollup.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +37,9 @@
 
 #define MOD "http"
 #define DEFAULT_LIMIT 1000
+/* The most stored candles one rolled-up answer reads (rollup.h): a limit
+ * of candles that would need more is lowered to fit. */
+#define ROLLUP_MAX_ROWS 500000
 
 void tp_http_error(tp_http_resp *r, int status, const char *fmt, ...) {
     char msg[512];
@@ -145,7 +151,7 @@ typedef struct params {
     const char *symbol;
     int64_t from, to;
     int64_t limit;
-    int interval_s;
+    int64_t interval_s;
 } params;
 
 /* A number parameter: decimal digits only, from min to max. Stricter than
@@ -250,12 +256,11 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
             if (strict_i64(val, "limit", 1, max_limit, &p->limit, r)) return -1;
             break;
         case P_INTERVAL:
-            if (!strcmp(val, "1s"))
-                p->interval_s = 1;
-            else if (!strcmp(val, "1m"))
-                p->interval_s = 60;
-            else {
-                tp_http_error(r, 400, "interval must be 1s or 1m");
+            if (tp_rollup_parse_interval(val, &p->interval_s)) {
+                tp_http_error(r, 400,
+                              "interval: '%.20s' is not an interval: a whole number and s, m, h or d, "
+                              "from 1s to 7d (1s, 5s, 1m, 5m, 15m, 1h, 4h, 1d...)",
+                              val);
                 return -1;
             }
             break;
@@ -310,6 +315,25 @@ static int on_gap(void *ud, const tp_gap_row *g) {
                                  "connection", (int)g->connection, "expected", expected));
 }
 
+/* Candles of an interval the store does not keep, folded from those it
+ * does (rollup.h); rows into w, oldest first. */
+static int rolled_up(tp_sink *sink, const tp_query *q, int64_t interval_s, rows *w, char *err,
+                     size_t errlen) {
+    tp_rollup ru;
+    tp_rollup_init(&ru, interval_s);
+    tp_query base;
+    tp_rollup_query(&ru, q, ROLLUP_MAX_ROWS, &base);
+    int rc = tp_sink_query_candles(sink, &base, tp_rollup_add, &ru, err, errlen);
+    if (!rc) {
+        tp_rollup_finish(&ru);
+        tp_rollup_trim(&ru, &base, q->limit);
+        if (ru.oom) w->oom = 1;
+        for (size_t i = 0; i < ru.n && !w->oom; i++) on_candle(w, &ru.out[i]);
+    }
+    tp_rollup_free(&ru);
+    return rc;
+}
+
 static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char *err) {
     tp_warn(MOD, "store query failed: %s", err);
     tp_http_store_reset(st);
@@ -360,7 +384,7 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
                   .from_ms = p.from,
                   .to_ms = p.to,
                   .limit = (int)p.limit,
-                  .interval_s = p.interval_s};
+                  .interval_s = (int)p.interval_s};
     rows w = {json_array(), 0};
     char err[256] = "";
     int rc;
@@ -373,7 +397,10 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
         rc = tp_sink_query_trades(st->sink, &q, on_trade, &w, err, sizeof err), key = "trades";
         break;
     case R_CANDLES:
-        rc = tp_sink_query_candles(st->sink, &q, on_candle, &w, err, sizeof err), key = "candles";
+        rc = p.interval_s == 1 || p.interval_s == 60
+                 ? tp_sink_query_candles(st->sink, &q, on_candle, &w, err, sizeof err)
+                 : rolled_up(st->sink, &q, p.interval_s, &w, err, sizeof err);
+        key = "candles";
         break;
     case R_GAPS: rc = tp_sink_query_gaps(st->sink, &q, on_gap, &w, err, sizeof err), key = "gaps"; break;
     default:
@@ -392,7 +419,10 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     }
     json_t *o = json_object();
     if (p.symbol) json_object_set_new(o, "symbol", json_string(p.symbol));
-    if (route == R_CANDLES) json_object_set_new(o, "interval", json_string(p.interval_s == 1 ? "1s" : "1m"));
+    if (route == R_CANDLES) {
+        char iv[24];
+        json_object_set_new(o, "interval", json_string(tp_rollup_interval_text(p.interval_s, iv, sizeof iv)));
+    }
     json_object_set_new(o, "count", json_integer((json_int_t)json_array_size(w.arr)));
     json_object_set_new(o, key, w.arr);
     tp_http_json(r, o);

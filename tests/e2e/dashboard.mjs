@@ -91,6 +91,32 @@ try {
   await wait((n) => window.tickpipe.state.candles.size > n, n1, 'a new live 1s candle');
   ok('1s interval shows 1-second candles, new ones arrive live');
 
+  // rolled-up intervals: 5m candles equal the REST API's, and the open one
+  // is refreshed live as its 1-minute parts change
+  await page.click('#iv-5m');
+  await wait(() => window.tickpipe.state.interval === '5m' && window.tickpipe.state.candles.size >= 1 &&
+    [...window.tickpipe.state.candles.values()].every((c) => c.interval === 300), null, '5m candles');
+  const shown = await page.evaluate(() => [...window.tickpipe.state.candles.values()]);
+  const sym = await page.$eval('#symbol', (e) => e.value);
+  const rest = await (await fetch(`${base}/api/candles?symbol=${encodeURIComponent(sym)}&interval=5m`)).json();
+  if (rest.interval !== '5m') fail('REST interval echo: ' + rest.interval);
+  const byStart = new Map(rest.candles.map((c) => [c.start, c]));
+  shown.forEach((c, i) => {
+    const r = byStart.get(c.start);
+    if (!r) fail(`5m candle at ${c.start} not in the REST answer`);
+    if (c.start % 300000) fail(`5m candle start ${c.start} not on a 5-minute boundary`);
+    if (r.open !== c.open) fail(`5m ${c.start} open: shown ${c.open}, REST ${r.open}`);
+    // the newest may have taken more trades since it was drawn
+    if (i === shown.length - 1) {
+      if (r.count < c.count || c.count < 1) fail(`5m newest count: shown ${c.count}, REST ${r.count}`);
+    } else {
+      for (const k of ['high', 'low', 'close', 'count']) if (r[k] !== c[k]) fail(`5m ${c.start} ${k}: shown ${c[k]}, REST ${r[k]}`);
+    }
+  });
+  const live0 = await page.evaluate(() => window.tickpipe.state.live.candles);
+  await wait((n) => window.tickpipe.state.live.candles > n, live0, 'a live refresh of the open 5m candle');
+  ok(`5m interval: ${shown.length} candles equal to REST, the open one refreshed live`);
+
   await page.waitForTimeout(300); // let the last frame paint for the screenshot
   await page.screenshot({ path: shot });
   ok('screenshot ' + shot);

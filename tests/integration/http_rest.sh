@@ -130,7 +130,53 @@ for sym in by:
         for a, r in zip(api["averages"], want):
             for k in ["window_start", "window_end", "price_volume_multiply", "trade_count"]: eq(k, a[k], r[k])
             eq("final", a["final"], bool(r["final"]))
-print(f"{checked} values equal to the database's")
+
+# rolled-up intervals: recomputed here from the stored trades (the sqlite3
+# CLI's rows), bucket by bucket: open/close of the first/last trade, high,
+# low, sums, VWAP from sums; buckets overlapping [from, to), the newest `limit`
+def rollup_want(sym, ms, frm=None, to=None, limit=1000):
+    rows = oracle("SELECT price, volume, trade_timestamp AS ts FROM trades WHERE symbol=? ORDER BY trade_timestamp", sym)
+    lo = frm // ms * ms if frm else None
+    hi = -(-to // ms) * ms if to else None
+    b = {}
+    for r in rows:
+        if (lo is not None and r["ts"] < lo) or (hi is not None and r["ts"] >= hi): continue
+        k = r["ts"] // ms * ms
+        c = b.setdefault(k, {"open": r["price"], "high": r["price"], "low": r["price"], "volume": 0.0, "pv": 0.0, "n": 0})
+        c["high"] = max(c["high"], r["price"]); c["low"] = min(c["low"], r["price"])
+        c["close"] = r["price"]; c["volume"] += r["volume"]; c["pv"] += r["price"] * r["volume"]; c["n"] += 1
+    return [(k, b[k]) for k in sorted(b)][-limit:]
+rolled, finals = 0, set()
+for sym in by:
+    for iv, ms in [("5s", 5000), ("15s", 15000), ("90s", 90000), ("5m", 300000), ("60m", 3600000), ("1d", 86400000)]:
+        for frm, to, limit in [(None, None, None), (None, None, 2), (1700000031000, 1700000044000, None)]:
+            q = f"/api/candles?symbol={urllib.parse.quote(sym)}&interval={iv}"
+            if frm: q += f"&from={frm}&to={to}"
+            if limit: q += f"&limit={limit}"
+            api = get(q)
+            eq("interval echo", api["interval"], "1h" if iv == "60m" else iv)
+            want = rollup_want(sym, ms, frm, to, limit or 1000)
+            eq(f"{q} count", api["count"], len(want))
+            assert want, f"no trades for {q}"
+            for a, (start, w) in zip(api["candles"], want):
+                eq(f"{q} start", a["start"], start); eq(f"{q} interval", a["interval"], ms // 1000)
+                for k in ["open", "high", "low", "close", "volume"]: eq(f"{q} {k}", a[k], w[k])
+                eq(f"{q} count", a["count"], w["n"])
+                eq(f"{q} vwap", a["vwap"], w["pv"] / w["volume"] if w["volume"] > 0 else None)
+                eq(f"{q} incomplete", a["incomplete"], False)
+                # the seed's windows are all final: a bucket is final once it
+                # ended by its newest part's update, or a later bucket exists
+                biv = 1 if ms < 60000 or ms % 60000 else 60
+                upd = oracle(f"SELECT max(updated_ms) AS u FROM candles WHERE symbol=? AND interval_s={biv} "
+                             f"AND start_ms >= {start} AND start_ms < {start + ms}", sym)[0]["u"]
+                later = oracle(f"SELECT count(*) AS n FROM candles WHERE symbol=? AND interval_s={biv} "
+                               f"AND start_ms >= {start + ms}", sym)[0]["n"]
+                eq(f"{q} final", a["final"], start + ms <= upd or later > 0)
+                finals.add(a["final"])
+                rolled += 1
+assert rolled > 100, rolled
+eq("rolled-up candles final and not", finals, {True, False})
+print(f"{checked} values equal to the database's ({rolled} rolled-up candles recomputed from the trades)")
 EOF
 $PY "$TMP/check.py" "$BASE" "$DB" || fail "REST answers differ from the database"
 ok "REST answers equal the database's rows"
@@ -176,14 +222,15 @@ done <<'EOF'
 /api/trades?symbol=AAPL&to=9223372036854775808|400|digits only
 /api/trades?symbol=AAPL&from=1e3|400|digits only
 /api/trades?symbol=AAPL&to=0x10|400|digits only
-/api/candles?symbol=AAPL&interval=1s%20|400|interval must be 1s or 1m
+/api/candles?symbol=AAPL&interval=1s%20|400|not an interval
 /api/candles?symbol=AAPL&interval=1s%0A|400|control character
 /api/candles?symbol=AAPL&limit=%2B5|400|digits only
 /api/averages?symbol=AAPL&limit=-1|400|digits only
 /api/gaps?symbol=AAPL&to=%2B5|400|digits only
 /api/gaps?symbol=AAPL&from=5%0D|400|control character
-/api/candles?symbol=AAPL&interval=5m|400|interval must be 1s or 1m
-/api/candles?symbol=AAPL&interval=|400|interval must be 1s or 1m
+/api/candles?symbol=AAPL&interval=5q|400|not an interval
+/api/candles?symbol=AAPL&interval=8d|400|from 1s to 7d
+/api/candles?symbol=AAPL&interval=|400|not an interval
 /api/averages?symbol=AAPL&interval=1s|400|unknown parameter 'interval'
 /api/symbols?symbol=AAPL|400|unknown parameter 'symbol'
 /api/nothing|404|no such endpoint
@@ -266,7 +313,7 @@ code=$(head_req /metrics) # its body grows with every request: the status, type 
   fail "HEAD /metrics: $code $(cat "$TMP/head.hdr")"
 code=$(curl -s --head -o "$TMP/head.hdr" -w '%{http_code}' "$BASE/no/such/page")
 [ "$code" = 404 ] && hdr content-type | grep -q '^application/json' || fail "HEAD of an unknown path: $code, want 404 JSON"
-code=$(head_req "/api/candles?symbol=AAPL&interval=7s")
+code=$(head_req "/api/candles?symbol=AAPL&interval=7q")
 [ "$code" = 400 ] || fail "HEAD /api/candles with a bad interval: $code, want 400 as GET gets"
 code=$(curl -s -o "$TMP/body" -D "$TMP/head.hdr" -w '%{http_code}' -X POST "$BASE/api/symbols")
 [ "$code" = 405 ] && [ "$(hdr allow)" = "GET, HEAD" ] || fail "POST: $code, want 405 with Allow: GET, HEAD"

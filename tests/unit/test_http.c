@@ -66,7 +66,10 @@ static void test_params(void **state) {
     expect_error("/api/trades", "symbol=A", "symbol=B", NULL, 400, "twice");
     expect_error("/api/trades", "symbol=A", "x=1", NULL, 400, "unknown parameter 'x'");
     expect_error("/api/trades", "symbol", NULL, NULL, 400, "empty");
-    expect_error("/api/candles", "symbol=A", "interval=1h", NULL, 400, "1s or 1m");
+    expect_error("/api/candles", "symbol=A", "interval=1x", NULL, 400, "not an interval");
+    expect_error("/api/candles", "symbol=A", "interval=8d", NULL, 400, "from 1s to 7d");
+    expect_error("/api/candles", "symbol=A", "interval=0m", NULL, 400, "not an interval");
+    expect_error("/api/candles", "symbol=A", "interval=", NULL, 400, "not an interval");
     expect_error("/api/averages", "symbol=A", "interval=1s", NULL, 400, "unknown parameter");
     expect_error("/api/symbols", "limit=1", NULL, NULL, 400, "unknown parameter");
     expect_error("/api/nope", NULL, NULL, NULL, 404, "no such endpoint");
