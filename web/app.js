@@ -183,6 +183,49 @@
     tr.appendChild(td);
   }
 
+  // ---- watchlist (/api/watchlist, polled) ----
+  function sparkline(points) {
+    const w = 64, h = 18, NS = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('width', w);
+    svg.setAttribute('height', h);
+    const ys = points.map((p) => p[1]).filter((v) => v != null);
+    if (ys.length >= 2) {
+      const lo = Math.min(...ys), hi = Math.max(...ys), span = hi - lo || 1;
+      const line = document.createElementNS(NS, 'polyline');
+      line.setAttribute('points', ys.map((v, i) => `${(i * (w - 2)) / (ys.length - 1) + 1},${h - 2 - ((v - lo) * (h - 4)) / span}`).join(' '));
+      line.setAttribute('fill', 'none');
+      line.setAttribute('stroke', ys[ys.length - 1] >= ys[0] ? '#26a69a' : '#ef5350');
+      line.setAttribute('stroke-width', '1.2');
+      svg.appendChild(line);
+    }
+    return svg;
+  }
+  async function loadWatchlist() {
+    let j;
+    try { j = await getJSON('/api/watchlist'); } catch (e) { return; }
+    state.watchlist = j.symbols;
+    const body = $('watchlist').tBodies[0];
+    body.replaceChildren();
+    for (const s of [...j.symbols].sort((a, b) => (a.symbol < b.symbol ? -1 : 1))) {
+      const tr = document.createElement('tr');
+      tr.dataset.symbol = s.symbol;
+      if (s.symbol === state.symbol) tr.className = 'sel';
+      cell(tr, s.symbol);
+      cell(tr, s.last_price == null ? '-' : s.last_price.toFixed(priceFormatFor(s.last_price).precision), 'num');
+      const pct = s.change_pct;
+      cell(tr, pct == null ? '-' : (pct > 0 ? '+' : '') + pct.toFixed(2) + '%', 'num ' + (pct > 0 ? 'up' : pct < 0 ? 'down' : ''));
+      cell(tr, fmtNum(s.trades_per_s, 1), 'num');
+      const td = document.createElement('td');
+      td.appendChild(sparkline(s.sparkline));
+      tr.appendChild(td);
+      tr.title = `day open ${fmtNum(s.day_open, 8)}, high ${fmtNum(s.day_high, 8)}, low ${fmtNum(s.day_low, 8)}, ` +
+        `volume ${fmtNum(s.day_volume, 4)}, ${s.day_trade_count} trades today (UTC)`;
+      tr.addEventListener('click', () => selectSymbol(s.symbol));
+      body.appendChild(tr);
+    }
+  }
+
   function addTrades(rows) {
     for (const t of rows) {
       if (state.tapeIds.has(t.id)) continue;
@@ -300,6 +343,7 @@
 
   function selectSymbol(s) {
     state.symbol = s;
+    for (const tr of $('watchlist').tBodies[0].rows) tr.classList.toggle('sel', tr.dataset.symbol === s);
     $('symbol').value = s;
     const u = new URL(location.href);
     u.searchParams.set('symbol', s);
@@ -397,6 +441,8 @@
   chart.timeScale().subscribeSizeChange(drawGaps);
   loadSymbols();
   setInterval(loadSymbols, 10000); // symbols that appear later
+  loadWatchlist();
+  setInterval(loadWatchlist, 2000);
   setInterval(() => loadGaps(), 10000); // gaps found since
   connect();
 })();

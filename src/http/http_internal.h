@@ -231,4 +231,8 @@ int tp_http_worker_submit(tp_http *h, tp_http_job *j);
 /* [svc] take the answered jobs (a list through ->next), oldest first. */
 tp_http_job *tp_http_worker_done(tp_http *h);
 
+/* /api/watchlist (watchlist.c): every symbol's row appended to arr, the
+ * day and rate taken at now_ms. 0, or a store error with err. */
+int tp_http_watchlist(tp_sink *sink, int64_t now_ms, json_t *arr, char *err, size_t errlen);
+
 #endif

@@ -7,6 +7,7 @@
  *       to 7d (5m, 15m, 1h, 4h, 1d, 90s...) rolled up from them (rollup.h)
  *   GET /api/averages?symbol=S[&from=MS][&to=MS][&limit=N]
  *   GET /api/gaps?symbol=S[&from=MS][&to=MS][&limit=N]   feed gaps overlapping the range
+ *   GET /api/watchlist   every symbol: last price, its UTC day, a sparkline (watchlist.c)
  *
  * Every parameter is checked before the store is touched: unknown or
  * repeated names, a missing or over-long symbol, a control character
@@ -342,7 +343,7 @@ static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char 
 
 /* The route of path and the parameters it allows; -1 (r filled with 404)
  * for no endpoint. */
-enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES, R_GAPS };
+enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES, R_GAPS, R_WATCHLIST };
 static int route_of(const char *path, unsigned *allowed, tp_http_resp *r) {
     if (!strcmp(path, "/api/symbols")) return *allowed = 0, R_SYMBOLS;
     if (!strcmp(path, "/api/trades")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_TRADES;
@@ -350,8 +351,11 @@ static int route_of(const char *path, unsigned *allowed, tp_http_resp *r) {
         return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT | P_INTERVAL, R_CANDLES;
     if (!strcmp(path, "/api/averages")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_AVERAGES;
     if (!strcmp(path, "/api/gaps")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_GAPS;
+    if (!strcmp(path, "/api/watchlist")) return *allowed = 0, R_WATCHLIST;
     tp_http_error(
-        r, 404, "no such endpoint; try /api/symbols, /api/trades, /api/candles, /api/averages or /api/gaps");
+        r, 404,
+        "no such endpoint; try /api/symbols, /api/trades, /api/candles, /api/averages, /api/gaps or "
+        "/api/watchlist");
     return -1;
 }
 
@@ -403,6 +407,9 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
         key = "candles";
         break;
     case R_GAPS: rc = tp_sink_query_gaps(st->sink, &q, on_gap, &w, err, sizeof err), key = "gaps"; break;
+    case R_WATCHLIST:
+        rc = tp_http_watchlist(st->sink, tp_now_ms(), w.arr, err, sizeof err), key = "symbols";
+        break;
     default:
         rc = tp_sink_query_averages(st->sink, &q, on_average, &w, err, sizeof err), key = "averages";
         break;

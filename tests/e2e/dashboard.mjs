@@ -91,6 +91,30 @@ try {
   await wait((n) => window.tickpipe.state.candles.size > n, n1, 'a new live 1s candle');
   ok('1s interval shows 1-second candles, new ones arrive live');
 
+  // the watchlist: a row per symbol with the REST watchlist's values, live
+  // (trades a second over zero while the writer runs); a click switches
+  await wait(() => document.querySelectorAll('#watchlist tbody tr').length >= 3, null, 'watchlist rows');
+  const wl = await (await fetch(`${base}/api/watchlist`)).json();
+  const rowsShown = await page.$$eval('#watchlist tbody tr', (trs) => trs.map((tr) => tr.dataset.symbol));
+  for (const s of wl.symbols) if (!rowsShown.includes(s.symbol)) fail(`watchlist lacks ${s.symbol}`);
+  for (const s of wl.symbols) {
+    if (!(s.trades_per_s > 0)) fail(`watchlist ${s.symbol}: trades_per_s ${s.trades_per_s} while trades arrive`);
+    if (!(s.sparkline.length >= 1)) fail(`watchlist ${s.symbol}: empty sparkline`);
+    if (s.day_open == null || s.change == null) fail(`watchlist ${s.symbol}: no day open or change`);
+  }
+  const msft = await page.$('#watchlist tbody tr[data-symbol="MSFT"]');
+  if (!msft) fail('no MSFT row in the watchlist');
+  await msft.click();
+  await wait(() => window.tickpipe.state.symbol === 'MSFT' && document.querySelector('#symbol').value === 'MSFT' &&
+    document.querySelector('#watchlist tr.sel') && document.querySelector('#watchlist tr.sel').dataset.symbol === 'MSFT',
+  null, 'a watchlist click switches to MSFT');
+  // the row's title holds the day's trade count: it grows as trades arrive
+  const title0 = await page.$eval('#watchlist tbody tr[data-symbol="MSFT"]', (tr) => tr.title);
+  if (!/ \d+ trades today/.test(title0)) fail('watchlist title: ' + title0);
+  await wait((t) => document.querySelector('#watchlist tbody tr[data-symbol="MSFT"]').title !== t, title0,
+    'the watchlist updates live');
+  ok(`watchlist: ${wl.symbols.length} symbols with live rates and sparklines; a click switches the chart`);
+
   // rolled-up intervals: 5m candles equal the REST API's, and the open one
   // is refreshed live as its 1-minute parts change
   await page.click('#iv-5m');

@@ -174,6 +174,30 @@ for sym in by:
                 eq(f"{q} final", a["final"], start + ms <= upd or later > 0)
                 finals.add(a["final"])
                 rolled += 1
+# the watchlist: each symbol's UTC day recomputed from its stored trades
+wl = get("/api/watchlist")
+eq("watchlist count", wl["count"], len(db_syms))
+for s in db_syms:
+    sym = s["symbol"]
+    a = next(x for x in wl["symbols"] if x["symbol"] == sym)
+    d0 = s["last"] // 86400000 * 86400000
+    day = oracle(f"SELECT price, volume, trade_timestamp AS ts FROM trades WHERE symbol=? AND trade_timestamp >= {d0} "
+                 f"AND trade_timestamp < {d0 + 86400000} ORDER BY trade_timestamp", sym)
+    eq(f"{sym} day_start", a["day_start"], d0)
+    eq(f"{sym} day_open", a["day_open"], day[0]["price"])
+    eq(f"{sym} day_high", a["day_high"], max(r["price"] for r in day))
+    eq(f"{sym} day_low", a["day_low"], min(r["price"] for r in day))
+    eq(f"{sym} day_volume", a["day_volume"], sum(r["volume"] for r in day))
+    eq(f"{sym} day_trade_count", a["day_trade_count"], len(day))
+    eq(f"{sym} last_price", a["last_price"], day[-1]["price"])
+    eq(f"{sym} change", a["change"], day[-1]["price"] - day[0]["price"])
+    eq(f"{sym} change_pct", a["change_pct"], 100 * (day[-1]["price"] - day[0]["price"]) / day[0]["price"])
+    eq(f"{sym} trades_per_s (2023's trades, none in the last five minutes)", a["trades_per_s"], 0.0)
+    minutes = sorted({r["ts"] // 60000 * 60000 for r in day})[-60:]
+    closes = [[m, [r for r in day if r["ts"] // 60000 * 60000 == m][-1]["price"]] for m in minutes]
+    eq(f"{sym} sparkline", len(a["sparkline"]), len(closes))
+    for (t, c), (wt, wc) in zip(a["sparkline"], closes):
+        eq(f"{sym} sparkline time", t, wt); eq(f"{sym} sparkline close", c, wc)
 assert rolled > 100, rolled
 eq("rolled-up candles final and not", finals, {True, False})
 print(f"{checked} values equal to the database's ({rolled} rolled-up candles recomputed from the trades)")

@@ -39,8 +39,8 @@ static void test_parse_interval(void **st) {
     assert_int_equal(s, 90);
     assert_int_equal(tp_rollup_parse_interval("7d", &s), 0);
     assert_int_equal(s, 7 * 86400);
-    const char *bad[] = {"", "m", "0m", "5", "5x", "5mm", "-1m", " 5m", "5 m", "8d", "604801s", "99999999999d",
-                         "1M"};
+    const char *bad[] = {"",    "m",   "0m", "5",       "5x",           "5mm", "-1m",
+                         " 5m", "5 m", "8d", "604801s", "99999999999d", "1M"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s = -7;
         assert_int_equal(tp_rollup_parse_interval(bad[i], &s), -1);
@@ -152,8 +152,8 @@ static void test_query_and_trim(void **st) {
     tp_query base;
     tp_rollup_query(&r, &q, 500000, &base);
     assert_int_equal(base.interval_s, 60);
-    assert_int_equal(base.from_ms, 0);      /* widened to whole buckets */
-    assert_int_equal(base.to_ms, 900000);   /* 600001 -> the end of its bucket */
+    assert_int_equal(base.from_ms, 0);    /* widened to whole buckets */
+    assert_int_equal(base.to_ms, 900000); /* 600001 -> the end of its bucket */
     assert_int_equal(base.limit, (3 + 1) * 5);
     /* a limit too large for the row cap is lowered */
     tp_rollup r2;
@@ -191,8 +191,9 @@ static void test_query_and_trim(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_interval), cmocka_unit_test(test_fold), cmocka_unit_test(test_final_rule),
-        cmocka_unit_test(test_alignment), cmocka_unit_test(test_query_and_trim),
+        cmocka_unit_test(test_parse_interval), cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_final_rule),     cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_query_and_trim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
