@@ -28,14 +28,39 @@
     live: { trades: 0, candles: 0, averages: 0, stats: 0 },
     loadSeq: 0,
     gaps: [], // feed gaps of the symbol overlapping the shown candles
+    tz: 'UTC', // or 'local': how times are shown (the data is UTC)
+    // candles a load asks for (?candles=N in the page's address, 10 to 5000)
+    page: Math.min(5000, Math.max(10, parseInt(new URLSearchParams(location.search).get('candles'), 10) || 1000)),
+    older: { loading: false, done: false }, // loading candles left of the oldest shown
   };
+
+  // ---- time, shown in UTC or local time ----
+  const pad = (n, w = 2) => String(n).padStart(w, '0');
+  function parts(ms) {
+    const d = new Date(ms), u = state.tz === 'UTC';
+    return {
+      y: u ? d.getUTCFullYear() : d.getFullYear(), mo: (u ? d.getUTCMonth() : d.getMonth()) + 1,
+      d: u ? d.getUTCDate() : d.getDate(), h: u ? d.getUTCHours() : d.getHours(),
+      mi: u ? d.getUTCMinutes() : d.getMinutes(), s: u ? d.getUTCSeconds() : d.getSeconds(),
+      ms: u ? d.getUTCMilliseconds() : d.getMilliseconds(),
+    };
+  }
+  const fmtTime = (ms) => { const p = parts(ms); return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}.${pad(p.ms, 3)}`; };
+  const fmtClock = (ms) => { const p = parts(ms); return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`; };
+  const fmtDay = (ms) => { const p = parts(ms); return `${p.y}-${pad(p.mo)}-${pad(p.d)}`; };
+  const tzName = () => (state.tz === 'UTC' ? 'UTC' : 'local time');
 
   // ---- chart ----
   const chart = LWC.createChart($('chart'), {
     autoSize: true,
     layout: { background: { color: '#171e26' }, textColor: '#b8c2cc' },
     grid: { vertLines: { color: '#1f2933' }, horzLines: { color: '#1f2933' } },
-    timeScale: { timeVisible: true, secondsVisible: true, borderColor: '#2c3845' },
+    timeScale: {
+      timeVisible: true, secondsVisible: true, borderColor: '#2c3845',
+      // 0-2: year, month, day marks; 3-4: time marks
+      tickMarkFormatter: (t, type) => (type <= 2 ? fmtDay(t * 1000) : type === 3 ? fmtClock(t * 1000).substring(0, 5) : fmtClock(t * 1000)),
+    },
+    localization: { timeFormatter: (t) => `${fmtDay(t * 1000)} ${fmtClock(t * 1000)}` },
     rightPriceScale: { borderColor: '#2c3845' },
     crosshair: { mode: 0 },
   });
@@ -48,12 +73,26 @@
     lastValueVisible: false, priceLineVisible: false,
   });
   chart.priceScale('vol').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
-  // For tests and the curious: window.tickpipe.state, .chart.
-  window.tickpipe = { state, chart };
+  // each candle's VWAP (null without volume: no point)
+  const vwapSeries = chart.addSeries(LWC.LineSeries, {
+    color: '#f0b429', lineWidth: 1, lastValueVisible: false, priceLineVisible: false,
+    crosshairMarkerVisible: false, title: 'VWAP',
+  });
+  // For tests and the curious: window.tickpipe.state, .chart, the series.
+  window.tickpipe = { state, chart, candleSeries, vwapSeries };
   candleSeries.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
 
-  function priceFormatFor(p) {
-    const precision = p >= 1000 ? 2 : p >= 1 ? 3 : p >= 0.01 ? 5 : 8;
+  // The instrument's precision: the most decimals its prices show (EUR/USD
+  // 1.08423 -> 5), at least 2, at most 10; from the size of the price when
+  // there are no prices to look at.
+  const decimals = (v) => { const t = String(v); if (t.includes('e')) return 10; const i = t.indexOf('.'); return i < 0 ? 0 : t.length - i - 1; };
+  function precisionOf(values) {
+    let p = 2;
+    for (const v of values) if (v != null && isFinite(v)) p = Math.max(p, Math.min(10, decimals(v)));
+    return p;
+  }
+  function priceFormatFor(p, seen) {
+    const precision = seen && seen.length ? precisionOf(seen) : p >= 1000 ? 2 : p >= 1 ? 3 : p >= 0.01 ? 5 : 8;
     return { type: 'price', precision, minMove: Math.pow(10, -precision) };
   }
 
@@ -64,14 +103,23 @@
     return { time: Math.floor(c.start / 1000), value: c.volume || 0,
       color: c.close >= c.open ? 'rgba(38,166,154,0.5)' : 'rgba(239,83,80,0.5)' };
   }
+  const vwapPoint = (c) => (c.vwap == null ? { time: Math.floor(c.start / 1000) } : { time: Math.floor(c.start / 1000), value: c.vwap });
   function redraw() {
     const rows = [...state.candles.values()].sort((a, b) => a.start - b.start);
     candleSeries.setData(rows.map(bar));
     volumeSeries.setData(rows.map(volBar));
+    vwapSeries.setData(rows.map(vwapPoint));
     state.lastBar = rows.length ? rows[rows.length - 1].start : 0;
     $('chart-empty').style.display = rows.length ? 'none' : '';
-    if (rows.length) candleSeries.applyOptions({ priceFormat: priceFormatFor(rows[rows.length - 1].close) });
+    if (rows.length) {
+      const recent = rows.slice(-200).flatMap((c) => [c.open, c.high, c.low, c.close]);
+      state.precision = precisionOf(recent);
+      candleSeries.applyOptions({ priceFormat: priceFormatFor(rows[rows.length - 1].close, recent) });
+    }
+    // a feed without volume (FX quotes): say so instead of an empty histogram
+    $('no-volume').style.display = rows.length && rows.every((c) => !c.volume) ? '' : 'none';
     drawGaps();
+    refreshReadout();
   }
 
   // ---- feed gaps ----
@@ -136,7 +184,7 @@
       el.dataset.connection = g.connection;
       if (g.expected === false) el.classList.add('closed');
       el.title = `feed gap (${g.reason}), ${fmtDuration(g.to - g.from)}: no trades between ` +
-        `${fmtTime(g.from)} and ${fmtTime(g.to)} UTC on connection ${g.connection}` +
+        `${fmtTime(g.from)} and ${fmtTime(g.to)} ${tzName()} on connection ${g.connection}` +
         (g.expected === false ? '; its market was closed, so no trades were expected' : '');
       layer.appendChild(el);
     }
@@ -162,6 +210,8 @@
       // lightweight-charts only updates the newest bar in place
       candleSeries.update(bar(c));
       volumeSeries.update(volBar(c));
+      vwapSeries.update(vwapPoint(c));
+      refreshReadout();
       state.lastBar = c.start;
       if (fresh) $('chart-empty').style.display = 'none';
     } else {
@@ -169,9 +219,61 @@
     }
   }
 
+  // ---- crosshair readout: the candle under the cursor (the newest otherwise) ----
+  function showReadout(c) {
+    const el = $('readout');
+    if (!c) { el.textContent = ''; return; }
+    const p = state.precision || 2;
+    const f = (v) => (v == null ? '-' : Number(v).toFixed(p));
+    el.replaceChildren();
+    const add = (k, v, cls) => {
+      const b = document.createElement('span');
+      b.className = 'k';
+      b.textContent = k;
+      const x = document.createElement('span');
+      x.textContent = v;
+      if (cls) x.className = cls;
+      el.append(b, x);
+    };
+    add('', `${fmtDay(c.start)} ${fmtClock(c.start)} ${tzName()}`);
+    add('O', f(c.open)); add('H', f(c.high)); add('L', f(c.low));
+    add('C', f(c.close), c.close >= c.open ? 'up' : 'down');
+    add('V', fmtNum(c.volume, 8)); add('VWAP', f(c.vwap)); add('trades', String(c.count));
+    if (!c.final) add('', 'open', 'dim');
+    if (c.incomplete) add('', 'incomplete: overlaps a feed gap', 'warn');
+  }
+  chart.subscribeCrosshairMove((param) => {
+    const c = param && param.time !== undefined ? state.candles.get(param.time * 1000) : null;
+    state.hover = c ? c.start : null;
+    showReadout(c || state.candles.get(state.lastBar));
+  });
+  const refreshReadout = () => showReadout(state.candles.get(state.hover != null ? state.hover : state.lastBar));
+
+  // ---- older candles, loaded as the view reaches the oldest shown ----
+  async function loadOlder() {
+    if (state.older.loading || state.older.done || !state.symbol || !state.candles.size) return;
+    state.older.loading = true;
+    const seq = state.loadSeq, oldest = Math.min(...state.candles.keys());
+    try {
+      const j = await getJSON(`/api/candles?symbol=${encodeURIComponent(state.symbol)}&interval=${state.interval}&to=${oldest}&limit=${state.page}`);
+      if (seq !== state.loadSeq) return;
+      if (j.candles.length < state.page) state.older.done = true; // the store has no more
+      if (!j.candles.length) return;
+      const range = chart.timeScale().getVisibleLogicalRange();
+      let added = 0;
+      for (const row of j.candles) if (!state.candles.has(row.start)) { state.candles.set(row.start, row); added++; }
+      state.older.loaded = (state.older.loaded || 0) + added;
+      redraw();
+      // keep the view where it was: the bars moved right by what was added
+      if (range) chart.timeScale().setVisibleLogicalRange({ from: range.from + added, to: range.to + added });
+      loadGaps(seq);
+    } catch (e) { /* tried again on the next scroll */ } finally { state.older.loading = false; }
+    // the view still reaches past the oldest bar: go on
+    const r = chart.timeScale().getVisibleLogicalRange();
+    if (r && r.from < 10 && !state.older.done) setTimeout(loadOlder, 0);
+  }
+
   // ---- tables ----
-  const fmtTime = (ms) => new Date(ms).toISOString().substring(11, 23);
-  const fmtClock = (ms) => new Date(ms).toISOString().substring(11, 19);
   function fmtNum(v, digits) {
     if (v == null || !isFinite(v)) return '-';
     return Number(v).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
@@ -212,7 +314,8 @@
       tr.dataset.symbol = s.symbol;
       if (s.symbol === state.symbol) tr.className = 'sel';
       cell(tr, s.symbol);
-      cell(tr, s.last_price == null ? '-' : s.last_price.toFixed(priceFormatFor(s.last_price).precision), 'num');
+      const prec = precisionOf([s.last_price, s.day_open, s.day_high, s.day_low, ...s.sparkline.map((p) => p[1])]);
+      cell(tr, s.last_price == null ? '-' : s.last_price.toFixed(prec), 'num');
       const pct = s.change_pct;
       cell(tr, pct == null ? '-' : (pct > 0 ? '+' : '') + pct.toFixed(2) + '%', 'num ' + (pct > 0 ? 'up' : pct < 0 ? 'down' : ''));
       cell(tr, fmtNum(s.trades_per_s, 1), 'num');
@@ -321,12 +424,13 @@
     const sym = encodeURIComponent(state.symbol);
     try {
       const [c, a, t] = await Promise.all([
-        getJSON(`/api/candles?symbol=${sym}&interval=${state.interval}&limit=1000`),
+        getJSON(`/api/candles?symbol=${sym}&interval=${state.interval}&limit=${state.page}`),
         getJSON(`/api/averages?symbol=${sym}&limit=${AVG_ROWS}`),
         getJSON(`/api/trades?symbol=${sym}&limit=${TAPE_ROWS}`),
       ]);
       if (seq !== state.loadSeq) return; // the user switched again meanwhile
       state.candles.clear();
+      state.older = { loading: false, done: c.candles.length < state.page };
       for (const row of c.candles) state.candles.set(row.start, row);
       redraw();
       chart.timeScale().scrollToRealTime();
@@ -435,9 +539,23 @@
   }
 
   // ---- start ----
+  {
+    const iv = new URLSearchParams(location.search).get('interval');
+    if (iv && document.querySelector(`.toggle button[data-interval="${CSS.escape(iv)}"]`)) setInterval_(iv);
+  }
   $('symbol').addEventListener('change', (e) => selectSymbol(e.target.value));
   for (const b of document.querySelectorAll('.toggle button')) b.addEventListener('click', () => setInterval_(b.dataset.interval));
-  chart.timeScale().subscribeVisibleLogicalRangeChange(drawGaps);
+  chart.timeScale().subscribeVisibleLogicalRangeChange((r) => {
+    drawGaps();
+    if (r && r.from < 10) loadOlder();
+  });
+  $('tz').addEventListener('click', () => {
+    state.tz = state.tz === 'UTC' ? 'local' : 'UTC';
+    $('tz').textContent = state.tz === 'UTC' ? 'UTC' : 'local';
+    chart.applyOptions({}); // formatters read state.tz: redraw the axis
+    redraw();
+    loadData();
+  });
   chart.timeScale().subscribeSizeChange(drawGaps);
   loadSymbols();
   setInterval(loadSymbols, 10000); // symbols that appear later
