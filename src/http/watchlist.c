@@ -96,7 +96,8 @@ int tp_http_watchlist(tp_sink *sink, int64_t now_ms, json_t *arr, char *err, siz
     if (!rc && l.oom) rc = TP_ENOMEM, snprintf(err, errlen, "out of memory listing the symbols");
     for (size_t i = 0; !rc && i < l.n; i++) {
         sym_row *s = &l.v[i];
-        int64_t day_start = s->last_ts >= 0 ? s->last_ts / DAY_MS * DAY_MS : -((-s->last_ts + DAY_MS - 1) / DAY_MS) * DAY_MS;
+        int64_t day_start =
+            s->last_ts >= 0 ? s->last_ts / DAY_MS * DAY_MS : -((-s->last_ts + DAY_MS - 1) / DAY_MS) * DAY_MS;
         tp_query q = {.symbol = s->symbol,
                       .from_ms = day_start ? day_start : 1,
                       .to_ms = day_start + DAY_MS,
@@ -107,7 +108,8 @@ int tp_http_watchlist(tp_sink *sink, int64_t now_ms, json_t *arr, char *err, siz
         rc = tp_sink_query_candles(sink, &q, on_candle, &d, err, errlen);
         if (rc) break;
         int64_t recent = 0;
-        tp_query q1 = {.symbol = s->symbol, .from_ms = now_ms - RATE_MS, .limit = RATE_MS / 1000 + 1, .interval_s = 1};
+        tp_query q1 = {
+            .symbol = s->symbol, .from_ms = now_ms - RATE_MS, .limit = RATE_MS / 1000 + 1, .interval_s = 1};
         rc = tp_sink_query_candles(sink, &q1, on_second, &recent, err, errlen);
         if (rc) break;
         json_t *spark = json_array();
@@ -120,12 +122,12 @@ int tp_http_watchlist(tp_sink *sink, int64_t now_ms, json_t *arr, char *err, siz
         json_t *o = json_pack("{s:s%,s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:b,s:o}", "symbol",
                               s->symbol, s->len, "last_price", num(s->last_price), "last_ts",
                               (json_int_t)s->last_ts, "trade_count", (json_int_t)s->trade_count, "day_start",
-                              (json_int_t)day_start, "day_open", d.have ? num(d.open) : json_null(), "day_high",
-                              d.have ? num(d.high) : json_null(), "day_low", d.have ? num(d.low) : json_null(),
-                              "day_volume", num(d.volume), "day_trade_count", (json_int_t)d.trades, "change",
-                              num(change), "change_pct", num(pct), "trades_per_s",
-                              json_real((double)recent / (RATE_MS / 1000)), "incomplete", d.incomplete,
-                              "sparkline", spark ? spark : json_array());
+                              (json_int_t)day_start, "day_open", d.have ? num(d.open) : json_null(),
+                              "day_high", d.have ? num(d.high) : json_null(), "day_low",
+                              d.have ? num(d.low) : json_null(), "day_volume", num(d.volume),
+                              "day_trade_count", (json_int_t)d.trades, "change", num(change), "change_pct",
+                              num(pct), "trades_per_s", json_real((double)recent / (RATE_MS / 1000)),
+                              "incomplete", d.incomplete, "sparkline", spark ? spark : json_array());
         if (!o || json_array_append_new(arr, o)) {
             rc = TP_ENOMEM;
             snprintf(err, errlen, "out of memory building the watchlist");
