@@ -53,7 +53,8 @@ try {
   });
   await wait(() => true, null, 'paint');
   let px = 0;
-  for (let i = 0; i < 50 && px < 20; i++) { px = await colored(); if (px < 20) await page.waitForTimeout(100); }
+  // up to 30 s, as every other wait here: painting takes longer on a loaded machine
+  for (let i = 0; i < 300 && px < 20; i++) { px = await colored(); if (px < 20) await page.waitForTimeout(100); }
   if (px < 20) fail(`no candles drawn on the chart canvas (${px} candle-coloured pixels)`);
   ok(`chart drawn (${px} candle-coloured pixels)`);
 

@@ -44,8 +44,21 @@ try {
   await wait(() => window.tickpipe.state.interval === '1s' && window.tickpipe.state.candles.size >= 50, null, '1 s candles');
 
   // the bands of the shown symbol against what the chart's time scale says
+  // Read until two reads 300 ms apart agree (at most 30 s): the chart
+  // settles (autoSize, scroll to the newest bar) in its own time, longer on a
+  // loaded machine than any fixed pause.
   const readBands = async () => {
-    await page.waitForTimeout(300); // let the chart settle (autoSize, scroll to the newest bar)
+    let prev = null;
+    for (let i = 0; i < 100; i++) {
+      await page.waitForTimeout(300);
+      const got = await readBandsOnce();
+      const key = JSON.stringify(got);
+      if (key === prev) return got;
+      prev = key;
+    }
+    fail('the chart did not settle: band positions still changing after 30 s');
+  };
+  const readBandsOnce = async () => {
     const got = await page.evaluate(() => {
       const ts = window.tickpipe.chart.timeScale();
       // the oracle, apart from the page's own arithmetic: the time scale's

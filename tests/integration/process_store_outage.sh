@@ -23,7 +23,9 @@ pg_eq() { [ "$(pg_count)" = "$1" ]; }
 wait_for 60 pg_ge 2000
 pg_kill
 wait_for 30 grep -q "store postgresql failed" "$TMP/proc.log"
-sleep 3 # a few retries while the server is down
+# a few retries while the server is down: waited for, not slept (a fixed
+# sleep on a loaded machine may see none)
+wait_for 60 grep -q 'store postgresql failed.* retry 3 ' "$TMP/proc.log"
 pg_restart
 wait "$PID_gen" || fail "generator failed"
 total=$(wc -l <"$TMP/oracle.csv")
