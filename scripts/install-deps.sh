@@ -30,6 +30,9 @@ test_pkgs+=(python3-cassandra)
 # Python's zoneinfo reads the IANA time zones from tzdata: the oracle of the
 # market-hours checks (America/New_York).
 test_pkgs+=(tzdata)
+# The REST answers validated against /api/openapi.json's schemas
+# (JSON Schema 2020-12): tests/integration/http_openapi.sh.
+test_pkgs+=(python3-jsonschema)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")

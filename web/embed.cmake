@@ -12,5 +12,6 @@ list(APPEND EMBED_FILES
   ${CMAKE_SOURCE_DIR}/web/index.html
   ${CMAKE_SOURCE_DIR}/web/app.js
   ${CMAKE_SOURCE_DIR}/web/style.css
-  ${TP_WEB_LWC})
-list(APPEND EMBED_SYMS tp_web_index_html tp_web_app_js tp_web_style_css tp_web_lwc_js)
+  ${TP_WEB_LWC}
+  ${CMAKE_SOURCE_DIR}/web/openapi.json)
+list(APPEND EMBED_SYMS tp_web_index_html tp_web_app_js tp_web_style_css tp_web_lwc_js tp_web_openapi_json)

@@ -26,6 +26,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/iso_time.h"
 #include "core/log.h"
 #include "feed/market_hours.h"
 #include "http/rollup.h"
@@ -99,12 +100,12 @@ json_t *tp_http_trade_json(const tp_trade *t, int64_t ingest_ms) {
 }
 
 json_t *tp_http_candle_json(const tp_candle *c) {
-    return json_pack("{s:o,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:b,s:b}", "symbol",
+    return json_pack("{s:o,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:b,s:b}", "symbol",
                      tp_http_str(c->symbol), "interval", (int)c->interval_s, "start", (json_int_t)c->start_ms,
                      "open", num(c->open), "high", num(c->high), "low", num(c->low), "close", num(c->close),
                      "volume", num(c->volume), "vwap", num(c->vwap), "count", (json_int_t)c->trade_count,
-                     "updated", (json_int_t)c->updated_ms, "final", c->final, "incomplete",
-                     c->incomplete != 0);
+                     "trade_count", (json_int_t)c->trade_count, "updated", (json_int_t)c->updated_ms, "final",
+                     c->final, "incomplete", c->incomplete != 0);
 }
 
 json_t *tp_http_average_json(const tp_average *a) {
@@ -145,14 +146,16 @@ void tp_http_store_reset(tp_http_store *st) {
 
 /* ---- parameters ---- */
 
-enum { P_SYMBOL = 1, P_FROM = 2, P_TO = 4, P_LIMIT = 8, P_INTERVAL = 16 };
-static const char *const k_param_names[] = {"symbol", "from", "to", "limit", "interval"};
+enum { P_SYMBOL = 1, P_FROM = 2, P_TO = 4, P_LIMIT = 8, P_INTERVAL = 16, P_TIMES = 32 };
+static const char *const k_param_names[] = {"symbol", "from", "to", "limit", "interval", "times"};
+#define NPARAMS 6
 
 typedef struct params {
     const char *symbol;
     int64_t from, to;
     int64_t limit;
     int64_t interval_s;
+    int iso; /* times=iso: times in the answer as ISO 8601 text */
 } params;
 
 /* A number parameter: decimal digits only, from min to max. Stricter than
@@ -211,7 +214,7 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
             return -1;
         }
         int which = -1;
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < NPARAMS; k++)
             if (strlen(k_param_names[k]) == nl && !strncmp(k_param_names[k], args[i], nl)) which = k;
         if (which < 0 || !(allowed & (1u << which))) {
             tp_http_error(r, 400, "unknown parameter '%.*s'", (int)(nl > 64 ? 64 : nl), args[i]);
@@ -246,7 +249,18 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
         case P_TO: {
             int64_t v;
             const char *what = which == 1 ? "from (epoch milliseconds)" : "to (epoch milliseconds)";
-            if (strict_i64(val, what, 0, INT64_C(253402300799999), &v, r)) return -1;
+            if (strlen(val) >= 10 && val[4] == '-') { /* ISO 8601: 2023-11-14T22:13:20Z, 2023-11-14 */
+                if (tp_iso_parse(val, strlen(val), &v)) {
+                    tp_http_error(
+                        r, 400,
+                        "%s: '%.40s' is not an ISO 8601 time with a zone (2023-11-14T22:13:20Z, "
+                        "2023-11-14T17:13:20.5-05:00, or a date: 2023-11-14) nor epoch milliseconds",
+                        which == 1 ? "from" : "to", val);
+                    return -1;
+                }
+            } else if (strict_i64(val, what, 0, INT64_C(253402300799999), &v, r)) {
+                return -1;
+            }
             if (which == 1)
                 p->from = v;
             else
@@ -255,6 +269,15 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
         }
         case P_LIMIT:
             if (strict_i64(val, "limit", 1, max_limit, &p->limit, r)) return -1;
+            break;
+        case P_TIMES:
+            if (!strcmp(val, "iso") || !strcmp(val, "ms")) {
+                p->iso = val[0] == 'i';
+            } else {
+                tp_http_error(r, 400,
+                              "times must be ms (epoch milliseconds, the default) or iso (ISO 8601 text)");
+                return -1;
+            }
             break;
         case P_INTERVAL:
             if (tp_rollup_parse_interval(val, &p->interval_s)) {
@@ -316,6 +339,45 @@ static int on_gap(void *ud, const tp_gap_row *g) {
                                  "connection", (int)g->connection, "expected", expected));
 }
 
+/* times=iso: every time field of an answer (epoch ms) as ISO 8601 text,
+ * and the times of sparkline points. */
+static void iso_times(json_t *j) {
+    static const char *const k_time_keys[] = {"ts",           "ingest_ts",  "start",    "updated",
+                                              "window_start", "window_end", "from",     "to",
+                                              "detected_at",  "last_ts",    "day_start"};
+    if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) iso_times(v);
+        return;
+    }
+    if (!json_is_object(j)) return;
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        if (json_is_integer(v)) {
+            for (size_t i = 0; i < sizeof k_time_keys / sizeof k_time_keys[0]; i++)
+                if (!strcmp(k, k_time_keys[i])) {
+                    char t[40];
+                    json_object_set_new(j, k, json_string(tp_iso_format(json_integer_value(v), t, sizeof t)));
+                    break;
+                }
+        } else if (!strcmp(k, "sparkline") && json_is_array(v)) {
+            size_t i;
+            json_t *pt;
+            json_array_foreach(v, i, pt) {
+                json_t *t0 = json_array_get(pt, 0);
+                char t[40];
+                if (json_is_integer(t0))
+                    json_array_set_new(pt, 0,
+                                       json_string(tp_iso_format(json_integer_value(t0), t, sizeof t)));
+            }
+        } else {
+            iso_times(v);
+        }
+    }
+}
+
 /* Candles of an interval the store does not keep, folded from those it
  * does (rollup.h); rows into w, oldest first. */
 static int rolled_up(tp_sink *sink, const tp_query *q, int64_t interval_s, rows *w, char *err,
@@ -344,7 +406,14 @@ static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char 
 /* The route of path and the parameters it allows; -1 (r filled with 404)
  * for no endpoint. */
 enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES, R_GAPS, R_WATCHLIST };
+static int route_of_(const char *path, unsigned *allowed, tp_http_resp *r);
+/* Every endpoint takes times=ms|iso. */
 static int route_of(const char *path, unsigned *allowed, tp_http_resp *r) {
+    int route = route_of_(path, allowed, r);
+    *allowed |= P_TIMES;
+    return route;
+}
+static int route_of_(const char *path, unsigned *allowed, tp_http_resp *r) {
     if (!strcmp(path, "/api/symbols")) return *allowed = 0, R_SYMBOLS;
     if (!strcmp(path, "/api/trades")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_TRADES;
     if (!strcmp(path, "/api/candles"))
@@ -352,10 +421,9 @@ static int route_of(const char *path, unsigned *allowed, tp_http_resp *r) {
     if (!strcmp(path, "/api/averages")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_AVERAGES;
     if (!strcmp(path, "/api/gaps")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_GAPS;
     if (!strcmp(path, "/api/watchlist")) return *allowed = 0, R_WATCHLIST;
-    tp_http_error(
-        r, 404,
-        "no such endpoint; try /api/symbols, /api/trades, /api/candles, /api/averages, /api/gaps or "
-        "/api/watchlist");
+    tp_http_error(r, 404,
+                  "no such endpoint; try /api/symbols, /api/trades, /api/candles, /api/averages, /api/gaps, "
+                  "/api/watchlist or /api/openapi.json");
     return -1;
 }
 
@@ -429,8 +497,10 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     if (route == R_CANDLES) {
         char iv[24];
         json_object_set_new(o, "interval", json_string(tp_rollup_interval_text(p.interval_s, iv, sizeof iv)));
+        json_object_set_new(o, "interval_s", json_integer((json_int_t)p.interval_s));
     }
     json_object_set_new(o, "count", json_integer((json_int_t)json_array_size(w.arr)));
     json_object_set_new(o, key, w.arr);
+    if (p.iso) iso_times(o);
     tp_http_json(r, o);
 }

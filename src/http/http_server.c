@@ -118,7 +118,8 @@ void tp_http_resp_free(tp_http_resp *r) {
 /* The route label of an /api/ request: its endpoint, or "other", so a
  * client cannot mint label values with made-up paths. */
 static void api_label(pss *p, const char *path) {
-    static const char *const k_endpoints[] = {"/api/symbols", "/api/trades", "/api/candles", "/api/averages"};
+    static const char *const k_endpoints[] = {"/api/symbols",  "/api/trades", "/api/candles",
+                                              "/api/averages", "/api/gaps",   "/api/watchlist"};
     const char *label = "other";
     for (size_t i = 0; i < sizeof k_endpoints / sizeof k_endpoints[0]; i++)
         if (!strcmp(path, k_endpoints[i])) label = k_endpoints[i];
@@ -133,7 +134,8 @@ static int submit_api(tp_http *h, struct lws *wsi, pss *p, const char *path, cha
         free(j);
         if (j)
             tp_http_error(&p->resp, 404,
-                          "no such endpoint; try /api/symbols, /api/trades, /api/candles or /api/averages");
+                          "no such endpoint; try /api/symbols, /api/trades, /api/candles, /api/averages, "
+                          "/api/gaps, /api/watchlist or /api/openapi.json");
         else
             tp_http_error(&p->resp, 500, "out of memory");
         return -1;
@@ -290,6 +292,9 @@ static int on_http(tp_http *h, struct lws *wsi, pss *p, const char *path) {
     } else if (h->cfg.metrics_only && strcmp(path, "/metrics") && strcmp(path, "/healthz") &&
                strcmp(path, "/readyz")) {
         tp_http_error(&p->resp, 404, "not found: this address serves /metrics, /healthz and /readyz only");
+    } else if (!strcmp(path, "/api/openapi.json") && (a = tp_http_asset_find(path))) {
+        route = ROUTE_ASSET;
+        p->resp = (tp_http_resp){200, a->ctype, (char *)a->data, a->len, 1};
     } else if (!strncmp(path, "/api/", 5)) {
         route = ROUTE_API;
         /* bad requests never wait behind a slow store */

@@ -174,6 +174,37 @@ for sym in by:
                 eq(f"{q} final", a["final"], start + ms <= upd or later > 0)
                 finals.add(a["final"])
                 rolled += 1
+# ISO 8601 in and out: the same rows as with epoch milliseconds, each time
+# field as the text Python's datetime makes of it
+import datetime
+def iso(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+time_keys = {"ts", "ingest_ts", "start", "updated", "window_start", "window_end", "from", "to", "detected_at", "last_ts", "day_start"}
+def isoed(j):
+    if isinstance(j, list): return [isoed(x) for x in j]
+    if isinstance(j, dict):
+        return {k: (iso(v) if k in time_keys and isinstance(v, int) and not isinstance(v, bool) else
+                    [[iso(p[0]), p[1]] for p in v] if k == "sparkline" else isoed(v)) for k, v in j.items()}
+    return j
+for ms_q, iso_q in [("/api/trades?symbol=AAPL&from=1700000010000&to=1700000020000",
+                     "/api/trades?symbol=AAPL&from=2023-11-14T22:13:30Z&to=2023-11-14T17:13:40.000-05:00"),
+                    ("/api/candles?symbol=AAPL&interval=1s&from=1700000010500",
+                     "/api/candles?symbol=AAPL&interval=1s&from=2023-11-14T22:13:30.5%2B00:00"),
+                    ("/api/candles?symbol=AAPL&interval=1d&from=1699920000000", "/api/candles?symbol=AAPL&interval=1d&from=2023-11-14")]:
+    a, b = get(ms_q), get(iso_q)
+    eq(f"{iso_q} equals {ms_q}", b, a)
+    assert a["count"] > 0, ms_q
+for q in ["/api/trades?symbol=AAPL&limit=5", "/api/candles?symbol=AAPL&interval=5s&limit=3", "/api/averages?symbol=AAPL&limit=2",
+          "/api/symbols", "/api/watchlist"]:
+    a = get(q)
+    b = get(q + ("&" if "?" in q else "?") + "times=iso")
+    eq(f"{q}&times=iso", b, isoed(a))
+    assert json.dumps(b) != json.dumps(a), q
+# one name for the trade count on every row; the interval in seconds at the top too
+c = get("/api/candles?symbol=AAPL&interval=15m")
+eq("interval_s", c["interval_s"], 900)
+for row in c["candles"]: eq("candle trade_count", row["trade_count"], row["count"])
+
 # the watchlist: each symbol's UTC day recomputed from its stored trades
 wl = get("/api/watchlist")
 eq("watchlist count", wl["count"], len(db_syms))
@@ -255,6 +286,9 @@ done <<'EOF'
 /api/candles?symbol=AAPL&interval=5q|400|not an interval
 /api/candles?symbol=AAPL&interval=8d|400|from 1s to 7d
 /api/candles?symbol=AAPL&interval=|400|not an interval
+/api/trades?symbol=AAPL&from=2023-11-14T22:13:20|400|ISO 8601 time with a zone
+/api/trades?symbol=AAPL&to=2023-02-30|400|ISO 8601
+/api/trades?symbol=AAPL&times=rfc|400|times must be ms
 /api/averages?symbol=AAPL&interval=1s|400|unknown parameter 'interval'
 /api/symbols?symbol=AAPL|400|unknown parameter 'symbol'
 /api/nothing|404|no such endpoint
