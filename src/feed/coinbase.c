@@ -54,12 +54,15 @@ static int cb_normalize(const char *in, char *out, size_t outlen, char *err, siz
             ok = 0;
         }
     }
-    ok = ok && ndash == 1 && dash > 0 && dash <= CB_MAX_PART && n - dash - 1 > 0 && n - dash - 1 <= CB_MAX_PART;
+    ok = ok && ndash == 1 && dash > 0 && dash <= CB_MAX_PART && n - dash - 1 > 0 &&
+         n - dash - 1 <= CB_MAX_PART;
     if (!ok)
-        return tp_seterr(err, errlen, TP_EINVAL,
-                         "not a Coinbase product: \"%s\" (write BASE-QUOTE, e.g. BTC-USD or COINBASE:BTC-USD)",
-                         in ? in : "");
-    if (CB_PREFIX_LEN + n + 1 > outlen) return tp_seterr(err, errlen, TP_EINVAL, "symbol too long: \"%s\"", in);
+        return tp_seterr(
+            err, errlen, TP_EINVAL,
+            "not a Coinbase product: \"%s\" (write BASE-QUOTE, e.g. BTC-USD or COINBASE:BTC-USD)",
+            in ? in : "");
+    if (CB_PREFIX_LEN + n + 1 > outlen)
+        return tp_seterr(err, errlen, TP_EINVAL, "symbol too long: \"%s\"", in);
     memcpy(out, CB_PREFIX, CB_PREFIX_LEN);
     for (size_t i = 0; i < n; i++) out[CB_PREFIX_LEN + i] = (char)toupper((unsigned char)s[i]);
     out[CB_PREFIX_LEN + n] = '\0';
@@ -68,7 +71,8 @@ static int cb_normalize(const char *in, char *out, size_t outlen, char *err, siz
 
 static int cb_subscribe_many(const char *const *symbols, size_t n, int subscribe, char *out, size_t outlen) {
     size_t o = 0;
-    int h = snprintf(out, outlen, "{\"type\":\"%s\",\"product_ids\":[", subscribe ? "subscribe" : "unsubscribe");
+    int h =
+        snprintf(out, outlen, "{\"type\":\"%s\",\"product_ids\":[", subscribe ? "subscribe" : "unsubscribe");
     if (h < 0 || (size_t)h >= outlen) return -1;
     o = (size_t)h;
     if (tp_venue_symbol_list(symbols, n, CB_PREFIX, out, outlen, &o)) return -1;
@@ -86,7 +90,8 @@ static int cb_connect_path(const char *path, const char *token, char *out, size_
                            size_t errlen) {
     (void)token; /* public channels: no token */
     int n = snprintf(out, outlen, "/%s", path);
-    if (n < 0 || (size_t)n >= outlen) return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
+    if (n < 0 || (size_t)n >= outlen)
+        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
     return 0;
 }
 
@@ -102,14 +107,14 @@ static tp_feed_reason cb_classify(const char *text, size_t len) {
 static const char *cb_reason_words(tp_feed_reason r) {
     switch (r) {
     case TP_FEED_REASON_SLOW_CONSUMER:
-        return "Coinbase disconnected a slow consumer (ErrSlowConsume): tickpipe did not read its messages fast "
+        return "Coinbase disconnected a slow consumer (ErrSlowConsume): tickpipe did not read its messages "
+               "fast "
                "enough (give it more CPU, or spread the symbols over more connections)";
     case TP_FEED_REASON_RATE_LIMIT:
         return "Coinbase disconnected a client that sent too many messages (ErrSlowRead; the limit is 10 a "
                "second)";
     case TP_FEED_REASON_KEY_IN_USE:
-    case TP_FEED_REASON_BAD_TOKEN:
-        return "Coinbase refused the connection";
+    case TP_FEED_REASON_BAD_TOKEN: return "Coinbase refused the connection";
     default: return NULL;
     }
 }
@@ -185,7 +190,8 @@ static int cb_parse(const char *msg, size_t len, tp_batch *b, tp_msg_info *info,
     if (!json_is_object(root)) return fail(b, m, root, err, errlen, "not a JSON object");
     const char *type;
     size_t tn;
-    if (str_field(root, "type", &type, &tn)) return fail(b, m, root, err, errlen, "\"type\" missing or not a string");
+    if (str_field(root, "type", &type, &tn))
+        return fail(b, m, root, err, errlen, "\"type\" missing or not a string");
     int rc = 0;
     if ((tn == 5 && !memcmp(type, "match", 5)) || (tn == 10 && !memcmp(type, "last_match", 10))) {
         if (as_real) return fail(b, m, root, err, errlen, "a number is out of range");
@@ -243,11 +249,12 @@ int tp_coinbase_match_json(const tp_trade *t, int64_t sequence, int last, char *
     uint64_t id = (uint64_t)t->trade_id;
     size_t o = 0;
     if (tp_venue_put(out, outlen, &o,
-            "{\"type\":\"%s\",\"trade_id\":%" PRId64 ",\"sequence\":%" PRId64
-            ",\"maker_order_id\":\"00000000-0000-4000-8000-%012" PRIx64 "\",\"taker_order_id\":\"00000000-0000-"
-            "4000-9000-%012" PRIx64 "\",\"time\":\"%s\",\"product_id\":\"",
-            last ? "last_match" : "match", t->trade_id, sequence, (uint64_t)(id & 0xffffffffffffULL),
-            (uint64_t)(id & 0xffffffffffffULL), when) ||
+                     "{\"type\":\"%s\",\"trade_id\":%" PRId64 ",\"sequence\":%" PRId64
+                     ",\"maker_order_id\":\"00000000-0000-4000-8000-%012" PRIx64
+                     "\",\"taker_order_id\":\"00000000-0000-"
+                     "4000-9000-%012" PRIx64 "\",\"time\":\"%s\",\"product_id\":\"",
+                     last ? "last_match" : "match", t->trade_id, sequence, (uint64_t)(id & 0xffffffffffffULL),
+                     (uint64_t)(id & 0xffffffffffffULL), when) ||
         tp_venue_put_esc(out, outlen, &o, pid, pn) ||
         tp_venue_put(out, outlen, &o, "\",\"size\":\"%s\",\"price\":\"%s\",\"side\":\"sell\"}", size, price))
         return -1;
@@ -262,9 +269,11 @@ int tp_coinbase_heartbeat_json(const char *product, int64_t sequence, int64_t la
     const char *pid = tp_venue_strip(product, &pn, CB_PREFIX);
     size_t o = 0;
     if (tp_venue_put(out, outlen, &o,
-            "{\"type\":\"heartbeat\",\"sequence\":%" PRId64 ",\"last_trade_id\":%" PRId64 ",\"product_id\":\"",
-            sequence, last_trade_id) ||
-        tp_venue_put_esc(out, outlen, &o, pid, pn) || tp_venue_put(out, outlen, &o, "\",\"time\":\"%s\"}", when))
+                     "{\"type\":\"heartbeat\",\"sequence\":%" PRId64 ",\"last_trade_id\":%" PRId64
+                     ",\"product_id\":\"",
+                     sequence, last_trade_id) ||
+        tp_venue_put_esc(out, outlen, &o, pid, pn) ||
+        tp_venue_put(out, outlen, &o, "\",\"time\":\"%s\"}", when))
         return -1;
     return (int)o;
 }
@@ -275,7 +284,8 @@ int tp_coinbase_subscriptions_json(const char *const *products, size_t n, char *
     if (tp_venue_put(out, outlen, &o, "{\"type\":\"subscriptions\",\"channels\":[")) return -1;
     for (int c = 0; c < 2; c++) {
         if (tp_venue_put(out, outlen, &o, "%s{\"name\":\"%s\",\"product_ids\":[", c ? "," : "", chans[c]) ||
-            tp_venue_symbol_list(products, n, CB_PREFIX, out, outlen, &o) || tp_venue_put(out, outlen, &o, "]}"))
+            tp_venue_symbol_list(products, n, CB_PREFIX, out, outlen, &o) ||
+            tp_venue_put(out, outlen, &o, "]}"))
             return -1;
     }
     if (tp_venue_put(out, outlen, &o, "]}")) return -1;

@@ -86,7 +86,8 @@ static int kr_normalize(const char *in, char *out, size_t outlen, char *err, siz
                          "KRAKEN:BTC/USD; Finnhub's KRAKEN:XXBTZUSD form is not accepted)",
                          in ? in : "");
     size_t n = (size_t)a + 1 + (size_t)q;
-    if (KR_PREFIX_LEN + n + 1 > outlen) return tp_seterr(err, errlen, TP_EINVAL, "symbol too long: \"%s\"", in);
+    if (KR_PREFIX_LEN + n + 1 > outlen)
+        return tp_seterr(err, errlen, TP_EINVAL, "symbol too long: \"%s\"", in);
     memcpy(out, KR_PREFIX, KR_PREFIX_LEN);
     memcpy(out + KR_PREFIX_LEN, buf, n);
     out[KR_PREFIX_LEN + n] = '\0';
@@ -111,7 +112,8 @@ static int kr_connect_path(const char *path, const char *token, char *out, size_
                            size_t errlen) {
     (void)token; /* public channels: no token */
     int n = snprintf(out, outlen, "/%s", path);
-    if (n < 0 || (size_t)n >= outlen) return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
+    if (n < 0 || (size_t)n >= outlen)
+        return tp_seterr(err, errlen, TP_EINVAL, "the WebSocket URL is too long");
     return 0;
 }
 
@@ -138,8 +140,8 @@ static int fail(tp_batch *b, tp_batch_mark m, json_t *root, char *err, size_t er
                 size_t i) {
     tp_batch_rewind(b, m);
     json_decref(root);
-    return tp_seterr(err, errlen, TP_EPARSE, "Kraken message: %s%s%zu%s", what, i == (size_t)-1 ? "" : " (data[",
-                     i == (size_t)-1 ? 0 : i, i == (size_t)-1 ? "" : "])");
+    return tp_seterr(err, errlen, TP_EPARSE, "Kraken message: %s%s%zu%s", what,
+                     i == (size_t)-1 ? "" : " (data[", i == (size_t)-1 ? 0 : i, i == (size_t)-1 ? "" : "])");
 }
 
 #define NOI ((size_t)-1)
@@ -164,7 +166,8 @@ static int num(json_t *v, double *out) {
 static int kr_parse_trades(json_t *root, int snapshot, tp_batch *b, tp_batch_mark m, tp_msg_info *info,
                            char *err, size_t errlen) {
     json_t *data = json_object_get(root, "data");
-    if (!json_is_array(data)) return fail(b, m, root, err, errlen, "trade message without a \"data\" list", NOI);
+    if (!json_is_array(data))
+        return fail(b, m, root, err, errlen, "trade message without a \"data\" list", NOI);
     size_t i;
     json_t *it;
     json_array_foreach(data, i, it) {
@@ -223,17 +226,20 @@ static int kr_parse(const char *msg, size_t len, tp_batch *b, tp_msg_info *info,
     json_t *channel = json_object_get(root, "channel"), *method = json_object_get(root, "method");
     int rc = 0;
     if (channel) {
-        if (!json_is_string(channel)) return fail(b, m, root, err, errlen, "\"channel\" is not a string", NOI);
+        if (!json_is_string(channel))
+            return fail(b, m, root, err, errlen, "\"channel\" is not a string", NOI);
         json_t *type = json_object_get(root, "type");
         if (is(channel, "trade")) {
-            if (!json_is_string(type)) return fail(b, m, root, err, errlen, "trade message without a type", NOI);
+            if (!json_is_string(type))
+                return fail(b, m, root, err, errlen, "trade message without a type", NOI);
             if (is(type, "snapshot") || is(type, "update")) {
                 if (as_real) return fail(b, m, root, err, errlen, "a number is out of range", NOI);
                 return kr_parse_trades(root, is(type, "snapshot"), b, m, info, err, errlen);
             }
             info->type = TP_MSG_UNKNOWN; /* a trade message of a type this feed does not know */
             char t[80];
-            int n = snprintf(t, sizeof t, "trade/%.*s", (int)(json_string_length(type) > 60 ? 60 : json_string_length(type)),
+            int n = snprintf(t, sizeof t, "trade/%.*s",
+                             (int)(json_string_length(type) > 60 ? 60 : json_string_length(type)),
                              json_string_value(type));
             rc = set_text(b, info, t, (size_t)n);
         } else if (is(channel, "heartbeat")) {
@@ -284,7 +290,8 @@ int tp_kraken_trade_json(const tp_trade *t, size_t n, int snapshot, char *out, s
     for (size_t i = 0; i < n; i++) {
         char price[48], qty[48], when[40];
         if (!t[i].symbol.ptr || t[i].trade_id <= 0 || !(t[i].price > 0) || !(t[i].volume >= 0) ||
-            t[i].price >= 1e40 || t[i].volume >= 1e40 || tp_double_to_json_number(t[i].price, price, sizeof price) < 0 ||
+            t[i].price >= 1e40 || t[i].volume >= 1e40 ||
+            tp_double_to_json_number(t[i].price, price, sizeof price) < 0 ||
             tp_double_to_json_number(t[i].volume, qty, sizeof qty) < 0 ||
             tp_ms_to_rfc3339(t[i].ts_ms, when, sizeof when) < 0)
             return -1;
@@ -292,10 +299,11 @@ int tp_kraken_trade_json(const tp_trade *t, size_t n, int snapshot, char *out, s
         const char *sym = tp_venue_strip(t[i].symbol.ptr, &sn, KR_PREFIX);
         if (tp_venue_put(out, outlen, &o, "%s{\"symbol\":\"", i ? "," : "") ||
             tp_venue_put_esc(out, outlen, &o, sym, sn) ||
-            tp_venue_put(out, outlen, &o,
-                         "\",\"side\":\"buy\",\"price\":%s,\"qty\":%s,\"ord_type\":\"limit\",\"trade_id\":%" PRId64
-                         ",\"timestamp\":\"%s\"}",
-                         price, qty, t[i].trade_id, when))
+            tp_venue_put(
+                out, outlen, &o,
+                "\",\"side\":\"buy\",\"price\":%s,\"qty\":%s,\"ord_type\":\"limit\",\"trade_id\":%" PRId64
+                ",\"timestamp\":\"%s\"}",
+                price, qty, t[i].trade_id, when))
             return -1;
     }
     if (tp_venue_put(out, outlen, &o, "]}")) return -1;
@@ -321,8 +329,8 @@ int tp_kraken_subscribe_ack_json(const char *symbol, int subscribe, const char *
             return -1;
         return (int)o;
     }
-    if (tp_venue_put(out, outlen, &o, "{\"method\":\"%s\",\"result\":{\"channel\":\"trade\",%s\"symbol\":\"", method,
-                     subscribe ? "\"snapshot\":true," : "") ||
+    if (tp_venue_put(out, outlen, &o, "{\"method\":\"%s\",\"result\":{\"channel\":\"trade\",%s\"symbol\":\"",
+                     method, subscribe ? "\"snapshot\":true," : "") ||
         tp_venue_put_esc(out, outlen, &o, sym, sn) || tp_venue_put(out, outlen, &o, "\"},\"success\":true}"))
         return -1;
     return (int)o;

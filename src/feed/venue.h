@@ -60,7 +60,8 @@ int tp_venue_symbol_list(const char *const *symbols, size_t n, const char *prefi
 
 /* Writers' helpers: append printf text, or s[0, n) JSON-escaped, at out +
  * *o; 0, or -1 if it does not fit (out then holds a prefix). */
-int tp_venue_put(char *out, size_t outlen, size_t *o, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int tp_venue_put(char *out, size_t outlen, size_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int tp_venue_put_esc(char *out, size_t outlen, size_t *o, const char *s, size_t n);
 /* s[0, *n) without prefix when it starts with it (*n adjusted). */
 const char *tp_venue_strip(const char *s, size_t *n, const char *prefix);

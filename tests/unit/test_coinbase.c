@@ -39,11 +39,13 @@ static const char DOC_LAST_MATCH[] =
     "\"taker_order_id\":\"132fb6ae-456b-4654-b4e0-d681ac05cea1\",\"time\":\"2014-11-07T08:19:27.028459Z\","
     "\"product_id\":\"BTC-USD\",\"size\":\"5.23512\",\"price\":\"400.23\",\"side\":\"sell\"}";
 /* Heartbeat Channel */
-static const char DOC_HEARTBEAT[] = "{\n  \"type\": \"heartbeat\",\n  \"sequence\": 90,\n  \"last_trade_id\": 20,\n"
-                                    "  \"product_id\": \"BTC-USD\",\n  \"time\": \"2014-11-07T08:19:28.464459Z\"\n}";
+static const char DOC_HEARTBEAT[] =
+    "{\n  \"type\": \"heartbeat\",\n  \"sequence\": 90,\n  \"last_trade_id\": 20,\n"
+    "  \"product_id\": \"BTC-USD\",\n  \"time\": \"2014-11-07T08:19:28.464459Z\"\n}";
 /* Exchange WebSocket overview: Subscriptions Message */
 static const char DOC_SUBSCRIPTIONS[] =
-    "{\"type\":\"subscriptions\",\"channels\":[{\"name\":\"level2\",\"product_ids\":[\"ETH-USD\",\"ETH-EUR\"]},"
+    "{\"type\":\"subscriptions\",\"channels\":[{\"name\":\"level2\",\"product_ids\":[\"ETH-USD\",\"ETH-EUR\"]"
+    "},"
     "{\"name\":\"heartbeat\",\"product_ids\":[\"ETH-USD\",\"ETH-EUR\"]},"
     "{\"name\":\"ticker\",\"product_ids\":[\"ETH-USD\",\"ETH-EUR\",\"ETH-BTC\"]}]}";
 /* Exchange WebSocket errors */
@@ -51,7 +53,8 @@ static const char DOC_ERROR[] = "{\n  \"type\": \"error\",\n  \"message\": \"err
 /* Ticker Channel (a type this feed does not subscribe to) */
 static const char DOC_TICKER[] =
     "{\"type\":\"ticker\",\"sequence\":37475248783,\"product_id\":\"ETH-USD\",\"price\":\"1285.22\","
-    "\"open_24h\":\"1310.79\",\"volume_24h\":\"245532.79269678\",\"low_24h\":\"1280.52\",\"high_24h\":\"1313.8\","
+    "\"open_24h\":\"1310.79\",\"volume_24h\":\"245532.79269678\",\"low_24h\":\"1280.52\",\"high_24h\":\"1313."
+    "8\","
     "\"volume_30d\":\"9788783.60117027\",\"best_bid\":\"1285.04\",\"best_bid_size\":\"0.46688654\","
     "\"best_ask\":\"1285.27\",\"best_ask_size\":\"1.56637040\",\"side\":\"buy\","
     "\"time\":\"2022-10-19T23:28:22.061769Z\",\"trade_id\":370843401,\"last_size\":\"11.4396987\"}";
@@ -131,7 +134,8 @@ static void test_kinds(void **state) {
     kind(DOC_HEARTBEAT, TP_MSG_HEARTBEAT, NULL);
     kind(DOC_SUBSCRIPTIONS, TP_MSG_CONTROL, "subscriptions");
     kind(DOC_ERROR, TP_MSG_ERROR, "error message");
-    kind("{\"type\":\"error\",\"message\":\"Failed to subscribe\",\"reason\":\"BTC-XYZ is not a valid product\"}",
+    kind("{\"type\":\"error\",\"message\":\"Failed to subscribe\",\"reason\":\"BTC-XYZ is not a valid "
+         "product\"}",
          TP_MSG_ERROR, "Failed to subscribe: BTC-XYZ is not a valid product");
     kind("{\"type\":\"error\"}", TP_MSG_ERROR, "");
     kind(DOC_TICKER, TP_MSG_UNKNOWN, "ticker");
@@ -197,33 +201,62 @@ static void test_malformed(void **state) {
 
     const char *trade_ids[] = {"\"10\"", "0", "-1", "1.5", "null", "true", "1e3"};
     for (size_t i = 0; i < sizeof trade_ids / sizeof trade_ids[0]; i++) bad_field("trade_id", trade_ids[i]);
-    const char *numbers[] = {"400.23", "\"\"", "\"NaN\"", "\"nan\"", "\"inf\"", "\"Infinity\"", "\"-1\"",
-                             "\"+1\"", "\"1e5\"", "\" 1\"", "\"1 \"", "\"1.\"", "\".5\"", "\"1.2.3\"",
-                             "\"0x10\"", "\"1,5\"", "null",
-                             "\"100000000000000000000000000000000000000000000000000\"", /* >= 1e40 */
-                             "\"0.0000000000000000000000000000000000000000000000000000000000000001\""}; /* > 64 */
+    const char *numbers[] = {
+        "400.23",
+        "\"\"",
+        "\"NaN\"",
+        "\"nan\"",
+        "\"inf\"",
+        "\"Infinity\"",
+        "\"-1\"",
+        "\"+1\"",
+        "\"1e5\"",
+        "\" 1\"",
+        "\"1 \"",
+        "\"1.\"",
+        "\".5\"",
+        "\"1.2.3\"",
+        "\"0x10\"",
+        "\"1,5\"",
+        "null",
+        "\"100000000000000000000000000000000000000000000000000\"",                 /* >= 1e40 */
+        "\"0.0000000000000000000000000000000000000000000000000000000000000001\""}; /* > 64 */
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
         bad_field("price", numbers[i]);
         bad_field("size", numbers[i]);
     }
     bad_field("price", "\"0\""); /* a trade at price 0 */
     bad_field("price", "\"0.000\"");
-    const char *times[] = {"\"2026-02-30T00:00:00Z\"",       "\"2025-02-29T00:00:00Z\"",
-                           "\"2100-02-29T00:00:00Z\"",       "\"2014-13-07T08:19:27Z\"",
-                           "\"2014-00-07T08:19:27Z\"",       "\"2014-11-00T08:19:27Z\"",
-                           "\"2014-11-31T08:19:27Z\"",       "\"2014-11-07T24:00:00Z\"",
-                           "\"2014-11-07T08:60:27Z\"",       "\"2014-11-07T08:19:60Z\"",
-                           "\"2014-11-07 08:19:27Z\"",       "\"2014-11-07T08:19:27\"",
-                           "\"2014-11-07T08:19:27.Z\"",      "\"2014-11-07T08:19:27.1234567891Z\"",
-                           "\"2014-11-07T08:19:27+24:00\"",  "\"2014-11-07T08:19:27+01:60\"",
-                           "\"2014-11-07T08:19:27+0100\"",   "\"2014-11-07T08:19:27Z \"",
-                           "\"2014-11-07T08:19:27ZZ\"",      "\"2014-11-7T08:19:27Z\"",
-                           "\"0000-01-01T00:00:00Z\"",       "\"1415348367028\"",
-                           "1415348367028",                  "\"\"",
-                           "\"+2014-11-07T08:19:27Z\"",      "\"2014-11-07T08:19:27.028459UTC\""};
+    const char *times[] = {"\"2026-02-30T00:00:00Z\"",
+                           "\"2025-02-29T00:00:00Z\"",
+                           "\"2100-02-29T00:00:00Z\"",
+                           "\"2014-13-07T08:19:27Z\"",
+                           "\"2014-00-07T08:19:27Z\"",
+                           "\"2014-11-00T08:19:27Z\"",
+                           "\"2014-11-31T08:19:27Z\"",
+                           "\"2014-11-07T24:00:00Z\"",
+                           "\"2014-11-07T08:60:27Z\"",
+                           "\"2014-11-07T08:19:60Z\"",
+                           "\"2014-11-07 08:19:27Z\"",
+                           "\"2014-11-07T08:19:27\"",
+                           "\"2014-11-07T08:19:27.Z\"",
+                           "\"2014-11-07T08:19:27.1234567891Z\"",
+                           "\"2014-11-07T08:19:27+24:00\"",
+                           "\"2014-11-07T08:19:27+01:60\"",
+                           "\"2014-11-07T08:19:27+0100\"",
+                           "\"2014-11-07T08:19:27Z \"",
+                           "\"2014-11-07T08:19:27ZZ\"",
+                           "\"2014-11-7T08:19:27Z\"",
+                           "\"0000-01-01T00:00:00Z\"",
+                           "\"1415348367028\"",
+                           "1415348367028",
+                           "\"\"",
+                           "\"+2014-11-07T08:19:27Z\"",
+                           "\"2014-11-07T08:19:27.028459UTC\""};
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) bad_field("time", times[i]);
-    const char *products[] = {"\"\"", "5", "null", "[\"BTC-USD\"]",
-                              "\"BTC-USD-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\""};
+    const char *products[] = {
+        "\"\"", "5", "null", "[\"BTC-USD\"]",
+        "\"BTC-USD-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\""};
     for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) bad_field("product_id", products[i]);
 }
 
@@ -283,9 +316,19 @@ static void test_normalize(void **state) {
         assert_int_equal(F->normalize_symbol(ok[i].in, out, sizeof out, err, sizeof err), 0);
         assert_string_equal(out, ok[i].out);
     }
-    const char *no[] = {"",         "BTCUSD",          "BTC-",     "-USD",     "BTC-USD-EUR", "BTC/USD",
-                        "BTC USD",  "BTC-US D",        "BINANCE:BTC-USD", "COINBASE:", "BTC-\"USD",
-                        "ABCDEFGHIJKLMNOPQ-USD", "BTC-ABCDEFGHIJKLMNOPQ"};
+    const char *no[] = {"",
+                        "BTCUSD",
+                        "BTC-",
+                        "-USD",
+                        "BTC-USD-EUR",
+                        "BTC/USD",
+                        "BTC USD",
+                        "BTC-US D",
+                        "BINANCE:BTC-USD",
+                        "COINBASE:",
+                        "BTC-\"USD",
+                        "ABCDEFGHIJKLMNOPQ-USD",
+                        "BTC-ABCDEFGHIJKLMNOPQ"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         char out[64], err[256] = "";
         assert_int_equal(F->normalize_symbol(no[i], out, sizeof out, err, sizeof err), TP_EINVAL);
@@ -325,8 +368,9 @@ static void test_subscribe(void **state) {
     }
     char one[128];
     int n = F->subscribe_msg("COINBASE:BTC-USD", 1, one, sizeof one);
-    assert_string_equal(one, "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\"],\"channels\":[\"matches\","
-                             "\"heartbeat\"]}");
+    assert_string_equal(one,
+                        "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\"],\"channels\":[\"matches\","
+                        "\"heartbeat\"]}");
     assert_int_equal(n, (int)strlen(one));
 }
 
@@ -369,8 +413,8 @@ static void round_trip(const char *sym, double price, double size, int64_t ms, i
     json_error_t je;
     json_t *o = json_loadb(buf, (size_t)n, 0, &je);
     assert_non_null(o);
-    const char *keys[] = {"type", "trade_id", "sequence", "maker_order_id", "taker_order_id", "time",
-                          "product_id", "size", "price", "side"};
+    const char *keys[] = {"type", "trade_id",   "sequence", "maker_order_id", "taker_order_id",
+                          "time", "product_id", "size",     "price",          "side"};
     assert_int_equal(json_object_size(o), 10);
     for (size_t i = 0; i < 10; i++) assert_non_null(json_object_get(o, keys[i]));
     assert_string_equal(json_string_value(json_object_get(o, "type")), last ? "last_match" : "match");
@@ -420,15 +464,17 @@ static void test_writers(void **state) {
 
     int n = tp_coinbase_heartbeat_json("COINBASE:BTC-USD", 90, 20, 1415348368464LL, buf, sizeof buf);
     assert_true(n > 0);
-    assert_string_equal(buf, "{\"type\":\"heartbeat\",\"sequence\":90,\"last_trade_id\":20,\"product_id\":\"BTC-USD\","
-                             "\"time\":\"2014-11-07T08:19:28.464000Z\"}");
+    assert_string_equal(
+        buf, "{\"type\":\"heartbeat\",\"sequence\":90,\"last_trade_id\":20,\"product_id\":\"BTC-USD\","
+             "\"time\":\"2014-11-07T08:19:28.464000Z\"}");
     kind(buf, TP_MSG_HEARTBEAT, NULL);
     const char *p[] = {"COINBASE:BTC-USD", "ETH-EUR"};
     n = tp_coinbase_subscriptions_json(p, 2, buf, sizeof buf);
     assert_true(n > 0);
-    assert_string_equal(buf, "{\"type\":\"subscriptions\",\"channels\":[{\"name\":\"matches\",\"product_ids\":"
-                             "[\"BTC-USD\",\"ETH-EUR\"]},{\"name\":\"heartbeat\",\"product_ids\":[\"BTC-USD\","
-                             "\"ETH-EUR\"]}]}");
+    assert_string_equal(buf,
+                        "{\"type\":\"subscriptions\",\"channels\":[{\"name\":\"matches\",\"product_ids\":"
+                        "[\"BTC-USD\",\"ETH-EUR\"]},{\"name\":\"heartbeat\",\"product_ids\":[\"BTC-USD\","
+                        "\"ETH-EUR\"]}]}");
     kind(buf, TP_MSG_CONTROL, "subscriptions");
 }
 
