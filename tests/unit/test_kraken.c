@@ -62,13 +62,16 @@ static const char DOC_STATUS[] = "{\n    \"channel\": \"status\",\n    \"data\":
 /* a subscribe acknowledgement, fields as the trade page's Subscribe Ack schema lists them */
 static const char DOC_ACK[] =
     "{\"method\":\"subscribe\",\"result\":{\"channel\":\"trade\",\"snapshot\":true,\"symbol\":\"MATIC/USD\"},"
-    "\"success\":true,\"time_in\":\"2023-09-25T09:04:31.742599Z\",\"time_out\":\"2023-09-25T09:04:31.742648Z\"}";
+    "\"success\":true,\"time_in\":\"2023-09-25T09:04:31.742599Z\",\"time_out\":\"2023-09-25T09:04:31."
+    "742648Z\"}";
 static const char DOC_NACK[] =
-    "{\"error\":\"Currency pair not supported\",\"method\":\"subscribe\",\"success\":false,\"symbol\":\"ABC/XYZ\","
+    "{\"error\":\"Currency pair not "
+    "supported\",\"method\":\"subscribe\",\"success\":false,\"symbol\":\"ABC/XYZ\","
     "\"time_in\":\"2023-09-25T09:04:31.742599Z\",\"time_out\":\"2023-09-25T09:04:31.742648Z\"}";
 /* ping answer: method pong, req_id, time_in, time_out */
-static const char DOC_PONG[] = "{\"method\":\"pong\",\"req_id\":101,\"time_in\":\"2023-09-24T14:10:23.799685Z\","
-                               "\"time_out\":\"2023-09-24T14:10:23.799703Z\"}";
+static const char DOC_PONG[] =
+    "{\"method\":\"pong\",\"req_id\":101,\"time_in\":\"2023-09-24T14:10:23.799685Z\","
+    "\"time_out\":\"2023-09-24T14:10:23.799703Z\"}";
 
 /* computed independently (Python datetime) */
 #define MS1 1695628116925LL /* 2023-09-25T07:48:36.925Z */
@@ -183,14 +186,15 @@ static void bad(const char *msg, size_t len) {
  * the good first trade must not be kept either */
 static void bad_field(const char *key, const char *value) {
     char msg[1024];
-    snprintf(msg, sizeof msg,
-             "{\"channel\":\"trade\",\"type\":\"update\",\"data\":[{\"symbol\":\"MATIC/USD\",\"price\":0.5117,"
-             "\"qty\":40.0,\"trade_id\":4665906,\"timestamp\":\"2023-09-25T07:49:37.708706Z\"},"
-             "{\"symbol\":%s,\"side\":\"sell\",\"price\":%s,\"qty\":%s,\"ord_type\":\"market\",\"trade_id\":%s,"
-             "\"timestamp\":%s}]}",
-             !strcmp(key, "symbol") ? value : "\"MATIC/USD\"", !strcmp(key, "price") ? value : "0.5117",
-             !strcmp(key, "qty") ? value : "40.0", !strcmp(key, "trade_id") ? value : "4665907",
-             !strcmp(key, "timestamp") ? value : "\"2023-09-25T07:49:37.708706Z\"");
+    snprintf(
+        msg, sizeof msg,
+        "{\"channel\":\"trade\",\"type\":\"update\",\"data\":[{\"symbol\":\"MATIC/USD\",\"price\":0.5117,"
+        "\"qty\":40.0,\"trade_id\":4665906,\"timestamp\":\"2023-09-25T07:49:37.708706Z\"},"
+        "{\"symbol\":%s,\"side\":\"sell\",\"price\":%s,\"qty\":%s,\"ord_type\":\"market\",\"trade_id\":%s,"
+        "\"timestamp\":%s}]}",
+        !strcmp(key, "symbol") ? value : "\"MATIC/USD\"", !strcmp(key, "price") ? value : "0.5117",
+        !strcmp(key, "qty") ? value : "40.0", !strcmp(key, "trade_id") ? value : "4665907",
+        !strcmp(key, "timestamp") ? value : "\"2023-09-25T07:49:37.708706Z\"");
     bad(msg, strlen(msg));
 }
 
@@ -219,20 +223,27 @@ static void test_malformed(void **state) {
     static const char nul[] = "{\"channel\":\"heartbeat\"}\0";
     bad(nul, sizeof nul - 1);
 
-    const char *prices[] = {"\"0.5117\"", "-0.5117", "0", "0.0", "-0.0", "null", "true", "NaN", "Infinity",
-                            "1e400", "1e40", "[1]", "{}"};
+    const char *prices[] = {"\"0.5117\"", "-0.5117",  "0",     "0.0",  "-0.0", "null", "true",
+                            "NaN",        "Infinity", "1e400", "1e40", "[1]",  "{}"};
     for (size_t i = 0; i < sizeof prices / sizeof prices[0]; i++) bad_field("price", prices[i]);
     const char *qtys[] = {"\"40\"", "-1", "-1e-300", "null", "NaN", "1e999", "1e41"};
     for (size_t i = 0; i < sizeof qtys / sizeof qtys[0]; i++) bad_field("qty", qtys[i]);
     const char *ids[] = {"\"4665907\"", "0", "-4", "1.5", "4665907.0", "null", "99999999999999999999"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) bad_field("trade_id", ids[i]);
-    const char *times[] = {"\"2026-02-30T00:00:00Z\"", "\"2023-02-29T07:49:37Z\"", "\"2023-09-25T07:49:37\"",
-                           "\"2023-09-25T25:49:37Z\"", "\"2023-09-25T07:49:37.Z\"", "\"1695628177708\"",
-                           "1695628177", "null", "\"2023-09-25T07:49:37.1234567890Z\"",
+    const char *times[] = {"\"2026-02-30T00:00:00Z\"",
+                           "\"2023-02-29T07:49:37Z\"",
+                           "\"2023-09-25T07:49:37\"",
+                           "\"2023-09-25T25:49:37Z\"",
+                           "\"2023-09-25T07:49:37.Z\"",
+                           "\"1695628177708\"",
+                           "1695628177",
+                           "null",
+                           "\"2023-09-25T07:49:37.1234567890Z\"",
                            "\"2023-09-25T07:49:37+99:00\""};
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) bad_field("timestamp", times[i]);
-    const char *syms[] = {"\"\"", "5", "null", "[\"A/B\"]",
-                          "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/B\""};
+    const char *syms[] = {
+        "\"\"", "5", "null", "[\"A/B\"]",
+        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/B\""};
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) bad_field("symbol", syms[i]);
 }
 
@@ -240,16 +251,20 @@ static void test_normalize(void **state) {
     (void)state;
     struct {
         const char *in, *out;
-    } ok[] = {{"btc/usd", "KRAKEN:BTC/USD"},      {"XBT/USD", "KRAKEN:BTC/USD"},
-              {"kraken:xdg/eur", "KRAKEN:DOGE/EUR"}, {"ETH/XBT", "KRAKEN:ETH/BTC"},
-              {"KRAKEN:MATIC/USD", "KRAKEN:MATIC/USD"}, {"1INCH/USD", "KRAKEN:1INCH/USD"}};
+    } ok[] = {{"btc/usd", "KRAKEN:BTC/USD"},
+              {"XBT/USD", "KRAKEN:BTC/USD"},
+              {"kraken:xdg/eur", "KRAKEN:DOGE/EUR"},
+              {"ETH/XBT", "KRAKEN:ETH/BTC"},
+              {"KRAKEN:MATIC/USD", "KRAKEN:MATIC/USD"},
+              {"1INCH/USD", "KRAKEN:1INCH/USD"}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         char out[64], err[256];
         assert_int_equal(F->normalize_symbol(ok[i].in, out, sizeof out, err, sizeof err), 0);
         assert_string_equal(out, ok[i].out);
     }
-    const char *no[] = {"",        "XXBTZUSD", "KRAKEN:XXBTZUSD", "BTCUSD", "BTC/",       "/USD",
-                        "BTC/USD/EUR", "BTC-USD", "BTC /USD",      "KRAKEN:", "BTC/U\"SD", "ABCDEFGHIJKLMNOPQ/USD"};
+    const char *no[] = {"",         "XXBTZUSD", "KRAKEN:XXBTZUSD", "BTCUSD",
+                        "BTC/",     "/USD",     "BTC/USD/EUR",     "BTC-USD",
+                        "BTC /USD", "KRAKEN:",  "BTC/U\"SD",       "ABCDEFGHIJKLMNOPQ/USD"};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         char out[64], err[256] = "";
         assert_int_equal(F->normalize_symbol(no[i], out, sizeof out, err, sizeof err), TP_EINVAL);
@@ -268,7 +283,8 @@ static void test_subscribe(void **state) {
         json_error_t je;
         json_t *o = json_loadb(buf, (size_t)n, 0, &je);
         assert_non_null(o);
-        assert_string_equal(json_string_value(json_object_get(o, "method")), sub ? "subscribe" : "unsubscribe");
+        assert_string_equal(json_string_value(json_object_get(o, "method")),
+                            sub ? "subscribe" : "unsubscribe");
         json_t *p = json_object_get(o, "params");
         assert_string_equal(json_string_value(json_object_get(p, "channel")), "trade");
         json_t *s = json_object_get(p, "symbol");
@@ -288,8 +304,9 @@ static void test_subscribe(void **state) {
     }
     char one[128];
     F->subscribe_msg("KRAKEN:MATIC/USD", 1, one, sizeof one);
-    assert_string_equal(one, "{\"method\":\"subscribe\",\"params\":{\"channel\":\"trade\",\"symbol\":[\"MATIC/USD\"],"
-                             "\"snapshot\":true}}");
+    assert_string_equal(
+        one, "{\"method\":\"subscribe\",\"params\":{\"channel\":\"trade\",\"symbol\":[\"MATIC/USD\"],"
+             "\"snapshot\":true}}");
 }
 
 static void test_ops(void **state) {
@@ -342,7 +359,8 @@ static void test_writers(void **state) {
         assert_int_equal(json_object_size(d1), 7);
         assert_true(json_is_real(json_object_get(d1, "price")));
         assert_true(json_real_value(json_object_get(d1, "price")) == 0.5147);
-        assert_string_equal(json_string_value(json_object_get(d1, "timestamp")), "2023-09-25T07:48:36.925000Z");
+        assert_string_equal(json_string_value(json_object_get(d1, "timestamp")),
+                            "2023-09-25T07:48:36.925000Z");
         json_decref(o);
         tp_batch b;
         tp_batch_init(&b);
@@ -376,7 +394,8 @@ static void test_writers(void **state) {
     assert_string_equal(buf, "{\"method\":\"subscribe\",\"result\":{\"channel\":\"trade\",\"snapshot\":true,"
                              "\"symbol\":\"BTC/USD\"},\"success\":true}");
     kind(buf, TP_MSG_CONTROL, "subscribe");
-    assert_true(tp_kraken_subscribe_ack_json("ABC/XYZ", 1, "Currency pair not supported", buf, sizeof buf) > 0);
+    assert_true(tp_kraken_subscribe_ack_json("ABC/XYZ", 1, "Currency pair not supported", buf, sizeof buf) >
+                0);
     kind(buf, TP_MSG_ERROR, "Currency pair not supported");
     assert_true(tp_kraken_subscribe_ack_json("BTC/USD", 0, NULL, buf, sizeof buf) > 0);
     kind(buf, TP_MSG_CONTROL, "unsubscribe");
