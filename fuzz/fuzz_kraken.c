@@ -32,7 +32,8 @@ static void same(const tp_trade *a, const tp_trade *b) {
         die("symbol differs after a round trip", NULL);
     if (memcmp(&a->price, &b->price, sizeof(double)) || memcmp(&a->volume, &b->volume, sizeof(double)))
         die("price or volume differs after a round trip", NULL);
-    if (a->ts_ms != b->ts_ms || a->trade_id != b->trade_id) die("time or trade id differs after a round trip", NULL);
+    if (a->ts_ms != b->ts_ms || a->trade_id != b->trade_id)
+        die("time or trade id differs after a round trip", NULL);
 }
 
 static void symbol(const tp_feed_ops *f, const uint8_t *data, size_t size) {
@@ -69,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = f->parse((const char *)data, size, &b, &info, err, sizeof err);
     tp_batch_mark m1 = tp_batch_get_mark(&b);
     if (rc) {
-        if (m1.n != m0.n || m1.head != m0.head || m1.used != m0.used) die("rejected message changed the batch", err);
+        if (m1.n != m0.n || m1.head != m0.head || m1.used != m0.used)
+            die("rejected message changed the batch", err);
         if (!err[0]) die("rejected message without an error text", NULL);
     } else {
         if (info.ntrades != b.n - 1) die("ntrades differs from the trades added", NULL);
@@ -86,7 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             tp_batch r;
             tp_batch_init(&r);
             tp_msg_info ri;
-            if (f->parse(buf, (size_t)n, &r, &ri, err, sizeof err) || ri.ntrades != 1 || ri.snapshot != info.snapshot)
+            if (f->parse(buf, (size_t)n, &r, &ri, err, sizeof err) || ri.ntrades != 1 ||
+                ri.snapshot != info.snapshot)
                 die("written trade does not parse back", buf);
             same(t, &r.trades[0]);
             tp_batch_free(&r);
