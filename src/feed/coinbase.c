@@ -8,7 +8,9 @@
  *   closed. One message subscribes many products:
  *   {"type":"subscribe","product_ids":["BTC-USD"],"channels":["matches","heartbeat"]},
  *   answered by a `subscriptions` message; `unsubscribe` is the same shape.
- *   Inbound messages are limited to 10 a second.
+ *   Client messages are rate limited: the current rate-limits page says
+ *   8 requests a second per IP (bursts up to 20), an earlier version 10
+ *   inbound messages a second; tickpipe keeps to 8.
  * - `match` carries trade_id (consecutive per product), sequence,
  *   maker_order_id, taker_order_id, time (ISO 8601, microseconds),
  *   product_id, size and price (decimal strings) and side (the MAKER's
@@ -111,8 +113,8 @@ static const char *cb_reason_words(tp_feed_reason r) {
                "fast "
                "enough (give it more CPU, or spread the symbols over more connections)";
     case TP_FEED_REASON_RATE_LIMIT:
-        return "Coinbase disconnected a client that sent too many messages (ErrSlowRead; the limit is 10 a "
-               "second)";
+        return "Coinbase disconnected a client that sent too many messages (ErrSlowRead; about 8 requests a "
+               "second per IP are allowed: fewer tickpipe instances or connections per address)";
     case TP_FEED_REASON_KEY_IN_USE:
     case TP_FEED_REASON_BAD_TOKEN: return "Coinbase refused the connection";
     default: return NULL;
@@ -308,7 +310,7 @@ const tp_feed_ops tp_feed_coinbase = {
     .normalize_symbol = cb_normalize,
     .subscribe_many = cb_subscribe_many,
     .max_symbols_per_msg = 100, /* Coinbase closes on "Message too big" without naming a size */
-    .max_msgs_per_s = 10,       /* "10 RPS / 1000 burst RPS" inbound */
+    .max_msgs_per_s = 8,        /* "Requests per second per IP: 8" (earlier: 10 inbound a second) */
     .lifetime_ms = 0,
     .subscribe_deadline_ms = 5000,
     .heartbeat_ms = 1000,
