@@ -140,8 +140,8 @@ static int fail(tp_batch *b, tp_batch_mark m, json_t *root, char *err, size_t er
                 size_t i) {
     tp_batch_rewind(b, m);
     json_decref(root);
-    return tp_seterr(err, errlen, TP_EPARSE, "Kraken message: %s%s%zu%s", what,
-                     i == (size_t)-1 ? "" : " (data[", i == (size_t)-1 ? 0 : i, i == (size_t)-1 ? "" : "])");
+    if (i == (size_t)-1) return tp_seterr(err, errlen, TP_EPARSE, "Kraken message: %s", what);
+    return tp_seterr(err, errlen, TP_EPARSE, "Kraken message: %s (data[%zu])", what, i);
 }
 
 #define NOI ((size_t)-1)

@@ -145,6 +145,8 @@ static void test_kinds(void **state) {
 }
 
 /* A hostile or malformed message: nonzero, an error text, batch untouched. */
+static char last_err[256];
+
 static void bad(const char *msg, size_t len) {
     tp_batch b;
     preload(&b);
@@ -154,6 +156,7 @@ static void bad(const char *msg, size_t len) {
     int rc = F->parse(msg, len, &b, &info, err, sizeof err);
     if (rc == 0) fail_msg("accepted: %.*s", (int)len, msg);
     assert_true(err[0] != '\0');
+    memcpy(last_err, err, sizeof err);
     tp_batch_mark after = tp_batch_get_mark(&b);
     assert_int_equal(after.n, before.n);
     assert_ptr_equal(after.head, before.head);
@@ -258,6 +261,22 @@ static void test_malformed(void **state) {
         "\"\"", "5", "null", "[\"BTC-USD\"]",
         "\"BTC-USD-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\""};
     for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) bad_field("product_id", products[i]);
+}
+
+/* the error names the field */
+static void test_error_words(void **state) {
+    (void)state;
+    struct {
+        const char *key, *value, *words;
+    } c[] = {{"price", "400.23", "price missing or not a decimal string > 0"},
+             {"size", "\"NaN\"", "size missing or not a decimal string"},
+             {"trade_id", "\"10\"", "trade_id missing or not a positive integer"},
+             {"time", "\"2026-02-30T00:00:00Z\"", "time missing or not an ISO 8601 time"},
+             {"product_id", "\"\"", "product_id missing or not a product name"}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        bad_field(c[i].key, c[i].value);
+        if (!strstr(last_err, c[i].words)) fail_msg("%s: %s", c[i].key, last_err);
+    }
 }
 
 static void test_time(void **state) {
@@ -498,9 +517,10 @@ static void test_decimal(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doc_match), cmocka_unit_test(test_kinds),     cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_time),      cmocka_unit_test(test_normalize), cmocka_unit_test(test_subscribe),
-        cmocka_unit_test(test_ops),       cmocka_unit_test(test_writers),   cmocka_unit_test(test_decimal),
+        cmocka_unit_test(test_doc_match),   cmocka_unit_test(test_kinds), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_error_words), cmocka_unit_test(test_time),  cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_subscribe),   cmocka_unit_test(test_ops),   cmocka_unit_test(test_writers),
+        cmocka_unit_test(test_decimal),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -165,6 +165,8 @@ static void test_kinds(void **state) {
     kind("{\"something\":1}", TP_MSG_UNKNOWN, "");
 }
 
+static char last_err[256];
+
 static void bad(const char *msg, size_t len) {
     tp_batch b;
     preload(&b);
@@ -174,6 +176,7 @@ static void bad(const char *msg, size_t len) {
     int rc = F->parse(msg, len, &b, &info, err, sizeof err);
     if (rc == 0) fail_msg("accepted: %.*s", (int)len, msg);
     assert_true(err[0] != '\0');
+    memcpy(last_err, err, sizeof err);
     tp_batch_mark after = tp_batch_get_mark(&b);
     assert_int_equal(after.n, before.n);
     assert_ptr_equal(after.head, before.head);
@@ -245,6 +248,24 @@ static void test_malformed(void **state) {
         "\"\"", "5", "null", "[\"A/B\"]",
         "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/B\""};
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) bad_field("symbol", syms[i]);
+}
+
+/* the error names the field and the trade */
+static void test_error_words(void **state) {
+    (void)state;
+    struct {
+        const char *key, *value, *words;
+    } c[] = {{"price", "\"1\"", "price missing or not a number > 0 (data[1])"},
+             {"qty", "-1", "qty missing or not a number >= 0 (data[1])"},
+             {"trade_id", "1.5", "trade_id missing or not a positive integer (data[1])"},
+             {"timestamp", "\"2026-02-30T00:00:00Z\"", "timestamp missing or not an RFC 3339 time (data[1])"},
+             {"symbol", "5", "symbol missing or not a pair name (data[1])"}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        bad_field(c[i].key, c[i].value);
+        assert_non_null(strstr(last_err, c[i].words));
+    }
+    bad("{\"channel\":\"trade\"}", 19);
+    assert_string_equal(last_err, "Kraken message: trade message without a type");
 }
 
 static void test_normalize(void **state) {
@@ -403,9 +424,10 @@ static void test_writers(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doc_trades), cmocka_unit_test(test_kinds),     cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_normalize),  cmocka_unit_test(test_subscribe), cmocka_unit_test(test_ops),
-        cmocka_unit_test(test_writers),
+        cmocka_unit_test(test_doc_trades), cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_malformed),  cmocka_unit_test(test_error_words),
+        cmocka_unit_test(test_normalize),  cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_ops),        cmocka_unit_test(test_writers),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
