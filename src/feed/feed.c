@@ -1,11 +1,14 @@
 /* feed.c - the table of feeds (feed.h). A new feed is one file with its
  * tp_feed_ops and one entry here. */
 #include "feed/feed.h"
+#include "feed/venue.h"
 
 #include <string.h>
 
 static const tp_feed_ops *const k_feeds[] = {
     &tp_feed_finnhub,
+    &tp_feed_coinbase,
+    &tp_feed_kraken,
 };
 
 const tp_feed_ops *tp_feed_find(const char *name) {
@@ -15,5 +18,5 @@ const tp_feed_ops *tp_feed_find(const char *name) {
 }
 
 const char *tp_feed_names(void) {
-    return "finnhub";
+    return "finnhub, coinbase, kraken";
 }

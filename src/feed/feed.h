@@ -38,8 +38,10 @@ typedef struct tp_msg_info {
 /* What a server error or close text means. */
 typedef enum tp_feed_reason {
     TP_FEED_REASON_OTHER = 0,
-    TP_FEED_REASON_KEY_IN_USE, /* another connection uses the same key */
-    TP_FEED_REASON_BAD_TOKEN,  /* the token was rejected */
+    TP_FEED_REASON_KEY_IN_USE,    /* another connection uses the same key */
+    TP_FEED_REASON_BAD_TOKEN,     /* the token was rejected */
+    TP_FEED_REASON_SLOW_CONSUMER, /* the venue dropped us for reading too slowly (Coinbase ErrSlowConsume) */
+    TP_FEED_REASON_RATE_LIMIT,    /* we sent too many messages or connections (Coinbase ErrSlowRead) */
 } tp_feed_reason;
 
 typedef struct tp_feed_ops {
