@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     int64_t yoe = y - era * 400;
@@ -25,6 +27,82 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
     *y = yoe + era * 400 + (*m <= 2);
 }
 
+static int is_leap(int64_t y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* n digits at s into *v; 0, or -1 if any is not a digit */
+static int digits_at(const char *s, int n, int *v) {
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+int tp_rfc3339_to_ms(const char *s, size_t n, int64_t *ms) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int Y, M, D, h, mi, sec;
+    /* YYYY-MM-DDTHH:MM:SS is 19 characters */
+    if (!s || n < 20) return -1;
+    if (digits_at(s, 4, &Y) || s[4] != '-' || digits_at(s + 5, 2, &M) || s[7] != '-' ||
+        digits_at(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || digits_at(s + 11, 2, &h) ||
+        s[13] != ':' || digits_at(s + 14, 2, &mi) || s[16] != ':' || digits_at(s + 17, 2, &sec))
+        return -1;
+    if (Y < 1 || M < 1 || M > 12 || D < 1) return -1;
+    int dim = mdays[M - 1] + (M == 2 && is_leap(Y));
+    if (D > dim || h > 23 || mi > 59 || sec > 59) return -1;
+    size_t i = 19;
+    int64_t frac_ms = 0;
+    if (i < n && s[i] == '.') {
+        i++;
+        size_t f0 = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (i - f0 < 3) frac_ms = frac_ms * 10 + (s[i] - '0');
+            i++;
+        }
+        size_t nf = i - f0;
+        if (nf == 0 || nf > 9) return -1;
+        for (size_t k = nf; k < 3; k++) frac_ms *= 10;
+    }
+    int64_t off_min = 0;
+    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-')) {
+        int oh, om;
+        if (digits_at(s + i + 1, 2, &oh) || s[i + 3] != ':' || digits_at(s + i + 4, 2, &om) || oh > 23 ||
+            om > 59)
+            return -1;
+        off_min = (int64_t)oh * 60 + om;
+        if (s[i] == '-') off_min = -off_min;
+        i += 6;
+    } else {
+        return -1;
+    }
+    int64_t days = days_from_civil(Y, M, D);
+    int64_t secs = days * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off_min * 60;
+    *ms = secs * 1000 + frac_ms;
+    return 0;
+}
+
+int tp_ms_to_rfc3339(int64_t ms, char *out, size_t outlen) {
+    /* 0001-01-01 .. 9999-12-31 */
+    if (ms < -62135596800000LL || ms > 253402300799999LL) return -1;
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int frac = (int)(ms - secs * 1000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t rem = secs - days * 86400;
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000Z", (int)y, m, d, (int)(rem / 3600),
+                     (int)(rem / 60 % 60), (int)(rem % 60), frac);
+    if (n < 0 || (size_t)n >= outlen) return -1;
+    return n;
+}
+
 /* n digits at s[*i] into *v */
 static int digits(const char *s, size_t len, size_t *i, int n, int *v) {
     int x = 0;
@@ -38,8 +116,7 @@ static int digits(const char *s, size_t len, size_t *i, int n, int *v) {
 
 static int month_days(int y, int m) {
     static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : d[m - 1];
+    return m == 2 && is_leap(y) ? 29 : d[m - 1];
 }
 
 int tp_iso_parse(const char *s, size_t len, int64_t *out) {
@@ -73,7 +150,8 @@ int tp_iso_parse(const char *s, size_t len, int64_t *out) {
             i++;
         } else if (s[i] == '+' || s[i] == '-') {
             int sign = s[i++] == '-' ? -1 : 1, oh, om;
-            if (digits(s, len, &i, 2, &oh) || i >= len || s[i++] != ':' || digits(s, len, &i, 2, &om)) return -1;
+            if (digits(s, len, &i, 2, &oh) || i >= len || s[i++] != ':' || digits(s, len, &i, 2, &om))
+                return -1;
             if (oh > 23 || om > 59) return -1;
             off_min = sign * (oh * 60 + om);
         } else {

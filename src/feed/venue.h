@@ -6,6 +6,7 @@
 #ifndef TP_FEED_VENUE_H
 #define TP_FEED_VENUE_H
 
+#include "core/iso_time.h" /* tp_rfc3339_to_ms, tp_ms_to_rfc3339 */
 #include "feed/feed.h"
 
 #include <jansson.h>
@@ -14,19 +15,6 @@
 
 extern const tp_feed_ops tp_feed_coinbase;
 extern const tp_feed_ops tp_feed_kraken;
-
-/* An RFC 3339 date-time ("2014-11-07T08:19:27.028459Z", "...+01:00") into
- * epoch milliseconds, the fraction (0 to 9 digits) truncated. Strict: the
- * whole of s[0, n) must be the date-time, the date must exist (no
- * 2026-02-30), hours 00-23, minutes and seconds 00-59 (no leap second),
- * offset 'Z' or +-HH:MM (HH <= 23). 'T' and 'Z' may be lower case
- * (RFC 3339 allows it). 0, or -1. */
-int tp_rfc3339_to_ms(const char *s, size_t n, int64_t *ms);
-
-/* Epoch ms as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (microseconds, the last three
- * digits 0), years 0001-9999; the length (27), or -1 if it does not fit
- * or the year is out of range. NUL-terminated. */
-int tp_ms_to_rfc3339(int64_t ms, char *out, size_t outlen);
 
 /* A venue's decimal string ("400.23", "0.00000015") into the nearest
  * double. Strict: digits, optionally '.' and at least one digit, nothing
