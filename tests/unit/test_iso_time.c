@@ -83,7 +83,8 @@ static void test_against_glibc(void **st) {
         tp_iso_format(ms, got, sizeof got);
         if (strcmp(want, got)) fail_msg("%lld: %s, glibc %s", (long long)ms, got, want);
         int64_t back;
-        if (tp_iso_parse(got, strlen(got), &back) || back != ms) fail_msg("%s read back as %lld", got, (long long)back);
+        if (tp_iso_parse(got, strlen(got), &back) || back != ms)
+            fail_msg("%s read back as %lld", got, (long long)back);
         assert_int_equal((int64_t)timegm(&tm) * 1000 + ms % 1000, ms);
     }
 }
