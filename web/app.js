@@ -67,7 +67,25 @@
   const candleSeries = chart.addSeries(LWC.CandlestickSeries, {
     upColor: '#26a69a', downColor: '#ef5350', borderVisible: false,
     wickUpColor: '#26a69a', wickDownColor: '#ef5350',
+    // the last price is the newest trade's, as in the header (lastLine),
+    // not the newest candle's close, which the store writes a little later
+    lastValueVisible: false, priceLineVisible: false,
   });
+  let lastLine = null;
+  function showLastPrice() {
+    const t = state.tape[0];
+    if (!t || t.price == null) {
+      if (lastLine) { candleSeries.removePriceLine(lastLine); lastLine = null; }
+      $('h-last').textContent = '-';
+      return;
+    }
+    const p = state.precision || precisionOf([t.price]);
+    $('h-last').textContent = `${state.symbol} ${Number(t.price).toFixed(p)}`;
+    const opts = { price: t.price, color: '#4aa3ff', lineWidth: 1, lineStyle: 2, axisLabelVisible: true, title: '' };
+    if (lastLine) lastLine.applyOptions(opts);
+    else lastLine = candleSeries.createPriceLine(opts);
+    window.tickpipe.lastLine = lastLine;
+  }
   const volumeSeries = chart.addSeries(LWC.HistogramSeries, {
     priceFormat: { type: 'volume' }, priceScaleId: 'vol', color: '#3d5a80',
     lastValueVisible: false, priceLineVisible: false,
@@ -351,7 +369,7 @@
       cell(tr, t.conditions == null ? '' : t.conditions.join(' '));
       body.appendChild(tr);
     });
-    if (state.tape.length) $('h-last').textContent = fmtNum(state.tape[0].price, 8);
+    showLastPrice();
   }
 
   function addAverages(rows) {
@@ -360,6 +378,17 @@
     for (const a of all.slice(AVG_ROWS)) state.averages.delete(a.window_start);
     const body = $('averages').tBodies[0];
     body.replaceChildren();
+    if (!all.length && state.candles.size && [...state.candles.values()].every((c) => !c.volume)) {
+      // price x volume needs volume: a quote feed (FX) has none
+      const tr = document.createElement('tr');
+      const td = document.createElement('td');
+      td.colSpan = 4;
+      td.className = 'note-row';
+      td.textContent = 'none: this feed carries no volume, so there is no price \u00d7 volume to average';
+      tr.appendChild(td);
+      body.appendChild(tr);
+      return;
+    }
     for (const a of all.slice(0, AVG_ROWS)) {
       const tr = document.createElement('tr');
       if (!a.final) tr.className = 'open';

@@ -114,9 +114,20 @@ try {
   await page.selectOption('#symbol', 'OANDA:EUR_USD');
   await wait(() => window.tickpipe.state.symbol === 'OANDA:EUR_USD' && window.tickpipe.state.candles.size > 0 &&
     getComputedStyle(document.getElementById('no-volume')).display !== 'none', null, 'the no-volume note');
+  await wait(() => /no volume/.test(document.querySelector('#averages tbody').textContent), null,
+    'the averages table says why it is empty');
   await page.selectOption('#symbol', 'AAPL');
   await wait(() => window.tickpipe.state.symbol === 'AAPL' && window.tickpipe.state.candles.size > 0 &&
     getComputedStyle(document.getElementById('no-volume')).display === 'none', null, 'no note for AAPL');
+  // the header's last price and the chart's dashed price line are the same: the newest trade
+  await wait(() => window.tickpipe.state.tape.length > 0 && window.tickpipe.lastLine, null, 'the tape and the price line');
+  const lp = await page.evaluate(() => ({ head: document.getElementById('h-last').textContent,
+    line: window.tickpipe.lastLine.options().price, tape: window.tickpipe.state.tape[0].price }));
+  const newest = (await rest('/api/trades?symbol=AAPL&limit=1')).trades[0].price;
+  if (lp.line !== newest || lp.tape !== newest || lp.head !== `AAPL ${newest.toFixed(want)}`) {
+    fail(`last price: header '${lp.head}', line ${lp.line}, tape ${lp.tape}, REST's newest trade ${newest}`);
+  }
+  ok(`last price ${lp.head}: header, price line and the newest trade agree`);
   ok('OANDA:EUR_USD (no volume) says so; AAPL does not');
 
   await page.waitForTimeout(300); // let the last frame paint for the screenshot
