@@ -6,7 +6,7 @@
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
  * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
+int64_t tp_days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     int64_t yoe = y - era * 400;
@@ -15,7 +15,7 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+void tp_civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097;
@@ -81,7 +81,7 @@ int tp_rfc3339_to_ms(const char *s, size_t n, int64_t *ms) {
     } else {
         return -1;
     }
-    int64_t days = days_from_civil(Y, M, D);
+    int64_t days = tp_days_from_civil(Y, M, D);
     int64_t secs = days * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off_min * 60;
     *ms = secs * 1000 + frac_ms;
     return 0;
@@ -96,7 +96,7 @@ int tp_ms_to_rfc3339(int64_t ms, char *out, size_t outlen) {
     int64_t rem = secs - days * 86400;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    tp_civil_from_days(days, &y, &m, &d);
     int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000Z", (int)y, m, d, (int)(rem / 3600),
                      (int)(rem / 60 % 60), (int)(rem % 60), frac);
     if (n < 0 || (size_t)n >= outlen) return -1;
@@ -159,7 +159,7 @@ int tp_iso_parse(const char *s, size_t len, int64_t *out) {
         }
         if (i != len) return -1;
     }
-    int64_t days = days_from_civil(y, mo, d);
+    int64_t days = tp_days_from_civil(y, mo, d);
     int64_t ms = ((days * 24 + h) * 60 + mi - off_min) * 60000 + (int64_t)sec * 1000 + msec;
     if (ms < 0) return -1;
     *out = ms;
@@ -171,7 +171,7 @@ char *tp_iso_format(int64_t ms, char *out, size_t outlen) {
     int64_t rem = ms - days * 86400000;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    tp_civil_from_days(days, &y, &m, &d);
     snprintf(out, outlen, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d, (int)(rem / 3600000),
              (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
     return out;

@@ -37,4 +37,9 @@ int tp_iso_parse(const char *s, size_t len, int64_t *ms);
  * (at least 32 bytes); returns out. */
 char *tp_iso_format(int64_t ms, char *out, size_t outlen);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
+int64_t tp_days_from_civil(int64_t y, int m, int d);
+/* The civil date of a day since 1970-01-01. */
+void tp_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
+
 #endif

@@ -1,26 +1,15 @@
 /* market_hours.c - see market_hours.h. */
 #include "feed/market_hours.h"
 
+#include "core/iso_time.h"
+
 #include <string.h>
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms:
- * exact for every proleptic Gregorian date, no time zone database needed). */
-int64_t tp_days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 static int64_t year_of_days(int64_t z) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    return yoe + era * 400 + (mp >= 10);
+    int64_t y;
+    int m, d;
+    tp_civil_from_days(z, &y, &m, &d);
+    return y;
 }
 static int64_t floor_div(int64_t a, int64_t b) {
     return a / b - (a % b != 0 && (a < 0) != (b < 0));

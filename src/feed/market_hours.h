@@ -20,6 +20,8 @@
 #define TP_FEED_MARKET_HOURS_H
 
 #include <stddef.h>
+#include "core/iso_time.h" /* tp_days_from_civil */
+
 #include <stdint.h>
 
 /* 1 if the symbol trades only in US stock market hours (no ':' in it). */
@@ -30,7 +32,4 @@ int tp_market_hours_us_open(int64_t utc_ms);
  * and to_ms (a gap's last trade before and first after)? Always 1 for a
  * symbol that trades around the clock. */
 int tp_market_hours_expected(const char *symbol, size_t len, int64_t from_ms, int64_t to_ms);
-/* Days since 1970-01-01 of a proleptic Gregorian civil date. */
-int64_t tp_days_from_civil(int64_t y, int m, int d);
-
 #endif
