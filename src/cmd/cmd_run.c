@@ -106,7 +106,6 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
     char err[512];
     tp_pipeline_config pcfg;
     tp_pipeline_config_default(&pcfg);
-    tp_cfg_sqlite_dir(sf->store);
     pcfg.store_url = sf->store;
     pcfg.win.allowed_lateness_ms = wf->allowed_lateness_ms;
     pcfg.win.emit_interval_ms = wf->emit_interval_ms;
