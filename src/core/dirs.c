@@ -22,7 +22,8 @@ static int make_one(const char *dir, char *err, size_t errlen) {
 int tp_mkdir_parents(const char *path, char *err, size_t errlen) {
     char dir[4096];
     size_t n = strlen(path);
-    if (n >= sizeof dir) return tp_seterr(err, errlen, TP_EIO, "cannot create the directory of a path of %zu bytes", n);
+    if (n >= sizeof dir)
+        return tp_seterr(err, errlen, TP_EIO, "cannot create the directory of a path of %zu bytes", n);
     memcpy(dir, path, n + 1);
     char *slash = strrchr(dir, '/');
     if (!slash) return 0;
