@@ -59,6 +59,11 @@ static const char *store_url_forms(void) {
     return TP_STORE_URL_FORMS;
 }
 
+/* ... of those that can be read (serve's --store) */
+static const char *reader_store_url_forms(void) {
+    return TP_STORE_READER_URL_FORMS;
+}
+
 void tp_cmd_args_init(tp_cmd_args *a) {
     memset(a, 0, sizeof *a);
 }

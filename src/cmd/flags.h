@@ -203,8 +203,9 @@ void tp_cmd_args_free(tp_cmd_args *a);
 extern const tp_opt tp_flag_table[]; /* every row of flags.def, then {0} */
 
 extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_checks, tp_flags_kafka, tp_flags_store,
-    tp_flags_windows, tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_config,
-    tp_flags_capture, tp_flags_consumer, tp_flags_producer, tp_flags_run, tp_flags_durable, tp_flags_serve,
-    tp_flags_sim_server, tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
+    tp_flags_store_reader, tp_flags_windows, tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log,
+    tp_flags_config, tp_flags_capture, tp_flags_consumer, tp_flags_producer, tp_flags_run, tp_flags_durable,
+    tp_flags_serve, tp_flags_sim_server, tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults,
+    tp_flags_symbols;
 
 #endif
