@@ -16,7 +16,7 @@
 tp_store(sqlite     src/sink/sqlite.c     sql/sqlite.sql     sqlite3)
 tp_store(postgresql src/sink/postgresql.c sql/postgresql.sql libpq)
 tp_store(clickhouse src/sink/clickhouse.c sql/clickhouse.sql libcurl)
-tp_store(cassandra  src/sink/cassandra.c  sql/cassandra.cql  openssl)
+tp_store(cassandra  src/sink/cassandra.c  sql/cassandra.cql  openssl libcurl)
 tp_store(null       src/sink/null.c       "")
 
 # How help texts show a store's URL (default "NAME:..."), in list order, and
