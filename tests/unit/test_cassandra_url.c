@@ -32,7 +32,8 @@ static void bad(const char *url, const char *text) {
     char err[512] = "";
     assert_int_equal(tp_cassandra_parse_url(url, &g_u, err, sizeof err), TP_EINVAL);
     if (!strstr(err, text)) fail_msg("%s: error '%s' lacks '%s'", url, err, text);
-    if (strstr(err, "s3cret") || strstr(err, "s3cr")) fail_msg("%s: the password is in the error '%s'", url, err);
+    if (strstr(err, "s3cret") || strstr(err, "s3cr"))
+        fail_msg("%s: the password is in the error '%s'", url, err);
     assert_int_equal(g_u.password[0], 0); /* not kept after a failure */
     assert_int_equal(tp_sink_check_url(url, err, sizeof err), TP_EINVAL);
 }
@@ -65,8 +66,8 @@ static void test_good(void **state) {
     assert_string_equal(g_u.hosts[2].name, "10.0.0.5");
     assert_int_equal(g_u.hosts[3].port, 9042);
     /* parameters; values percent-decoded by the same decoder as ClickHouse's */
-    ok("cassandra://h/ks?consistency=ONE&replication=dc1:3,dc2:2&user=a%26b&password=x%3Dy%2B&cafile=%2Ftmp%2Fca."
-       "pem",
+    ok("cassandra://h/ks?consistency=ONE&replication=dc1:3,dc2:2"
+       "&user=a%26b&password=x%3Dy%2B&cafile=%2Ftmp%2Fca.pem",
        "h:9042", "ks", "a&b", "x=y+");
     assert_int_equal(g_u.consistency, TP_CQL_ONE);
     assert_string_equal(g_u.replication, "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}");
