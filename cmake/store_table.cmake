@@ -75,20 +75,17 @@ function(tp_store_table out)
       string(APPEND forms ", ")
     endif()
     string(APPEND forms "${form}")
-    # the first store of the build is the default; serve's is the first it can read
+    # the first store of the build is the default; serve's is the first it
+    # can read. Any store may come first in some build, so each needs one.
+    if(NOT TP_STORE_DEFAULT_${n})
+      message(FATAL_ERROR "cmake/stores.cmake: ${n} has no tp_store_form(${n} ... DEFAULT URL): the URL "
+                          "--store defaults to in a build where it is the first store")
+    endif()
     if(NOT default_url)
-      if(NOT TP_STORE_DEFAULT_${n})
-        message(FATAL_ERROR "cmake/stores.cmake: ${n} is the first store of this build, so the default, "
-                            "and has no tp_store_form(${n} ... DEFAULT URL)")
-      endif()
       set(default_url "${TP_STORE_DEFAULT_${n}}")
     endif()
     if(NOT TP_STORE_WRITE_ONLY_${n})
       if(NOT reader_default_url)
-        if(NOT TP_STORE_DEFAULT_${n})
-          message(FATAL_ERROR "cmake/stores.cmake: ${n} is the first store of this build that serve can "
-                              "read, so its default, and has no tp_store_form(${n} ... DEFAULT URL)")
-        endif()
         set(reader_default_url "${TP_STORE_DEFAULT_${n}}")
       endif()
       if(reader_forms)

@@ -24,7 +24,7 @@ tp_store(null       src/sink/null.c       "")
 #
 #   tp_store_form(NAME FORM [DEFAULT URL] [WRITE_ONLY])
 #     DEFAULT     the URL --store defaults to when NAME is the first store of
-#                 the build (the first store must have one)
+#                 the build (every store has one: any may come first)
 #     WRITE_ONLY  the store has no reader (its tp_sink_ops has no .reader):
 #                 serve's help and default leave it out
 #
