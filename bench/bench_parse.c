@@ -8,7 +8,7 @@
  * table with trades/s, MB/s and the ratio. Before timing, both parsers'
  * results are compared on every frame, so a fast wrong parser cannot win.
  * Exit status 1 if they disagree. */
-#include "codec/finnhub_json.h"
+#include "../tests/lib/finnhub_json_ref.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -2,6 +2,7 @@
 #include "cmd/commands.h"
 #include "core/log.h"
 #include "core/suggest.h"
+#include "sink/store_forms.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -64,11 +65,13 @@ static void usage(FILE *f) {
             TP_VERSION);
     for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
         fprintf(f, "  %-10s %s\n", k_cmds[i].name, k_cmds[i].summary);
-    fprintf(f, "\nGlobal environment:\n"
-               "  TICKPIPE_LOG     log level: error, warn, info (default), debug\n"
-               "  TICKPIPE_CONFIG  a config file (YAML, one key per flag), as --config\n\n"
-               "With no token, `tickpipe run` starts the built-in simulator, stores in\n"
-               "sqlite:data/tickpipe.db and serves the dashboard on http://127.0.0.1:8080.\n");
+    fprintf(f,
+            "\nGlobal environment:\n"
+            "  TICKPIPE_LOG     log level: error, warn, info (default), debug\n"
+            "  TICKPIPE_CONFIG  a config file (YAML, one key per flag), as --config\n\n"
+            "With no token, `tickpipe run` starts the built-in simulator, stores in\n"
+            "%s and serves the dashboard on http://127.0.0.1:8080.\n",
+            TP_STORE_DEFAULT_URL);
 }
 
 int main(int argc, char **argv) {

@@ -177,22 +177,12 @@ static int open_stages(proc *pr, const tp_kafka_flags *kf, const tp_consumer_fla
                        const tp_checks_flags *ck, const char *brokers) {
     char err[512];
     tp_pipeline_config pc;
-    tp_pipeline_config_default(&pc);
-    pc.store_url = sf->store;
-    pc.win.allowed_lateness_ms = wf->allowed_lateness_ms;
-    pc.win.emit_interval_ms = wf->emit_interval_ms;
-    pc.win.idle_expiry_ms = wf->idle_expiry_ms;
+    tp_flags_pipeline_config(&pc, sf, wf, df, ck->max_ahead_ms);
     pc.win.external_watermark = 1;
-    pc.win.max_ahead_ms = ck->max_ahead_ms;
-    pc.win.clock_bound = 1;
     pr->c.limits = (tp_trade_limits){ck->max_age_ms, ck->max_ahead_ms};
-    pc.flush_interval_ms = wf->flush_interval_ms;
     pr->c.offsets_interval_ms = wf->flush_interval_ms;
-    pc.flush_max_trades = (size_t)wf->flush_max_trades;
     pc.rebuild = TP_REBUILD_LAZY; /* only the symbols of the partitions this member gets */
     pc.dedupe_rebuilt = 1;        /* re-delivered records hold trades the store has */
-    pc.retention = (tp_retention){df->retain_trades_ms, df->retain_c1s_ms, df->retain_c1m_ms,
-                                  df->retain_avg_ms, df->retain_gaps_ms};
     pr->drain_us = df->drain_ms * 1000;
     int rc = tp_pipeline_new(&pc, &pr->c.pipe, err, sizeof err);
     if (rc)

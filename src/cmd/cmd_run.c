@@ -105,21 +105,10 @@ static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windo
                           const tp_durable_flags *rf, int64_t max_ahead_ms) {
     char err[512];
     tp_pipeline_config pcfg;
-    tp_pipeline_config_default(&pcfg);
-    tp_cfg_sqlite_dir(sf->store);
-    pcfg.store_url = sf->store;
-    pcfg.win.allowed_lateness_ms = wf->allowed_lateness_ms;
-    pcfg.win.emit_interval_ms = wf->emit_interval_ms;
-    pcfg.win.idle_expiry_ms = wf->idle_expiry_ms;
-    pcfg.win.max_ahead_ms = max_ahead_ms;
-    pcfg.win.clock_bound = 1;
-    pcfg.flush_interval_ms = wf->flush_interval_ms;
-    pcfg.flush_max_trades = (size_t)wf->flush_max_trades;
+    tp_flags_pipeline_config(&pcfg, sf, wf, rf, max_ahead_ms);
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
     pcfg.health = r->health;
-    pcfg.retention = (tp_retention){rf->retain_trades_ms, rf->retain_c1s_ms, rf->retain_c1m_ms,
-                                    rf->retain_avg_ms, rf->retain_gaps_ms};
     int rc = tp_pipeline_new(&pcfg, &r->fs.pipe, err, sizeof err);
     if (rc) /* a bad URL is a usage error */
         return rc == TP_EINVAL ? tp_cmd_usage_error(&tp_spec_run, "%s", err)

@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "feed/feed.h"
+#include "process/pipeline.h"
 #include "sink/sink.h"
 #include "sink/store_forms.h"
 
@@ -57,6 +58,26 @@ static int parse_compression(const char *arg, void *field, char *err, size_t err
 /* The URL forms of this build's stores, generated from cmake/stores.cmake. */
 static const char *store_url_forms(void) {
     return TP_STORE_URL_FORMS;
+}
+
+/* ... of those that can be read (serve's --store) */
+static const char *reader_store_url_forms(void) {
+    return TP_STORE_READER_URL_FORMS;
+}
+
+void tp_flags_pipeline_config(tp_pipeline_config *pc, const tp_store_flags *sf, const tp_windows_flags *wf,
+                              const tp_durable_flags *df, int64_t max_ahead_ms) {
+    tp_pipeline_config_default(pc);
+    pc->store_url = sf->store;
+    pc->win.allowed_lateness_ms = wf->allowed_lateness_ms;
+    pc->win.emit_interval_ms = wf->emit_interval_ms;
+    pc->win.idle_expiry_ms = wf->idle_expiry_ms;
+    pc->win.max_ahead_ms = max_ahead_ms;
+    pc->win.clock_bound = 1;
+    pc->flush_interval_ms = wf->flush_interval_ms;
+    pc->flush_max_trades = (size_t)wf->flush_max_trades;
+    pc->retention = (tp_retention){df->retain_trades_ms, df->retain_c1s_ms, df->retain_c1m_ms,
+                                   df->retain_avg_ms, df->retain_gaps_ms};
 }
 
 void tp_cmd_args_init(tp_cmd_args *a) {

@@ -202,9 +202,19 @@ void tp_cmd_args_free(tp_cmd_args *a);
 
 extern const tp_opt tp_flag_table[]; /* every row of flags.def, then {0} */
 
+struct tp_pipeline_config;
+/* The pipeline settings run and process both take from their flags: the
+ * store, windows, flushing and retention, trades at most max_ahead_ms
+ * ahead of the clock (--max-trade-ahead); pc starts from
+ * tp_pipeline_config_default(). What differs (callbacks, rebuild, the
+ * watermark's source) the command sets after. */
+void tp_flags_pipeline_config(struct tp_pipeline_config *pc, const tp_store_flags *sf,
+                              const tp_windows_flags *wf, const tp_durable_flags *df, int64_t max_ahead_ms);
+
 extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_checks, tp_flags_kafka, tp_flags_store,
-    tp_flags_windows, tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log, tp_flags_config,
-    tp_flags_capture, tp_flags_consumer, tp_flags_producer, tp_flags_run, tp_flags_durable, tp_flags_serve,
-    tp_flags_sim_server, tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults, tp_flags_symbols;
+    tp_flags_store_reader, tp_flags_windows, tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log,
+    tp_flags_config, tp_flags_capture, tp_flags_consumer, tp_flags_producer, tp_flags_run, tp_flags_durable,
+    tp_flags_serve, tp_flags_sim_server, tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults,
+    tp_flags_symbols;
 
 #endif

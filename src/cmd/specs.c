@@ -6,6 +6,7 @@
 
 #include "cmd/flags.h"
 #include "core/err.h"
+#include "sink/store_forms.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -71,7 +72,7 @@ const tp_cmd_spec tp_spec_process = {
               "usage error.\n"
               "\n"
               "Example:\n"
-              "  tickpipe process --brokers 127.0.0.1:9092 --topic market --store sqlite:data/tickpipe.db\n",
+              "  tickpipe process --brokers 127.0.0.1:9092 --topic market --store " TP_STORE_DEFAULT_URL "\n",
     .groups = {&tp_flags_kafka, &tp_flags_consumer, &tp_flags_checks, &tp_flags_store, &tp_flags_windows,
                &tp_flags_durable, &tp_flags_stop, &tp_flags_progress, &tp_flags_log, &tp_flags_config},
     .defaults = k_process_defaults,
@@ -161,7 +162,7 @@ const tp_cmd_spec tp_spec_serve = {
               "\n"
               "Example:\n"
               "  tickpipe serve --store postgresql://tickpipe@localhost/tickpipe --http 0.0.0.0:8080\n",
-    .groups = {&tp_flags_store, &tp_flags_http, &tp_flags_serve, &tp_flags_log, &tp_flags_config},
+    .groups = {&tp_flags_store_reader, &tp_flags_http, &tp_flags_serve, &tp_flags_log, &tp_flags_config},
 };
 
 /* ---- tickpipe simulate ---- */

@@ -6,9 +6,10 @@
  *   {"type":"error","msg":"Subscribing to too many symbols"}
  * and may add message types. tp_finnhub_parse() is the hot path of every
  * ingest: it appends the trades of a frame to a batch with no per-trade
- * allocation (strings land in the batch arena). tp_finnhub_parse_ref() is a
- * straightforward jansson implementation kept as the test oracle; both must
- * agree on every input (differential fuzzing in fuzz/).
+ * allocation (strings land in the batch arena). tp_finnhub_parse_ref()
+ * (tests/lib/finnhub_json_ref.h, built only into the tests, fuzz targets and
+ * benchmarks) is a straightforward jansson implementation kept as the test
+ * oracle; both must agree on every input (differential fuzzing in fuzz/).
  *
  * Rules (both parsers):
  * - The frame must be one JSON object, nothing but whitespace after it.
@@ -33,8 +34,6 @@
 
 int tp_finnhub_parse(const char *frame, size_t len, tp_batch *out, tp_msg_info *info, char *err,
                      size_t errlen);
-int tp_finnhub_parse_ref(const char *frame, size_t len, tp_batch *out, tp_msg_info *info, char *err,
-                         size_t errlen);
 
 /* Write one trade as a JSON line {"s":..,"p":..,"t":..,"v":..,"c":..} (no
  * newline, NUL-terminated) into out; returns bytes written (excluding NUL)

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -187,24 +186,4 @@ void tp_mono_deadline(struct timespec *ts, int64_t ms) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
-}
-
-void tp_cfg_sqlite_dir(const char *url) {
-    if (!url || strncmp(url, "sqlite:", 7)) return;
-    const char *path = url + 7;
-    const char *slash = strrchr(path, '/');
-    if (!slash || slash == path) return;
-    char dir[1024];
-    size_t n = (size_t)(slash - path);
-    if (n >= sizeof dir) return;
-    memcpy(dir, path, n);
-    dir[n] = 0;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            mkdir(dir, 0755);
-            *p = '/';
-        }
-    }
-    mkdir(dir, 0755);
 }

@@ -43,11 +43,6 @@ int tp_cfg_env_flag(const char *env);
  * seconds <= 0 cancels a pending one. */
 void tp_cfg_alarm_after(double seconds);
 
-/* A store URL "sqlite:dir/sub/file.db": create dir/sub (and its parents)
- * if missing, since SQLite creates the file but not its directory. Any
- * other URL: nothing. Best effort: a failure shows when the store opens. */
-void tp_cfg_sqlite_dir(const char *store_url);
-
 /* Clocks. */
 int64_t tp_now_ms(void);  /* wall clock, epoch ms */
 int64_t tp_mono_us(void); /* monotonic, microseconds */

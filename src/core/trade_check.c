@@ -80,6 +80,17 @@ tp_reject tp_trade_check(const tp_trade *t, int64_t recv_ms, const tp_trade_limi
     return r ? r : tp_trade_check_values(t, recv_ms, l);
 }
 
+tp_reject tp_symbol_cache_check(tp_symbol_cache *c, const tp_trade *t, int64_t recv_ms,
+                                const tp_trade_limits *l, tp_symbol_pred wanted, void *ud) {
+    tp_reject r;
+    if (c->ok.ptr && tp_str_eq(c->ok, t->symbol))
+        r = tp_trade_check_values(t, recv_ms, l);
+    else if ((r = tp_symbol_check(t->symbol.ptr, t->symbol.len)) == TP_REJECT_NONE)
+        r = wanted && !wanted(ud, t->symbol) ? TP_REJECT_UNSUBSCRIBED : tp_trade_check_values(t, recv_ms, l);
+    if (r == TP_REJECT_NONE) c->ok = t->symbol;
+    return r;
+}
+
 tp_reject tp_trade_check_values(const tp_trade *t, int64_t recv_ms, const tp_trade_limits *l) {
     if (!isfinite(t->price) || !(t->price > 0)) return TP_REJECT_PRICE;
     if (!isfinite(t->volume) || !(t->volume >= 0)) return TP_REJECT_VOLUME;

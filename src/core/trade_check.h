@@ -64,6 +64,25 @@ tp_reject tp_trade_check_values(const tp_trade *t, int64_t recv_ms, const tp_tra
 /* Only the symbol rules (a stored row read back, a gap record). */
 tp_reject tp_symbol_check(const char *p, size_t len);
 
+/* The door over one run of trades (a frame, a Kafka record), for the feed
+ * and process alike: feeds send runs of one symbol, so a trade whose symbol
+ * is the last one that passed needs only the value rules. Zero it before
+ * each run; it points into the trades' symbols, so it must not outlive
+ * them. */
+typedef struct tp_symbol_cache {
+    tp_str ok; /* the symbol of the last trade that passed, or {NULL, 0} */
+} tp_symbol_cache;
+
+/* Whether a symbol is one the caller takes (the feed: subscribed). */
+typedef int (*tp_symbol_pred)(void *ud, tp_str symbol);
+
+/* tp_trade_check(t) with the cache: for the cache's symbol only the value
+ * rules; for another, the symbol rules, then (given `wanted`) a symbol it
+ * says no to is TP_REJECT_UNSUBSCRIBED, then the value rules. A trade that
+ * passes makes its symbol the cache's. */
+tp_reject tp_symbol_cache_check(tp_symbol_cache *c, const tp_trade *t, int64_t recv_ms,
+                                const tp_trade_limits *l, tp_symbol_pred wanted, void *ud);
+
 /* Rejection counts of one stage, with their metrics and a log rate limit. */
 typedef struct tp_rejects {
     const char *stage;               /* "feed" or "process": the metric's label and the log's module */

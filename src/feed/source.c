@@ -258,30 +258,23 @@ static void report_gap(void *ud, const tp_feed_gap *g) {
     if (s->on_gap) s->on_gap(s->gap_ud, g);
 }
 
+/* the subscription rule of the door (tp_symbol_pred) */
+static int subscribed(void *gaps, tp_str symbol) {
+    return tp_gaps_has(gaps, symbol);
+}
+
 /* The door: remove the trades that fail core/trade_check.h's rules (or
  * name a symbol this connection did not subscribe) from the batch, in
  * place, keeping the order of the others. */
 static void check_trades(tp_source *s, int64_t recv_ms) {
     tp_batch *b = &s->batch;
     size_t kept = 0;
-    tp_str ok = {NULL, 0}; /* the last symbol that passed: feeds send runs of one */
+    tp_symbol_cache seen = {0}; /* feeds send runs of one symbol */
+    int subs = s->check_subscribed && s->gaps;
     for (size_t i = 0; i < b->n; i++) {
         const tp_trade *t = &b->trades[i];
-        tp_reject why;
-        if (ok.ptr && tp_str_eq(ok, t->symbol)) {
-            why = tp_trade_check_values(t, recv_ms, &s->limits);
-        } else if (s->check_subscribed && s->gaps && s->subs_valid) {
-            /* a subscribed symbol passed the symbol rules at start; any
-             * other is rejected, by the symbol rule it breaks if any */
-            why = tp_gaps_has(s->gaps, t->symbol) ? tp_trade_check_values(t, recv_ms, &s->limits)
-                  : tp_symbol_check(t->symbol.ptr, t->symbol.len) ?: TP_REJECT_UNSUBSCRIBED;
-            if (!why) ok = t->symbol;
-        } else {
-            why = tp_trade_check(t, recv_ms, &s->limits);
-            if (!why && s->check_subscribed && s->gaps && !tp_gaps_has(s->gaps, t->symbol))
-                why = TP_REJECT_UNSUBSCRIBED;
-            if (!why) ok = t->symbol;
-        }
+        tp_reject why =
+            tp_symbol_cache_check(&seen, t, recv_ms, &s->limits, subs ? subscribed : NULL, s->gaps);
         if (why) {
             char where[48];
             snprintf(where, sizeof where, "connection %d", s->connection);

@@ -24,6 +24,7 @@
 #include "core/listen.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "sink/store_forms.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -498,7 +499,7 @@ static const struct lws_protocols k_protocols[] = {
 void tp_http_config_default(tp_http_config *c) {
     memset(c, 0, sizeof *c);
     c->listen = "127.0.0.1:8080";
-    c->store_url = "sqlite:data/tickpipe.db";
+    c->store_url = TP_STORE_READER_DEFAULT_URL;
     c->poll_store_ms = 0;
     c->max_limit = 5000;
 }

@@ -63,12 +63,10 @@ static long check_record(tp_consume *pr, tp_consumer_record *rec, char *reason, 
     long nbad = 0;
     size_t off = (size_t)snprintf(reason, rlen, "trade checks:");
     char where[300];
-    tp_str ok = {NULL, 0}; /* the last symbol that passed: a record holds one symbol */
+    tp_symbol_cache seen = {0}; /* a record holds one symbol */
     for (size_t i = 0; i < b->n; i++) {
         const tp_trade *t = &b->trades[i];
-        tp_reject why = ok.ptr && tp_str_eq(ok, t->symbol) ? tp_trade_check_values(t, recv, &pr->limits)
-                                                           : tp_trade_check(t, recv, &pr->limits);
-        if (!why) ok = t->symbol;
+        tp_reject why = tp_symbol_cache_check(&seen, t, recv, &pr->limits, NULL, NULL);
         pr->keep[i] = why == TP_REJECT_NONE;
         if (!why) continue;
         snprintf(where, sizeof where, "%s [%d] offset %" PRId64 " trade %zu", rec->topic, rec->partition,

@@ -53,6 +53,7 @@
 #include "core/metrics.h"
 #include "core/trade_check.h"
 #include "process/id.h"
+#include "sink/store_forms.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -120,7 +121,7 @@ struct tp_pipeline {
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
     memset(c, 0, sizeof(*c));
-    c->store_url = "sqlite:data/tickpipe.db";
+    c->store_url = TP_STORE_DEFAULT_URL;
     tp_window_config_default(&c->win);
     c->flush_interval_ms = 200;
     c->flush_max_trades = 20000;

@@ -38,15 +38,18 @@
  *   keyspace (with the URL's replication), tables, then schema agreement.
  *
  * One thread per store handle (see sink.h). */
+#include "sink/cassandra_url.h"
 #include "sink/cql.h"
 #include "sink/rowfmt.h"
 #include "sink/sink.h"
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/log.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -178,32 +181,6 @@ typedef struct cass_store {
 
 /* ---- URL ---- */
 
-static int hexval(int c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Percent-decode [p, p+n) into out (NUL-terminated); -1 if too long or bad. */
-static int pct_decode(const char *p, size_t n, char *out, size_t cap) {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)p[i];
-        if (c == '%') {
-            if (i + 2 >= n) return -1;
-            int h = hexval((unsigned char)p[i + 1]), l = hexval((unsigned char)p[i + 2]);
-            if (h < 0 || l < 0) return -1;
-            c = h << 4 | l;
-            i += 2;
-        }
-        if (c == 0 || o + 1 >= cap) return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = 0;
-    return 0;
-}
-
 static int valid_keyspace(const char *ks) {
     size_t n = strlen(ks);
     if (n < 1 || n > 48 || !isalpha((unsigned char)ks[0])) return 0;
@@ -251,155 +228,234 @@ static int parse_replication(const char *v, char *out, size_t n, char *err, size
     return 0;
 }
 
-static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
-    const char *p = url + strlen("cassandra://");
+/* Copy part `what` of u into out (percent-decoded with flags
+ * CURLU_URLDECODE); a part the URL does not have leaves out as it is.
+ * 0, or TP_EINVAL saying which part is wrong (never its value). */
+static int url_part(CURLU *u, CURLUPart part, unsigned flags, const char *what, char *out, size_t outlen,
+                    char *err, size_t errlen) {
+    char *v = NULL;
+    CURLUcode uc = curl_url_get(u, part, &v, flags);
+    if (uc == CURLUE_NO_USER || uc == CURLUE_NO_PASSWORD || uc == CURLUE_NO_PORT || uc == CURLUE_NO_QUERY)
+        return 0;
+    if (uc != CURLUE_OK)
+        return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: the %s: %s", what,
+                         curl_url_strerror(uc));
+    size_t n = strlen(v);
+    int rc = n < outlen ? 0
+                        : tp_seterr(err, errlen, TP_EINVAL,
+                                    "Cassandra store URL: the %s is longer than %zu bytes", what, outlen - 1);
+    if (!rc) memcpy(out, v, n + 1);
+    curl_free(v);
+    return rc;
+}
+
+/* One contact point, HOST[:PORT] or [IPV6][:PORT], through curl_url. */
+static int parse_host(const char *p, size_t n, tp_cql_host *h, char *err, size_t errlen) {
+    static const char k_form[] = "HOST[:PORT], port 1-65535, an IPv6 address in [ ]; percent-encode '/', '?' "
+                                 "and '@' in a password";
+    if (!n)
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "Cassandra store URL: no host in the URL; use cassandra://HOST[:9042]/KEYSPACE");
+    char one[300], host[sizeof h->name + 2] = "", port[16] = "9042";
+    if (n + 16 > sizeof one)
+        return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: a host is too long");
+    snprintf(one, sizeof one, "cassandra://%.*s/", (int)n, p);
+    CURLU *u = curl_url();
+    if (!u) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, one, CURLU_NON_SUPPORT_SCHEME);
+    /* curl's text names the problem, never the host (the segment could
+     * hold the tail of a password with a raw '/' or '?') */
+    int rc = uc != CURLUE_OK ? tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: bad host (%s): %s",
+                                         curl_url_strerror(uc), k_form)
+                             : 0;
+    if (!rc) rc = url_part(u, CURLUPART_HOST, 0, "host", host, sizeof host, err, errlen);
+    if (!rc) rc = url_part(u, CURLUPART_PORT, 0, "port", port, sizeof port, err, errlen);
+    curl_url_cleanup(u);
+    if (rc) return rc;
+    char *end;
+    long v = strtol(port, &end, 10);
+    if (*end || v < 1 || v > 65535)
+        return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: bad port in a host: %s", k_form);
+    size_t hl = strlen(host);
+    const char *hp = host;
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') hp++, hl -= 2; /* IPv6: the address alone */
+    if (!hl || hl >= sizeof h->name)
+        return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: empty or too long host in the URL");
+    memcpy(h->name, hp, hl);
+    h->name[hl] = 0;
+    h->port = (uint16_t)v;
+    return 0;
+}
+
+/* One "name=value" of the query string; the value percent-decoded. */
+static int url_param(tp_cass_url *c, const char *kv, size_t n, char *err, size_t errlen) {
+    const char *eq = memchr(kv, '=', n);
+    size_t kn = eq ? (size_t)(eq - kv) : n;
+    char key[32], val[512] = "";
+    if (!kn) return 0; /* "a=1&&b=2" */
+    if (kn >= sizeof key) kn = sizeof key - 1;
+    memcpy(key, kv, kn);
+    key[kn] = 0;
+    if (eq && tp_pct_decode(eq + 1, n - (size_t)(eq - kv) - 1, 0, val, sizeof val) < 0)
+        return tp_seterr(err, errlen, TP_EINVAL,
+                         "Cassandra store URL: ?%s= is longer than %zu bytes or holds %%00", key,
+                         sizeof val - 1);
+    int rc = 0;
+    if (!strcmp(key, "consistency")) {
+        c->consistency = tp_cql_consistency_parse(val);
+        if (c->consistency < 0 || c->consistency == TP_CQL_ANY)
+            return tp_seterr(
+                err, errlen, TP_EINVAL,
+                "Cassandra store URL: consistency=%s: use ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM "
+                "(default), EACH_QUORUM or LOCAL_ONE",
+                val);
+    } else if (!strcmp(key, "replication")) {
+        rc = parse_replication(val, c->replication, sizeof c->replication, err, errlen);
+    } else if (!strcmp(key, "tls")) {
+        if (strcmp(val, "0") && strcmp(val, "1"))
+            return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: tls=%s: use tls=1 or tls=0", val);
+        c->tls = val[0] == '1';
+    } else if (!strcmp(key, "cafile")) {
+        if (strlen(val) >= sizeof c->ca_file)
+            return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: cafile path too long");
+        strcpy(c->ca_file, val);
+        c->tls = 1;
+    } else if (!strcmp(key, "user") || !strcmp(key, "password")) {
+        char *dst = key[0] == 'u' ? c->user : c->password;
+        if (strlen(val) >= sizeof c->user)
+            return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: %s too long", key);
+        strcpy(dst, val);
+        c->credentials = 1;
+    } else {
+        /* a mangled "password%3D...": not echoed, it holds the password */
+        for (const char *k = key; *k; k++)
+            if (!isalnum((unsigned char)*k) && *k != '_')
+                return tp_seterr(
+                    err, errlen, TP_EINVAL,
+                    "Cassandra store URL: an unknown URL parameter (known: consistency, replication, "
+                    "tls, cafile, user, password; percent-encode '=', '&' and '%%' in a value)");
+        return tp_seterr(
+            err, errlen, TP_EINVAL,
+            "Cassandra store URL: unknown URL parameter '%s' (known: consistency, replication, tls, "
+            "cafile, user, password)",
+            key);
+    }
+    return rc;
+}
+
+/* The URL through libcurl's URL API (curl_url), as ClickHouse's: curl
+ * takes one host, so the contact points (between the '@' and the path)
+ * are cut out and parsed one by one, and the rest (user, password,
+ * keyspace, parameters) from the URL with a placeholder host. */
+static int parse_cass_url(const char *url, tp_cass_url *c, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
     if (strncmp(url, "cassandra://", 12))
         return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: it must start with cassandra://");
     int rc = tp_sink_url_syntax(url, "Cassandra", err, errlen);
     if (rc) return rc;
-    const char *slash = strchr(p, '/'), *q = strchr(p, '?');
-    const char *auth_end = p + strcspn(p, "/?");
-    const char *at = NULL;
-    for (const char *x = p; x < auth_end; x++)
-        if (*x == '@') at = x;
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        size_t ul = colon ? (size_t)(colon - p) : (size_t)(at - p);
-        if (pct_decode(p, ul, s->user, sizeof s->user) ||
-            (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), s->password, sizeof s->password)))
-            return tp_seterr(err, errlen, TP_EINVAL,
-                             "Cassandra store URL: bad user or password in the URL (percent-encode "
-                             "special characters)");
-        s->cfg.user = s->user;
-        s->cfg.password = s->password;
-        p = at + 1;
-    }
+    const char *auth = url + 12, *auth_end = auth + strcspn(auth, "/?");
+    const char *at = memchr(auth, '@', (size_t)(auth_end - auth)); /* at most one (tp_sink_url_syntax) */
+    const char *hosts = at ? at + 1 : auth;
     /* host[:port] list */
-    const char *hosts_end = p + strcspn(p, "/?");
-    if (hosts_end == p)
-        return tp_seterr(err, errlen, TP_EINVAL,
-                         "Cassandra store URL: no host in the URL; use cassandra://HOST[:9042]/KEYSPACE");
     size_t wo = 0;
-    while (p < hosts_end) {
-        const char *comma = memchr(p, ',', (size_t)(hosts_end - p));
-        const char *e = comma ? comma : hosts_end;
-        if (s->cfg.nhosts == TP_CQL_MAX_HOSTS)
+    for (const char *p = hosts;;) {
+        const char *comma = memchr(p, ',', (size_t)(auth_end - p));
+        const char *e = comma ? comma : auth_end;
+        if (c->nhosts == TP_CQL_MAX_HOSTS)
             return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: at most %d contact points",
                              TP_CQL_MAX_HOSTS);
-        tp_cql_host *h = &s->cfg.hosts[s->cfg.nhosts];
-        const char *hs = p, *he, *port = NULL;
-        if (*p == '[') {
-            const char *rb = memchr(p, ']', (size_t)(e - p));
-            if (!rb) return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: unclosed [ in host");
-            hs = p + 1;
-            he = rb;
-            if (rb + 1 < e && rb[1] == ':')
-                port = rb + 2;
-            else if (rb + 1 < e)
-                return tp_seterr(
-                    err, errlen, TP_EINVAL,
-                    "Cassandra store URL: after an IPv6 address in [ ] comes :PORT or the end of the host");
-        } else {
-            const char *colon = memchr(p, ':', (size_t)(e - p));
-            he = colon ? colon : e;
-            if (colon) port = colon + 1;
-        }
-        if (he == hs || (size_t)(he - hs) >= sizeof h->name)
-            return tp_seterr(err, errlen, TP_EINVAL,
-                             "Cassandra store URL: empty or too long host in the URL");
-        memcpy(h->name, hs, (size_t)(he - hs));
-        h->name[he - hs] = 0;
-        h->port = 9042;
-        if (port) {
-            char *pe;
-            long v = strtol(port, &pe, 10);
-            if (pe != e || v < 1 || v > 65535)
-                /* the segment is not echoed: with a raw '/' or '?' in a
-                 * password it would be part of the password */
-                return tp_seterr(
-                    err, errlen, TP_EINVAL,
-                    "Cassandra store URL: bad port in a host of the URL (HOST[:PORT], port 1-65535; "
-                    "percent-encode '/', '?' and '@' in a password)");
-            h->port = (uint16_t)v;
-        }
-        if (wo < sizeof s->where)
-            wo += (size_t)snprintf(s->where + wo, sizeof s->where - wo, "%s%s%.*s%s:%u",
-                                   s->cfg.nhosts ? "," : "", *p == '[' ? "[" : "", (int)(he - hs), hs,
-                                   *p == '[' ? "]" : "", h->port);
-        s->cfg.nhosts++;
-        p = comma ? comma + 1 : e;
+        tp_cql_host *h = &c->hosts[c->nhosts];
+        if ((rc = parse_host(p, (size_t)(e - p), h, err, errlen))) return rc;
+        int v6 = strchr(h->name, ':') != NULL;
+        if (wo < sizeof c->where)
+            wo += (size_t)snprintf(c->where + wo, sizeof c->where - wo, "%s%s%s%s:%u", c->nhosts ? "," : "",
+                                   v6 ? "[" : "", h->name, v6 ? "]" : "", h->port);
+        c->nhosts++;
+        if (!comma) break;
+        p = comma + 1;
     }
+    /* the rest: cassandra://USERINFO@h/PATH?QUERY */
+    char rest[2048];
+    size_t ul = (size_t)(hosts - auth);
+    if (12 + ul + 1 + strlen(auth_end) >= sizeof rest)
+        return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: URL too long");
+    snprintf(rest, sizeof rest, "cassandra://%.*sh%s", (int)ul, auth, auth_end);
+    CURLU *u = curl_url();
+    if (!u) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, rest, CURLU_NON_SUPPORT_SCHEME);
+    char path[160] = "", query[1024] = "";
+    if (uc != CURLUE_OK)
+        rc = tp_seterr(err, errlen, TP_EINVAL,
+                       "Cassandra store URL: %s; it must look like cassandra://HOST[:9042]/KEYSPACE",
+                       curl_url_strerror(uc));
+    if (!rc) rc = url_part(u, CURLUPART_USER, CURLU_URLDECODE, "user", c->user, sizeof c->user, err, errlen);
+    if (!rc)
+        rc = url_part(u, CURLUPART_PASSWORD, CURLU_URLDECODE, "password", c->password, sizeof c->password,
+                      err, errlen);
+    if (!rc) rc = url_part(u, CURLUPART_PATH, CURLU_URLDECODE, "keyspace", path, sizeof path, err, errlen);
+    if (!rc) rc = url_part(u, CURLUPART_QUERY, 0, "query string", query, sizeof query, err, errlen);
+    curl_url_cleanup(u);
+    if (rc) goto fail;
+    c->credentials = at != NULL;
     /* keyspace */
-    strcpy(s->ks, "market");
-    if (slash && (!q || slash < q)) {
-        size_t kl = q ? (size_t)(q - slash - 1) : strlen(slash + 1);
-        if (kl) {
-            if (kl >= sizeof s->ks || pct_decode(slash + 1, kl, s->ks, sizeof s->ks) ||
-                !valid_keyspace(s->ks))
-                return tp_seterr(
-                    err, errlen, TP_EINVAL,
-                    "Cassandra store URL: keyspace '%.*s' is not a valid CQL name (a letter, then letters, "
-                    "digits or _, at most 48)",
-                    (int)(kl > 60 ? 60 : kl), slash + 1);
-            for (char *c = s->ks; *c; c++) *c = (char)tolower((unsigned char)*c);
+    const char *ks = path[0] == '/' ? path + 1 : path;
+    strcpy(c->ks, "market");
+    if (*ks) {
+        if (strlen(ks) >= sizeof c->ks || !valid_keyspace(ks)) {
+            rc = tp_seterr(err, errlen, TP_EINVAL,
+                           "Cassandra store URL: keyspace '%.60s' is not a valid CQL name (a letter, then "
+                           "letters, digits or _, at most 48)",
+                           ks);
+            goto fail;
         }
+        size_t i = 0;
+        for (; ks[i]; i++) c->ks[i] = (char)tolower((unsigned char)ks[i]);
+        c->ks[i] = 0;
     }
     /* parameters */
-    s->consistency = TP_CQL_LOCAL_QUORUM;
-    snprintf(s->replication, sizeof s->replication, "{'class': 'SimpleStrategy', 'replication_factor': 1}");
-    if (q) {
-        char params[1024];
-        if (strlen(q + 1) >= sizeof params)
-            return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: URL too long");
-        strcpy(params, q + 1);
-        char *save = NULL;
-        for (char *kv = strtok_r(params, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-            char *eq = strchr(kv, '=');
-            char val[512] = "";
-            if (eq) {
-                *eq = 0;
-                if (pct_decode(eq + 1, strlen(eq + 1), val, sizeof val))
-                    return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: bad value for %s", kv);
-            }
-            if (!strcmp(kv, "consistency")) {
-                s->consistency = tp_cql_consistency_parse(val);
-                if (s->consistency < 0 || s->consistency == TP_CQL_ANY)
-                    return tp_seterr(
-                        err, errlen, TP_EINVAL,
-                        "Cassandra store URL: consistency=%s: use ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM "
-                        "(default), EACH_QUORUM or LOCAL_ONE",
-                        val);
-            } else if (!strcmp(kv, "replication")) {
-                if ((rc = parse_replication(val, s->replication, sizeof s->replication, err, errlen)))
-                    return rc;
-            } else if (!strcmp(kv, "tls")) {
-                if (strcmp(val, "0") && strcmp(val, "1"))
-                    return tp_seterr(err, errlen, TP_EINVAL,
-                                     "Cassandra store URL: tls=%s: use tls=1 or tls=0", val);
-                s->cfg.tls = val[0] == '1';
-            } else if (!strcmp(kv, "cafile")) {
-                if (strlen(val) >= sizeof s->ca_file)
-                    return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: cafile path too long");
-                strcpy(s->ca_file, val);
-                s->cfg.ca_file = s->ca_file;
-                s->cfg.tls = 1;
-            } else if (!strcmp(kv, "user") || !strcmp(kv, "password")) {
-                char *dst = kv[0] == 'u' ? s->user : s->password;
-                if (strlen(val) >= sizeof s->user)
-                    return tp_seterr(err, errlen, TP_EINVAL, "Cassandra store URL: %s too long", kv);
-                strcpy(dst, val);
-                s->cfg.user = s->user;
-                s->cfg.password = s->password;
-            } else {
-                return tp_seterr(
-                    err, errlen, TP_EINVAL,
-                    "Cassandra store URL: unknown URL parameter '%s' (known: consistency, replication, tls, "
-                    "cafile, user, password)",
-                    kv);
-            }
-        }
+    c->consistency = TP_CQL_LOCAL_QUORUM;
+    snprintf(c->replication, sizeof c->replication, "{'class': 'SimpleStrategy', 'replication_factor': 1}");
+    for (const char *p = query; *p;) {
+        size_t n = strcspn(p, "&");
+        if ((rc = url_param(c, p, n, err, errlen))) goto fail;
+        p += n;
+        if (*p == '&') p++;
     }
     return 0;
+fail:
+    memset(c->password, 0, sizeof c->password);
+    return rc;
+}
+
+int tp_cassandra_parse_url(const char *url, tp_cass_url *out, char *err, size_t errlen) {
+    return parse_cass_url(url, out, err, errlen);
+}
+
+/* The store's configuration from the URL. */
+static int parse_url(cass_store *s, const char *url, char *err, size_t errlen) {
+    tp_cass_url *c = calloc(1, sizeof *c);
+    if (!c) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
+    int rc = parse_cass_url(url, c, err, errlen);
+    if (!rc) {
+        memcpy(s->cfg.hosts, c->hosts, sizeof c->hosts);
+        s->cfg.nhosts = c->nhosts;
+        memcpy(s->where, c->where, sizeof s->where);
+        memcpy(s->user, c->user, sizeof s->user);
+        memcpy(s->password, c->password, sizeof s->password);
+        if (c->credentials) {
+            s->cfg.user = s->user;
+            s->cfg.password = s->password;
+        }
+        memcpy(s->ks, c->ks, sizeof s->ks);
+        s->consistency = c->consistency;
+        memcpy(s->replication, c->replication, sizeof s->replication);
+        s->cfg.tls = c->tls;
+        memcpy(s->ca_file, c->ca_file, sizeof s->ca_file);
+        if (c->ca_file[0]) s->cfg.ca_file = s->ca_file;
+    }
+    memset(c->password, 0, sizeof c->password);
+    free(c);
+    return rc;
 }
 
 /* ---- text ---- */

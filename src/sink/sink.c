@@ -13,6 +13,7 @@
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/suggest.h"
+#include "sink/store_forms.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,7 @@ static const tp_sink_ops *find_store(const char *url, size_t scheme_len) {
 
 static const tp_sink_ops *resolve(const char *url, char *err, size_t errlen) {
     if (!url || !*url) {
-        tp_seterr(err, errlen, TP_EINVAL, "no store URL; use one of %s (e.g. sqlite:data/tickpipe.db)",
+        tp_seterr(err, errlen, TP_EINVAL, "no store URL; use one of %s (e.g. " TP_STORE_DEFAULT_URL ")",
                   tp_sink_schemes());
         return NULL;
     }

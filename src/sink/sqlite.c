@@ -20,6 +20,7 @@
 #include "sink/rowfmt.h"
 #include "sink/sink.h"
 
+#include "core/dirs.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -29,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 extern const char tp_sql_sqlite[];
 
@@ -64,25 +64,6 @@ static int db_err(sqlite_store *s, int rc, char *err, size_t errlen, const char 
                      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
                      full ? " (the disk holding it is full: free space there; writes resume by themselves)"
                           : "");
-}
-
-static int mkdir_parents(const char *path, char *err, size_t errlen) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) && errno != EEXIST)
-            return tp_seterr(err, errlen, TP_EIO, "SQLite: cannot create directory %s: %s", dir,
-                             strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(dir, 0755) && errno != EEXIST)
-        return tp_seterr(err, errlen, TP_EIO, "SQLite: cannot create directory %s: %s", dir, strerror(errno));
-    return 0;
 }
 
 static int exec(sqlite_store *s, const char *sql, char *err, size_t errlen) {
@@ -168,8 +149,12 @@ static int sqlite_open(const char *url, void **state, char *err, size_t errlen) 
     sqlite_store *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     snprintf(s->path, sizeof s->path, "%s", path);
-    int rc = strcmp(path, ":memory:") ? mkdir_parents(path, err, errlen) : 0;
-    if (rc) goto fail;
+    char derr[400];
+    int rc = 0;
+    if (strcmp(path, ":memory:") && tp_mkdir_parents(path, derr, sizeof derr)) {
+        rc = tp_seterr(err, errlen, TP_EIO, "SQLite %s: %s", path, derr);
+        goto fail;
+    }
     int src =
         sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {

@@ -13,14 +13,8 @@
 # database's own client) starts normally, says so, and stores new trades
 # on time (none late).
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-stores=${TP_HOSTILE_STORES:-sqlite pg ch cass}
-for s in $stores; do
-  case $s in
-    pg) source "$TP_SOURCE_DIR/tests/lib/postgres.sh" ;;
-    ch) source "$TP_SOURCE_DIR/tests/lib/clickhouse.sh" ;;
-    cass) source "$TP_SOURCE_DIR/tests/lib/cassandra.sh" ;;
-  esac
-done
+source "$TP_SOURCE_DIR/tests/lib/stores.sh"
+stores_use TP_HOSTILE_STORES "sqlite pg ch cass"
 command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (scripts/install-deps.sh --test installs it)"
 oracle="$TP_SOURCE_DIR/tests/lib/window_oracle.py"
 SYMS=AAPL,MSFT,BINANCE:BTCUSDT
@@ -121,12 +115,4 @@ run_store() { # KIND URL WHERE
   ok "$1: a store poisoned by an empty symbol and a trade ten years ahead starts, reports them, stores new trades on time"
 }
 
-for s in $stores; do
-  case $s in
-    sqlite) run_store sqlite "sqlite:$TMP/h.db" "$TMP/h.db" ;;
-    pg) pg_start; run_store pg "$PG_URL" "$PG_URL" ;;
-    ch) ch_start; run_store ch "$CH_URL" "$CH_TCP_PORT:tp:$CH_PASSWORD:tickpipe" ;;
-    cass) cass_start; run_store cass "$CASS_URL" "$CASS_PORT/tp_test" ;;
-    *) fail "TP_HOSTILE_STORES: unknown store '$s' (sqlite, pg, ch, cass)" ;;
-  esac
-done
+each_store run_store h.db

@@ -15,15 +15,9 @@
 # ClickHouse and Cassandra with 3 rounds. For those the oracle reads through
 # the database's own client (clickhouse-client with FINAL, python3-cassandra).
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-stores=${TP_RESTART_STORES:-sqlite pg}
+source "$TP_SOURCE_DIR/tests/lib/stores.sh"
+stores_use TP_RESTART_STORES "sqlite pg"
 rounds=${TP_RESTART_ROUNDS:-10}
-for s in $stores; do
-  case $s in
-    pg) source "$TP_SOURCE_DIR/tests/lib/postgres.sh" ;;
-    ch) source "$TP_SOURCE_DIR/tests/lib/clickhouse.sh" ;;
-    cass) source "$TP_SOURCE_DIR/tests/lib/cassandra.sh" ;;
-  esac
-done
 seed=${TP_RESTART_SEED:-$(date +%s)}
 RANDOM=$seed
 echo "# random seed $seed (TP_RESTART_SEED=$seed replays it)"
@@ -119,12 +113,4 @@ cycles() {
   ok "$kind: $rounds random stops (SIGTERM and kill -9) and restarts, every candle and average equals the trades ($(cat "$TMP/oracle.out"))"
 }
 
-for s in $stores; do
-  case $s in
-    sqlite) cycles sqlite "sqlite:$TMP/restart.db" "$TMP/restart.db" ;;
-    pg) pg_start; cycles pg "$PG_URL" "$PG_URL" ;;
-    ch) ch_start; cycles ch "$CH_URL" "$CH_TCP_PORT:tp:$CH_PASSWORD:tickpipe" ;;
-    cass) cass_start; cycles cass "$CASS_URL" "$CASS_PORT/tp_test" ;;
-    *) fail "TP_RESTART_STORES: unknown store '$s' (sqlite, pg, ch, cass)" ;;
-  esac
-done
+each_store cycles restart.db

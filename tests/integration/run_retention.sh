@@ -12,10 +12,8 @@
 # expire by TTL, read back through its own Python driver. TP_RETENTION_STORES
 # (default "sqlite pg ch cass") picks stores.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-source "$TP_SOURCE_DIR/tests/lib/postgres.sh"
-source "$TP_SOURCE_DIR/tests/lib/clickhouse.sh"
-source "$TP_SOURCE_DIR/tests/lib/cassandra.sh"
-stores=${TP_RETENTION_STORES:-sqlite pg ch cass}
+source "$TP_SOURCE_DIR/tests/lib/stores.sh"
+stores_use TP_RETENTION_STORES "sqlite pg ch cass"
 oracle="$TP_SOURCE_DIR/tests/lib/window_oracle.py"
 command -v sqlite3 >/dev/null || fail "sqlite3 CLI missing (scripts/install-deps.sh --test installs it)"
 
@@ -123,12 +121,4 @@ cycle() { # cycle KIND URL WHERE
   ok "$kind: retention keeps every table bounded (trades and 1 s candles $rt s, averages and gaps 20 s), recent windows exact ($(cat "$TMP/oracle.out"))"
 }
 
-for kind in $stores; do
-  case $kind in
-    sqlite) cycle sqlite "sqlite:$TMP/ret.db" "$TMP/ret.db" ;;
-    pg) pg_start; cycle pg "$PG_URL" "$PG_URL" ;;
-    ch) ch_start; cycle ch "$CH_URL" "$CH_TCP_PORT:tp:$CH_PASSWORD:tickpipe" ;;
-    cass) cass_start; cycle cass "$CASS_URL" "$CASS_PORT/tp_test" ;;
-    *) fail "TP_RETENTION_STORES: unknown store '$kind' (sqlite, pg, ch, cass)" ;;
-  esac
-done
+each_store cycle ret.db

@@ -24,3 +24,16 @@ timeout 60 "$TICKPIPE" run --sim-rate 0 --max-trades 5000 --no-http --store "sql
 grep -q "built-in simulator at .* (as fast as run takes them" "$TMP/err" || fail "run --sim-rate 0: $(head -3 "$TMP/err")"
 [ "$(sqlite3 -batch -noheader "$TMP/fast.db" "SELECT count(*) FROM trades")" = 5000 ] || fail "run --sim-rate 0 stored no 5000 trades"
 ok "run --sim-rate 0 runs the simulator as fast as run takes its trades (simulate --rate 0 alike)"
+
+# A store directory that cannot be made: exit 1 naming it and why, and
+# nothing created (the one mkdir helper, core/dirs.h, for every writer).
+touch "$TMP/afile"
+for c in "/proc/tp-no-such/sub/y.db|cannot create directory /proc/tp-no-such: No such file or directory" \
+  "$TMP/afile/sub/y.db|cannot create directory $TMP/afile: Not a directory"; do
+  db=${c%%|*} want=${c#*|} rc=0
+  timeout 20 "$TICKPIPE" run --duration 2 --no-http --store "sqlite:$db" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  [ "$rc" = 1 ] || fail "run --store sqlite:$db: exit $rc, want 1: $(cat "$TMP/err")"
+  grep -qF -- "$want" "$TMP/err" || fail "run --store sqlite:$db: no '$want' in: $(cat "$TMP/err")"
+done
+[ -z "$(ls -A "$TMP/w")" ] || fail "run wrote $(ls -A "$TMP/w")"
+ok "a store directory that cannot be created exits 1 naming it: $(grep -m1 'cannot create' "$TMP/err" | cut -c1-160)"

@@ -29,3 +29,13 @@ rc=0; timeout 10 "$TICKPIPE" serve --store sqlite: --http 127.0.0.1:0 2>"$TMP/e5
 [ "$rc" = 2 ] || fail "sqlite: with no path: exit $rc: $(cat "$TMP/e5")"
 grep -q "store URL 'sqlite:' has no path" "$TMP/e5" || fail "no path not explained: $(cat "$TMP/e5")"
 ok "a missing SQLite file exits 1 creating nothing; sqlite: with no path exits 2"
+
+# serve's help offers only the stores it can read: every one of the build's
+# stores (run's help lists them all) but the write-only null:.
+"$TICKPIPE" run --help >"$TMP/run.help"
+"$TICKPIPE" serve --help >"$TMP/serve.help"
+grep -q "null:" "$TMP/run.help" || fail "run --help offers no null: (the check cannot see it): $(grep -A3 -- --store "$TMP/run.help")"
+if grep -q "null:" "$TMP/serve.help"; then fail "serve --help offers null:: $(grep -A3 -- --store "$TMP/serve.help")"; fi
+grep -q -- "--store URL .*read from: sqlite:PATH, postgresql://" "$TMP/serve.help" ||
+  fail "serve --help lists no readable stores: $(grep -A3 -- --store "$TMP/serve.help")"
+ok "serve --help offers the readable stores and not null:"

@@ -121,6 +121,12 @@ malformed \
   "cassandra://tp@127.0.0.1:$P/ks?password%3DS3cr3tPw" \
   "cassandra://tp@127.0.0.1:$P/ks?pasword=S3cr3tPw" \
   "cassandra://tp:S3cr3tPw@127.0.0.1:$P/ks#frag" \
+  "cassandra://tp:S3cr3tPw%@127.0.0.1:$P/ks" \
+  "cassandra://tp:S3cr3tPw%0A@127.0.0.1:$P/ks" \
+  "cassandra://tp:S3cr3tPw@127.0.0.1:$P,,[::1]:$P/ks" \
+  "cassandra://tp:S3cr3tPw@127.0.0.1:0/ks" \
+  "cassandra://tp:S3cr3tPw@127.0.0.1:$P/bad-keyspace" \
+  "cassandra://tp@127.0.0.1:$P/ks?password=S3cr3tPw%00" \
   "cassandra:/tp:S3cr3tPw@127.0.0.1:$P/ks"
 ok "malformed store URLs: exit 2 from run, process and serve, no piece of the password in any output"
 
@@ -133,7 +139,8 @@ unreachable "127.0.0.1:$P" \
   "clickhouse://127.0.0.1:$P/db?user=tp&password=S3cr3tPw" \
   "cassandra://tp:S3cr3tPw@127.0.0.1:$P/ks" \
   "cassandra://tp:S3cr3t%50w@127.0.0.1:$P/ks" \
-  "cassandra://127.0.0.1:$P/ks?user=tp&password=S3cr3tPw"
+  "cassandra://127.0.0.1:$P/ks?user=tp&password=S3cr3tPw" \
+  "cassandra://tp:S3cr3tPw@127.0.0.1:$P,127.0.0.1:$P/ks"
 unreachable "[::1]:$P" \
   "postgresql://tp:S3cr3tPw@[::1]:$P/db" \
   "clickhouse://tp:S3cr3tPw@[::1]:$P/db" \

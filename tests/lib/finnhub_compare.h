@@ -5,7 +5,7 @@
 #ifndef TP_FINNHUB_COMPARE_H
 #define TP_FINNHUB_COMPARE_H
 
-#include "codec/finnhub_json.h"
+#include "finnhub_json_ref.h"
 #include "core/err.h"
 
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "codec/finnhub_json.h"
+#include "../lib/finnhub_json_ref.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "feed/rest.h"

@@ -15,6 +15,7 @@
 #include "core/hex.h"
 #include "sink/clickhouse_url.h"
 #include "sink/sink.h"
+#include "sink/store_forms.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +49,23 @@ static void test_table(void **state) {
     }
     assert_true(readers >= 1); /* serve needs one */
     assert_string_equal(tp_sink_schemes(), expect);
-    /* the default store comes first */
-    assert_string_equal(t[0]->scheme, "sqlite");
+    /* the default store is the first of the build (cmake/stores.cmake),
+     * serve's the first that can be read; the generated list of readable
+     * stores (WRITE_ONLY in stores.cmake) agrees with the table's readers */
+    char want[512];
+    snprintf(want, sizeof want, "%s:", t[0]->scheme);
+    assert_int_equal(strncmp(TP_STORE_DEFAULT_URL, want, strlen(want)), 0);
+    assert_int_equal(tp_sink_check_url(TP_STORE_DEFAULT_URL, err, sizeof err), 0);
+    assert_int_equal(tp_sink_check_reader_url(TP_STORE_READER_DEFAULT_URL, err, sizeof err), 0);
+    size_t first_reader = 0;
+    while (!t[first_reader]->reader) first_reader++;
+    snprintf(want, sizeof want, "%s:", t[first_reader]->scheme);
+    assert_int_equal(strncmp(TP_STORE_READER_DEFAULT_URL, want, strlen(want)), 0);
+    o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i]->reader)
+            o += (size_t)snprintf(want + o, sizeof want - o, "%s%s:", o ? ", " : "", t[i]->scheme);
+    assert_string_equal(TP_STORE_READER_SCHEMES, want);
 }
 
 static int w_open(const char *url, void **st, char *err, size_t errlen) {

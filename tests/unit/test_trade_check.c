@@ -123,11 +123,84 @@ static void test_names_and_counts(void **state) {
     assert_string_equal(out, "0 rejected");
 }
 
+/* the subscription predicate of the cache tests: AAPL only, counting calls */
+static int g_asked;
+static int only_aapl(void *ud, tp_str sym) {
+    (void)ud;
+    g_asked++;
+    return sym.len == 4 && !memcmp(sym.ptr, "AAPL", 4);
+}
+
+static void test_symbol_cache(void **state) {
+    (void)state;
+    tp_trade_limits l;
+    tp_trade_limits_default(&l);
+    tp_symbol_cache c = {0};
+    g_asked = 0;
+    /* a trade that fails leaves the cache empty */
+    tp_trade bad = mk("AAPL", 4, -1, 1, RECV);
+    assert_int_equal(tp_symbol_cache_check(&c, &bad, RECV, &l, only_aapl, NULL), TP_REJECT_PRICE);
+    assert_null(c.ok.ptr);
+    assert_int_equal(g_asked, 1);
+    /* one that passes fills it; the next of that symbol (compared by its
+     * bytes, not its address) is not asked about again */
+    tp_trade a = mk("AAPL", 4, 1, 1, RECV);
+    assert_int_equal(tp_symbol_cache_check(&c, &a, RECV, &l, only_aapl, NULL), TP_REJECT_NONE);
+    assert_int_equal(g_asked, 2);
+    assert_true(c.ok.len == 4 && !memcmp(c.ok.ptr, "AAPL", 4));
+    char copy[] = "AAPL";
+    tp_trade a2 = mk(copy, 4, 2, 1, RECV);
+    assert_int_equal(tp_symbol_cache_check(&c, &a2, RECV, &l, only_aapl, NULL), TP_REJECT_NONE);
+    assert_int_equal(g_asked, 2);
+    /* the value rules still hold for the cached symbol */
+    tp_trade late = mk("AAPL", 4, 1, 1, RECV + 61000);
+    assert_int_equal(tp_symbol_cache_check(&c, &late, RECV, &l, only_aapl, NULL), TP_REJECT_TIME_FUTURE);
+    tp_trade nan_v = mk(copy, 4, 1, NAN, RECV);
+    assert_int_equal(tp_symbol_cache_check(&c, &nan_v, RECV, &l, only_aapl, NULL), TP_REJECT_VOLUME);
+    assert_int_equal(g_asked, 2);
+    /* another symbol: symbol rules first (not asked), then the predicate,
+     * then the values */
+    tp_trade ctl = mk("MS\x01T", 4, -1, 1, RECV);
+    assert_int_equal(tp_symbol_cache_check(&c, &ctl, RECV, &l, only_aapl, NULL), TP_REJECT_SYMBOL_CHARS);
+    assert_int_equal(g_asked, 2);
+    tp_trade m = mk("MSFT", 4, -1, 1, RECV);
+    assert_int_equal(tp_symbol_cache_check(&c, &m, RECV, &l, only_aapl, NULL), TP_REJECT_UNSUBSCRIBED);
+    assert_int_equal(g_asked, 3);
+    assert_true(c.ok.len == 4 && !memcmp(c.ok.ptr, "AAPL", 4)); /* still the last that passed */
+    /* a prefix of the cached symbol is another symbol */
+    tp_trade pre = mk("AAP", 3, 1, 1, RECV);
+    assert_int_equal(tp_symbol_cache_check(&c, &pre, RECV, &l, only_aapl, NULL), TP_REJECT_UNSUBSCRIBED);
+}
+
+/* Without a predicate the cache gives what tp_trade_check gives, trade by
+ * trade, over runs of symbols good and bad. */
+static void test_symbol_cache_is_trade_check(void **state) {
+    (void)state;
+    tp_trade_limits l;
+    tp_trade_limits_default(&l);
+    static const char *const syms[] = {"AAPL", "AAPL",         "",    "AAPL", " MSFT", "MSFT",
+                                       "MSFT", "IC MARKETS:1", "\x7f"};
+    static const double prices[] = {1, -1, 0, NAN, 2.5, INFINITY, 3};
+    static const int64_t times[] = {RECV, RECV - 86400001LL, RECV + 60001, RECV - 5};
+    tp_symbol_cache c = {0};
+    int n = 0;
+    for (size_t i = 0; i < 200; i++) {
+        const char *sym = syms[(i / 3) % (sizeof syms / sizeof syms[0])];
+        tp_trade t = mk(sym, strlen(sym), prices[i % 7], i % 11 == 5 ? -1 : 1, times[i % 4]);
+        tp_reject want = tp_trade_check(&t, RECV, &l);
+        assert_int_equal(tp_symbol_cache_check(&c, &t, RECV, &l, NULL, NULL), want);
+        n += want == TP_REJECT_NONE;
+    }
+    assert_true(n > 10 && n < 190); /* both kinds were seen */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_symbols),
         cmocka_unit_test(test_values_and_times),
         cmocka_unit_test(test_names_and_counts),
+        cmocka_unit_test(test_symbol_cache),
+        cmocka_unit_test(test_symbol_cache_is_trade_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

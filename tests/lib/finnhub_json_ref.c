@@ -4,7 +4,7 @@
  * finnhub_json.c is tested and fuzzed against. Same rules as documented in
  * finnhub_json.h. One deviation from plain json_loadb: a raw NUL byte is
  * rejected up front (jansson would skip one after a number or literal). */
-#include "codec/finnhub_json.h"
+#include "finnhub_json_ref.h"
 #include "core/err.h"
 
 #include <jansson.h>
