@@ -28,7 +28,7 @@ RUN scripts/install-deps.sh \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libavro23 libcurl4 libjansson4 libpq5 librdkafka1 \
+      ca-certificates tzdata libavro23 libcurl4 libjansson4 libpq5 librdkafka1 \
       libsqlite3-0 libssl3 libwebsockets17 libyaml-0-2 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/tickpipe \

@@ -96,7 +96,8 @@ static int parse_rule(const char **s, rule *r) {
     if (*p == 'M') {
         p++;
         r->kind = 'M';
-        if (num(&p, 1, 12, &r->m) || *p++ != '.' || num(&p, 1, 5, &r->w) || *p++ != '.' || num(&p, 0, 6, &r->d))
+        if (num(&p, 1, 12, &r->m) || *p++ != '.' || num(&p, 1, 5, &r->w) || *p++ != '.' ||
+            num(&p, 0, 6, &r->d))
             return -1;
     } else if (*p == 'J') {
         p++;
@@ -179,7 +180,8 @@ int tp_tz_parse(const unsigned char *b, size_t len, tp_tz **out, char *err, size
     /* skip the version 1 block */
     uint32_t c1[6];
     for (int i = 0; i < 6; i++) c1[i] = be32(b + 20 + 4 * i);
-    uint64_t skip = 44 + (uint64_t)c1[3] * 5 + (uint64_t)c1[4] * 6 + c1[5] + (uint64_t)c1[2] * 8 + c1[1] + c1[0];
+    uint64_t skip =
+        44 + (uint64_t)c1[3] * 5 + (uint64_t)c1[4] * 6 + c1[5] + (uint64_t)c1[2] * 8 + c1[1] + c1[0];
     if (skip + 44 > len) BAD("truncated");
     const unsigned char *h = b + skip;
     if (memcmp(h, "TZif", 4)) BAD("no second header");
@@ -247,8 +249,8 @@ static int name_ok(const char *n) {
     if (!len || len > 200 || n[0] == '/' || n[len - 1] == '/') return 0;
     for (const char *p = n; *p; p++) {
         char c = *p;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-              c == '+' || c == '/'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || c == '+' || c == '/'))
             return 0;
         if (c == '/' && p[1] == '/') return 0;
     }
@@ -258,7 +260,8 @@ static int name_ok(const char *n) {
 int tp_tz_open(const char *name, tp_tz **out, char *err, size_t errlen) {
     *out = NULL;
     if (!name_ok(name)) {
-        snprintf(err, errlen, "'%.60s' is not a time zone name (Area/City, such as America/New_York, or UTC)", name);
+        snprintf(err, errlen, "'%.60s' is not a time zone name (Area/City, such as America/New_York, or UTC)",
+                 name);
         return TP_EINVAL;
     }
     const char *dir = getenv("TZDIR");
@@ -266,8 +269,8 @@ int tp_tz_open(const char *name, tp_tz **out, char *err, size_t errlen) {
     snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        snprintf(err, errlen, "unknown time zone '%s' (%s: %s; Debian's tzdata package holds them)", name, path,
-                 strerror(errno));
+        snprintf(err, errlen, "unknown time zone '%s' (%s: %s; Debian's tzdata package holds them)", name,
+                 path, strerror(errno));
         return TP_EINVAL;
     }
     unsigned char *buf = malloc(MAX_FILE);

@@ -146,16 +146,17 @@ void tp_http_store_reset(tp_http_store *st) {
 
 /* ---- parameters ---- */
 
-enum { P_SYMBOL = 1, P_FROM = 2, P_TO = 4, P_LIMIT = 8, P_INTERVAL = 16, P_TIMES = 32 };
-static const char *const k_param_names[] = {"symbol", "from", "to", "limit", "interval", "times"};
-#define NPARAMS 6
+enum { P_SYMBOL = 1, P_FROM = 2, P_TO = 4, P_LIMIT = 8, P_INTERVAL = 16, P_TIMES = 32, P_TZ = 64 };
+static const char *const k_param_names[] = {"symbol", "from", "to", "limit", "interval", "times", "tz"};
+#define NPARAMS 7
 
 typedef struct params {
     const char *symbol;
     int64_t from, to;
     int64_t limit;
     int64_t interval_s;
-    int iso; /* times=iso: times in the answer as ISO 8601 text */
+    int iso;        /* times=iso: times in the answer as ISO 8601 text */
+    const char *tz; /* tz=Area/City: day candles at that zone's midnights */
 } params;
 
 /* A number parameter: decimal digits only, from min to max. Stricter than
@@ -270,6 +271,14 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
         case P_LIMIT:
             if (strict_i64(val, "limit", 1, max_limit, &p->limit, r)) return -1;
             break;
+        case P_TZ:
+            if (!*val) {
+                tp_http_error(r, 400,
+                              "tz: a time zone name is required (America/New_York, Europe/London, UTC)");
+                return -1;
+            }
+            p->tz = val;
+            break;
         case P_TIMES:
             if (!strcmp(val, "iso") || !strcmp(val, "ms")) {
                 p->iso = val[0] == 'i';
@@ -292,6 +301,11 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
     }
     if ((allowed & P_SYMBOL) && !p->symbol) {
         tp_http_error(r, 400, "missing parameter 'symbol'");
+        return -1;
+    }
+    if (p->tz && p->interval_s % 86400) {
+        tp_http_error(r, 400,
+                      "tz applies to day candles (interval 1d to 7d); other intervals are aligned in UTC");
         return -1;
     }
     if (p->from && p->to && p->from >= p->to) {
@@ -380,10 +394,11 @@ static void iso_times(json_t *j) {
 
 /* Candles of an interval the store does not keep, folded from those it
  * does (rollup.h); rows into w, oldest first. */
-static int rolled_up(tp_sink *sink, const tp_query *q, int64_t interval_s, rows *w, char *err,
-                     size_t errlen) {
+static int rolled_up(tp_sink *sink, const tp_query *q, int64_t interval_s, const tp_tz *tz, rows *w,
+                     char *err, size_t errlen) {
     tp_rollup ru;
     tp_rollup_init(&ru, interval_s);
+    if (tz) tp_rollup_set_tz(&ru, tz);
     tp_query base;
     tp_rollup_query(&ru, q, ROLLUP_MAX_ROWS, &base);
     int rc = tp_sink_query_candles(sink, &base, tp_rollup_add, &ru, err, errlen);
@@ -417,7 +432,7 @@ static int route_of_(const char *path, unsigned *allowed, tp_http_resp *r) {
     if (!strcmp(path, "/api/symbols")) return *allowed = 0, R_SYMBOLS;
     if (!strcmp(path, "/api/trades")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_TRADES;
     if (!strcmp(path, "/api/candles"))
-        return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT | P_INTERVAL, R_CANDLES;
+        return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT | P_INTERVAL | P_TZ, R_CANDLES;
     if (!strcmp(path, "/api/averages")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_AVERAGES;
     if (!strcmp(path, "/api/gaps")) return *allowed = P_SYMBOL | P_FROM | P_TO | P_LIMIT, R_GAPS;
     if (!strcmp(path, "/api/watchlist")) return *allowed = 0, R_WATCHLIST;
@@ -452,6 +467,14 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
         return;
     }
 
+    tp_tz *tz = NULL;
+    if (p.tz) {
+        char terr[256];
+        if (tp_tz_open(p.tz, &tz, terr, sizeof terr)) {
+            tp_http_error(r, 400, "tz: %s", terr);
+            return;
+        }
+    }
     tp_query q = {.symbol = p.symbol,
                   .from_ms = p.from,
                   .to_ms = p.to,
@@ -471,7 +494,7 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     case R_CANDLES:
         rc = p.interval_s == 1 || p.interval_s == 60
                  ? tp_sink_query_candles(st->sink, &q, on_candle, &w, err, sizeof err)
-                 : rolled_up(st->sink, &q, p.interval_s, &w, err, sizeof err);
+                 : rolled_up(st->sink, &q, p.interval_s, tz, &w, err, sizeof err);
         key = "candles";
         break;
     case R_GAPS: rc = tp_sink_query_gaps(st->sink, &q, on_gap, &w, err, sizeof err), key = "gaps"; break;
@@ -482,6 +505,7 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
         rc = tp_sink_query_averages(st->sink, &q, on_average, &w, err, sizeof err), key = "averages";
         break;
     }
+    tp_tz_free(tz);
     if (rc) {
         json_decref(w.arr);
         query_failed(st, r, rc, err);
@@ -498,6 +522,7 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
         char iv[24];
         json_object_set_new(o, "interval", json_string(tp_rollup_interval_text(p.interval_s, iv, sizeof iv)));
         json_object_set_new(o, "interval_s", json_integer((json_int_t)p.interval_s));
+        if (p.tz) json_object_set_new(o, "tz", json_string(p.tz));
     }
     json_object_set_new(o, "count", json_integer((json_int_t)json_array_size(w.arr)));
     json_object_set_new(o, key, w.arr);

@@ -57,6 +57,27 @@ static int64_t floor_div(int64_t a, int64_t b) {
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+void tp_rollup_set_tz(tp_rollup *r, const tp_tz *tz) {
+    r->tz = tz;
+}
+
+int64_t tp_rollup_bucket(const tp_rollup *r, int64_t ms) {
+    if (!r->tz) return floor_div(ms, r->interval_ms) * r->interval_ms;
+    /* the local bucket, then back to UTC with the offset of its own start
+     * (a clock change between midnight and ms moves it by that hour) */
+    int64_t off = (int64_t)tp_tz_offset(r->tz, ms) * 1000;
+    int64_t local = floor_div(ms + off, r->interval_ms) * r->interval_ms;
+    int64_t s = local - off, off2 = (int64_t)tp_tz_offset(r->tz, s) * 1000;
+    if (off2 != off) s = local - off2;
+    return s;
+}
+
+int64_t tp_rollup_next(const tp_rollup *r, int64_t start) {
+    if (!r->tz) return start + r->interval_ms;
+    /* past a 25-hour day's end, not past a 23-hour day's next one */
+    return tp_rollup_bucket(r, start + r->interval_ms + 3 * 3600000);
+}
+
 /* Close the bucket being folded into the output. */
 static int flush(tp_rollup *r) {
     if (!r->have) return 0;
@@ -89,7 +110,7 @@ int tp_rollup_add(void *ud, const tp_candle *c) {
         r->sym[c->symbol.len] = '\0';
     }
     r->rows++;
-    int64_t start = floor_div(c->start_ms, r->interval_ms) * r->interval_ms;
+    int64_t start = tp_rollup_bucket(r, c->start_ms);
     if (r->have && start != r->cur.start_ms && flush(r)) return r->oom = 1;
     int has_v = c->volume > 0 && isfinite(c->vwap);
     if (!r->have) {
@@ -125,7 +146,7 @@ void tp_rollup_finish(tp_rollup *r) {
     int later_final = 0;
     for (size_t i = r->n; i-- > 0;) {
         tp_candle *c = &r->out[i];
-        int ended = c->start_ms + r->interval_ms <= c->updated_ms;
+        int ended = tp_rollup_next(r, c->start_ms) <= c->updated_ms;
         c->final = c->final && (ended || later_final);
         later_final |= r->any_final_of[i];
     }
@@ -141,12 +162,13 @@ void tp_rollup_free(tp_rollup *r) {
 void tp_rollup_query(const tp_rollup *r, const tp_query *q, int max_rows, tp_query *base) {
     *base = *q;
     base->interval_s = r->base_s;
-    if (q->from_ms) base->from_ms = floor_div(q->from_ms, r->interval_ms) * r->interval_ms;
+    if (q->from_ms) base->from_ms = tp_rollup_bucket(r, q->from_ms);
     if (q->to_ms) {
-        int64_t t = floor_div(q->to_ms, r->interval_ms) * r->interval_ms;
-        base->to_ms = t < q->to_ms ? t + r->interval_ms : t;
+        int64_t t = tp_rollup_bucket(r, q->to_ms);
+        base->to_ms = t < q->to_ms ? tp_rollup_next(r, t) : t;
     }
-    int64_t ratio = r->interval_ms / 1000 / r->base_s;
+    /* stored candles a bucket may hold: a 25-hour day holds an hour more */
+    int64_t ratio = (r->interval_ms + (r->tz ? 3600000 : 0)) / 1000 / r->base_s;
     int64_t buckets = q->limit > 0 ? q->limit : 1;
     if ((buckets + 1) * ratio > max_rows) buckets = max_rows / ratio - 1;
     if (buckets < 1) buckets = 1;

@@ -5,7 +5,9 @@
  * store: from the 1 s candles when the interval is under a minute or not a
  * whole number of minutes, else from the 1 min candles. Buckets are aligned
  * to whole multiples of the interval since the epoch, in UTC (a day candle
- * starts at UTC midnight; a 7d candle on a Thursday, as the epoch did).
+ * starts at UTC midnight; a 7d candle on a Thursday, as the epoch did), or,
+ * for whole days with a time zone (tp_rollup_set_tz), to that zone's
+ * midnights: a day there is 23 or 25 hours long when its clocks change.
  *
  * A rolled-up candle: open of its first stored part, close of its last,
  * the highest high, the lowest low, the sums of volume and trade count,
@@ -19,6 +21,7 @@
 #ifndef TP_ROLLUP_H
 #define TP_ROLLUP_H
 
+#include "core/tz.h"
 #include "sink/sink.h"
 
 #include <stddef.h>
@@ -51,9 +54,16 @@ typedef struct tp_rollup {
     unsigned char *any_final_of;
     size_t rows; /* stored candles folded */
     int oom;
+    const tp_tz *tz; /* day buckets at this zone's midnight; NULL = UTC */
 } tp_rollup;
 
 void tp_rollup_init(tp_rollup *r, int64_t seconds);
+/* Align day buckets (the interval a whole number of days) to tz's
+ * midnights; tz must outlive r. */
+void tp_rollup_set_tz(tp_rollup *r, const tp_tz *tz);
+/* The start of the bucket holding ms, and of the one after it. */
+int64_t tp_rollup_bucket(const tp_rollup *r, int64_t ms);
+int64_t tp_rollup_next(const tp_rollup *r, int64_t start);
 /* Fold one stored candle (oldest first): a tp_candle_row_fn. Returns 0,
  * or 1 on out of memory (r->oom set). */
 int tp_rollup_add(void *r, const tp_candle *c);

@@ -80,6 +80,7 @@ missing=$(comm -23 <(echo "$needed") <(echo "$closure") | grep -vE '^(libc6|libg
 unused=""
 for p in $pkgs; do
   [ "$p" = ca-certificates ] && continue # TLS to Finnhub and Kafka, not a library
+  [ "$p" = tzdata ] && continue           # zoneinfo files for day candles in a time zone (tz=), not a library
   grep -qx "$p" <<<"$needed" || unused="$unused $p"
 done
 [ -z "$unused" ] || fail "runtime packages the binary does not load (only runtime libraries belong in the image):$unused"

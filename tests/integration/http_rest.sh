@@ -174,6 +174,30 @@ for sym in by:
                 eq(f"{q} final", a["final"], start + ms <= upd or later > 0)
                 finals.add(a["final"])
                 rolled += 1
+# day candles at a zone's midnight (tz=), recomputed with Python's zoneinfo
+import zoneinfo, datetime as _dt
+for tzname in ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]:
+    z = zoneinfo.ZoneInfo(tzname)
+    for sym in by:
+        api = get(f"/api/candles?symbol={urllib.parse.quote(sym)}&interval=1d&tz={tzname}")
+        eq("tz echo", api["tz"], tzname)
+        rows = oracle("SELECT price, volume, trade_timestamp AS ts FROM trades WHERE symbol=? ORDER BY trade_timestamp", sym)
+        b = {}
+        for r in rows:
+            local = _dt.datetime.fromtimestamp(r["ts"] / 1000, z)
+            k = int(_dt.datetime(local.year, local.month, local.day, tzinfo=z).timestamp() * 1000)
+            c = b.setdefault(k, {"open": r["price"], "high": r["price"], "low": r["price"], "volume": 0.0, "n": 0})
+            c["high"] = max(c["high"], r["price"]); c["low"] = min(c["low"], r["price"])
+            c["close"] = r["price"]; c["volume"] += r["volume"]; c["n"] += 1
+        want = sorted(b.items())
+        eq(f"{sym} tz={tzname} count", api["count"], len(want))
+        for a, (start, w) in zip(api["candles"], want):
+            eq(f"{sym} tz={tzname} start", a["start"], start)
+            for k in ["open", "high", "low", "close", "volume"]: eq(f"{sym} tz={tzname} {k}", a[k], w[k])
+            eq(f"{sym} tz={tzname} trades", a["trade_count"], w["n"])
+# 22:13 UTC is the next day in Kolkata: its day starts 18:30 UTC the day before
+eq("Kolkata midnight", get("/api/candles?symbol=AAPL&interval=1d&tz=Asia/Kolkata")["candles"][0]["start"], 1699986600000)
+
 # ISO 8601 in and out: the same rows as with epoch milliseconds, each time
 # field as the text Python's datetime makes of it
 import datetime
@@ -289,6 +313,10 @@ done <<'EOF'
 /api/trades?symbol=AAPL&from=2023-11-14T22:13:20|400|ISO 8601 time with a zone
 /api/trades?symbol=AAPL&to=2023-02-30|400|ISO 8601
 /api/trades?symbol=AAPL&times=rfc|400|times must be ms
+/api/candles?symbol=AAPL&interval=1h&tz=America/New_York|400|tz applies to day candles
+/api/candles?symbol=AAPL&interval=1d&tz=Mars/Olympus|400|unknown time zone
+/api/candles?symbol=AAPL&interval=1d&tz=../../etc/passwd|400|not a time zone name
+/api/trades?symbol=AAPL&tz=UTC|400|unknown parameter
 /api/averages?symbol=AAPL&interval=1s|400|unknown parameter 'interval'
 /api/symbols?symbol=AAPL|400|unknown parameter 'symbol'
 /api/nothing|404|no such endpoint

@@ -189,11 +189,51 @@ static void test_query_and_trim(void **st) {
     tp_rollup_free(&r);
 }
 
+/* day candles at New York's midnights: 2024-03-10 is 23 hours long there,
+ * 2024-11-03 25; bucket starts and the widened query follow the zone */
+static void test_tz_days(void **st) {
+    (void)st;
+    tp_tz *ny;
+    char err[256];
+    if (tp_tz_open("America/New_York", &ny, err, sizeof err)) fail_msg("%s", err);
+    tp_rollup r;
+    tp_rollup_init(&r, 86400);
+    tp_rollup_set_tz(&r, ny);
+    const int64_t m9 = 1710046800000;  /* 2024-03-10T05:00Z, midnight EST */
+    const int64_t m10 = 1710129600000; /* 2024-03-11T04:00Z, midnight EDT: 23 h later */
+    const int64_t n3 = 1730606400000;  /* 2024-11-03T04:00Z, midnight EDT */
+    const int64_t n4 = 1730696400000;  /* 2024-11-04T05:00Z, midnight EST: 25 h later */
+    assert_int_equal(tp_rollup_bucket(&r, m9), m9);
+    assert_int_equal(tp_rollup_bucket(&r, m9 + 23 * 3600000 - 1), m9);
+    assert_int_equal(tp_rollup_bucket(&r, m10), m10);
+    assert_int_equal(tp_rollup_next(&r, m9), m10);
+    assert_int_equal(tp_rollup_bucket(&r, n3 + 25 * 3600000 - 1), n3);
+    assert_int_equal(tp_rollup_next(&r, n3), n4);
+    assert_int_equal(tp_rollup_bucket(&r, m9 - 1), m9 - 24 * 3600000);
+    tp_candle a = part(m9 + 22 * 3600000, 60, 1, 2, 1, 2, 1, 1.5, 1, m10 + 60000, 1, 0); /* 22:00 local */
+    tp_candle b = part(m10 + 60000, 60, 3, 3, 3, 3, 1, 3, 1, m10 + 120000, 1, 0);
+    tp_rollup_add(&r, &a);
+    tp_rollup_add(&r, &b);
+    tp_rollup_finish(&r);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.out[0].start_ms, m9);
+    assert_int_equal(r.out[1].start_ms, m10);
+    assert_int_equal(r.out[0].final, 1); /* ended (23 h) before its part's update */
+    tp_query q = {.symbol = "X", .from_ms = m9 + 1000, .to_ms = m10 + 1000, .limit = 2, .interval_s = 86400};
+    tp_query base;
+    tp_rollup_query(&r, &q, 500000, &base);
+    assert_int_equal(base.from_ms, m9);
+    assert_int_equal(base.to_ms, m10 + 24 * 3600000);
+    assert_int_equal(base.limit, 3 * 1500); /* (limit + 1) buckets of up to 25 h of minutes */
+    tp_rollup_free(&r);
+    tp_tz_free(ny);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_interval), cmocka_unit_test(test_fold),
         cmocka_unit_test(test_final_rule),     cmocka_unit_test(test_alignment),
-        cmocka_unit_test(test_query_and_trim),
+        cmocka_unit_test(test_query_and_trim), cmocka_unit_test(test_tz_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,9 +50,10 @@ static void against_glibc(const char *zone, int64_t from_s, int64_t to_s, int n)
 
 static void test_zones(void **st) {
     (void)st;
-    const char *zones[] = {"America/New_York",    "Europe/London", "Asia/Kolkata",   "Australia/Lord_Howe",
-                           "America/Santiago",    "Pacific/Chatham", "America/St_Johns", "Asia/Kathmandu",
-                           "Europe/Berlin",       "UTC",           "Etc/GMT+5",      "Australia/Sydney"};
+    const char *zones[] = {
+        "America/New_York", "Europe/London",    "Asia/Kolkata",   "Australia/Lord_Howe", "America/Santiago",
+        "Pacific/Chatham",  "America/St_Johns", "Asia/Kathmandu", "Europe/Berlin",       "UTC",
+        "Etc/GMT+5",        "Australia/Sydney"};
     for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
         against_glibc(zones[i], 0, 4102444800LL, 20000); /* 1970 to 2100: past 2037, the footer's years */
         /* every quarter hour of 2024 and of 2040, so every transition itself */
@@ -83,9 +84,11 @@ static void test_footer_only(void **st) {
     char err[128];
     if (tp_tz_parse(f, len, &z, err, sizeof err)) fail_msg("%s", err);
     for (int i = 0; i < 20000; i++) {
-        int64_t t = 1199145600LL + (int64_t)(rnd() % (4102444800ULL - 1199145600ULL)); /* 2008-2100: today's US rules */
+        int64_t t = 1199145600LL +
+                    (int64_t)(rnd() % (4102444800ULL - 1199145600ULL)); /* 2008-2100: today's US rules */
         long want = glibc_offset(":America/New_York", (time_t)t);
-        if (tp_tz_offset(z, t * 1000) != want) fail_msg("footer at %lld: %d, want %ld", (long long)t, tp_tz_offset(z, t * 1000), want);
+        if (tp_tz_offset(z, t * 1000) != want)
+            fail_msg("footer at %lld: %d, want %ld", (long long)t, tp_tz_offset(z, t * 1000), want);
     }
     tp_tz_free(z);
     /* truncations and garbage are refused, never read past */
@@ -102,8 +105,15 @@ static void test_footer_only(void **st) {
 
 static void test_names(void **st) {
     (void)st;
-    const char *bad[] = {"", "../etc/passwd", "America/../../etc/passwd", "/etc/localtime", "America/",
-                         "America//New_York", "America/New York", "Nowhere/Special", "America/New_York\n"};
+    const char *bad[] = {"",
+                         "../etc/passwd",
+                         "America/../../etc/passwd",
+                         "/etc/localtime",
+                         "America/",
+                         "America//New_York",
+                         "America/New York",
+                         "Nowhere/Special",
+                         "America/New_York\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tp_tz *z = NULL;
         char err[256];
