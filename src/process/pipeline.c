@@ -137,6 +137,12 @@ void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]) {
                  o, index, out);
 }
 
+void tp_trade_venue_id(tp_str symbol, int64_t trade_id, uint8_t out[16]) {
+    const char *p = symbol.ptr ? symbol.ptr : "";
+    tp_id_make(tp_id_hash_bytes(p, symbol.len, TP_ID_SEED_VENUE1),
+               tp_id_hash_bytes(p, symbol.len, TP_ID_SEED_VENUE2), (uint64_t)trade_id, TP_ID_VENUE_TAG, out);
+}
+
 static void metrics_init(pipe_metrics *m) {
     m->trades =
         tp_metrics_counter("tickpipe_window_trades_total", NULL, "Trades added to the processing stage");
@@ -680,8 +686,12 @@ int tp_pipeline_add_masked(tp_pipeline *p, const tp_batch *b, int64_t floor_ms, 
             return TP_ENOMEM;
         }
         if (!t->recv_ms) t->recv_ms = b->recv_ms;
-        /* the id keeps the trade's index in its record, masked or not */
-        id_from_keys(p->topic_k1, p->topic_k2, o, (uint32_t)i, t->id);
+        /* a venue's own trade id names the trade wherever it came from;
+         * else the id keeps the trade's index in its record, masked or not */
+        if (t->trade_id)
+            tp_trade_venue_id(t->symbol, t->trade_id, t->id);
+        else
+            id_from_keys(p->topic_k1, p->topic_k2, o, (uint32_t)i, t->id);
         added++;
     }
     if (!added) return 0;
