@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS feed_gaps (
     connection  Int32,   -- the feed connection's index
     version     UInt64,  -- 2^62 - detected_at
     from_time   DateTime MATERIALIZED toDateTime(intDiv(from_ms, 1000)),
-    from_trade_id Nullable(Int64), -- first missing venue trade id; NULL without venue ids
+    from_trade_id Nullable(Int64), -- first missing venue trade id (NULL without venue ids)
     to_trade_id   Nullable(Int64)  -- last missing venue trade id
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY (symbol, from_ms, connection);
