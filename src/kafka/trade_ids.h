@@ -2,14 +2,16 @@
  *
  * The record's value stays a FinnhubProducer message of the original
  * trades.avsc (no field for a venue id), so the ids travel beside it, in
- * the record header tp-trade-ids: one big-endian signed 64-bit integer per
- * trade of the record, in the order of the Avro data array (8 x n bytes;
- * 0 for a trade without an id). A record whose trades have no venue id
- * (Finnhub) has no such header and is exactly as before. `process` reads
- * the header and sets tp_trade.trade_id before the trade's id is derived
- * (process/pipeline.h tp_trade_venue_id); a header whose length is not 8
- * times the record's trade count is a bad record (dead-lettered whole, with
- * the reason).
+ * the record header tp-trade-ids: the ids of the record's trades in the
+ * order of the Avro data array, in decimal, separated by commas, nothing
+ * else ("3275620001,3275620002,3275620005"; 0 for a trade without an id).
+ * Readable as it is by kcat and any client. A record whose trades have no
+ * venue id (Finnhub) has no such header and is exactly as before. `process`
+ * reads the header and sets tp_trade.trade_id before the trade's id is
+ * derived (process/pipeline.h tp_trade_venue_id); a header that does not
+ * list exactly one id per trade of the record, or whose item is not a
+ * decimal 64-bit integer, makes a bad record (dead-lettered whole, with
+ * the reason; none of its trades is stored).
  *
  * Pure functions, any thread. */
 #ifndef TP_KAFKA_TRADE_IDS_H

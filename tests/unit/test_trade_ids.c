@@ -13,6 +13,7 @@
 #include "kafka/gap_record.h"
 #include "kafka/trade_ids.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,21 +31,18 @@ static tp_trade mk(const char *sym, int64_t id) {
 
 static void test_encode_exact(void **state) {
     (void)state;
-    tp_trade t[3] = {mk("BINANCE:BTCUSDT", 1), mk("BINANCE:BTCUSDT", 0x0102030405060708LL),
-                     mk("BINANCE:BTCUSDT", -2)};
+    tp_trade t[3] = {mk("BINANCE:BTCUSDT", 1), mk("BINANCE:BTCUSDT", INT64_MAX), mk("BINANCE:BTCUSDT", -2)};
     tp_buf b = {0};
     assert_int_equal(tp_trade_ids_encode(t, NULL, 3, &b), 1);
-    static const unsigned char want[24] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8,
-                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe};
-    assert_int_equal(b.len, 24);
-    assert_memory_equal(b.p, want, 24);
+    static const char want[] = "1,9223372036854775807,-2";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.p, want, b.len);
     /* in the order of idx (the record's order), not the batch's */
     tp_buf_reset(&b);
     uint32_t idx[2] = {2, 0};
     assert_int_equal(tp_trade_ids_encode(t, idx, 2, &b), 1);
-    assert_int_equal(b.len, 16);
-    assert_memory_equal(b.p, want + 16, 8);
-    assert_memory_equal((unsigned char *)b.p + 8, want, 8);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.p, "-2,1", 4);
     /* no ids: no header, nothing written */
     tp_trade f[2] = {mk("AAPL", 0), mk("AAPL", 0)};
     tp_buf_reset(&b);
@@ -53,9 +51,53 @@ static void test_encode_exact(void **state) {
     /* one id among none: every trade has its slot, 0 = none */
     f[1].trade_id = 9;
     assert_int_equal(tp_trade_ids_encode(f, NULL, 2, &b), 1);
-    static const unsigned char want2[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
-    assert_memory_equal(b.p, want2, 16);
+    assert_int_equal(b.len, 3);
+    assert_memory_equal(b.p, "0,9", 3);
     tp_buf_free(&b);
+}
+
+static void test_apply_errors(void **state) {
+    (void)state;
+    tp_trade t[2] = {mk("X", 0), mk("X", 0)};
+    char err[256];
+    assert_int_equal(tp_trade_ids_apply("5,-9223372036854775808", 22, t, 2, err, sizeof err), 0);
+    assert_int_equal(t[0].trade_id, 5);
+    assert_true(t[1].trade_id == INT64_MIN);
+    t[0].trade_id = t[1].trade_id = 0;
+    static const char *const bad[] = {"",
+                                      "1",
+                                      "1,2,3",
+                                      "1,",
+                                      ",1",
+                                      "1,x",
+                                      "1, 2",
+                                      "1,+2",
+                                      "1,9223372036854775808",
+                                      "1,-",
+                                      "1,12345678901234567890",
+                                      "1,2\n"};
+    static const char *const why[] = {
+        "the tp-trade-ids header lists 0 ids, the record holds 2 trades",
+        "the tp-trade-ids header lists 1 ids, the record holds 2 trades",
+        "the tp-trade-ids header lists 3 ids, the record holds 2 trades",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 1 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+        "the tp-trade-ids header's id 2 is not a decimal 64-bit integer",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(tp_trade_ids_apply(bad[i], strlen(bad[i]), t, 2, err, sizeof err), TP_EPARSE);
+        assert_string_equal(err, why[i]);
+        assert_int_equal(t[0].trade_id, 0); /* untouched */
+        assert_int_equal(t[1].trade_id, 0);
+    }
+    /* a record without trades takes only an empty header */
+    assert_int_equal(tp_trade_ids_apply("", 0, t, 0, err, sizeof err), 0);
 }
 
 /* produce's record (Avro value + header) read back as process reads it */
@@ -82,12 +124,10 @@ static void test_round_trip_with_avro(void **state) {
     assert_int_equal(b.trades[0].trade_id, 81234567);
     assert_int_equal(b.trades[1].trade_id, 81234568);
     assert_int_equal(b.trades[2].trade_id, 81234570);
-    /* the wrong count: an error naming both numbers, the trades untouched */
+    /* the wrong count: refused, the trades untouched */
     for (size_t i = 0; i < 3; i++) b.trades[i].trade_id = 0;
-    assert_int_equal(tp_trade_ids_apply(hdr.p, 16, b.trades, b.n, err, sizeof err), TP_EPARSE);
-    assert_string_equal(err, "the tp-trade-ids header holds 16 bytes, not 8 for each of the record's 3 trades");
-    assert_int_equal(tp_trade_ids_apply(hdr.p, 23, b.trades, b.n, err, sizeof err), TP_EPARSE);
-    assert_int_equal(tp_trade_ids_apply(hdr.p, 0, b.trades, b.n, err, sizeof err), TP_EPARSE);
+    assert_int_equal(tp_trade_ids_apply(hdr.p, hdr.len - 9, b.trades, b.n, err, sizeof err), TP_EPARSE);
+    assert_string_equal(err, "the tp-trade-ids header lists 2 ids, the record holds 3 trades");
     for (size_t i = 0; i < 3; i++) assert_int_equal(b.trades[i].trade_id, 0);
     tp_batch_free(&b);
     tp_buf_free(&val);
@@ -170,6 +210,7 @@ static void test_gap_record_ids(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_exact),
+        cmocka_unit_test(test_apply_errors),
         cmocka_unit_test(test_round_trip_with_avro),
         cmocka_unit_test(test_gap_record_ids),
     };
