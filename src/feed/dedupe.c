@@ -257,7 +257,7 @@ int tp_dedupe_id_check(tp_dedupe *d, tp_str symbol, int64_t id) {
         e->bits[BIT(id) / 64] |= 1ull << (BIT(id) % 64);
         return 0;
     }
-    if ((uint64_t)e->max - (uint64_t)id >= IDW) return 1; /* below the window */
+    if ((uint64_t)e->max - (uint64_t)id >= IDW) return TP_DEDUPE_ID_TOO_OLD;
     uint64_t b = BIT(id), m = 1ull << (b % 64);
     if (e->bits[b / 64] & m) return 1;
     e->bits[b / 64] |= m;
@@ -276,7 +276,7 @@ size_t tp_dedupe_filter(tp_dedupe *d, tp_trade *t, size_t *n, int64_t recv_ms) {
     }
     size_t kept = 0;
     for (size_t i = 0; i < nt; i++) {
-        int drop = t[i].trade_id ? tp_dedupe_id_check(d, t[i].symbol, t[i].trade_id) == 1 : drop_noid;
+        int drop = t[i].trade_id ? tp_dedupe_id_check(d, t[i].symbol, t[i].trade_id) > 0 : drop_noid;
         if (drop) continue;
         if (kept != i) t[kept] = t[i];
         kept++;

@@ -52,6 +52,7 @@
 typedef struct tp_dedupe tp_dedupe;
 
 #define TP_DEDUPE_ID_WINDOW 4096 /* ids remembered below a symbol's highest */
+enum { TP_DEDUPE_ID_NEW = 0, TP_DEDUPE_ID_SEEN = 1, TP_DEDUPE_ID_TOO_OLD = 2 };
 
 /* A set remembering up to `capacity` messages (rounded up to a power of
  * two, at least 16) for horizon_ms of receive time; horizon_ms <= 0 turns
@@ -69,10 +70,11 @@ uint64_t tp_dedupe_hash(const tp_trade *t, size_t n);
  * a repeat. */
 int tp_dedupe_check(tp_dedupe *d, const tp_trade *t, size_t n, int64_t recv_ms);
 
-/* By trade id: 1 if (symbol, trade_id) was seen before or is below the
- * symbol's window (drop the trade), else 0 (it is remembered). trade_id 0
- * is never a repeat here (it means "no id"). -1 when out of memory (the
- * trade is kept). */
+/* By trade id: 0 if (symbol, trade_id) is new (it is remembered), 1 if
+ * it was seen before (a repeat), 2 if it is below the symbol's window (too
+ * old to tell: the feed drops it as a repeat, process keeps it and lets
+ * the store's upsert decide), -1 when out of memory (keep the trade).
+ * trade_id 0 is never a repeat here (it means "no id"): 0. */
 int tp_dedupe_id_check(tp_dedupe *d, tp_str symbol, int64_t trade_id);
 
 /* The whole per-message step, in place: removes the repeats from

@@ -52,6 +52,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/trade_check.h"
+#include "feed/dedupe.h"
 #include "process/id.h"
 
 #include <math.h>
@@ -116,6 +117,8 @@ struct tp_pipeline {
     size_t gaps_resolved; /* gaps[0..gaps_resolved) had their stored windows re-marked */
     int store_gaps;       /* the store keeps feed gaps (write_gaps) */
     tp_counter *m_gaps;
+    tp_dedupe *venue;      /* (symbol, venue trade id) added since start or reset; NULL until one */
+    tp_counter *m_repeats; /* venue trades added again: not stored or folded twice */
 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
@@ -598,6 +601,9 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
                                        "Rows deleted because they were older than the retention");
     p->m_gaps = tp_metrics_counter("tickpipe_window_gaps_total", NULL,
                                    "Feed gaps the processing stage took (stored where the store keeps them)");
+    p->m_repeats =
+        tp_metrics_counter("tickpipe_window_venue_repeats_total", NULL,
+                           "Trades whose venue trade id was already added: not stored or folded again");
     p->store_gaps = tp_sink_can_write_gaps(p->sink);
     /* before the first write: a store that expires rows by TTL needs the
      * retention for it, and the others delete what expired while stopped */
@@ -618,6 +624,7 @@ void tp_pipeline_free(tp_pipeline *p) {
     free(p->gaps);
     free(p->avg_ix.slot);
     free(p->cand_ix.slot);
+    tp_dedupe_free(p->venue);
     free(p);
 }
 
@@ -648,6 +655,19 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
 
 /* Fold the runs of trades t[0..n) that were not read back from the store
  * (those are counted as deduped). */
+/* A venue trade added before (same symbol and venue trade id, since start
+ * or the last window reset): its first copy is pending or durable and
+ * folded, so this one is neither stored nor folded. Ids below the window
+ * (feed/dedupe.h) are kept: the store's upsert on the id drops a repeat,
+ * and a trade is never lost on a guess. */
+static int venue_repeat(tp_pipeline *p, const tp_trade *t) {
+    if (!p->venue && tp_dedupe_new(16, 0, &p->venue)) return 0;
+    if (tp_dedupe_id_check(p->venue, t->symbol, t->trade_id) != TP_DEDUPE_ID_SEEN) return 0;
+    p->st.venue_repeats++;
+    tp_counter_add(p->m_repeats, 1);
+    return 1;
+}
+
 static int fold_runs(tp_pipeline *p, const tp_trade *t, size_t n, int64_t floor_ms, size_t *late) {
     int rc = 0;
     for (size_t i = 0; i < n && !rc;) {
@@ -680,6 +700,7 @@ int tp_pipeline_add_masked(tp_pipeline *p, const tp_batch *b, int64_t floor_ms, 
     size_t first = p->pend.n, added = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (keep && !keep[i]) continue;
+        if (b->trades[i].trade_id && venue_repeat(p, &b->trades[i])) continue;
         tp_trade *t = tp_batch_copy_trade(&p->pend, &b->trades[i]);
         if (!t) {
             tp_batch_rewind(&p->pend, mark);
@@ -854,6 +875,10 @@ int tp_pipeline_reset_windows(tp_pipeline *p) {
     p->win = w;
     p->last_emit_wm = INT64_MIN;
     p->skipped_seen = 0;
+    /* the rebuild's read-back ids (dedupe_rebuilt) take over for trades
+     * already durable; the venue ids seen start again */
+    tp_dedupe_free(p->venue);
+    p->venue = NULL;
     return 0;
 }
 

@@ -173,7 +173,8 @@ static void test_trade_ids(void **state) {
     /* the window: 4096 ids at and below the highest */
     int64_t top = 105 + TP_DEDUPE_ID_WINDOW;
     assert_int_equal(tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, top), 0);
-    assert_int_equal(tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, 105), 1); /* below: too old */
+    assert_int_equal(tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, 105), TP_DEDUPE_ID_TOO_OLD);
+    assert_int_equal(tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, 1), TP_DEDUPE_ID_TOO_OLD);
     assert_int_equal(tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, 106),
                      0); /* bottom of the window, unseen */
     assert_int_equal(tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, 106), 1);
@@ -186,7 +187,7 @@ static void test_trade_ids(void **state) {
     assert_int_equal(
         tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, top + 9 * TP_DEDUPE_ID_WINDOW + 1), 0);
     assert_int_equal(tp_dedupe_id_check(d, (tp_str){"BINANCE:BTCUSDT", 15}, top + 9 * TP_DEDUPE_ID_WINDOW),
-                     1);
+                     TP_DEDUPE_ID_TOO_OLD);
     assert_int_equal(tp_dedupe_id_symbols(d), 2);
     tp_dedupe_free(d);
 }
@@ -274,18 +275,19 @@ static void test_ids_against_model(void **state) {
     int64_t max[2] = {0, 0};
     int started[2] = {0, 0};
     unsigned seed = 777;
-    size_t dups = 0, fresh = 0;
+    size_t dups = 0, fresh = 0, old = 0;
     for (int i = 0; i < 200000; i++) {
         seed = seed * 1103515245u + 12345u;
         int s = (int)((seed >> 4) & 1);
         int64_t base = (int64_t)i * SPAN / 200000;
         int64_t id = 1 + base + (int64_t)((seed >> 8) % 64) - 16;
+        if ((seed >> 20) % 50 == 0) id -= TP_DEDUPE_ID_WINDOW + 1000; /* now and then a very old one */
         if (id < 1) id = 1;
         int want;
         if (!started[s] || id > max[s])
             want = 0;
         else if (max[s] - id >= TP_DEDUPE_ID_WINDOW)
-            want = 1;
+            want = TP_DEDUPE_ID_TOO_OLD;
         else
             want = seen[s][id];
         if (!want) {
@@ -294,12 +296,13 @@ static void test_ids_against_model(void **state) {
             started[s] = 1;
         }
         assert_int_equal(tp_dedupe_id_check(d, (tp_str){s ? "B" : "A", 1}, id), want);
+        if (want == TP_DEDUPE_ID_TOO_OLD) old++;
         if (want)
             dups++;
         else
             fresh++;
     }
-    assert_true(dups > 10000 && fresh > 10000);
+    assert_true(dups > 10000 && fresh > 10000 && old > 100);
     tp_dedupe_free(d);
 }
 

@@ -278,8 +278,19 @@ static void test_venue_trade_stored_once(void **state) {
     add_venue(&b, "BINANCE:BTCUSDT", 501, 101.0, BASE + 200);
     add_venue(&b, "BINANCE:BTCUSDT", 502, 102.0, BASE + 250);
     add_venue(&b, "BINANCE:BTCUSDT", 500, 100.0, BASE + 100);
+    s->ntrades = 0;
+    memset(s->ids, 0, sizeof s->ids);
     assert_int_equal(tp_pipeline_add(p, &b), 0);
     assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    tp_pipeline_stats st;
+    tp_pipeline_get_stats(p, &st);
+    assert_int_equal(st.venue_repeats, 2); /* 501 and 500: neither stored nor folded again */
+    assert_int_equal(s->ntrades, 1);       /* only 502 was written */
+    tp_trade_venue_id((tp_str){"BINANCE:BTCUSDT", 15}, 502, id);
+    assert_memory_equal(s->ids[0], id, 16);
+    const tp_candle *m1 = find_candle(s, "BINANCE:BTCUSDT", 60, BASE);
+    assert_non_null(m1);
+    assert_int_equal(m1->trade_count, 3);
     tp_pipeline_free(p);
     assert_int_equal(stored(url, "BINANCE:BTCUSDT"), 3);
     assert_int_equal(stored(url, "AAPL"), 1);
