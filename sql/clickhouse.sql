@@ -76,10 +76,12 @@ CREATE TABLE IF NOT EXISTS feed_gaps (
     symbol      String,
     from_ms     Int64,   -- event time of the symbol's last trade before the hole, epoch ms
     to_ms       Int64,   -- event time of its first trade after, epoch ms
-    reason      String,  -- reconnect, silence, key_in_use, server_error
+    reason      String,  -- reconnect, silence, key_in_use, server_error, id_jump
     detected_at Int64,   -- when that first trade was received, epoch ms
     connection  Int32,   -- the feed connection's index
     version     UInt64,  -- 2^62 - detected_at
-    from_time   DateTime MATERIALIZED toDateTime(intDiv(from_ms, 1000))
+    from_time   DateTime MATERIALIZED toDateTime(intDiv(from_ms, 1000)),
+    from_trade_id Nullable(Int64), -- first missing venue trade id (NULL without venue ids)
+    to_trade_id   Nullable(Int64)  -- last missing venue trade id
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY (symbol, from_ms, connection);

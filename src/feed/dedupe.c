@@ -17,7 +17,20 @@ typedef struct entry {
     uint32_t n;
 } entry;
 
+/* Trade-id state of one symbol: bit (id mod W) of bits is set when id was
+ * seen, for ids in (max - W, max]. */
+#define IDW TP_DEDUPE_ID_WINDOW
+typedef struct id_sym {
+    char *name;
+    uint32_t len;
+    int seen; /* max is set */
+    int64_t max;
+    uint64_t bits[IDW / 64];
+} id_sym;
+
 struct tp_dedupe {
+    id_sym **ids; /* open addressing by symbol; NULL = empty */
+    size_t nids, ids_mask;
     entry *ring;
     size_t cap, mask;   /* ring: power of two */
     size_t tail, count; /* oldest entry, number of entries */
@@ -47,6 +60,12 @@ int tp_dedupe_new(size_t capacity, int64_t horizon_ms, tp_dedupe **out) {
 
 void tp_dedupe_free(tp_dedupe *d) {
     if (!d) return;
+    for (size_t i = 0; d->ids && i <= d->ids_mask; i++)
+        if (d->ids[i]) {
+            free(d->ids[i]->name);
+            free(d->ids[i]);
+        }
+    free(d->ids);
     free(d->ring);
     free(d->slots);
     free(d);
@@ -110,10 +129,46 @@ static void remove_tail(tp_dedupe *d) {
     d->count--;
 }
 
+/* The hash of the trades without a trade id, in order (all of them when
+ * none has one: then equal to tp_dedupe_hash). */
+static uint64_t hash_no_id(const tp_trade *t, size_t n, size_t *count) {
+    uint64_t h = 14695981039346656037ull;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].trade_id) continue;
+        c++;
+        uint32_t sl = t[i].symbol.len;
+        h = mix(h, &sl, sizeof sl);
+        if (sl) h = mix(h, t[i].symbol.ptr, sl);
+        h = mix(h, &t[i].ts_ms, sizeof t[i].ts_ms);
+        h = mix(h, &t[i].price, sizeof t[i].price);
+        h = mix(h, &t[i].volume, sizeof t[i].volume);
+        h = mix(h, &t[i].ncond, sizeof t[i].ncond);
+        for (int32_t k = 0; k < t[i].ncond; k++) {
+            const tp_str *cd = &t[i].cond[k];
+            uint32_t cl = cd->ptr ? cd->len : UINT32_MAX;
+            h = mix(h, &cl, sizeof cl);
+            if (cd->ptr && cd->len) h = mix(h, cd->ptr, cd->len);
+        }
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    *count = c;
+    return h;
+}
+
+static int check_hash(tp_dedupe *d, uint64_t h, size_t n, int64_t recv_ms);
+
 int tp_dedupe_check(tp_dedupe *d, const tp_trade *t, size_t n, int64_t recv_ms) {
-    if (n == 0) return 0;
+    if (n == 0 || d->horizon_ms <= 0) return 0;
+    return check_hash(d, tp_dedupe_hash(t, n), n, recv_ms);
+}
+
+static int check_hash(tp_dedupe *d, uint64_t h, size_t n, int64_t recv_ms) {
     while (d->count && recv_ms - d->ring[d->tail].recv_ms > d->horizon_ms) remove_tail(d);
-    uint64_t h = tp_dedupe_hash(t, n);
     size_t j = h & d->smask;
     for (; d->slots[j]; j = (j + 1) & d->smask) {
         const entry *e = &d->ring[d->slots[j] - 1];
@@ -130,4 +185,102 @@ int tp_dedupe_check(tp_dedupe *d, const tp_trade *t, size_t n, int64_t recv_ms) 
     d->slots[j] = (uint32_t)(idx + 1);
     d->count++;
     return 0;
+}
+
+static uint32_t sym_hash(const char *p, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
+    return h;
+}
+
+size_t tp_dedupe_id_symbols(const tp_dedupe *d) {
+    return d->nids;
+}
+
+/* The symbol's state, created (and the table grown) when new; NULL on OOM. */
+static id_sym *id_state(tp_dedupe *d, tp_str sym) {
+    if (d->ids) {
+        for (size_t j = sym_hash(sym.ptr, sym.len) & d->ids_mask; d->ids[j]; j = (j + 1) & d->ids_mask)
+            if (d->ids[j]->len == sym.len && !memcmp(d->ids[j]->name, sym.ptr, sym.len)) return d->ids[j];
+    }
+    if (!d->ids || 2 * (d->nids + 1) > d->ids_mask + 1) { /* at most half full */
+        size_t cap = d->ids ? 2 * (d->ids_mask + 1) : 16;
+        id_sym **t = calloc(cap, sizeof *t);
+        if (!t) return NULL;
+        for (size_t i = 0; d->ids && i <= d->ids_mask; i++) {
+            if (!d->ids[i]) continue;
+            size_t j = sym_hash(d->ids[i]->name, d->ids[i]->len) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = d->ids[i];
+        }
+        free(d->ids);
+        d->ids = t;
+        d->ids_mask = cap - 1;
+    }
+    id_sym *e = calloc(1, sizeof *e);
+    if (!e || !(e->name = malloc(sym.len ? sym.len : 1))) {
+        free(e);
+        return NULL;
+    }
+    if (sym.len) memcpy(e->name, sym.ptr, sym.len);
+    e->len = sym.len;
+    size_t j = sym_hash(sym.ptr, sym.len) & d->ids_mask;
+    while (d->ids[j]) j = (j + 1) & d->ids_mask;
+    d->ids[j] = e;
+    d->nids++;
+    return e;
+}
+
+#define BIT(id) ((uint64_t)(id) & (IDW - 1))
+
+int tp_dedupe_id_check(tp_dedupe *d, tp_str symbol, int64_t id) {
+    if (!id) return 0;
+    id_sym *e = id_state(d, symbol);
+    if (!e) return -1;
+    if (!e->seen) { /* first id of the symbol */
+        e->seen = 1;
+        e->max = id;
+        e->bits[BIT(id) / 64] |= 1ull << (BIT(id) % 64);
+        return 0;
+    }
+    if (id > e->max) {
+        uint64_t step = (uint64_t)id - (uint64_t)e->max;
+        if (step >= IDW) {
+            memset(e->bits, 0, sizeof e->bits);
+        } else {
+            for (uint64_t k = 1; k <= step; k++) { /* ids max+1..id leave the window's bottom */
+                uint64_t b = BIT((uint64_t)e->max + k);
+                e->bits[b / 64] &= ~(1ull << (b % 64));
+            }
+        }
+        e->max = id;
+        e->bits[BIT(id) / 64] |= 1ull << (BIT(id) % 64);
+        return 0;
+    }
+    if ((uint64_t)e->max - (uint64_t)id >= IDW) return TP_DEDUPE_ID_TOO_OLD;
+    uint64_t b = BIT(id), m = 1ull << (b % 64);
+    if (e->bits[b / 64] & m) return 1;
+    e->bits[b / 64] |= m;
+    return 0;
+}
+
+size_t tp_dedupe_filter(tp_dedupe *d, tp_trade *t, size_t *n, int64_t recv_ms) {
+    size_t nt = *n, noid;
+    if (!nt) return 0;
+    uint64_t h = hash_no_id(t, nt, &noid);
+    int drop_noid = noid && d->horizon_ms > 0 && check_hash(d, h, noid, recv_ms);
+    if (noid == nt) { /* no ids: today's path, whole message */
+        if (!drop_noid) return 0;
+        *n = 0;
+        return nt;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < nt; i++) {
+        int drop = t[i].trade_id ? tp_dedupe_id_check(d, t[i].symbol, t[i].trade_id) > 0 : drop_noid;
+        if (drop) continue;
+        if (kept != i) t[kept] = t[i];
+        kept++;
+    }
+    *n = kept;
+    return nt - kept;
 }

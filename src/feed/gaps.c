@@ -10,6 +10,7 @@ typedef struct sym_state {
     char *name;
     uint32_t len;
     int64_t last_ms; /* newest event time; INT64_MIN = none yet */
+    int64_t last_id; /* highest venue trade id seen; 0 = none yet */
     int open;        /* a gap is open since last_ms */
     tp_gap_reason reason;
 } sym_state;
@@ -22,7 +23,7 @@ struct tp_gaps {
     int connection;
 };
 
-static const char *const k_names[] = {"reconnect", "silence", "key_in_use", "server_error"};
+static const char *const k_names[] = {"reconnect", "silence", "key_in_use", "server_error", "id_jump"};
 
 const char *tp_gap_reason_name(tp_gap_reason r) {
     return (unsigned)r < sizeof k_names / sizeof k_names[0] ? k_names[r] : "reconnect";
@@ -99,6 +100,29 @@ size_t tp_gaps_trades(tp_gaps *g, const tp_trade *t, size_t n, int64_t recv_ms, 
     for (size_t i = 0; i < n; i++) {
         sym_state *s = find(g, t[i].symbol.ptr, t[i].symbol.len);
         if (!s) continue; /* not subscribed here */
+        int64_t id = t[i].trade_id;
+        if (id && s->last_id) {
+            if (id <= s->last_id) continue; /* a snapshot, an overlap, a repeat: never a gap */
+            if (id > s->last_id + 1) {
+                tp_feed_gap gap = {
+                    .symbol = s->name,
+                    .from_ms = s->last_ms,
+                    .to_ms = t[i].ts_ms > s->last_ms ? t[i].ts_ms : s->last_ms,
+                    .reason = s->open ? s->reason : TP_GAP_ID_JUMP,
+                    .detected_at_ms = recv_ms,
+                    .connection = g->connection,
+                    .from_trade_id = s->last_id + 1,
+                    .to_trade_id = id - 1,
+                };
+                if (fn) fn(ud, &gap);
+                reported++;
+            }
+            s->open = 0; /* the next id, after a drop: nothing was lost */
+            s->last_id = id;
+            if (t[i].ts_ms > s->last_ms) s->last_ms = t[i].ts_ms;
+            continue;
+        }
+        if (id) s->last_id = id;
         if (s->open) {
             s->open = 0;
             tp_feed_gap gap = {

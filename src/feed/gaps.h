@@ -11,6 +11,21 @@
  * disconnect has no known start, so no gap is reported for it; a symbol
  * that never trades again keeps its gap open (not reported).
  *
+ * Trades with the venue's own trade id (tp_trade.trade_id != 0, consecutive
+ * per symbol) make the hole exact. Per symbol the tracker also keeps the
+ * highest id seen; a trade whose id is above it by more than one is a gap
+ * whose missing ids are known: from_trade_id = highest + 1, to_trade_id =
+ * the trade's id - 1, with the times as above. Such a gap is reported
+ * whether or not the connection dropped (reason "id_jump" when it did not,
+ * else the drop's reason); and after a drop, when the first newer trade's
+ * id is the highest + 1 (a reconnect, a venue snapshot or a connection
+ * handover that lost nothing), no gap is reported at all. Ids at or below
+ * the highest (a snapshot, a reconnect overlap, a repeat) are never a gap
+ * and leave the state as it is (an open gap stays open for the first newer
+ * trade). The feed hands each symbol's trades in id order (venues send
+ * them so; a feed whose snapshot comes newest first reverses it); a late
+ * trade that fills a reported hole does not withdraw it.
+ *
  * Cost: a symbol lookup per trade in an open-addressing table of twice the
  * subscription's size (built once); no allocation after tp_gaps_new.
  *
@@ -28,9 +43,11 @@ typedef enum tp_gap_reason {
     TP_GAP_SILENCE,       /* the silence watchdog dropped it */
     TP_GAP_KEY_IN_USE,    /* closed because the key is in use elsewhere */
     TP_GAP_SERVER_ERROR,  /* closed after a server error (e.g. a rejected token) */
+    TP_GAP_ID_JUMP,       /* the venue's trade ids jumped on a live connection */
 } tp_gap_reason;
+#define TP_GAP_REASON_LAST TP_GAP_ID_JUMP
 
-/* "reconnect", "silence", "key_in_use", "server_error" */
+/* "reconnect", "silence", "key_in_use", "server_error", "id_jump" */
 const char *tp_gap_reason_name(tp_gap_reason r);
 
 typedef struct tp_feed_gap {
@@ -40,6 +57,9 @@ typedef struct tp_feed_gap {
     tp_gap_reason reason;
     int64_t detected_at_ms; /* receive time of that first trade */
     int connection;         /* the connection's index (0 for a single one) */
+    /* The missing venue trade ids, first and last (inclusive), when the
+     * symbol's trades carry ids; 0 and 0 when not known. */
+    int64_t from_trade_id, to_trade_id;
 } tp_feed_gap;
 
 typedef void (*tp_gap_fn)(void *ud, const tp_feed_gap *g);

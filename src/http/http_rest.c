@@ -347,10 +347,15 @@ static int on_average(void *ud, const tp_average *a) {
  * market closed all along (feed/market_hours.h: derived, not stored) */
 static int on_gap(void *ud, const tp_gap_row *g) {
     int expected = tp_market_hours_expected(g->symbol.ptr, g->symbol.len, g->from_ms, g->to_ms);
-    return add_row(ud, json_pack("{s:o,s:I,s:I,s:s,s:I,s:i,s:b}", "symbol", tp_http_str(g->symbol), "from",
-                                 (json_int_t)g->from_ms, "to", (json_int_t)g->to_ms, "reason",
-                                 g->reason ? g->reason : "", "detected_at", (json_int_t)g->detected_at_ms,
-                                 "connection", (int)g->connection, "expected", expected));
+    json_t *o = json_pack("{s:o,s:I,s:I,s:s,s:I,s:i,s:b}", "symbol", tp_http_str(g->symbol), "from",
+                          (json_int_t)g->from_ms, "to", (json_int_t)g->to_ms, "reason",
+                          g->reason ? g->reason : "", "detected_at", (json_int_t)g->detected_at_ms,
+                          "connection", (int)g->connection, "expected", expected);
+    if (o && g->from_trade_id) { /* the missing venue trade ids, when known */
+        json_object_set_new(o, "from_trade_id", json_integer((json_int_t)g->from_trade_id));
+        json_object_set_new(o, "to_trade_id", json_integer((json_int_t)g->to_trade_id));
+    }
+    return add_row(ud, o);
 }
 
 /* times=iso: every time field of an answer (epoch ms) as ISO 8601 text,

@@ -22,6 +22,16 @@ void tp_gap_record_headers(const tp_feed_gap *g, tp_gap_record_buf *b,
     out[6] = (tp_gap_header){"tp-gap-connection", b->connection};
 }
 
+size_t tp_gap_record_id_headers(const tp_feed_gap *g, tp_gap_record_buf *b,
+                                tp_gap_header out[TP_GAP_RECORD_NID_HEADERS]) {
+    if (!g->from_trade_id && !g->to_trade_id) return 0;
+    snprintf(b->from_id, sizeof b->from_id, "%" PRId64, g->from_trade_id);
+    snprintf(b->to_id, sizeof b->to_id, "%" PRId64, g->to_trade_id);
+    out[0] = (tp_gap_header){"tp-gap-from-trade-id", b->from_id};
+    out[1] = (tp_gap_header){"tp-gap-to-trade-id", b->to_id};
+    return TP_GAP_RECORD_NID_HEADERS;
+}
+
 /* A decimal integer of exactly len bytes (no sign but '-', no spaces). */
 static int parse_i64(const void *v, size_t len, int64_t *out) {
     const char *p = v;
@@ -79,16 +89,34 @@ int tp_gap_record_parse(tp_gap_header_fn get, void *ud, tp_gap_row *row,
     if (conn < 0 || conn > INT32_MAX)
         return tp_seterr(err, errlen, TP_EPARSE, "tp-gap-connection is out of range");
     row->connection = (int32_t)conn;
+    const void *fv, *tv;
+    size_t fl, tl;
+    int has_from = !get(ud, "tp-gap-from-trade-id", &fv, &fl),
+        has_to = !get(ud, "tp-gap-to-trade-id", &tv, &tl);
+    if (has_from != has_to)
+        return tp_seterr(err, errlen, TP_EPARSE, "the gap record has %s but not %s",
+                         has_from ? "tp-gap-from-trade-id" : "tp-gap-to-trade-id",
+                         has_from ? "tp-gap-to-trade-id" : "tp-gap-from-trade-id");
+    if (has_from) {
+        if ((rc = num(get, ud, "tp-gap-from-trade-id", &row->from_trade_id, err, errlen)) ||
+            (rc = num(get, ud, "tp-gap-to-trade-id", &row->to_trade_id, err, errlen)))
+            return rc;
+        if (row->from_trade_id <= 0 || row->to_trade_id < row->from_trade_id)
+            return tp_seterr(err, errlen, TP_EPARSE,
+                             "the trade-id range %" PRId64 "..%" PRId64 " is not positive and in order",
+                             row->from_trade_id, row->to_trade_id);
+    }
     if (get(ud, "tp-gap-reason", &v, &len))
         return tp_seterr(err, errlen, TP_EPARSE, "no tp-gap-reason header");
-    for (int r = TP_GAP_RECONNECT; r <= TP_GAP_SERVER_ERROR; r++) {
+    for (int r = TP_GAP_RECONNECT; r <= TP_GAP_REASON_LAST; r++) {
         const char *name = tp_gap_reason_name((tp_gap_reason)r);
         if (strlen(name) == len && !memcmp(name, v, len)) {
             row->reason = name;
             return 0;
         }
     }
-    return tp_seterr(err, errlen, TP_EPARSE,
-                     "tp-gap-reason '%.*s' is not one of reconnect, silence, key_in_use, server_error",
-                     (int)(len > 32 ? 32 : len), (const char *)v);
+    return tp_seterr(
+        err, errlen, TP_EPARSE,
+        "tp-gap-reason '%.*s' is not one of reconnect, silence, key_in_use, server_error, id_jump",
+        (int)(len > 32 ? 32 : len), (const char *)v);
 }

@@ -12,8 +12,11 @@
  *   tp-gap-from-ms         event time of the symbol's last trade before
  *   tp-gap-to-ms           event time of its first trade after
  *   tp-gap-reason          reconnect | silence | key_in_use | server_error
+ *                          | id_jump
  *   tp-gap-detected-at-ms  receive time of that first trade
  *   tp-gap-connection      the producer's connection index
+ *   tp-gap-from-trade-id   first missing venue trade id   } only when the
+ *   tp-gap-to-trade-id     last missing venue trade id    } ids are known
  *
  * A later version adds headers and keeps these; a reader takes any record
  * whose tp-gap header it knows (v1) and ignores headers it does not.
@@ -42,17 +45,26 @@ typedef struct tp_gap_header {
  * and the reason table. */
 typedef struct tp_gap_record_buf {
     char from[24], to[24], detected[24], connection[16];
+    char from_id[24], to_id[24];
 } tp_gap_record_buf;
 void tp_gap_record_headers(const tp_feed_gap *g, tp_gap_record_buf *buf,
                            tp_gap_header out[TP_GAP_RECORD_NHEADERS]);
+/* The trade-id headers of gap g (tp-gap-from-trade-id, tp-gap-to-trade-id)
+ * to send after the others: returns 2 when g carries an id range, 0 (out
+ * untouched) when not. buf is the one given to tp_gap_record_headers. */
+#define TP_GAP_RECORD_NID_HEADERS 2
+size_t tp_gap_record_id_headers(const tp_feed_gap *g, tp_gap_record_buf *buf,
+                                tp_gap_header out[TP_GAP_RECORD_NID_HEADERS]);
 
 /* Look up header name in a record: *val and *len of its last value, 0 if
  * present, nonzero if not. */
 typedef int (*tp_gap_header_fn)(void *ud, const char *name, const void **val, size_t *len);
 
 /* The gap a record's headers describe, into row (its symbol copied into
- * sym, the reason one of the static names). 0, or TP_EPARSE with err
- * naming the header that is missing or wrong. */
+ * sym, the reason one of the static names; the trade-id range 0, 0 when
+ * the record has no trade-id headers). 0, or TP_EPARSE with err naming the
+ * header that is missing or wrong (one trade-id header without the other,
+ * an id that is not positive, from after to). */
 int tp_gap_record_parse(tp_gap_header_fn get, void *ud, tp_gap_row *row,
                         char sym[TP_GAP_RECORD_MAX_SYMBOL + 1], char *err, size_t errlen);
 

@@ -9,6 +9,9 @@
  *                     ...", "trade checks: price: ...")
  *   tp-reject         on a dead letter of produce's door: the reason's
  *                     name (time_future, price, ...)
+ *   tp-trade-ids      on a trade record whose trades carry venue trade ids:
+ *                     the ids in the record's order, decimal, comma-separated
+ *                     (kafka/trade_ids.h)
  * process's dead letters also carry tickpipe.source.topic, .partition and
  * .offset (kafka/consumer.c). */
 #ifndef TP_KAFKA_HEADERS_H

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "kafka/gap_record.h"
 #include "kafka/headers.h"
+#include "kafka/trade_ids.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,7 +118,9 @@ static int header_of(void *ud, const char *name, const void **val, size_t *len) 
     return tp_consumer_record_header(ud, name, val, len);
 }
 
-static void dead_letter(tp_consume *pr, tp_consumer_record *rec, const char *what, const char *err) {
+/* The record goes to the dead letters with the reason "label: err". */
+static void dead_letter(tp_consume *pr, tp_consumer_record *rec, const char *what, const char *label,
+                        const char *err) {
     pr->decode_errors++;
     tp_counter_add(pr->m_decode_errors, 1);
     char sample[100];
@@ -127,8 +130,7 @@ static void dead_letter(tp_consume *pr, tp_consumer_record *rec, const char *wha
             "dead-letter topic and skipped (first bytes: %s)",
             rec->topic, rec->partition, rec->offset, rec->len, what, err, sample);
     char reason[300];
-    snprintf(reason, sizeof reason, "%s: %s", !strcmp(what, "does not decode") ? "avro decode" : "gap record",
-             err);
+    snprintf(reason, sizeof reason, "%s: %s", label, err);
     tp_consumer_dlq(pr->cons, rec, reason);
     tp_consumer_done(pr->cons, rec, INT64_MIN);
 }
@@ -138,7 +140,7 @@ static void take_gap(tp_consume *pr, tp_consumer_record *rec) {
     tp_gap_row row;
     char sym[TP_GAP_RECORD_MAX_SYMBOL + 1], err[256];
     if (tp_gap_record_parse(header_of, rec, &row, sym, err, sizeof err)) {
-        dead_letter(pr, rec, "is a gap record without a valid gap", err);
+        dead_letter(pr, rec, "is a gap record without a valid gap", "gap record", err);
         return;
     }
     if (tp_pipeline_add_gap(pr->pipe, &row)) {
@@ -159,11 +161,19 @@ void tp_consume_record(tp_consume *pr, tp_consumer_record *rec) {
     if (!pr->first_us) pr->first_us = pr->last_us;
     int rc = tp_avro_decode(rec->payload, rec->len, b, type, sizeof type, err, sizeof err);
     if (rc) {
-        dead_letter(pr, rec, "does not decode", err);
+        dead_letter(pr, rec, "does not decode", "avro decode", err);
         return;
     }
     if (!b->n && !strcmp(type, TP_GAP_RECORD_TYPE)) {
         take_gap(pr, rec);
+        return;
+    }
+    /* the venue trade ids, when the producer sent them (kafka/trade_ids.h) */
+    const void *idv;
+    size_t idlen;
+    if (!tp_consumer_record_header(rec, TP_TRADE_IDS_HEADER, &idv, &idlen) &&
+        tp_trade_ids_apply(idv, idlen, b->trades, b->n, err, sizeof err)) {
+        dead_letter(pr, rec, "has a bad " TP_TRADE_IDS_HEADER " header", "trade ids", err);
         return;
     }
     snprintf(b->origin.topic, sizeof b->origin.topic, "%s", rec->topic);

@@ -80,7 +80,9 @@ void tp_feed_stage_gap(void *ud, const tp_feed_gap *g) {
                                                .to_ms = g->to_ms,
                                                .reason = tp_gap_reason_name(g->reason),
                                                .detected_at_ms = g->detected_at_ms,
-                                               .connection = g->connection};
+                                               .connection = g->connection,
+                                               .from_trade_id = g->from_trade_id,
+                                               .to_trade_id = g->to_trade_id};
     pthread_mutex_unlock(&fs->gap_mu);
     if (!kept) {
         free(sym);

@@ -1,8 +1,9 @@
 /* id.h - deterministic 128-bit ids (UUID version 8 layout), internal to
  * process/.
  *
- * Trade ids hash (topic, partition, offset, index); average ids hash
- * (symbol, window start). The hash is a keyed mix of 64-bit words with the
+ * Trade ids hash (topic, partition, offset, index), or (symbol, venue trade
+ * id) for a trade that carries its venue's id; average ids hash (symbol,
+ * window start). The hash is a keyed mix of 64-bit words with the
  * splitmix64/murmur3 finaliser: not cryptographic, but every input bit
  * reaches every output bit, so 122 random bits make collisions negligible
  * (birthday bound ~2^61 ids). The bytes are written big-endian so an id is
@@ -52,5 +53,10 @@ static inline void tp_id_make(uint64_t k1, uint64_t k2, uint64_t a, uint64_t b, 
 
 #define TP_ID_SEED1 0x74696b7069706531ULL /* "tikpipe1" */
 #define TP_ID_SEED2 0x74696b7069706532ULL
+/* Ids from (symbol, venue trade id): other keys and a tag, so they never
+ * follow the Kafka coordinates' pattern. */
+#define TP_ID_SEED_VENUE1 0x74696b7076656e31ULL /* "tikpven1" */
+#define TP_ID_SEED_VENUE2 0x74696b7076656e32ULL
+#define TP_ID_VENUE_TAG 0x76656e7565746964ULL /* "venuetid" */
 
 #endif

@@ -52,6 +52,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/trade_check.h"
+#include "feed/dedupe.h"
 #include "process/id.h"
 #include "sink/store_forms.h"
 
@@ -117,6 +118,8 @@ struct tp_pipeline {
     size_t gaps_resolved; /* gaps[0..gaps_resolved) had their stored windows re-marked */
     int store_gaps;       /* the store keeps feed gaps (write_gaps) */
     tp_counter *m_gaps;
+    tp_dedupe *venue;      /* (symbol, venue trade id) added since start or reset; NULL until one */
+    tp_counter *m_repeats; /* venue trades added again: not stored or folded twice */
 };
 
 void tp_pipeline_config_default(tp_pipeline_config *c) {
@@ -136,6 +139,12 @@ void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]) {
     size_t len = strnlen(o->topic, sizeof o->topic);
     id_from_keys(tp_id_hash_bytes(o->topic, len, TP_ID_SEED1), tp_id_hash_bytes(o->topic, len, TP_ID_SEED2),
                  o, index, out);
+}
+
+void tp_trade_venue_id(tp_str symbol, int64_t trade_id, uint8_t out[16]) {
+    const char *p = symbol.ptr ? symbol.ptr : "";
+    tp_id_make(tp_id_hash_bytes(p, symbol.len, TP_ID_SEED_VENUE1),
+               tp_id_hash_bytes(p, symbol.len, TP_ID_SEED_VENUE2), (uint64_t)trade_id, TP_ID_VENUE_TAG, out);
 }
 
 static void metrics_init(pipe_metrics *m) {
@@ -593,6 +602,9 @@ int tp_pipeline_new(const tp_pipeline_config *cfg, tp_pipeline **out, char *err,
                                        "Rows deleted because they were older than the retention");
     p->m_gaps = tp_metrics_counter("tickpipe_window_gaps_total", NULL,
                                    "Feed gaps the processing stage took (stored where the store keeps them)");
+    p->m_repeats =
+        tp_metrics_counter("tickpipe_window_venue_repeats_total", NULL,
+                           "Trades whose venue trade id was already added: not stored or folded again");
     p->store_gaps = tp_sink_can_write_gaps(p->sink);
     /* before the first write: a store that expires rows by TTL needs the
      * retention for it, and the others delete what expired while stopped */
@@ -613,6 +625,7 @@ void tp_pipeline_free(tp_pipeline *p) {
     free(p->gaps);
     free(p->avg_ix.slot);
     free(p->cand_ix.slot);
+    tp_dedupe_free(p->venue);
     free(p);
 }
 
@@ -643,6 +656,19 @@ int tp_pipeline_add_since(tp_pipeline *p, const tp_batch *b, int64_t floor_ms) {
 
 /* Fold the runs of trades t[0..n) that were not read back from the store
  * (those are counted as deduped). */
+/* A venue trade added before (same symbol and venue trade id, since start
+ * or the last window reset): its first copy is pending or durable and
+ * folded, so this one is neither stored nor folded. Ids below the window
+ * (feed/dedupe.h) are kept: the store's upsert on the id drops a repeat,
+ * and a trade is never lost on a guess. */
+static int venue_repeat(tp_pipeline *p, const tp_trade *t) {
+    if (!p->venue && tp_dedupe_new(16, 0, &p->venue)) return 0;
+    if (tp_dedupe_id_check(p->venue, t->symbol, t->trade_id) != TP_DEDUPE_ID_SEEN) return 0;
+    p->st.venue_repeats++;
+    tp_counter_add(p->m_repeats, 1);
+    return 1;
+}
+
 static int fold_runs(tp_pipeline *p, const tp_trade *t, size_t n, int64_t floor_ms, size_t *late) {
     int rc = 0;
     for (size_t i = 0; i < n && !rc;) {
@@ -675,14 +701,19 @@ int tp_pipeline_add_masked(tp_pipeline *p, const tp_batch *b, int64_t floor_ms, 
     size_t first = p->pend.n, added = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (keep && !keep[i]) continue;
+        if (b->trades[i].trade_id && venue_repeat(p, &b->trades[i])) continue;
         tp_trade *t = tp_batch_copy_trade(&p->pend, &b->trades[i]);
         if (!t) {
             tp_batch_rewind(&p->pend, mark);
             return TP_ENOMEM;
         }
         if (!t->recv_ms) t->recv_ms = b->recv_ms;
-        /* the id keeps the trade's index in its record, masked or not */
-        id_from_keys(p->topic_k1, p->topic_k2, o, (uint32_t)i, t->id);
+        /* a venue's own trade id names the trade wherever it came from;
+         * else the id keeps the trade's index in its record, masked or not */
+        if (t->trade_id)
+            tp_trade_venue_id(t->symbol, t->trade_id, t->id);
+        else
+            id_from_keys(p->topic_k1, p->topic_k2, o, (uint32_t)i, t->id);
         added++;
     }
     if (!added) return 0;
@@ -845,6 +876,10 @@ int tp_pipeline_reset_windows(tp_pipeline *p) {
     p->win = w;
     p->last_emit_wm = INT64_MIN;
     p->skipped_seen = 0;
+    /* the rebuild's read-back ids (dedupe_rebuilt) take over for trades
+     * already durable; the venue ids seen start again */
+    tp_dedupe_free(p->venue);
+    p->venue = NULL;
     return 0;
 }
 

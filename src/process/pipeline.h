@@ -3,7 +3,8 @@
  * durable.
  *
  * tp_pipeline_add() copies the trades of a batch into the pending unit of
- * work, gives each an id derived from (b->origin, index) (tp_trade_id), and
+ * work, gives each an id derived from (b->origin, index) (tp_trade_id), or
+ * from (symbol, venue trade id) when it has one (tp_trade_venue_id), and
  * folds it into the windows. tp_pipeline_flush() writes pending trades and
  * window updates to the store and commits; on a store failure it logs
  * clearly, keeps everything pending and retries with backoff (up to 30 s
@@ -68,6 +69,17 @@ void tp_pipeline_config_default(tp_pipeline_config *c);
  * same ids. */
 void tp_trade_id(const tp_origin *o, uint32_t index, uint8_t out[16]);
 
+/* The id of a trade that carries its venue's own trade id (trade_id != 0):
+ * from (symbol, trade_id) only, the symbol naming the venue by its prefix
+ * (BINANCE:BTCUSDT, COINBASE:BTC-USD, KRAKEN:...). Wherever the trade came
+ * from (two tickpipe instances, a restart, a replayed recording, the feed
+ * or Kafka), it gets the same id, so the store's upsert on the id keeps it
+ * once. tp_pipeline_add uses it for every trade with trade_id != 0, and
+ * drops a trade whose (symbol, trade_id) it was given before (since start
+ * or tp_pipeline_reset_windows; feed/dedupe.h's window): the first copy
+ * is stored and folded, the repeat neither (stats venue_repeats). */
+void tp_trade_venue_id(tp_str symbol, int64_t trade_id, uint8_t out[16]);
+
 #define TP_PIPELINE_LAT_BUCKETS TP_LOGHIST_BUCKETS
 typedef struct tp_pipeline_stats {
     uint64_t trades, late, flushes, store_errors;
@@ -83,6 +95,7 @@ typedef struct tp_pipeline_stats {
     uint64_t rebuilt_symbols, rebuilt_trades; /* read back from the store */
     uint64_t deduped;                         /* added trades not folded: already folded from the store */
     uint64_t gaps;                            /* feed gaps added (tp_pipeline_add_gap) */
+    uint64_t venue_repeats; /* added trades whose (symbol, venue trade id) was added before: dropped */
 } tp_pipeline_stats;
 
 typedef struct tp_pipeline tp_pipeline;

@@ -60,13 +60,18 @@
 
 extern const char tp_sql_cassandra[];
 
-#define SCHEMA_VERSION 2
-/* Version 2 after the DDL (sql/cassandra.cql is version 1): windows that
- * overlap a feed gap are marked (process/window.h). An opener that finds
- * the column there already (another one added it) goes on. */
+#define SCHEMA_VERSION 3
+/* The columns added after the DDL (sql/cassandra.cql is version 1), run
+ * after it (which creates any table missing, feed_gaps included): version
+ * 2, windows that overlap a feed gap are marked (process/window.h);
+ * version 3, a gap's missing venue trade ids (feed/gaps.h). An opener that
+ * finds a column there already (the DDL made it, or another opener added
+ * it) goes on. */
 static const char *const k_schema_v2[] = {
     "ALTER TABLE running_averages_15_sec ADD incomplete boolean",
     "ALTER TABLE candles ADD incomplete boolean",
+    "ALTER TABLE feed_gaps ADD from_trade_id bigint",
+    "ALTER TABLE feed_gaps ADD to_trade_id bigint",
 };
 #define FINAL_BONUS_US (1LL << 50)
 #define DAY_MS 86400000LL
@@ -136,9 +141,10 @@ static const char *const k_cql[ST_COUNT] = {
     [ST_SEL_CANDLE_ASC] =
         "SELECT " CANDLE_COLS " FROM candles WHERE symbol = ? AND interval_s = ? AND day = ? "
         "AND start_time >= ? AND start_time < ? ORDER BY start_time ASC",
-    [ST_INS_GAP] = "INSERT INTO feed_gaps (symbol, from_ms, connection, to_ms, reason, detected_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?",
-    [ST_SEL_GAPS] = "SELECT from_ms, connection, to_ms, reason, detected_at FROM feed_gaps "
+    [ST_INS_GAP] = "INSERT INTO feed_gaps (symbol, from_ms, connection, to_ms, reason, detected_at, "
+                   "from_trade_id, to_trade_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?",
+    [ST_SEL_GAPS] = "SELECT from_ms, connection, to_ms, reason, detected_at, from_trade_id, to_trade_id "
+                    "FROM feed_gaps "
                     "WHERE symbol = ? AND from_ms < ?",
 };
 
@@ -926,6 +932,8 @@ static int cass_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err
         if (val_text(s, v, g[i].symbol.ptr, g[i].symbol.len) || tp_cql_val_i64(v, g[i].from_ms) ||
             tp_cql_val_i32(v, g[i].connection) || tp_cql_val_i64(v, g[i].to_ms) ||
             val_text(s, v, reason, strlen(reason)) || tp_cql_val_i64(v, g[i].detected_at_ms) ||
+            (g[i].from_trade_id ? tp_cql_val_i64(v, g[i].from_trade_id) : tp_cql_val_null(v)) ||
+            (g[i].from_trade_id ? tp_cql_val_i64(v, g[i].to_trade_id) : tp_cql_val_null(v)) ||
             tp_cql_val_i64(v, gap_write_time(g[i].detected_at_ms)) ||
             tp_cql_val_i32(v, ttl_of(s, g[i].to_ms, s->ret.gaps_ms)))
             goto oom;
@@ -1543,6 +1551,7 @@ typedef struct gap_item {
     int64_t from_ms, to_ms, detected_at_ms;
     int32_t connection;
     char reason[32];
+    int64_t from_trade_id, to_trade_id; /* 0 when null */
 } gap_item;
 
 static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void *ud, char *err,
@@ -1572,13 +1581,15 @@ static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, voi
         while (!full && tp_cql_row_next(&it, v)) {
             gap_item g;
             memset(&g, 0, sizeof g);
-            if (r.ncols != 5 || tp_cql_get_i64(v[0], &g.from_ms) || tp_cql_get_i32(v[1], &g.connection) ||
+            if (r.ncols != 7 || tp_cql_get_i64(v[0], &g.from_ms) || tp_cql_get_i32(v[1], &g.connection) ||
                 tp_cql_get_i64(v[2], &g.to_ms)) {
                 rc = tp_seterr(err, errlen, TP_EPARSE, "Cassandra at %s: a feed_gaps row of unexpected shape",
                                s->where);
                 break;
             }
             tp_cql_get_i64(v[4], &g.detected_at_ms);
+            if (tp_cql_get_i64(v[5], &g.from_trade_id) || tp_cql_get_i64(v[6], &g.to_trade_id))
+                g.from_trade_id = g.to_trade_id = 0; /* null: no venue ids */
             if (v[3].len > 0)
                 snprintf(g.reason, sizeof g.reason, "%.*s", (int)v[3].len, (const char *)v[3].p);
             if (q->from_ms && g.to_ms < q->from_ms) continue;
@@ -1609,6 +1620,8 @@ static int cass_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, voi
             .reason = items[i].reason,
             .detected_at_ms = items[i].detected_at_ms,
             .connection = items[i].connection,
+            .from_trade_id = items[i].from_trade_id,
+            .to_trade_id = items[i].to_trade_id,
         };
         if (fn(ud, &g)) break;
     }

@@ -47,7 +47,12 @@ static const char *const k_migrations[] = {
      * re-marked row carries a newer version, so it replaces the old one */
     "ALTER TABLE running_averages_15_sec ADD COLUMN incomplete UInt8 DEFAULT 0;\n"
     "ALTER TABLE candles ADD COLUMN incomplete UInt8 DEFAULT 0;\n",
+    /* 3: a gap's missing venue trade ids (feed/gaps.h), NULL when unknown
+     * (feed_gaps is created first if missing: ensure_gaps_table) */
+    "ALTER TABLE feed_gaps ADD COLUMN from_trade_id Nullable(Int64);\n"
+    "ALTER TABLE feed_gaps ADD COLUMN to_trade_id Nullable(Int64);\n",
 };
+#define GAP_IDS_VERSION 2 /* k_migrations[2] alters feed_gaps */
 #define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 #define FINAL_BIT (1ULL << 62)
 
@@ -297,6 +302,8 @@ static int run_script(ch_store *s, const char *script, char *err, size_t errlen)
     return 0;
 }
 
+static int ensure_gaps_table(ch_store *s, char *err, size_t errlen);
+
 static int migrate(ch_store *s, char *err, size_t errlen) {
     char sql[256];
     int rc;
@@ -320,6 +327,7 @@ static int migrate(ch_store *s, char *err, size_t errlen) {
             "ClickHouse at %s: schema version %d is newer than this tickpipe knows (%d); upgrade tickpipe",
             s->where, v, SCHEMA_VERSION);
     for (; v < SCHEMA_VERSION; v++) {
+        if (v == GAP_IDS_VERSION && (rc = ensure_gaps_table(s, err, errlen))) return rc;
         if ((rc = run_script(s, k_migrations[v], err, errlen))) return rc;
         snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d)", v + 1);
         if ((rc = exec_sql(s, sql, 1, err, errlen))) return rc;
@@ -508,6 +516,11 @@ static int ch_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, 
             put_i64(b, g[i].to_ms) || put_str(b, reason, strlen(reason)) || put_i64(b, g[i].detected_at_ms) ||
             put_i32(b, g[i].connection) || put_u64(b, gap_version(g[i].detected_at_ms)))
             return oom(s, err, errlen);
+        /* Nullable(Int64) in RowBinary: a null byte, then the value if not null */
+        int ok = g[i].from_trade_id ? !tp_buf_append(b, "\0", 1) && !put_i64(b, g[i].from_trade_id) &&
+                                          !tp_buf_append(b, "\0", 1) && !put_i64(b, g[i].to_trade_id)
+                                    : !tp_buf_append(b, "\1\1", 2);
+        if (!ok) return oom(s, err, errlen);
     }
     return 0;
 }
@@ -535,8 +548,8 @@ static int ch_commit(void *state, char *err, size_t errlen) {
     if (!rc && s->gaps.len)
         rc =
             request(s,
-                    "INSERT INTO feed_gaps (symbol, from_ms, to_ms, reason, detected_at, connection, version)"
-                    " FORMAT RowBinary",
+                    "INSERT INTO feed_gaps (symbol, from_ms, to_ms, reason, detected_at, connection, version,"
+                    " from_trade_id, to_trade_id) FORMAT RowBinary",
                     s->gaps.p, s->gaps.len, 1, err, errlen);
     drop_unit(s); /* durable, or lost: the caller re-sends (sink.h) */
     return rc;
@@ -558,6 +571,12 @@ static uint64_t rb_u64(rb *r) {
 }
 static int64_t rb_i64(rb *r) {
     return (int64_t)rb_u64(r);
+}
+/* Nullable(Int64): a null byte (1 = NULL, read as 0), then the value */
+static int64_t rb_nullable_i64(rb *r) {
+    if (r->p >= r->end) return r->bad = 1, 0;
+    if (*r->p++) return 0;
+    return rb_i64(r);
 }
 static double rb_f64(rb *r) {
     uint64_t v = rb_u64(r);
@@ -761,10 +780,12 @@ static int ch_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void 
     tp_buf *b = &s->sql;
     tp_buf_reset(b);
     int bad =
-        sql_add(b, "SELECT * FROM (SELECT symbol, from_ms, g.1 AS to_ms, g.2 AS reason, g.3 AS detected_at,"
-                   " connection FROM (SELECT symbol, from_ms, connection,"
-                   " argMax(tuple(to_ms, reason, detected_at), version) AS g FROM feed_gaps"
-                   " WHERE symbol = ") ||
+        sql_add(b,
+                "SELECT * FROM (SELECT symbol, from_ms, g.1 AS to_ms, g.2 AS reason, g.3 AS detected_at,"
+                " connection, g.4 AS from_trade_id, g.5 AS to_trade_id FROM (SELECT symbol, from_ms,"
+                " connection, argMax(tuple(to_ms, reason, detected_at, from_trade_id, to_trade_id), version)"
+                " AS g FROM feed_gaps"
+                " WHERE symbol = ") ||
         sql_quote(b, q->symbol);
     if (q->to_ms > 0) bad = bad || sql_add(b, " AND from_ms < %" PRId64, q->to_ms);
     bad = bad || sql_add(b, " GROUP BY symbol, from_ms, connection)");
@@ -785,6 +806,8 @@ static int ch_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void 
         tp_str rs = rb_str(&r);
         g.detected_at_ms = rb_i64(&r);
         g.connection = rb_i32(&r);
+        g.from_trade_id = rb_nullable_i64(&r);
+        g.to_trade_id = rb_nullable_i64(&r);
         if (r.bad) return bad_reply(s, err, errlen);
         snprintf(reason, sizeof reason, "%.*s", (int)rs.len, rs.ptr);
         g.reason = reason;

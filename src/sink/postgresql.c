@@ -52,6 +52,13 @@ static const char *const k_migrations[] = {
     /* 2: windows that overlap a feed gap are marked (process/window.h) */
     "ALTER TABLE running_averages_15_sec ADD COLUMN IF NOT EXISTS incomplete smallint NOT NULL DEFAULT 0;"
     " ALTER TABLE candles ADD COLUMN IF NOT EXISTS incomplete smallint NOT NULL DEFAULT 0",
+    /* 3: a gap's missing venue trade ids (feed/gaps.h), NULL when unknown;
+     * feed_gaps itself is created here if the database has none yet */
+    "CREATE TABLE IF NOT EXISTS feed_gaps (symbol text NOT NULL, from_ms int8 NOT NULL,"
+    " to_ms int8 NOT NULL, reason text NOT NULL, detected_at int8 NOT NULL,"
+    " connection int4 NOT NULL, PRIMARY KEY (symbol, from_ms, connection));"
+    " ALTER TABLE feed_gaps ADD COLUMN IF NOT EXISTS from_trade_id int8,"
+    " ADD COLUMN IF NOT EXISTS to_trade_id int8",
 };
 #define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 #define MIGRATION_LOCK_KEY 0x7469636b70697065LL /* "tickpipe" */
@@ -617,19 +624,21 @@ static int write_trades_unit(pg_store *s, char *err, size_t errlen) {
 static int write_gaps_unit(pg_store *s, char *err, size_t errlen) {
     const char *p = (const char *)s->gaps.p;
     for (size_t i = 0; i < s->n_gaps; i++) {
-        const char *v[6];
-        for (int k = 0; k < 6; k++) {
+        const char *v[8];
+        for (int k = 0; k < 8; k++) {
             v[k] = p;
             p += strlen(p) + 1;
         }
+        if (!*v[6]) v[6] = v[7] = NULL; /* no trade ids: NULL */
         PGresult *r =
             PQexecParams(s->conn,
-                         "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection)"
-                         " VALUES ($1, $2, $3, $4, $5, $6)"
+                         "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection,"
+                         " from_trade_id, to_trade_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                          " ON CONFLICT (symbol, from_ms, connection) DO UPDATE SET to_ms = excluded.to_ms,"
-                         " reason = excluded.reason, detected_at = excluded.detected_at"
+                         " reason = excluded.reason, detected_at = excluded.detected_at,"
+                         " from_trade_id = excluded.from_trade_id, to_trade_id = excluded.to_trade_id"
                          " WHERE excluded.detected_at < feed_gaps.detected_at",
-                         6, NULL, v, NULL, NULL, 0);
+                         8, NULL, v, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) return res_err(s, r, err, errlen, "writing feed gaps");
         PQclear(r);
     }
@@ -874,7 +883,11 @@ static int pg_query_averages(void *state, const tp_query *q, tp_average_row_fn f
 static int pg_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, size_t errlen) {
     pg_store *s = state;
     for (size_t i = 0; i < n; i++) {
-        char num[3][24], conn[16];
+        char num[3][24], conn[16], ids[2][24] = {"", ""};
+        if (g[i].from_trade_id) {
+            snprintf(ids[0], sizeof ids[0], "%" PRId64, g[i].from_trade_id);
+            snprintf(ids[1], sizeof ids[1], "%" PRId64, g[i].to_trade_id);
+        }
         snprintf(num[0], sizeof num[0], "%" PRId64, g[i].from_ms);
         snprintf(num[1], sizeof num[1], "%" PRId64, g[i].to_ms);
         snprintf(num[2], sizeof num[2], "%" PRId64, g[i].detected_at_ms);
@@ -887,7 +900,9 @@ static int pg_write_gaps(void *state, const tp_gap_row *g, size_t n, char *err, 
             tp_buf_append(&s->gaps, num[1], strlen(num[1]) + 1) ||
             tp_buf_append(&s->gaps, reason, strlen(reason) + 1) ||
             tp_buf_append(&s->gaps, num[2], strlen(num[2]) + 1) ||
-            tp_buf_append(&s->gaps, conn, strlen(conn) + 1)) {
+            tp_buf_append(&s->gaps, conn, strlen(conn) + 1) ||
+            tp_buf_append(&s->gaps, ids[0], strlen(ids[0]) + 1) ||
+            tp_buf_append(&s->gaps, ids[1], strlen(ids[1]) + 1)) {
             drop_unit(s);
             return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
         }
@@ -904,7 +919,8 @@ static int pg_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void 
     if (rc) return rc;
     PGresult *r = NULL;
     rc = query(s,
-               "SELECT * FROM (SELECT symbol, from_ms, to_ms, reason, detected_at, connection FROM feed_gaps"
+               "SELECT * FROM (SELECT symbol, from_ms, to_ms, reason, detected_at, connection,"
+               " from_trade_id, to_trade_id FROM feed_gaps"
                " WHERE symbol = $1 AND ($2::int8 IS NULL OR to_ms >= $2::int8)"
                " AND ($3::int8 IS NULL OR from_ms < $3::int8) ORDER BY from_ms DESC, connection DESC LIMIT "
                "$4::int8) x"
@@ -919,6 +935,8 @@ static int pg_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, void 
             .reason = PQgetvalue(r, i, 3),
             .detected_at_ms = val_i64(r, i, 4),
             .connection = (int32_t)val_i64(r, i, 5),
+            .from_trade_id = val_i64(r, i, 6), /* NULL reads as "": 0 */
+            .to_trade_id = val_i64(r, i, 7),
         };
         if (fn(ud, &g)) break;
     }

@@ -82,14 +82,17 @@ typedef struct tp_query {
 
 /* A hole in a symbol's feed (feed/gaps.h): no trades between from_ms and
  * to_ms (the event times of its last trade before and first after) on a
- * connection that dropped or fell silent. Table feed_gaps, key (symbol,
- * from_ms, connection). */
+ * connection that dropped or fell silent, or whose venue trade ids jumped.
+ * Table feed_gaps, key (symbol, from_ms, connection); from_trade_id and
+ * to_trade_id (columns of those names, NULL when 0) are the missing venue
+ * trade ids, inclusive, when the venue numbers its trades. */
 typedef struct tp_gap_row {
     tp_str symbol;
     int64_t from_ms, to_ms;
-    const char *reason; /* "reconnect", "silence", "key_in_use", "server_error" */
+    const char *reason; /* "reconnect", "silence", "key_in_use", "server_error", "id_jump" */
     int64_t detected_at_ms;
     int32_t connection;
+    int64_t from_trade_id, to_trade_id; /* 0, 0 = not known (no venue ids) */
 } tp_gap_row;
 
 /* Row callbacks: return 0 to go on, nonzero to stop early (not an error).

@@ -40,6 +40,13 @@ static const char *const k_migrations[] = {
     /* 2: windows that overlap a feed gap are marked (process/window.h) */
     "ALTER TABLE running_averages_15_sec ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;"
     " ALTER TABLE candles ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0",
+    /* 3: a gap's missing venue trade ids (feed/gaps.h), NULL when unknown;
+     * feed_gaps itself is created here if the file has none yet */
+    "CREATE TABLE IF NOT EXISTS feed_gaps (symbol TEXT NOT NULL, from_ms INTEGER NOT NULL,"
+    " to_ms INTEGER NOT NULL, reason TEXT NOT NULL, detected_at INTEGER NOT NULL,"
+    " connection INTEGER NOT NULL, PRIMARY KEY (symbol, from_ms, connection)) WITHOUT ROWID;"
+    " ALTER TABLE feed_gaps ADD COLUMN from_trade_id INTEGER;"
+    " ALTER TABLE feed_gaps ADD COLUMN to_trade_id INTEGER",
 };
 #define SCHEMA_VERSION ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 
@@ -172,14 +179,7 @@ static int sqlite_open(const char *url, void **state, char *err, size_t errlen) 
                    err, errlen)))
         goto fail;
     if ((rc = migrate(s, err, errlen))) goto fail;
-    /* feed_gaps is created if missing rather than by a migration: a new
-     * table alone, so an older file simply gains it */
-    if ((rc = exec(s,
-                   "CREATE TABLE IF NOT EXISTS feed_gaps (symbol TEXT NOT NULL, from_ms INTEGER NOT NULL,"
-                   " to_ms INTEGER NOT NULL, reason TEXT NOT NULL, detected_at INTEGER NOT NULL,"
-                   " connection INTEGER NOT NULL, PRIMARY KEY (symbol, from_ms, connection)) WITHOUT ROWID",
-                   err, errlen)))
-        goto fail;
+    /* feed_gaps: created (and given its trade-id columns) by migration 3 */
     if ((rc = prepare(s,
                       "INSERT INTO trades(uuid, symbol, trade_conditions, price, volume, trade_timestamp,"
                       " ingest_timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -505,10 +505,11 @@ static int sqlite_write_gaps(void *state, const tp_gap_row *g, size_t n, char *e
     sqlite3_stmt *st;
     int prc =
         sqlite3_prepare_v2(s->db,
-                           "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                           "INSERT INTO feed_gaps(symbol, from_ms, to_ms, reason, detected_at, connection,"
+                           " from_trade_id, to_trade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                            " ON CONFLICT (symbol, from_ms, connection) DO UPDATE SET to_ms = excluded.to_ms,"
-                           " reason = excluded.reason, detected_at = excluded.detected_at"
+                           " reason = excluded.reason, detected_at = excluded.detected_at,"
+                           " from_trade_id = excluded.from_trade_id, to_trade_id = excluded.to_trade_id"
                            " WHERE excluded.detected_at < feed_gaps.detected_at",
                            -1, &st, NULL);
     if (prc != SQLITE_OK) return fail_unit(s, db_err(s, prc, err, errlen, "preparing the gap insert"));
@@ -519,6 +520,13 @@ static int sqlite_write_gaps(void *state, const tp_gap_row *g, size_t n, char *e
         sqlite3_bind_text(st, 4, g[i].reason, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, g[i].detected_at_ms);
         sqlite3_bind_int(st, 6, g[i].connection);
+        if (g[i].from_trade_id) {
+            sqlite3_bind_int64(st, 7, g[i].from_trade_id);
+            sqlite3_bind_int64(st, 8, g[i].to_trade_id);
+        } else {
+            sqlite3_bind_null(st, 7);
+            sqlite3_bind_null(st, 8);
+        }
         rc = step_reset(s, st, err, errlen, "writing feed gaps");
     }
     sqlite3_finalize(st);
@@ -530,7 +538,8 @@ static int sqlite_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, v
     sqlite_store *s = state;
     sqlite3_stmt *st;
     int rc = query_prepare(s,
-                           "SELECT symbol, from_ms, to_ms, reason, detected_at, connection FROM ("
+                           "SELECT symbol, from_ms, to_ms, reason, detected_at, connection,"
+                           " from_trade_id, to_trade_id FROM ("
                            " SELECT * FROM feed_gaps WHERE symbol = ?1 AND to_ms >= ?2 AND from_ms < ?3"
                            " ORDER BY from_ms DESC, connection DESC LIMIT ?4) ORDER BY from_ms, connection",
                            q, &st, err, errlen);
@@ -545,6 +554,8 @@ static int sqlite_query_gaps(void *state, const tp_query *q, tp_gap_row_fn fn, v
             .reason = (const char *)sqlite3_column_text(st, 3),
             .detected_at_ms = sqlite3_column_int64(st, 4),
             .connection = sqlite3_column_int(st, 5),
+            .from_trade_id = sqlite3_column_int64(st, 6), /* NULL reads as 0 */
+            .to_trade_id = sqlite3_column_int64(st, 7),
         };
         if (fn(ud, &g)) {
             rc = SQLITE_DONE;

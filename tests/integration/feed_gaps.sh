@@ -97,3 +97,15 @@ n1=$(curl -fsS "$URL/api/gaps?symbol=AAPL&from=$((first_to + 1))" | /usr/bin/pyt
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/gaps")
 [ "$code" = 400 ] || fail "/api/gaps without a symbol: HTTP $code"
 ok "/api/gaps lists the stored gaps of a symbol and range"
+# a gap of a venue that numbers its trades carries the missing ids; the
+# others have none (the fields are absent)
+sqlite3 -batch "$db" "INSERT INTO feed_gaps VALUES ('BINANCE:BTCUSDT', 1000, 2000, 'id_jump', 2001, 0, 503, 509)" ||
+  fail "inserting a gap row with trade ids"
+curl -fsS "$URL/api/gaps?symbol=BINANCE:BTCUSDT" >"$TMP/idgaps.json" || fail "/api/gaps BINANCE:BTCUSDT"
+/usr/bin/python3 - "$TMP/idgaps.json" "$TMP/gaps.json" <<'PY' || fail "/api/gaps trade ids: $(head -c 400 "$TMP/idgaps.json")"
+import json, sys
+g = json.load(open(sys.argv[1]))["gaps"]
+assert len(g) == 1 and g[0]["from_trade_id"] == 503 and g[0]["to_trade_id"] == 509 and g[0]["reason"] == "id_jump", g
+assert all("from_trade_id" not in x and "to_trade_id" not in x for x in json.load(open(sys.argv[2]))["gaps"])
+PY
+ok "/api/gaps gives a gap's missing venue trade ids when known"

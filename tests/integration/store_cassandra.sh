@@ -52,16 +52,20 @@ rt.sort()
 conds = "|".join("" if c is None else json.dumps(json.loads(c), ensure_ascii=False) for _, c in rt[:4])
 print(f"trades={trades} ids={len(ids)} null={null_c} empty={empty_c} averages={avg} candles={cnd} version={ver}")
 print(f"conds={conds}")
-gaps = [r for r in scan("SELECT symbol, from_ms, to_ms FROM feed_gaps") if r.symbol.startswith(prefix)]
-print(f"gaps={len(gaps)} span={sum(r.to_ms - r.from_ms for r in gaps)}")
+gaps = [r for r in scan("SELECT symbol, from_ms, to_ms, from_trade_id, to_trade_id FROM feed_gaps")
+        if r.symbol.startswith(prefix)]
+idg = [r for r in gaps if r.from_trade_id is not None]
+print(f"gaps={len(gaps)} span={sum(r.to_ms - r.from_ms for r in gaps)} "
+      f"ids={len(idg)} id_span={sum(r.to_trade_id - r.from_trade_id for r in idg)}")
 c.shutdown()
 PY
 o=$(head -1 "$TMP/oracle.out")
 expect_eq "rows seen by python3-cassandra" \
-  "trades=$trades ids=$trades null=$null_cond empty=$empty_cond averages=$averages candles=$candles version=2" "$o"
+  "trades=$trades ids=$trades null=$null_cond empty=$empty_cond averages=$averages candles=$candles version=3" "$o"
 expect_eq "conditions as JSON text (python3-cassandra)" \
   'conds=|[]|["1", "12"]|[null, "", "quote\" back\\ tab\t nl\n", "ünï😀"]' "$(sed -n 2p "$TMP/oracle.out")"
-expect_eq "feed_gaps rows and spans (python3-cassandra)" "gaps=$gaps span=$gap_span" "$(sed -n 3p "$TMP/oracle.out")"
+expect_eq "feed_gaps rows, spans and trade-id ranges (python3-cassandra)" \
+  "gaps=$gaps span=$gap_span ids=$gap_ids id_span=$gap_id_span" "$(sed -n 3p "$TMP/oracle.out")"
 ok "contract suite and python3-cassandra oracle ($o)"
 
 # A keyspace of schema version 1 made before feed_gaps existed (the table

@@ -14,7 +14,7 @@ URL="$CH_URL"
 "$SC" check "$URL" --large 100000 | tee "$TMP/check.out"
 summary_vars "$TMP/check.out"
 like="$(printf '%s' "$prefix" | sed "s/'/\\\\'/g")%"
-expect_eq "schema_version (clickhouse-client)" 2 "$(ch_q "SELECT max(version) FROM tickpipe.schema_version")"
+expect_eq "schema_version (clickhouse-client)" 3 "$(ch_q "SELECT max(version) FROM tickpipe.schema_version")"
 expect_eq "trades (clickhouse-client)" "$trades" \
   "$(ch_q "SELECT count() FROM tickpipe.trades FINAL WHERE symbol LIKE '$like'")"
 expect_eq "distinct trade ids (clickhouse-client)" "$trades" \
@@ -35,6 +35,9 @@ expect_eq "DateTime column beside the ms (clickhouse-client)" 0 \
            AND toInt64(trade_time) != intDiv(trade_timestamp, 1000)")"
 expect_eq "feed_gaps rows and spans (clickhouse-client)" "$gaps	$gap_span" \
   "$(ch_q "SELECT count(), sum(to_ms - from_ms) FROM tickpipe.feed_gaps FINAL WHERE symbol LIKE '$like'")"
+expect_eq "feed_gaps trade-id ranges (clickhouse-client)" "$gap_ids	$gap_id_span" \
+  "$(ch_q "SELECT count(from_trade_id), sum(assumeNotNull(to_trade_id) - assumeNotNull(from_trade_id))
+           FROM tickpipe.feed_gaps FINAL WHERE symbol LIKE '$like' AND from_trade_id IS NOT NULL")"
 ok "contract suite and clickhouse-client oracle"
 
 # A database of schema version 1 made before feed_gaps existed (the table
@@ -45,14 +48,14 @@ grep -q 'ok - feed gaps' "$TMP/old.out" || fail "no gap checks after feed_gaps w
 ok "feed_gaps created in a database of schema version 1 that lacked it"
 
 # Members of a group migrate a fresh store at once: one finds version 1
-# recorded while another has already added version 2's columns (18.16 has
-# no ADD COLUMN IF NOT EXISTS). Made here for sure: version 2's columns in
-# place, schema_version saying 1.
+# recorded while another has already added version 2's and 3's columns
+# (18.16 has no ADD COLUMN IF NOT EXISTS). Made here for sure: the columns
+# in place, schema_version saying 1.
 ch_q "DROP TABLE tickpipe.schema_version" >/dev/null
 ch_q "CREATE TABLE tickpipe.schema_version (version UInt32) ENGINE = Log" >/dev/null
 ch_q "INSERT INTO tickpipe.schema_version VALUES (1)" >/dev/null
 "$SC" check "$URL" --large 0 >"$TMP/mig.out" 2>&1 || fail "open with version 2's columns already added: $(tail -2 "$TMP/mig.out")"
-expect_eq "schema_version after the racing migration (clickhouse-client)" 2 \
+expect_eq "schema_version after the racing migration (clickhouse-client)" 3 \
   "$(ch_q "SELECT max(version) FROM tickpipe.schema_version")"
 ok "a migration whose columns another member added first completes"
 

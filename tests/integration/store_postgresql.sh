@@ -14,7 +14,7 @@ URL="$PG_URL"
 "$SC" check "$URL" --large 100000 | tee "$TMP/check.out"
 summary_vars "$TMP/check.out"
 like="$(printf '%s' "$prefix" | sed "s/'/''/g")%"
-expect_eq "schema_version (psql)" 2 "$(psql_q "SELECT max(version) FROM schema_version")"
+expect_eq "schema_version (psql)" 3 "$(psql_q "SELECT max(version) FROM schema_version")"
 expect_eq "trades (psql)" "$trades" "$(psql_q "SELECT count(*) FROM trades WHERE symbol LIKE '$like'")"
 expect_eq "null conditions (psql)" "$null_cond" \
   "$(psql_q "SELECT count(*) FROM trades WHERE symbol LIKE '$like' AND trade_conditions IS NULL")"
@@ -33,6 +33,8 @@ expect_eq "trade_timestamp milliseconds (psql)" 0 \
              AND extract(microseconds FROM trade_timestamp)::int8 % 1000 <> 0")"
 expect_eq "feed_gaps rows and spans (psql)" "$gaps|$gap_span" \
   "$(psql_q "SELECT count(*), sum(to_ms - from_ms) FROM feed_gaps WHERE symbol LIKE '$like'")"
+expect_eq "feed_gaps trade-id ranges (psql)" "$gap_ids|$gap_id_span" \
+  "$(psql_q "SELECT count(from_trade_id), sum(to_trade_id - from_trade_id) FROM feed_gaps WHERE symbol LIKE '$like'")"
 ok "contract suite and psql oracle"
 
 gaps_oracle() { # store_gaps.sh's oracle: psql

@@ -12,7 +12,7 @@ q() { sqlite3 -batch -noheader "$DB" "$1"; }
 "$SC" check "$URL" --large 100000 | tee "$TMP/check.out"
 summary_vars "$TMP/check.out"
 [ "$(q "PRAGMA journal_mode")" = wal ] || fail "database not in WAL mode"
-[ "$(q "SELECT max(version) FROM schema_version")" = 2 ] || fail "schema_version not 2"
+[ "$(q "SELECT max(version) FROM schema_version")" = 3 ] || fail "schema_version not 3"
 like="$(printf '%s' "$prefix" | sed "s/'/''/g")%"
 expect_eq "trades (sqlite3)" "$trades" "$(q "SELECT count(*) FROM trades WHERE symbol LIKE '$like'")"
 expect_eq "null conditions (sqlite3)" "$null_cond" \
@@ -31,6 +31,8 @@ expect_eq "vwap NULL when no volume (sqlite3)" 1 \
   "$(q "SELECT count(*) FROM candles WHERE symbol LIKE '$like' AND vwap IS NULL")"
 expect_eq "feed_gaps rows and spans (sqlite3)" "$gaps|$gap_span" \
   "$(q "SELECT count(*), sum(to_ms - from_ms) FROM feed_gaps WHERE symbol LIKE '$like'")"
+expect_eq "feed_gaps trade-id ranges (sqlite3)" "$gap_ids|$gap_id_span" \
+  "$(q "SELECT count(from_trade_id), sum(to_trade_id - from_trade_id) FROM feed_gaps WHERE symbol LIKE '$like'")"
 ok "contract suite and sqlite3 oracle"
 
 GDB="$TMP/gaps.db"
@@ -53,9 +55,11 @@ sqlite3 -batch "$OLD" <"$TP_SOURCE_DIR/sql/sqlite.sql" || fail "cannot make a ve
 sqlite3 -batch "$OLD" "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);
   INSERT INTO candles VALUES ('OLD', 1, 1000, 1, 1, 1, 1, 1, 1, 1, 1, 1)"
 "$SC" write "sqlite:$OLD" MIG 10 10 >/dev/null 2>"$TMP/mig.err" || fail "writing to a version-1 database: $(cat "$TMP/mig.err")"
-expect_eq "migrated to version 2" 2 "$(sqlite3 -batch -noheader "$OLD" "SELECT max(version) FROM schema_version")"
+expect_eq "migrated to version 3" 3 "$(sqlite3 -batch -noheader "$OLD" "SELECT max(version) FROM schema_version")"
 expect_eq "old rows complete" 0 "$(sqlite3 -batch -noheader "$OLD" "SELECT incomplete FROM candles WHERE symbol = 'OLD'")"
-ok "a version-1 database gains the incomplete column"
+expect_eq "feed_gaps gained its trade-id columns" "from_trade_id|to_trade_id" \
+  "$(sqlite3 -batch -noheader "$OLD" "SELECT group_concat(name, '|') FROM pragma_table_info('feed_gaps') WHERE name LIKE '%trade_id'")"
+ok "a version-1 database gains the incomplete column and feed_gaps with its trade-id columns"
 
 # A writer killed mid-stream (kill -9), then run again: every trade exactly once.
 N=200000

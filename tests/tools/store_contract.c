@@ -269,8 +269,10 @@ typedef struct run {
     uint64_t nonce;
     int64_t t0;
     size_t trades, null_cond, empty_cond, averages, candles;
-    size_t gaps;      /* feed_gaps keys this run wrote */
-    int64_t gap_span; /* sum of to_ms - from_ms over the rows that must be kept */
+    size_t gaps;         /* feed_gaps keys this run wrote */
+    int64_t gap_span;    /* sum of to_ms - from_ms over the rows that must be kept */
+    size_t gap_ids;      /* kept rows with venue trade ids */
+    int64_t gap_id_span; /* their sum of to_trade_id - from_trade_id */
 } run;
 
 static void sym_name(const run *r, const char *suffix, char *out, size_t n) {
@@ -691,9 +693,14 @@ static void gaps_query(tp_sink *s, const char *sym, int64_t from, int64_t to, in
     OK(tp_sink_query_gaps(s, &q, on_gap, o, g_err, sizeof g_err));
 }
 
-static tp_gap_row gap(const char *sym, int64_t from, int64_t to, const char *reason, int64_t det, int conn) {
-    tp_gap_row g = {{sym, (uint32_t)strlen(sym)}, from, to, reason, det, conn};
+/* A gap with the missing venue trade ids [from_id, to_id] (0, 0 = none). */
+static tp_gap_row gapi(const char *sym, int64_t from, int64_t to, const char *reason, int64_t det, int conn,
+                       int64_t from_id, int64_t to_id) {
+    tp_gap_row g = {{sym, (uint32_t)strlen(sym)}, from, to, reason, det, conn, from_id, to_id};
     return g;
+}
+static tp_gap_row gap(const char *sym, int64_t from, int64_t to, const char *reason, int64_t det, int conn) {
+    return gapi(sym, from, to, reason, det, conn, 0, 0);
 }
 
 static void same_gap(const tp_gap_row *w, const tp_gap_row *g, const char *ctx) {
@@ -708,6 +715,9 @@ static void same_gap(const tp_gap_row *w, const tp_gap_row *g, const char *ctx) 
           g->reason, w->reason);
     CHECK(w->detected_at_ms == g->detected_at_ms, "%s: gap %" PRId64 " detected_at %" PRId64 " != %" PRId64,
           ctx, w->from_ms, g->detected_at_ms, w->detected_at_ms);
+    CHECK(w->from_trade_id == g->from_trade_id && w->to_trade_id == g->to_trade_id,
+          "%s: gap %" PRId64 " trade ids %" PRId64 "..%" PRId64 " != %" PRId64 "..%" PRId64, ctx, w->from_ms,
+          g->from_trade_id, g->to_trade_id, w->from_trade_id, w->to_trade_id);
 }
 
 /* Feed gaps, in every store that keeps them: invisible until commit and
@@ -732,9 +742,10 @@ static void check_gaps(run *r) {
     tp_gap_row g[] = {
         gap(sym, t + 1000, t + 3000, "reconnect", t + 3100, 0),
         gap(sym, t + 1000, t + 2500, "silence", t + 2600, 1), /* same from_ms, another connection */
-        gap(sym, t + 10000, t + 12000, "key_in_use", t + 12050, 0),
+        gapi(sym, t + 10000, t + 12000, "key_in_use", t + 12050, 0, 1001, 1042), /* venue ids known */
         gap(sym, t + 20000, t + 20500, "server_error", t + 20501, 2),
-        gap(usym, t + 1000, t + 9000, "reconnect", t + 9001, 0),
+        gapi(usym, t + 1000, t + 9000, "id_jump", t + 9001, 0, 7, 7),
+        gapi(usym, t + 9000, t + 9500, "id_jump", t + 9501, 0, 9, 8000000000000000000),
     };
     size_t ng = sizeof g / sizeof g[0];
     gaps_out o;
@@ -766,8 +777,9 @@ static void check_gaps(run *r) {
         same_gap(&g[2], &o.g[2], ctx);
         same_gap(&g[3], &o.g[3], ctx);
         gaps_query(rd, usym, 0, 0, 0, &o);
-        CHECK(o.n == 1, "%s: unicode symbol: %zu rows, want 1", ctx, o.n);
+        CHECK(o.n == 2, "%s: unicode symbol: %zu rows, want 2", ctx, o.n);
         same_gap(&g[4], &o.g[0], ctx);
+        same_gap(&g[5], &o.g[1], ctx);
         if (!pass) {
             OK(tp_sink_write_gaps(w, g, ng, g_err, sizeof g_err));
             OK(tp_sink_commit(w, g_err, sizeof g_err));
@@ -818,10 +830,11 @@ static void check_gaps(run *r) {
     CHECK(o.n == 2, "gaps after an earlier detection of a key: %zu rows, want 2", o.n);
     same_gap(&earlier, &o.g[0], "an earlier detection of a gap replaces the row");
     same_gap(&g[1], &o.g[1], "the other connection's gap is untouched");
-    tp_gap_row k3_late = gap(sym, t + 10000, t + 13000, "reconnect", t + 13000, 0);
-    tp_gap_row k3_early = gap(sym, t + 10000, t + 11000, "silence", t + 11500, 0);
+    /* the trade ids go with the row that wins, and a loser's never show */
+    tp_gap_row k3_late = gapi(sym, t + 10000, t + 13000, "reconnect", t + 13000, 0, 1001, 1099);
+    tp_gap_row k3_early = gapi(sym, t + 10000, t + 11000, "silence", t + 11500, 0, 1001, 1020);
     tp_gap_row k4_early = gap(sym, t + 20000, t + 20400, "reconnect", t + 20450, 2);
-    tp_gap_row k4_late = gap(sym, t + 20000, t + 21000, "silence", t + 21001, 2);
+    tp_gap_row k4_late = gapi(sym, t + 20000, t + 21000, "silence", t + 21001, 2, 55, 60);
     tp_gap_row unit[] = {k3_late, k3_early, k4_early, k4_late};
     OK(tp_sink_write_gaps(w, unit, 4, g_err, sizeof g_err));
     OK(tp_sink_commit(w, g_err, sizeof g_err));
@@ -829,11 +842,14 @@ static void check_gaps(run *r) {
     CHECK(o.n == 2, "gaps after two versions in one unit: %zu rows, want 2", o.n);
     same_gap(&k3_early, &o.g[0], "two versions in one unit (later first): the earliest detection");
     same_gap(&k4_early, &o.g[1], "two versions in one unit (earlier first): the earliest detection");
-    /* kept: earlier, g[1], k3_early, k4_early, g[4] */
-    r->gaps += 5;
+    /* kept: earlier, g[1], k3_early, k4_early, g[4], g[5] */
+    r->gaps += 6;
     r->gap_span += (earlier.to_ms - earlier.from_ms) + (g[1].to_ms - g[1].from_ms) +
                    (k3_early.to_ms - k3_early.from_ms) + (k4_early.to_ms - k4_early.from_ms) +
-                   (g[4].to_ms - g[4].from_ms);
+                   (g[4].to_ms - g[4].from_ms) + (g[5].to_ms - g[5].from_ms);
+    r->gap_ids += 3; /* k3_early, g[4], g[5] */
+    r->gap_id_span += (k3_early.to_trade_id - k3_early.from_trade_id) +
+                      (g[4].to_trade_id - g[4].from_trade_id) + (g[5].to_trade_id - g[5].from_trade_id);
     tp_sink_close(w);
     tp_sink_close(rd);
     printf("ok - feed gaps: invisible until commit, re-write, earliest detection wins, overlap range, "
@@ -927,8 +943,9 @@ static int cmd_check(int argc, char **argv) {
     check_gaps(&r);
     if (large) check_large(&r, large);
     printf("rows trades=%zu null_cond=%zu empty_cond=%zu averages=%zu candles=%zu gaps=%zu gap_span=%" PRId64
-           " prefix=%s\n",
-           r.trades, r.null_cond, r.empty_cond, r.averages, r.candles, r.gaps, r.gap_span, r.pfx);
+           " gap_ids=%zu gap_id_span=%" PRId64 " prefix=%s\n",
+           r.trades, r.null_cond, r.empty_cond, r.averages, r.candles, r.gaps, r.gap_span, r.gap_ids,
+           r.gap_id_span, r.pfx);
     return 0;
 }
 

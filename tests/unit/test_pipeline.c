@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "process/pipeline.h"
+#include "sink/sink.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -142,6 +143,10 @@ static const tp_average *find_avg(const seen *s, const char *sym, int64_t start)
     return r;
 }
 
+static int cmp_id16(const void *a, const void *b) {
+    return memcmp(a, b, 16);
+}
+
 static void test_trade_id(void **state) {
     (void)state;
     tp_origin o = {"market", 3, 12345};
@@ -172,6 +177,144 @@ static void test_trade_id(void **state) {
     tp_trade_id(&o3, 1, a);
     tp_trade_id(&o4, 0, b);
     assert_memory_not_equal(a, b, 16);
+}
+
+/* A trade with its venue's id: the id comes from (symbol, trade id) only. */
+static void test_trade_venue_id(void **state) {
+    (void)state;
+    uint8_t a[16], b[16], c[16];
+    tp_trade_venue_id((tp_str){"BINANCE:BTCUSDT", 15}, 3275620000, a);
+    char sym[] = "BINANCE:BTCUSDT"; /* other bytes, same symbol */
+    tp_trade_venue_id((tp_str){sym, 15}, 3275620000, b);
+    assert_memory_equal(a, b, 16);
+    /* pinned: a stored id must never change (the stores dedupe on it) */
+    static const uint8_t want[16] = {0x8b, 0x20, 0xe5, 0x6f, 0xc1, 0xa4, 0x83, 0x19,
+                                     0xa3, 0xa5, 0x53, 0x64, 0xd4, 0xb6, 0xf0, 0x8d};
+    assert_memory_equal(a, want, 16);
+    assert_int_equal(a[6] >> 4, 8);      /* version 8 */
+    assert_int_equal(a[8] & 0xc0, 0x80); /* RFC 4122 variant */
+    tp_trade_venue_id((tp_str){"BINANCE:BTCUSDT", 15}, 3275620001, c);
+    assert_memory_not_equal(a, c, 16);
+    tp_trade_venue_id((tp_str){"BINANCE:ETHUSDT", 15}, 3275620000, c);
+    assert_memory_not_equal(a, c, 16);
+    tp_trade_venue_id((tp_str){"COINBASE:BTCUSDT", 16}, 3275620000, c); /* another venue */
+    assert_memory_not_equal(a, c, 16);
+    tp_trade_venue_id((tp_str){"BINANCE:BTCUSDT", 15}, -3275620000, c);
+    assert_memory_not_equal(a, c, 16);
+    /* never the id of Kafka coordinates that share the numbers */
+    tp_origin o = {"BINANCE:BTCUSDT", 0, 3275620000};
+    tp_trade_id(&o, 0, c);
+    assert_memory_not_equal(a, c, 16);
+    /* a grid of symbols x consecutive ids: all distinct */
+    enum { NS = 8, NID = 4096 };
+    uint8_t(*ids)[16] = malloc((size_t)NS * NID * 16);
+    assert_non_null(ids);
+    for (int si = 0; si < NS; si++) {
+        char name[32];
+        int len = snprintf(name, sizeof name, "KRAKEN:XBT/USD%d", si);
+        for (int k = 0; k < NID; k++)
+            tp_trade_venue_id((tp_str){name, (uint32_t)len}, 1 + k, ids[si * NID + k]);
+    }
+    qsort(ids, (size_t)NS * NID, 16, cmp_id16);
+    for (size_t i = 1; i < (size_t)NS * NID; i++) assert_memory_not_equal(ids[i - 1], ids[i], 16);
+    free(ids);
+}
+
+static size_t g_rows;
+static int count_row(void *ud, const tp_trade *t, int64_t ingest_ms) {
+    (void)ud, (void)t, (void)ingest_ms;
+    g_rows++;
+    return 0;
+}
+static size_t stored(const char *url, const char *sym) {
+    tp_sink *k;
+    char err[256];
+    assert_int_equal(tp_sink_open(url, &k, err, sizeof err), 0);
+    tp_query q = {.symbol = sym};
+    g_rows = 0;
+    assert_int_equal(tp_sink_query_trades(k, &q, count_row, NULL, err, sizeof err), 0);
+    tp_sink_close(k);
+    return g_rows;
+}
+
+static void add_venue(tp_batch *b, const char *sym, int64_t trade_id, double p, int64_t ts) {
+    add(b, sym, p, 1, ts);
+    b->trades[b->n - 1].trade_id = trade_id;
+}
+
+/* The same venue trade from anywhere (another record, another topic, a
+ * restart) is stored once: its id is the same, the store's upsert keeps one
+ * row. Trades without a venue id keep their origin ids. */
+static void test_venue_trade_stored_once(void **state) {
+    (void)state;
+    char path[64], url[80];
+    seen *s = calloc(1, sizeof *s);
+    tp_pipeline_config c;
+    sqlite_cfg(&c, s, "venue-ids", path, url);
+    c.dedupe_rebuilt = 1;
+    tp_pipeline *p = NULL;
+    char err[256];
+    assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
+    tp_batch b;
+    tp_batch_init(&b);
+    set_origin(&b, "trades", 0, 10);
+    add_venue(&b, "BINANCE:BTCUSDT", 500, 100.0, BASE + 100);
+    add_venue(&b, "BINANCE:BTCUSDT", 501, 101.0, BASE + 200);
+    add(&b, "AAPL", 10.0, 1, BASE + 300); /* no venue id */
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    uint8_t id[16];
+    tp_trade_venue_id((tp_str){"BINANCE:BTCUSDT", 15}, 500, id);
+    assert_memory_equal(s->ids[0], id, 16);
+    tp_trade_venue_id((tp_str){"BINANCE:BTCUSDT", 15}, 501, id);
+    assert_memory_equal(s->ids[1], id, 16);
+    tp_origin o = {"trades", 0, 10};
+    tp_trade_id(&o, 2, id);
+    assert_memory_equal(s->ids[2], id, 16);
+    /* the same trades again from another record of another topic (a
+     * second instance, a replayed recording), with one new */
+    tp_batch_reset(&b);
+    set_origin(&b, "trades-replay", 3, 77);
+    add_venue(&b, "BINANCE:BTCUSDT", 501, 101.0, BASE + 200);
+    add_venue(&b, "BINANCE:BTCUSDT", 502, 102.0, BASE + 250);
+    add_venue(&b, "BINANCE:BTCUSDT", 500, 100.0, BASE + 100);
+    s->ntrades = 0;
+    memset(s->ids, 0, sizeof s->ids);
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    tp_pipeline_stats st;
+    tp_pipeline_get_stats(p, &st);
+    assert_int_equal(st.venue_repeats, 2); /* 501 and 500: neither stored nor folded again */
+    assert_int_equal(s->ntrades, 1);       /* only 502 was written */
+    tp_trade_venue_id((tp_str){"BINANCE:BTCUSDT", 15}, 502, id);
+    assert_memory_equal(s->ids[0], id, 16);
+    const tp_candle *m1 = find_candle(s, "BINANCE:BTCUSDT", 60, BASE);
+    assert_non_null(m1);
+    assert_int_equal(m1->trade_count, 3);
+    tp_pipeline_free(p);
+    assert_int_equal(stored(url, "BINANCE:BTCUSDT"), 3);
+    assert_int_equal(stored(url, "AAPL"), 1);
+
+    /* a restart: the rebuild reads the stored trades back; the same venue
+     * trades again are neither stored nor folded twice */
+    memset(s, 0, sizeof *s);
+    assert_int_equal(tp_pipeline_new(&c, &p, err, sizeof err), 0);
+    tp_batch_reset(&b);
+    set_origin(&b, "feed", -1, 0);
+    add_venue(&b, "BINANCE:BTCUSDT", 500, 100.0, BASE + 100);
+    add_venue(&b, "BINANCE:BTCUSDT", 502, 102.0, BASE + 250);
+    add_venue(&b, "BINANCE:BTCUSDT", 503, 103.0, BASE + 5000);
+    assert_int_equal(tp_pipeline_add(p, &b), 0);
+    assert_int_equal(tp_pipeline_flush(p, 0), 0);
+    tp_pipeline_free(p);
+    assert_int_equal(stored(url, "BINANCE:BTCUSDT"), 4);
+    const tp_candle *m = find_candle(s, "BINANCE:BTCUSDT", 60, BASE);
+    assert_non_null(m);
+    assert_int_equal(m->trade_count, 4); /* 500..503, each once */
+    assert_true(m->volume == 4.0);
+    tp_batch_free(&b);
+    free(s);
+    rm_sqlite(path);
 }
 
 static void test_bad_store(void **state) {
@@ -694,6 +837,8 @@ static void test_poisoned_store_starts(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trade_id),
+        cmocka_unit_test(test_trade_venue_id),
+        cmocka_unit_test(test_venue_trade_stored_once),
         cmocka_unit_test(test_bad_store),
         cmocka_unit_test(test_trades_copied_with_ids),
         cmocka_unit_test(test_candles_and_averages),
