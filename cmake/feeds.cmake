@@ -12,3 +12,4 @@
 # The first entry is the default feed. See docs/architecture.md, "Adding a
 # feed".
 tp_feed(finnhub src/feed/finnhub.c)
+tp_feed(binance src/feed/binance.c)
