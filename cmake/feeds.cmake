@@ -7,9 +7,12 @@
 #     NAME    --feed NAME, and the C names: SOURCE defines
 #             `const tp_feed_ops tp_feed_NAME`
 #     SOURCE  the feed's one C file
-#     FILE    further files of the feed, left out with it
+#     FILE    further files of the feed, left out with it; src/sim/NAME.c
+#             is its simulator personality (src/sim/personality.h), what
+#             `tickpipe simulate --feed NAME` speaks, defining
+#             `const tp_sim_personality tp_sim_NAME`
 #
 # The first entry is the default feed. See docs/architecture.md, "Adding a
 # feed".
-tp_feed(finnhub src/feed/finnhub.c)
-tp_feed(binance src/feed/binance.c)
+tp_feed(finnhub src/feed/finnhub.c src/sim/finnhub.c)
+tp_feed(binance src/feed/binance.c src/sim/binance.c)

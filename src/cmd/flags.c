@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "feed/feed.h"
+#include "sim/personality.h"
 #include "sink/sink.h"
 #include "sink/store_forms.h"
 

@@ -70,7 +70,8 @@ static int put_stream(const char *sym, char *out, size_t outlen, size_t o) {
     return (int)(o + 7);
 }
 
-static int binance_subscribe_many(const char *const *syms, size_t n, int subscribe, char *out, size_t outlen) {
+static int binance_subscribe_many(const char *const *syms, size_t n, int subscribe, char *out,
+                                  size_t outlen) {
     int w = snprintf(out, outlen, "{\"method\":\"%s\",\"params\":[", subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE");
     if (w < 0 || (size_t)w >= outlen) return -1;
     size_t o = (size_t)w;

@@ -970,10 +970,9 @@ static int on_ws_control(void *ud, int opcode, const uint8_t *p, size_t n) {
     rx_ctx *c = ud;
     if (opcode == TP_WS_PING) {
         /* a venue's keep-alive (Binance pings every 20 s): answered, and
-         * like a ping message it shows the connection works (the silence
-         * watchdog counts every byte received) */
+         * it shows the connection works (the silence watchdog counts every
+         * byte received; pings= counts ping messages only) */
         queue_control(c->s, c->wsi, TP_WS_PONG, p, n);
-        stat_add(&c->s->st_pings, c->s->m.pings, 1);
         c->s->delivered = 1;
     } else if (opcode == TP_WS_CLOSE) {
         on_peer_close(c->s, p, n);

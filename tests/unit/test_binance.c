@@ -17,7 +17,7 @@
 /* The trade stream's payload as the documentation shows it
  * (developers.binance.com, WebSocket Streams, "Trade Streams"). */
 #define DOC_TRADE                                                                                            \
-    "{\"e\":\"trade\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"t\":12345,\"p\":\"0.001\",\"q\":\"100\","     \
+    "{\"e\":\"trade\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"t\":12345,\"p\":\"0.001\",\"q\":\"100\","       \
     "\"T\":1672515782136,\"m\":true,\"M\":true}"
 
 static const tp_feed_ops *binance(void) {
@@ -53,15 +53,16 @@ static void test_trade(void **state) {
     check_doc_trade(&b.trades[0]);
     /* the combined stream's wrapper */
     tp_batch_reset(&b);
-    assert_int_equal(parse("{\"stream\":\"bnbbtc@trade\",\"data\":" DOC_TRADE "}", &b, &info, err, sizeof err),
-                     0);
+    assert_int_equal(
+        parse("{\"stream\":\"bnbbtc@trade\",\"data\":" DOC_TRADE "}", &b, &info, err, sizeof err), 0);
     assert_int_equal(info.type, TP_MSG_TRADE);
     assert_int_equal(b.n, 1);
     check_doc_trade(&b.trades[0]);
     /* trade time T, not event time E; prices as the venue writes them */
     tp_batch_reset(&b);
-    const char *m = "{\"e\":\"trade\",\"E\":1700000000999,\"s\":\"BTCUSDT\",\"t\":3300000001,"
-                    "\"p\":\"37123.45000000\",\"q\":\"0.00012000\",\"T\":1700000000998,\"m\":false,\"M\":true}";
+    const char *m =
+        "{\"e\":\"trade\",\"E\":1700000000999,\"s\":\"BTCUSDT\",\"t\":3300000001,"
+        "\"p\":\"37123.45000000\",\"q\":\"0.00012000\",\"T\":1700000000998,\"m\":false,\"M\":true}";
     assert_int_equal(parse(m, &b, &info, err, sizeof err), 0);
     assert_int_equal(b.trades[0].ts_ms, 1700000000998LL);
     assert_int_equal(b.trades[0].trade_id, 3300000001LL);
@@ -86,8 +87,8 @@ static void test_control_and_errors(void **state) {
     assert_int_equal(info.type, TP_MSG_ERROR);
     assert_string_equal(info.text.ptr, "Unknown property (code 0)");
     assert_int_equal(info.text.len, strlen("Unknown property (code 0)"));
-    assert_int_equal(parse("{\"error\":{\"code\":2,\"msg\":\"Invalid request: unknown variant\"},\"id\":3}", &b,
-                           &info, err, sizeof err),
+    assert_int_equal(parse("{\"error\":{\"code\":2,\"msg\":\"Invalid request: unknown variant\"},\"id\":3}",
+                           &b, &info, err, sizeof err),
                      0);
     assert_int_equal(info.type, TP_MSG_ERROR);
     assert_string_equal(info.text.ptr, "Invalid request: unknown variant (code 2)");
@@ -103,32 +104,29 @@ static void test_control_and_errors(void **state) {
 static void test_malformed(void **state) {
     (void)state;
     static const char *const bad[] = {
-        "",
-        "not json",
-        "[1,2]",
-        "{\"e\":5}",
-        "{\"stream\":\"x\",\"data\":[1]}",
+        "", "not json", "[1,2]", "{\"e\":5}", "{\"stream\":\"x\",\"data\":[1]}",
         /* each field of a trade wrong in turn */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":12345,\"p\":\"0.001\",\"q\":\"100\"}",                  /* no T */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":\"12345\",\"p\":\"0.001\",\"q\":\"100\",\"T\":1}",     /* t str */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":0,\"p\":\"0.001\",\"q\":\"100\",\"T\":1}",             /* t 0 */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":-4,\"p\":\"0.001\",\"q\":\"100\",\"T\":1}",            /* t < 0 */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":0.001,\"q\":\"100\",\"T\":1}",                 /* p num */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"nan\",\"q\":\"100\",\"T\":1}",               /* p nan */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"inf\",\"q\":\"100\",\"T\":1}",               /* p inf */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1e400\",\"q\":\"100\",\"T\":1}",             /* p exp */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1.\",\"q\":\"100\",\"T\":1}",                /* p 1. */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\".5\",\"q\":\"100\",\"T\":1}",                /* p .5 */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"-1\",\"q\":\"100\",\"T\":1}",                /* p -1 */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1.5x\",\"q\":\"100\",\"T\":1}",              /* p junk */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"\",\"q\":\"100\",\"T\":1}",                  /* p "" */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1\",\"q\":\"1 \",\"T\":1}",                  /* q sp */
-        "{\"e\":\"trade\",\"s\":\"BNB-BTC\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",                  /* s '-' */
-        "{\"e\":\"trade\",\"s\":\"\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",                         /* s "" */
-        "{\"e\":\"trade\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",                                    /* no s */
-        "{\"e\":\"trade\",\"s\":\"B\\u0000C\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",                /* NUL */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"t\":2,\"p\":\"1\",\"q\":\"1\",\"T\":1}",           /* dup */
-        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1.5}",                 /* T real */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":12345,\"p\":\"0.001\",\"q\":\"100\"}",             /* no T */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":\"12345\",\"p\":\"0.001\",\"q\":\"100\",\"T\":1}", /* t str
+                                                                                                     */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":0,\"p\":\"0.001\",\"q\":\"100\",\"T\":1}",         /* t 0 */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":-4,\"p\":\"0.001\",\"q\":\"100\",\"T\":1}",  /* t < 0 */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":0.001,\"q\":\"100\",\"T\":1}",       /* p num */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"nan\",\"q\":\"100\",\"T\":1}",     /* p nan */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"inf\",\"q\":\"100\",\"T\":1}",     /* p inf */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1e400\",\"q\":\"100\",\"T\":1}",   /* p exp */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1.\",\"q\":\"100\",\"T\":1}",      /* p 1. */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\".5\",\"q\":\"100\",\"T\":1}",      /* p .5 */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"-1\",\"q\":\"100\",\"T\":1}",      /* p -1 */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1.5x\",\"q\":\"100\",\"T\":1}",    /* p junk */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"\",\"q\":\"100\",\"T\":1}",        /* p "" */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1\",\"q\":\"1 \",\"T\":1}",        /* q sp */
+        "{\"e\":\"trade\",\"s\":\"BNB-BTC\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",        /* s '-' */
+        "{\"e\":\"trade\",\"s\":\"\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",               /* s "" */
+        "{\"e\":\"trade\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",                          /* no s */
+        "{\"e\":\"trade\",\"s\":\"B\\u0000C\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",      /* NUL */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"t\":2,\"p\":\"1\",\"q\":\"1\",\"T\":1}", /* dup */
+        "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"t\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1.5}",       /* T real */
     };
     tp_batch b;
     tp_batch_init(&b);
@@ -157,7 +155,8 @@ static void test_symbols(void **state) {
         assert_int_equal(f->normalize_symbol(same[i], out, sizeof out, err, sizeof err), 0);
         assert_string_equal(out, "BINANCE:BTCUSDT");
     }
-    static const char *const bad[] = {"", "BTC-USD", "BINANCE:", "btc usdt", "COINBASE:BTC-USD", "btcusdt@trade"};
+    static const char *const bad[] = {
+        "", "BTC-USD", "BINANCE:", "btc usdt", "COINBASE:BTC-USD", "btcusdt@trade"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(f->normalize_symbol(bad[i], out, sizeof out, err, sizeof err), TP_EINVAL);
         assert_non_null(strstr(err, "not a Binance symbol"));
