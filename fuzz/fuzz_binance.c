@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (t->symbol.len <= 8 || memcmp(t->symbol.ptr, "BINANCE:", 8)) die("symbol without prefix");
         for (uint32_t i = 8; i < t->symbol.len; i++)
             if (!isalnum((unsigned char)t->symbol.ptr[i])) die("symbol character");
-        if (!isfinite(t->price) || !isfinite(t->volume) || t->price < 0 || t->volume < 0) die("price or volume");
+        if (!isfinite(t->price) || !isfinite(t->volume) || t->price < 0 || t->volume < 0)
+            die("price or volume");
         if (t->trade_id <= 0 || t->ts_ms <= 0) die("trade id or time");
     } else {
         if (b.n != 1) die("a non-trade message adds trades");
