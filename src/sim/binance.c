@@ -99,8 +99,9 @@ static size_t binance_trade_msg(const char *obj, size_t objlen, int64_t trade_id
         s += sizeof PREFIX - 1;
         sl -= sizeof PREFIX - 1;
     }
-    int n = sprintf(out, "{\"e\":\"trade\",\"E\":%.*s,\"s\":\"%.*s\",\"t\":%lld,\"p\":\"%.*s\",\"q\":\"%.*s\","
-                         "\"T\":%.*s,\"m\":%s,\"M\":true}",
+    int n = sprintf(out,
+                    "{\"e\":\"trade\",\"E\":%.*s,\"s\":\"%.*s\",\"t\":%lld,\"p\":\"%.*s\",\"q\":\"%.*s\","
+                    "\"T\":%.*s,\"m\":%s,\"M\":true}",
                     (int)tl, t, (int)sl, s, (long long)trade_id, (int)pl, p, (int)vl, v, (int)tl, t,
                     trade_id & 1 ? "true" : "false");
     return n > 0 ? (size_t)n : 0;

@@ -19,9 +19,9 @@
 typedef void (*tp_sim_sub_fn)(void *ud, int subscribe, const char *market_name);
 
 typedef struct tp_sim_personality {
-    const char *name; /* as --feed NAME */
-    int needs_token;  /* ?token= checked, one connection per token (Finnhub) */
-    int ws_ping;      /* keep-alive as WebSocket ping frames, not {"type":"ping"} */
+    const char *name;  /* as --feed NAME */
+    int needs_token;   /* ?token= checked, one connection per token (Finnhub) */
+    int ws_ping;       /* keep-alive as WebSocket ping frames, not {"type":"ping"} */
     double lifetime_s; /* the venue closes a connection this long after it opened; 0 = never */
     /* One client message: each symbol to (un)subscribe goes to fn; the
      * answer (acknowledgement or error) is written to out, NUL-terminated;

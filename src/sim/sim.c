@@ -107,6 +107,7 @@ typedef struct conn {
     int64_t *sub_last_ms; /* holes: newest delivered event time per sub, INT64_MIN = none */
     int64_t *sub_last_id; /* holes, id venues: newest delivered trade id per sub */
     int ping_frame;       /* a WebSocket ping is due (personalities with ws_ping) */
+    int market_lost;      /* lost_market() ran */
     uint32_t *pick;       /* holes: the subs of the frame being built */
     size_t cap_pick;
     int orphaned;       /* holes: its subs are orphans already */
@@ -719,9 +720,10 @@ static int on_writable(conn *c) {
 /* c is lost to a fault or its lifetime: for a venue with trade ids, the
  * market goes on trading its symbols while nobody listens, so the next
  * connection's first trade id leaves a hole (1 to 4 trades) the holes log
- * names exactly. */
+ * names exactly. Once per connection, however it ends. */
 static void lost_market(conn *c) {
-    if (!c->sim->pers->trade_msg) return;
+    if (!c->sim->pers->trade_msg || c->market_lost) return;
+    c->market_lost = 1;
     for (size_t i = 0; i < c->nsubs; i++) c->subs[i]->trades += 1 + tp_sim_rand(&c->rng) % 4;
 }
 
@@ -975,6 +977,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         conn *c = p ? p->c : NULL;
         if (!c) break;
         tp_debug(MOD, "connection %llu closed", (unsigned long long)c->id);
+        lost_market(c);
         holes_orphan(c, "reconnect");
         unlink_conn(s, c);
         conn_free(c);
