@@ -74,6 +74,26 @@ wait "$PID_runq" || fail "run failed: $(tail -5 "$TMP/runq.log")"
   || fail "the pings did not keep the connection: $(grep -m3 'no message from\|summary' "$TMP/runq.log")"
 ok "WebSocket pings feed the silence watchdog: no reconnect with trades 5 s apart and --stale-timeout 1"
 
+# 2c. 1000 symbols on one connection: SUBSCRIBE messages of 200 streams, paced
+# to Binance's 5 messages a second less one for pongs (4 a second: the
+# five messages take at least a second)
+syms=$(/usr/bin/python3 -c 'print(",".join("S%04dUSDT" % i for i in range(1000)))')
+start_sim many --feed binance --rate 50 --log-level debug
+bg capm "$TICKPIPE" capture --feed binance --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --symbols "$syms" \
+  --max-symbols-per-connection 0
+subscribed() { [ "$(grep -c 'connection [0-9]* subscribed BINANCE:S[0-9]*USDT$' "$TMP/many.log")" -ge "$1" ]; }
+wait_for 60 subscribed 1000
+/usr/bin/python3 - "$TMP/many.log" <<'PY' || fail "subscriptions not paced: $(grep -c subscribed "$TMP/many.log") lines"
+import datetime, re, sys
+ts = [datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00")).timestamp()
+      for m in re.finditer(r"^(\S+) DEBUG .*connection \d+ subscribed BINANCE:S\d+USDT$", open(sys.argv[1]).read(), re.M)]
+assert len(ts) == 1000, len(ts)
+span = max(ts) - min(ts)
+assert span >= 0.9, span
+print("span %.2f s" % span)
+PY
+ok "1000 symbols subscribed in five paced messages on one connection"
+
 # 3. the venue's connection lifetime
 N=1500
 start_sim life --feed binance --rate 600 --max-trades $N --lifetime 0.7 --holes-log "$TMP/life.holes"
