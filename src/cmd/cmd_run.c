@@ -29,6 +29,7 @@
 #include "http/http.h"
 #include "process/feed_stage.h"
 #include "process/pipeline.h"
+#include "sim/personality.h"
 #include "sim/sim.h"
 #include "sink/sink.h"
 
@@ -83,8 +84,16 @@ static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags 
             tp_info("run", "feed: %s (%zu symbols)", red, scfg->nsymbols);
         return -1;
     }
+    /* the built-in simulator speaks the feed's protocol (sim/personality.h) */
+    if (!tp_sim_personality_find(scfg->feed->name))
+        return tp_cmd_usage_error(&tp_spec_run,
+                                  "no token for %s (give --token or set %s), and no built-in "
+                                  "simulator speaks it",
+                                  scfg->feed->name,
+                                  scfg->feed->token_env ? scfg->feed->token_env : "FINNHUB_API_TOKEN");
     tp_sim_config sc;
     tp_sim_config_default(&sc);
+    sc.feed = scfg->feed->name;
     sc.listen = "127.0.0.1:0";
     sc.token = "tickpipe-local";
     sc.rate = rf->sim_rate;
