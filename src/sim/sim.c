@@ -1,4 +1,7 @@
-/* sim.c - the Finnhub-compatible simulator: a libwebsockets server.
+/* sim.c - the simulator: a libwebsockets server, Finnhub-compatible by
+ * default; a personality (personality.h, --feed) makes it speak another
+ * venue's protocol (how clients subscribe, how trades are written,
+ * keep-alive, connection lifetime) over the same market, rate and faults.
  *
  * One lws context with one vhost and one protocol serves both sides of the
  * port: WebSocket upgrades (any path, ?token= required) and plain HTTP GETs

@@ -1,4 +1,5 @@
-/* sim.h - the Finnhub-compatible simulator (`tickpipe simulate`, and the
+/* sim.h - the simulator, Finnhub-compatible unless tp_sim_config.feed
+ * names another venue's personality (`tickpipe simulate`, and the
  * in-process feed of `tickpipe run` when there is no API token).
  *
  * A libwebsockets server that behaves like wss://ws.finnhub.io: token
