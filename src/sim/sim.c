@@ -437,7 +437,9 @@ static size_t make_malformed(conn *c, size_t len) {
         "[]",
     };
     size_t ng = sizeof garbage / sizeof garbage[0];
-    if (len > 2 && (r & 1)) return 1 + (size_t)((r >> 8) % (len - 1)); /* a proper prefix */
+    /* a proper prefix; always for another venue (the garbage below is
+     * Finnhub-shaped, and a cut JSON object is malformed anywhere) */
+    if (len > 2 && ((r & 1) || c->sim->pers->trade_msg)) return 1 + (size_t)((r >> 8) % (len - 1));
     const char *g = garbage[(r >> 8) % ng];
     size_t gl = strlen(g);
     if (ensure_cap(c, gl) == 0) {

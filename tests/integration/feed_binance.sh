@@ -74,6 +74,20 @@ wait "$PID_runq" || fail "run failed: $(tail -5 "$TMP/runq.log")"
   || fail "the pings did not keep the connection: $(grep -m3 'no message from\|summary' "$TMP/runq.log")"
 ok "WebSocket pings feed the silence watchdog: no reconnect with trades 5 s apart and --stale-timeout 1"
 
+# 2b'. malformed messages (--malformed-rate): each one is counted malformed,
+# none unknown, and the rest arrive
+start_sim bad --feed binance --rate 800 --malformed-rate 0.1
+timeout 60 "$TICKPIPE" capture --feed binance --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --symbols BTCUSDT \
+  --max-trades 500 >/dev/null 2>"$TMP/bad.err" || fail "capture failed: $(tail -5 "$TMP/bad.err")"
+kill -INT "$PID_bad"
+wait "$PID_bad" || true
+sim_bad=$(sed -n 's/.*stopped: .* malformed=\([0-9]*\) .*/\1/p' "$TMP/bad.log")
+cap_bad=$(summary_field "$TMP/bad.err" malformed)
+[ "${sim_bad:-0}" -gt 0 ] && [ "$cap_bad" -ge 1 ] && [ "$cap_bad" -le "$sim_bad" ] \
+  && [ "$(summary_field "$TMP/bad.err" unknown)" = 0 ] && [ "$(summary_field "$TMP/bad.err" trades)" = 500 ] \
+  || fail "malformed: simulator $sim_bad, capture $(grep summary "$TMP/bad.err")"
+ok "--malformed-rate: $cap_bad malformed messages skipped and counted, none unknown"
+
 # 2c. 1000 symbols on one connection: SUBSCRIBE messages of 200 streams, paced
 # to Binance's 5 messages a second less one for pongs (4 a second: the
 # five messages take at least a second)
