@@ -1,6 +1,7 @@
 /* cmd_run.c - `tickpipe run`: the whole pipeline in one process.
  *
- *   feed (Finnhub with a token, else the built-in simulator on loopback,
+ *   feed (a public feed such as Binance, Finnhub with a token, else the
+ *   built-in simulator on loopback,
  *   read through the same WebSocket client)
  *     -> source thread -> bounded hand-off queue -> pipeline thread:
  *        ids, windows, store, durable (process/feed_stage.h)
@@ -28,6 +29,7 @@
 #include "http/http.h"
 #include "process/feed_stage.h"
 #include "process/pipeline.h"
+#include "sim/personality.h"
 #include "sim/sim.h"
 #include "sink/sink.h"
 
@@ -66,19 +68,32 @@ static void on_durable(void *ud, const tp_trade *t, size_t nt, const tp_candle *
     if (na) tp_http_publish_averages(r->http, a, na);
 }
 
-/* The feed: Finnhub (or a recording) with a token, else the simulator. */
+/* The feed: a feed of public data (no token needed), a feed with its token
+ * (or a recording), else the simulator. */
 static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags *rf, tp_source_config *scfg) {
     char err[512], red[300];
     (void)api;
-    if (scfg->token || scfg->replay_path) {
+    if (scfg->token || scfg->replay_path || !scfg->feed->needs_token) {
         if (!scfg->url) scfg->url = scfg->feed->default_url;
         if (!scfg->rest_url) scfg->rest_url = scfg->feed->default_rest_url;
         tp_log_redact(scfg->replay_path ? scfg->replay_path : scfg->url, red, sizeof red);
-        tp_info("run", "feed: %s (%zu symbols)", red, scfg->nsymbols);
+        if (!scfg->replay_path && !scfg->feed->needs_token)
+            tp_info("run", "no token needed for %s; connecting to %s (public market data, %zu symbols)",
+                    scfg->feed->name, red, scfg->nsymbols);
+        else
+            tp_info("run", "feed: %s (%zu symbols)", red, scfg->nsymbols);
         return -1;
     }
+    /* the built-in simulator speaks the feed's protocol (sim/personality.h) */
+    if (!tp_sim_personality_find(scfg->feed->name))
+        return tp_cmd_usage_error(&tp_spec_run,
+                                  "no token for %s (give --token or set %s), and no built-in "
+                                  "simulator speaks it",
+                                  scfg->feed->name,
+                                  scfg->feed->token_env ? scfg->feed->token_env : "FINNHUB_API_TOKEN");
     tp_sim_config sc;
     tp_sim_config_default(&sc);
+    sc.feed = scfg->feed->name;
     sc.listen = "127.0.0.1:0";
     sc.token = "tickpipe-local";
     sc.rate = rf->sim_rate;

@@ -66,6 +66,8 @@ static void to_config(const tp_sim_flags *f, tp_sim_config *cfg) {
     cfg->error_every_s = (double)f->error_ms / 1000.0;
     cfg->holes_log = f->holes_log;
     cfg->market_hours = f->market_hours;
+    cfg->feed = f->feed;
+    cfg->lifetime_s = f->lifetime_ms > 0 ? (double)f->lifetime_ms / 1000.0 : -1;
 }
 
 int tp_cmd_simulate(tp_cmd_args *a, int argc, char **argv, int first_arg) {

@@ -32,11 +32,50 @@ static int add_tokens(tp_symbols *list, size_t from, const char *text) {
     return 0;
 }
 
+int tp_feed_tokens(const tp_feed_ops *f, const tp_api_flags *api, tp_symbols *out) {
+    size_t n0 = out->n;
+    if (tp_api_tokens(api, out)) return TP_ENOMEM;
+    /* a feed's own variable, when it is not Finnhub's (read by --token) */
+    if (out->n == n0 && f && f->token_env && strcmp(f->token_env, "FINNHUB_API_TOKEN") &&
+        add_tokens(out, n0, getenv(f->token_env)))
+        return TP_ENOMEM;
+    return 0;
+}
+
 int tp_api_tokens(const tp_api_flags *api, tp_symbols *out) {
     size_t n0 = out->n;
     for (size_t i = 0; i < api->token.n; i++)
         if (add_tokens(out, n0, api->token.arg[i])) return TP_ENOMEM;
     if (out->n == n0 && add_tokens(out, n0, getenv("FINNHUB_API_TOKENS"))) return TP_ENOMEM;
+    return 0;
+}
+
+/* Each symbol into the feed's stored form (normalize_symbol), in place,
+ * dropping the repeats that makes ("btcusdt,BTCUSDT"). 0, or the exit
+ * status of the usage error naming the feed. */
+static int normalize_symbols(const tp_cmd_spec *spec, const tp_feed_ops *f, tp_symbols *syms) {
+    if (!f->normalize_symbol) return 0;
+    size_t o = 0;
+    for (size_t i = 0; i < syms->n; i++) {
+        char out[256], err[300];
+        if (f->normalize_symbol(syms->items[i], out, sizeof out, err, sizeof err)) {
+            for (size_t j = i; j < syms->n; j++) free(syms->items[j]);
+            syms->n = o;
+            return tp_cmd_usage_error(spec, "--feed %s: %s", f->name, err);
+        }
+        int dup = 0;
+        for (size_t j = 0; j < o && !dup; j++) dup = !strcmp(syms->items[j], out);
+        char *n = dup ? NULL : strdup(out);
+        free(syms->items[i]);
+        if (dup) continue;
+        if (!n) {
+            for (size_t j = i + 1; j < syms->n; j++) free(syms->items[j]);
+            syms->n = o;
+            return tp_cmd_fail(spec, "out of memory");
+        }
+        syms->items[o++] = n;
+    }
+    syms->n = o;
     return 0;
 }
 
@@ -63,9 +102,15 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     }
     if (feed->symbols && tp_symbols_parse(feed->symbols, syms, err, sizeof err))
         return tp_cmd_usage_error(spec, "%s", err);
-    /* the tokens go after the symbols in syms, which owns both */
+    int st = normalize_symbols(spec, cfg->feed, syms);
+    if (st) {
+        tp_symbols_free(syms);
+        return st;
+    }
+    /* the tokens go after the symbols in syms, which owns both; a feed of
+     * public data takes none */
     size_t nsym = syms->n;
-    if (tp_api_tokens(api, syms)) {
+    if (cfg->feed->needs_token && tp_feed_tokens(cfg->feed, api, syms)) {
         tp_symbols_free(syms);
         return tp_cmd_fail(spec, "out of memory");
     }
@@ -74,12 +119,15 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     cfg->ntokens = syms->n - nsym;
     cfg->tokens = cfg->ntokens ? (const char *const *)syms->items + nsym : NULL;
     cfg->token = cfg->ntokens ? cfg->tokens[0] : NULL;
-    cfg->max_symbols_per_connection = cfg->ntokens ? (size_t)feed->max_symbols : 0;
+    cfg->max_symbols_per_connection = cfg->ntokens || !cfg->feed->needs_token ? (size_t)feed->max_symbols : 0;
     if (feed->replay) return -1;
-    if ((need & TP_FEED_NEED_TOKEN) && !cfg->ntokens) {
+    if ((need & TP_FEED_NEED_TOKEN) && cfg->feed->needs_token && !cfg->ntokens) {
+        const char *env = cfg->feed->token_env ? cfg->feed->token_env : "FINNHUB_API_TOKEN";
         tp_symbols_free(syms);
-        return tp_cmd_usage_error(spec, "no API token: give --token or set FINNHUB_API_TOKEN "
-                                        "(any token works with `tickpipe simulate`)");
+        return tp_cmd_usage_error(spec,
+                                  "no API token for %s: give --token or set %s "
+                                  "(any token works with `tickpipe simulate`)",
+                                  cfg->feed->name, env);
     }
     if ((need & TP_FEED_NEED_SYMBOLS) && nsym == 0) {
         tp_symbols_free(syms);

@@ -1,6 +1,7 @@
 /* feed_config.h - the Finnhub account and feed option groups (cmd/flags.h)
  * turned into a tp_source_config, with the checks capture, produce and run
- * share: a token unless replaying, the symbol list parsed, at least one
+ * share: a token unless replaying or the feed needs none (needs_token),
+ * the symbol list parsed and put in the feed's form, at least one
  * symbol; the trade checks (--max-trade-age, --max-trade-ahead, subscribed
  * symbols) of the source's door, none with checks NULL (capture shows what
  * the feed sends). Main thread of a command. */
@@ -28,5 +29,8 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
  * FINNHUB_API_TOKEN, else FINNHUB_API_TOKENS, without empty items and
  * repeats, appended to out (owned copies). 0 or TP_ENOMEM. */
 int tp_api_tokens(const tp_api_flags *api, tp_symbols *out);
+/* The tokens of feed f: tp_api_tokens, else f's own variable (token_env)
+ * when it is not FINNHUB_API_TOKEN. 0 or TP_ENOMEM. */
+int tp_feed_tokens(const tp_feed_ops *f, const tp_api_flags *api, tp_symbols *out);
 
 #endif

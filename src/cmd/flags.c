@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "feed/feed.h"
 #include "process/pipeline.h"
+#include "sim/personality.h"
 #include "sink/sink.h"
 #include "sink/store_forms.h"
 

@@ -165,6 +165,8 @@ typedef struct tp_sim_flags {
     int replay_raw;
     int market_hours;
     const char *market_time;
+    const char *feed;    /* --feed: a simulator personality (sim/personality.h) */
+    int64_t lifetime_ms; /* --lifetime; 0 = the venue's */
 } tp_sim_flags;
 
 typedef struct tp_symbols_flags {

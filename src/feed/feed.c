@@ -1,22 +1,25 @@
-/* feed.c - the table of feeds (feed.h). A new feed is one file with its
- * tp_feed_ops and one entry here. */
+/* feed.c - finding a feed in the table (feed.h). The table itself,
+ * tp_feed_k_feeds, is generated from the one list of feeds,
+ * cmake/feeds.cmake (feed_table.c in the build tree): a new feed is one
+ * file with its tp_feed_ops and one line there. */
 #include "feed/feed.h"
-#include "feed/venue.h"
 
 #include <string.h>
 
-static const tp_feed_ops *const k_feeds[] = {
-    &tp_feed_finnhub,
-    &tp_feed_coinbase,
-    &tp_feed_kraken,
-};
+extern const tp_feed_ops *const tp_feed_k_feeds[];
+extern const size_t tp_feed_k_nfeeds;
+extern const char tp_feed_k_names[];
 
 const tp_feed_ops *tp_feed_find(const char *name) {
-    for (size_t i = 0; i < sizeof k_feeds / sizeof k_feeds[0]; i++)
-        if (name && !strcmp(k_feeds[i]->name, name)) return k_feeds[i];
+    for (size_t i = 0; i < tp_feed_k_nfeeds; i++)
+        if (name && !strcmp(tp_feed_k_feeds[i]->name, name)) return tp_feed_k_feeds[i];
     return NULL;
 }
 
+const tp_feed_ops *tp_feed_default(void) {
+    return tp_feed_k_feeds[0];
+}
+
 const char *tp_feed_names(void) {
-    return "finnhub, coinbase, kraken";
+    return tp_feed_k_names;
 }

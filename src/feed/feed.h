@@ -6,8 +6,9 @@
  * asks the feed's tp_feed_ops for the request path of a connection (where
  * the token goes), the message that subscribes a symbol, how to parse a
  * message into trades, what an error or close text means, and whether a
- * symbol exists. Finnhub (finnhub.c) is the first entry of the table in
- * feed.c; docs/architecture.md shows how to add another.
+ * symbol exists. Finnhub (finnhub.c) is the first entry of the one list of
+ * feeds, cmake/feeds.cmake, which generates the table; docs/architecture.md
+ * shows how to add another.
  *
  * Ownership and threads: entries are static const data; every operation is
  * a pure function of its arguments (no state), callable from any thread. */
@@ -102,7 +103,10 @@ extern const tp_feed_ops tp_feed_finnhub;
 
 /* The feed named `name`, or NULL. */
 const tp_feed_ops *tp_feed_find(const char *name);
-/* The feeds of this build, "finnhub, ..." (static text, for help). */
+/* The first feed of the list (cmake/feeds.cmake): the default. */
+const tp_feed_ops *tp_feed_default(void);
+/* The feeds of this build, "finnhub, ..." (static text, for help), read
+ * from the table. */
 const char *tp_feed_names(void);
 
 #endif

@@ -108,5 +108,5 @@ const tp_feed_ops tp_feed_finnhub = {
     .symbol_exists = tp_rest_symbol_exists,
     .key_in_use_min_delay_ms = 10000,
     .needs_token = 1,
-    .token_env = "FINNHUB_TOKEN",
+    .token_env = "FINNHUB_API_TOKEN",
 };

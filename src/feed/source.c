@@ -148,6 +148,7 @@ struct tp_source {
     int established;
     size_t sub_next;    /* next symbol to subscribe */
     int64_t last_rx_us; /* monotonic time of the last byte (or end of on_batch) */
+    int64_t sub_due_us; /* the next subscribe message may go (feeds with max_msgs_per_s) */
     /* the WebSocket protocol on the raw connection (ws_frame.h) */
     int upgraded;       /* the server's 101 answer was checked */
     char ws_key[25];    /* Sec-WebSocket-Key sent */
@@ -399,11 +400,11 @@ end:
 
 void tp_source_config_default(tp_source_config *c) {
     memset(c, 0, sizeof *c);
-    c->feed = &tp_feed_finnhub;
-    c->url = tp_feed_finnhub.default_url;
+    c->feed = tp_feed_default();
+    c->url = c->feed->default_url;
     c->max_frame_bytes = 1u << 20;
     c->stale_timeout_ms = 90000;
-    c->rest_url = tp_feed_finnhub.default_rest_url;
+    c->rest_url = c->feed->default_rest_url;
     c->replay_speed = 0;
     c->max_reconnects = -1;
 }
@@ -790,6 +791,7 @@ static void on_established(tp_source *s, struct lws *wsi) {
     s->established = 1;
     s->delivered = 0;
     s->sub_next = 0;
+    s->sub_due_us = 0;
     s->last_reason = TP_FEED_REASON_OTHER;
     s->last_error[0] = '\0';
     s->discarding = 0;
@@ -832,18 +834,53 @@ static void make_mask(tp_source *s, uint8_t mask[4]) {
     }
 }
 
+/* One subscribe message from symbol sub_next on: subscribe_many for up to
+ * max_symbols_per_msg symbols when the feed has it (fewer if they do not
+ * fit), else subscribe_msg for one. Its length, with *taken the symbols it
+ * covers; 0 with *taken 1 for a symbol that fits no message. */
+static int next_subscription(tp_source *s, char *msg, size_t cap, size_t *taken) {
+    const tp_feed_ops *f = s->feed;
+    size_t left = s->nsymbols - s->sub_next;
+    if (f->subscribe_many) {
+        size_t k = f->max_symbols_per_msg > 0 && (size_t)f->max_symbols_per_msg < left
+                       ? (size_t)f->max_symbols_per_msg
+                       : left;
+        for (; k > 0; k = k > 1 ? k / 2 : 0) {
+            int n = f->subscribe_many((const char *const *)s->symbols + s->sub_next, k, 1, msg, cap);
+            if (n >= 0) {
+                *taken = k;
+                return n;
+            }
+        }
+    } else {
+        int n = f->subscribe_msg(s->symbols[s->sub_next], 1, msg, cap);
+        if (n >= 0) {
+            *taken = 1;
+            return n;
+        }
+    }
+    *taken = 1;
+    return 0;
+}
+
 /* The subscriptions, as many as fit 16 KiB per writeable callback, in one
  * write (one per callback cost a poll round each: about 1 ms per symbol on
- * a loaded machine before the first trade). -1 to drop the connection. */
+ * a loaded machine before the first trade). A feed that limits the
+ * messages a client sends (max_msgs_per_s) gets one message a callback, no
+ * sooner than its pace allows: the service loop asks for the next
+ * callback when it is due. -1 to drop the connection. */
 static int send_subscriptions(tp_source *s, struct lws *wsi) {
     unsigned char buf[LWS_PRE + 16384];
     size_t used = 0, first = s->sub_next;
+    double rate = s->feed->max_msgs_per_s;
+    if (rate > 0 && tp_mono_us() < s->sub_due_us) return 0; /* the loop calls again */
     while (s->sub_next < s->nsymbols) {
-        char msg[1024];
-        const char *sym = s->symbols[s->sub_next];
-        int n = s->feed->subscribe_msg(sym, 1, msg, sizeof msg);
-        if (n < 0) { /* a symbol too long for one message: never send half of one */
-            tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped", sym);
+        char msg[8192];
+        size_t taken = 0;
+        int n = next_subscription(s, msg, sizeof msg, &taken);
+        if (n <= 0) { /* a symbol too long for one message: never send half of one */
+            tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped",
+                    s->symbols[s->sub_next]);
             s->sub_next++;
             continue;
         }
@@ -853,18 +890,24 @@ static int send_subscriptions(tp_source *s, struct lws *wsi) {
             tp_ws_encode(TP_WS_TEXT, msg, (size_t)n, mask, buf + LWS_PRE + used, sizeof buf - LWS_PRE - used);
         if (fl < 0) break; /* full: the rest on the next callback */
         used += (size_t)fl;
-        tp_debug(MOD, "subscribing %s", sym);
-        s->sub_next++;
+        tp_debug(MOD, "subscribing %s%s", s->symbols[s->sub_next], taken > 1 ? " and more" : "");
+        s->sub_next += taken;
+        if (rate > 0) { /* one message, then wait for the pace */
+            /* one a second to spare for the pongs, which count too (Binance) */
+            s->sub_due_us = tp_mono_us() + (int64_t)(1e6 / (rate > 1 ? rate - 1 : rate)) + 1;
+            break;
+        }
     }
     if (used && conn_send(s, wsi, buf + LWS_PRE, used)) {
         tp_warn(MOD, "cannot send the subscriptions for %s and the next %zu symbols", s->symbols[first],
                 s->sub_next - first - 1);
         return -1;
     }
-    if (s->sub_next < s->nsymbols)
-        lws_callback_on_writable(wsi);
-    else
+    if (s->sub_next < s->nsymbols) {
+        if (rate <= 0) lws_callback_on_writable(wsi);
+    } else {
         set_connected(s, 1);
+    }
     return 0;
 }
 
@@ -919,7 +962,11 @@ static int on_ws_data(void *ud, int opcode, const uint8_t *p, size_t n, int last
 static int on_ws_control(void *ud, int opcode, const uint8_t *p, size_t n) {
     rx_ctx *c = ud;
     if (opcode == TP_WS_PING) {
+        /* a venue's keep-alive (Binance pings every 20 s): answered, and
+         * it shows the connection works (the silence watchdog counts every
+         * byte received; pings= counts ping messages only) */
         queue_control(c->s, c->wsi, TP_WS_PONG, p, n);
+        c->s->delivered = 1;
     } else if (opcode == TP_WS_CLOSE) {
         on_peer_close(c->s, p, n);
         /* echo the code (RFC 6455 5.5.1), then close once it is sent */
@@ -1268,6 +1315,10 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
             s->silenced = 1;
             lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
+        /* paced subscriptions (max_msgs_per_s): the next message is due */
+        if (s->wsi && s->upgraded && s->established && s->sub_next < s->nsymbols && !s->out_len &&
+            s->feed->max_msgs_per_s > 0 && now >= s->sub_due_us)
+            lws_callback_on_writable(s->wsi);
         if (lws_service(s->ctx, 0) < 0) break;
     }
 done:

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,17 @@ int tp_source_plan(size_t nsymbols, size_t ntokens, size_t limit, size_t *nconn,
     return 0;
 }
 
+/* The connections the tokens allow: one per token for a feed that needs
+ * one, any number for public data. */
+static size_t token_budget(const tp_source_config *cfg) {
+    return cfg->feed && !cfg->feed->needs_token ? SIZE_MAX : cfg->ntokens;
+}
+
 int tp_source_group_needed(const tp_source_config *cfg) {
     if (cfg->replay_path) return 0;
     size_t n = 1;
-    if (tp_source_plan(cfg->nsymbols, cfg->ntokens, cfg->max_symbols_per_connection, &n, NULL, 0)) return 1;
+    if (tp_source_plan(cfg->nsymbols, token_budget(cfg), cfg->max_symbols_per_connection, &n, NULL, 0))
+        return 1;
     return n > 1;
 }
 
@@ -81,8 +89,8 @@ static void on_frame(void *ud, const char *frame, size_t len, int64_t recv_ms) {
 int tp_source_group_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, tp_source_group **out,
                         char *err, size_t errlen) {
     size_t nconn;
-    int rc =
-        tp_source_plan(cfg->nsymbols, cfg->ntokens, cfg->max_symbols_per_connection, &nconn, err, errlen);
+    int rc = tp_source_plan(cfg->nsymbols, token_budget(cfg), cfg->max_symbols_per_connection, &nconn, err,
+                            errlen);
     if (rc) return rc;
     tp_source_group *g = calloc(1, sizeof *g);
     if (!g) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
@@ -100,7 +108,7 @@ int tp_source_group_new(const tp_source_config *cfg, tp_source_batch_fn fn, void
         tp_source_config c = *cfg;
         c.symbols = cfg->symbols + lo;
         c.nsymbols = hi - lo;
-        c.token = cfg->ntokens ? cfg->tokens[i] : cfg->token;
+        c.token = cfg->ntokens > i ? cfg->tokens[i] : cfg->token;
         c.tokens = NULL;
         c.ntokens = 0;
         c.max_symbols_per_connection = 0; /* one connection each */
@@ -114,8 +122,9 @@ int tp_source_group_new(const tp_source_config *cfg, tp_source_batch_fn fn, void
         }
         g->n = i + 1;
     }
-    tp_info(MOD, "%zu symbols over %zu connections (one per token, at most %zu symbols each)", cfg->nsymbols,
-            nconn, cfg->max_symbols_per_connection ? cfg->max_symbols_per_connection : cfg->nsymbols);
+    tp_info(MOD, "%zu symbols over %zu connections (%sat most %zu symbols each)", cfg->nsymbols, nconn,
+            token_budget(cfg) == SIZE_MAX ? "" : "one per token, ",
+            cfg->max_symbols_per_connection ? cfg->max_symbols_per_connection : cfg->nsymbols);
     *out = g;
     return 0;
 }

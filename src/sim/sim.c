@@ -1,4 +1,7 @@
-/* sim.c - the Finnhub-compatible simulator: a libwebsockets server.
+/* sim.c - the simulator: a libwebsockets server, Finnhub-compatible by
+ * default; a personality (personality.h, --feed) makes it speak another
+ * venue's protocol (how clients subscribe, how trades are written,
+ * keep-alive, connection lifetime) over the same market, rate and faults.
  *
  * One lws context with one vhost and one protocol serves both sides of the
  * port: WebSocket upgrades (any path, ?token= required) and plain HTTP GETs
@@ -43,6 +46,7 @@
 #include "core/trade.h"
 #include "feed/record.h"
 #include "sim/market.h"
+#include "sim/personality.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,6 +95,7 @@ typedef struct orphan {
     int64_t from_ms;
     const char *reason;
     uint64_t conn_id;
+    int64_t from_id; /* id venues: the newest delivered trade id */
 } orphan;
 
 typedef struct conn {
@@ -103,12 +108,15 @@ typedef struct conn {
     tp_market_sym **subs;
     size_t nsubs, capsubs;
     int64_t *sub_last_ms; /* holes: newest delivered event time per sub, INT64_MIN = none */
+    int64_t *sub_last_id; /* holes, id venues: newest delivered trade id per sub */
+    int ping_frame;       /* a WebSocket ping is due (personalities with ws_ping) */
+    int market_lost;      /* lost_market() ran */
     uint32_t *pick;       /* holes: the subs of the frame being built */
     size_t cap_pick;
     int orphaned;       /* holes: its subs are orphans already */
     int malformed_last; /* the last frame sent was mangled */
     /* timing (monotonic us) */
-    int64_t open_us, next_ping_us, next_error_us, drop_at_us, silent_at_us;
+    int64_t open_us, next_ping_us, next_error_us, drop_at_us, silent_at_us, end_of_life_us;
     int silent;
     int closing;       /* close frame sent or about to be; send nothing else */
     size_t repeat_len; /* --repeat-rate: the trade frame in buf goes out again next */
@@ -147,6 +155,8 @@ typedef struct pss {
 
 struct tp_sim {
     tp_sim_config cfg;
+    const tp_sim_personality *pers; /* the venue spoken (personality.h) */
+    double lifetime_s;              /* --lifetime, else the personality's */
     char *listen_s, *token_s, *replay_s, *cert_s, *key_s;
     char host[256];
     int want_port;
@@ -186,6 +196,7 @@ void tp_sim_config_default(tp_sim_config *c) {
     c->seed = 1;
     c->ping_interval_s = 60;
     c->replay_speed = 1;
+    c->lifetime_s = -1;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -248,12 +259,13 @@ static void holes_orphan(conn *c, const char *reason) {
                                              .sym = c->subs[i],
                                              .from_ms = c->sub_last_ms[i],
                                              .reason = reason,
-                                             .conn_id = c->id};
+                                             .conn_id = c->id,
+                                             .from_id = c->sub_last_id ? c->sub_last_id[i] : 0};
     }
 }
 
 /* The first trade of sub i on c was delivered at ts_ms: close its orphan. */
-static void holes_close(conn *c, size_t i, int64_t ts_ms) {
+static void holes_close(conn *c, size_t i, int64_t ts_ms, int64_t first_id) {
     tp_sim *s = c->sim;
     for (size_t j = 0; j < s->norphans; j++) {
         orphan *o = &s->orphans[j];
@@ -262,6 +274,12 @@ static void holes_close(conn *c, size_t i, int64_t ts_ms) {
                                  (json_int_t)o->from_ms, "to_ms", (json_int_t)ts_ms, "reason", o->reason,
                                  "lost_connection", (json_int_t)o->conn_id, "connection", (json_int_t)c->id,
                                  "token", o->token);
+        /* id venues: the trade ids nobody received, from_id..to_id (none
+         * when to_id < from_id) */
+        if (line && c->sim->pers->trade_msg) {
+            json_object_set_new(line, "from_id", json_integer((json_int_t)(o->from_id + 1)));
+            json_object_set_new(line, "to_id", json_integer((json_int_t)(first_id - 1)));
+        }
         char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
         if (text) fprintf(s->holes, "%s\n", text);
         free(text);
@@ -276,6 +294,7 @@ static void conn_free(conn *c) {
     if (c->rr) tp_record_reader_close(c->rr);
     tp_batch_free(&c->batch);
     free(c->sub_last_ms);
+    free(c->sub_last_id);
     free(c->pick);
     free(c->subs);
     free(c->buf);
@@ -316,8 +335,70 @@ tp_sim_msg tp_sim_parse_client_msg(const char *data, size_t len, char *sym, size
     return m;
 }
 
+/* Subscribe c to sym (once; within the symbol limit). */
+static void sub_add(conn *c, const char *sym) {
+    tp_sim *s = c->sim;
+    size_t sl = strlen(sym);
+    if (is_subscribed(c, sym, sl)) return;
+    size_t limit = s->cfg.max_symbols > 0 && s->cfg.max_symbols < MAX_SUBS ? s->cfg.max_symbols : MAX_SUBS;
+    if (c->nsubs >= limit) {
+        tp_info(MOD, "connection %llu: %s not subscribed: the limit is %zu symbols per connection",
+                (unsigned long long)c->id, sym, limit);
+        ctl_error(c, MSG_TOO_MANY, 0, 0);
+        return;
+    }
+    tp_market_sym *ms = tp_market_get(s->market, sym, sl);
+    if (ms && c->nsubs == c->capsubs) {
+        size_t cap = c->capsubs ? c->capsubs * 2 : 16;
+        tp_market_sym **ns = realloc(c->subs, cap * sizeof *ns);
+        if (ns) c->subs = ns;
+        int64_t *nl = ns ? realloc(c->sub_last_ms, cap * sizeof *nl) : NULL;
+        if (nl) c->sub_last_ms = nl;
+        int64_t *ni = nl ? realloc(c->sub_last_id, cap * sizeof *ni) : NULL;
+        if (ni) {
+            c->sub_last_id = ni;
+            c->capsubs = cap;
+        }
+    }
+    if (ms && c->nsubs < c->capsubs) {
+        if (!c->nsubs) {
+            c->rate_t0_us = tp_mono_us();
+            c->rate_sent = 0;
+        }
+        c->sub_last_ms[c->nsubs] = INT64_MIN;
+        c->sub_last_id[c->nsubs] = 0;
+        c->subs[c->nsubs++] = ms;
+        tp_debug(MOD, "connection %llu subscribed %s", (unsigned long long)c->id, ms->name);
+    }
+}
+
+static void sub_remove(conn *c, const char *sym) {
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (!strcmp(c->subs[i]->name, sym)) {
+            c->subs[i] = c->subs[--c->nsubs];
+            c->sub_last_ms[i] = c->sub_last_ms[c->nsubs];
+            c->sub_last_id[i] = c->sub_last_id[c->nsubs];
+            break;
+        }
+}
+
+static void on_personality_sub(void *ud, int subscribe, const char *name) {
+    if (subscribe)
+        sub_add(ud, name);
+    else
+        sub_remove(ud, name);
+}
+
 static void handle_client_message(conn *c, const char *data, size_t len) {
     tp_sim *s = c->sim;
+    if (s->pers->client_msg) { /* another venue's protocol (personality.h) */
+        char answer[CTL_LEN];
+        size_t n = s->pers->client_msg(data, len, on_personality_sub, c, answer, sizeof answer);
+        if (n) ctl_push(c, answer, n, 0, 0, NULL);
+        if (s->replay_s && !c->rr) c->replay_start_us = tp_mono_us() + REPLAY_SETTLE_US;
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
     char sym[TP_SIM_MAX_SYMBOL + 1];
     tp_sim_msg m = tp_sim_parse_client_msg(data, len, sym, sizeof sym);
     if (m == TP_SIM_MSG_INVALID) {
@@ -327,48 +408,13 @@ static void handle_client_message(conn *c, const char *data, size_t len) {
     } else if (m == TP_SIM_MSG_BAD_SYMBOL) {
         ctl_error(c, "Invalid symbol", 0, 0);
     } else if (m == TP_SIM_MSG_SUBSCRIBE) {
-        size_t sl = strlen(sym);
-        if (!is_subscribed(c, sym, sl)) {
-            size_t limit =
-                s->cfg.max_symbols > 0 && s->cfg.max_symbols < MAX_SUBS ? s->cfg.max_symbols : MAX_SUBS;
-            if (c->nsubs >= limit) {
-                tp_info(MOD, "connection %llu: %s not subscribed: the limit is %zu symbols per connection",
-                        (unsigned long long)c->id, sym, limit);
-                ctl_error(c, MSG_TOO_MANY, 0, 0);
-            } else {
-                tp_market_sym *ms = tp_market_get(s->market, sym, sl);
-                if (ms && c->nsubs == c->capsubs) {
-                    size_t cap = c->capsubs ? c->capsubs * 2 : 16;
-                    tp_market_sym **ns = realloc(c->subs, cap * sizeof *ns);
-                    if (ns) c->subs = ns;
-                    int64_t *nl = ns ? realloc(c->sub_last_ms, cap * sizeof *nl) : NULL;
-                    if (nl) {
-                        c->sub_last_ms = nl;
-                        c->capsubs = cap;
-                    }
-                }
-                if (ms && c->nsubs < c->capsubs) {
-                    if (!c->nsubs) {
-                        c->rate_t0_us = tp_mono_us();
-                        c->rate_sent = 0;
-                    }
-                    c->sub_last_ms[c->nsubs] = INT64_MIN;
-                    c->subs[c->nsubs++] = ms;
-                    tp_debug(MOD, "connection %llu subscribed %s", (unsigned long long)c->id, ms->name);
-                }
-            }
-        }
+        sub_add(c, sym);
         /* a replay starts once the subscriptions have settled, so its first
          * frames are not filtered against a half-made subscription list */
         if (s->replay_s && !c->rr) c->replay_start_us = tp_mono_us() + REPLAY_SETTLE_US;
         lws_callback_on_writable(c->wsi);
     } else {
-        for (size_t i = 0; i < c->nsubs; i++)
-            if (!strcmp(c->subs[i]->name, sym)) {
-                c->subs[i] = c->subs[--c->nsubs];
-                c->sub_last_ms[i] = c->sub_last_ms[c->nsubs];
-                break;
-            }
+        sub_remove(c, sym);
     }
 }
 
@@ -391,7 +437,9 @@ static size_t make_malformed(conn *c, size_t len) {
         "[]",
     };
     size_t ng = sizeof garbage / sizeof garbage[0];
-    if (len > 2 && (r & 1)) return 1 + (size_t)((r >> 8) % (len - 1)); /* a proper prefix */
+    /* a proper prefix; always for another venue (the garbage below is
+     * Finnhub-shaped, and a cut JSON object is malformed anywhere) */
+    if (len > 2 && ((r & 1) || c->sim->pers->trade_msg)) return 1 + (size_t)((r >> 8) % (len - 1));
     const char *g = garbage[(r >> 8) % ng];
     size_t gl = strlen(g);
     if (ensure_cap(c, gl) == 0) {
@@ -440,11 +488,32 @@ static uint64_t trades_due(conn *c, int64_t now) {
     return a > c->rate_sent ? a - c->rate_sent : 0;
 }
 
+/* One trade as one message, in the personality's words (trade_msg), with
+ * the symbol's trade id: the market's count of its trades, which goes on
+ * across connections. */
+static int send_market_one(conn *c, size_t pick, int64_t ts) {
+    tp_sim *s = c->sim;
+    tp_market_sym *ms = c->subs[pick];
+    char obj[TP_SIM_MAX_SYMBOL * 6 + 200];
+    if (tp_market_trade_max(ms) > sizeof obj || ensure_cap(c, ms->json_len + 400)) return -1;
+    size_t ol = tp_market_trade_json(ms, ts, obj);
+    int64_t id = (int64_t)ms->trades;
+    size_t len = s->pers->trade_msg(obj, ol, id, (char *)c->buf + LWS_PRE);
+    c->rate_sent += 1;
+    if (send_frame(c, len, 1)) return -1;
+    if (s->holes && !c->malformed_last) {
+        if (c->sub_last_ms[pick] == INT64_MIN) holes_close(c, pick, ts, id);
+        c->sub_last_ms[pick] = ts;
+        c->sub_last_id[pick] = id;
+    }
+    return 0;
+}
+
 static int send_market(conn *c) {
     tp_sim *s = c->sim;
     int64_t now = tp_mono_us();
     uint64_t due = trades_due(c, now);
-    uint64_t n = (uint64_t)(s->cfg.batch > 0 ? s->cfg.batch : 1);
+    uint64_t n = (uint64_t)(s->cfg.batch > 0 && !s->pers->trade_msg ? s->cfg.batch : 1);
     if (due < n) n = due;
     uint64_t left = trades_left(s);
     if (left < n) n = left;
@@ -459,6 +528,19 @@ static int send_market(conn *c) {
     for (size_t i = 0; i < c->nsubs; i++) nopen += (size_t)tp_market_trading(s->market, c->subs[i], ts);
     if (!nopen) {
         if (due != UINT64_MAX) c->rate_sent += due; /* no backlog builds up while closed */
+        return 0;
+    }
+    if (s->pers->trade_msg) { /* one trade a message, the same draw as a batch of one */
+        size_t k = nopen == 1 ? 0 : (size_t)(tp_sim_rand(&c->rng) % nopen), j = 0;
+        if (nopen < c->nsubs)
+            for (;; j++)
+                if (tp_market_trading(s->market, c->subs[j], ts) && !k--) break;
+        if (send_market_one(c, nopen < c->nsubs ? j : k, ts)) return -1;
+        if (trades_left(s) == 0) {
+            s->finished = 1;
+            return 0;
+        }
+        if (s->cfg.rate <= 0 || due > n) lws_callback_on_writable(c->wsi);
         return 0;
     }
     size_t maxsym = 0;
@@ -492,7 +574,7 @@ static int send_market(conn *c) {
     if (s->holes && !c->malformed_last)
         for (uint64_t i = 0; i < n; i++) {
             size_t k = c->pick[i];
-            if (c->sub_last_ms[k] == INT64_MIN) holes_close(c, k, ts);
+            if (c->sub_last_ms[k] == INT64_MIN) holes_close(c, k, ts, 0);
             c->sub_last_ms[k] = ts;
         }
     if (trades_left(s) == 0) {
@@ -604,6 +686,12 @@ static int on_writable(conn *c) {
                          strlen(c->close_reason));
         return -1;
     }
+    if (c->ping_frame && !c->closing) { /* the venue's keep-alive: a WebSocket ping */
+        c->ping_frame = 0;
+        if (ensure_cap(c, 0) || lws_write(c->wsi, c->buf + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
     if (c->repeat_len && !c->closing) {
         size_t len = c->repeat_len;
         c->repeat_len = 0;
@@ -634,6 +722,16 @@ static int on_writable(conn *c) {
 
 /* ------------------------------------------------------------ the tick */
 
+/* c is lost to a fault or its lifetime: for a venue with trade ids, the
+ * market goes on trading its symbols while nobody listens, so the next
+ * connection's first trade id leaves a hole (1 to 4 trades) the holes log
+ * names exactly. Once per connection, however it ends. */
+static void lost_market(conn *c) {
+    if (!c->sim->pers->trade_msg || c->market_lost) return;
+    c->market_lost = 1;
+    for (size_t i = 0; i < c->nsubs; i++) c->subs[i]->trades += 1 + tp_sim_rand(&c->rng) % 4;
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul) {
     tp_sim *s = lws_container_of(sul, tp_sim, tick);
     int64_t now = tp_mono_us();
@@ -642,11 +740,24 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
         if (s->cfg.drop_every_s > 0 && now >= c->drop_at_us) {
             tp_info(MOD, "fault injection: dropping connection %llu", (unsigned long long)c->id);
             add(&s->st_drops, 1);
+            lost_market(c);
             holes_orphan(c, "reconnect");
             c->closing = 1;
             c->close_now = 1;
             c->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
             snprintf(c->close_reason, sizeof c->close_reason, "simulated connection drop");
+            lws_callback_on_writable(c->wsi);
+            continue;
+        }
+        if (s->lifetime_s > 0 && now >= c->end_of_life_us) { /* the venue's connection lifetime */
+            tp_info(MOD, "connection %llu reached its lifetime of %.0f s; closing it",
+                    (unsigned long long)c->id, s->lifetime_s);
+            lost_market(c);
+            holes_orphan(c, "lifetime");
+            c->closing = 1;
+            c->close_now = 1;
+            c->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+            snprintf(c->close_reason, sizeof c->close_reason, "connection lifetime reached");
             lws_callback_on_writable(c->wsi);
             continue;
         }
@@ -658,7 +769,12 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
         if (c->silent) continue;
         if (s->cfg.ping_interval_s > 0 && now >= c->next_ping_us) {
             c->next_ping_us = now + (int64_t)(s->cfg.ping_interval_s * 1e6);
-            ctl_push(c, "{\"type\":\"ping\"}", 15, 0, 0, NULL);
+            if (s->pers->ws_ping) {
+                c->ping_frame = 1;
+                lws_callback_on_writable(c->wsi);
+            } else {
+                ctl_push(c, "{\"type\":\"ping\"}", 15, 0, 0, NULL);
+            }
             add(&s->st_pings, 1);
         }
         if (s->cfg.error_every_s > 0 && now >= c->next_error_us) {
@@ -777,11 +893,17 @@ static void conn_established(tp_sim *s, struct lws *wsi, pss *p) {
     c->next_error_us = now + (int64_t)(s->cfg.error_every_s * 1e6);
     c->drop_at_us = now + (int64_t)(s->cfg.drop_every_s * 1e6);
     c->silent_at_us = now + (int64_t)(s->cfg.silent_after_s * 1e6);
+    c->end_of_life_us = now + (int64_t)(s->lifetime_s * 1e6);
     c->next = s->conns;
     s->conns = c;
     s->nconns++;
     add(&s->st_connections, 1);
 
+    if (!s->pers->needs_token) { /* public data: everyone is welcome, all as one client */
+        c->authorized = 1;
+        tp_debug(MOD, "connection %llu established", (unsigned long long)c->id);
+        return;
+    }
     char tbuf[sizeof c->token + 8];
     const char *tok = lws_get_urlarg_by_name(wsi, "token=", tbuf, sizeof tbuf);
     if (tok) snprintf(c->token, sizeof c->token, "%s", tok);
@@ -860,6 +982,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         conn *c = p ? p->c : NULL;
         if (!c) break;
         tp_debug(MOD, "connection %llu closed", (unsigned long long)c->id);
+        lost_market(c);
         holes_orphan(c, "reconnect");
         unlink_conn(s, c);
         conn_free(c);
@@ -870,6 +993,25 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     default: break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ------------------------------------------------------- personalities */
+
+/* generated from cmake/feeds.cmake (sim_personalities.c in the build tree) */
+extern const tp_sim_personality *const tp_sim_k_personalities[];
+extern const size_t tp_sim_k_npersonalities;
+extern const char tp_sim_k_personality_names[];
+
+const tp_sim_personality *tp_sim_personality_find(const char *name) {
+    static const tp_sim_personality plain_finnhub = {.name = "finnhub", .needs_token = 1};
+    if (!name) return tp_sim_k_npersonalities ? tp_sim_k_personalities[0] : &plain_finnhub;
+    for (size_t i = 0; i < tp_sim_k_npersonalities; i++)
+        if (!strcmp(tp_sim_k_personalities[i]->name, name)) return tp_sim_k_personalities[i];
+    return NULL;
+}
+
+const char *tp_sim_personality_names(void) {
+    return tp_sim_k_personality_names;
 }
 
 /* ------------------------------------------------------- start, stop */
@@ -964,9 +1106,18 @@ static int sim_create(const tp_sim_config *cfg, tp_sim **out, char *err, size_t 
     if ((cfg->tls_cert && *cfg->tls_cert) != (cfg->tls_key && *cfg->tls_key))
         return tp_seterr(err, errlen, TP_EINVAL,
                          "TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+    const tp_sim_personality *pers = tp_sim_personality_find(cfg->feed);
+    if (!pers)
+        return tp_seterr(err, errlen, TP_EINVAL, "--feed '%s' is not one of %s", cfg->feed,
+                         tp_sim_personality_names());
+    if (pers->trade_msg && cfg->replay_path && *cfg->replay_path)
+        return tp_seterr(err, errlen, TP_EINVAL, "--replay serves Finnhub recordings: not with --feed %s",
+                         pers->name);
     tp_sim *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     s->cfg = *cfg;
+    s->pers = pers;
+    s->lifetime_s = cfg->lifetime_s >= 0 ? cfg->lifetime_s : pers->lifetime_s;
     s->listen_s = strdup(cfg->listen ? cfg->listen : "127.0.0.1:8765");
     s->token_s = cfg->token && *cfg->token ? strdup(cfg->token) : NULL;
     s->replay_s = cfg->replay_path && *cfg->replay_path ? strdup(cfg->replay_path) : NULL;

@@ -1,4 +1,5 @@
-/* sim.h - the Finnhub-compatible simulator (`tickpipe simulate`, and the
+/* sim.h - the simulator, Finnhub-compatible unless tp_sim_config.feed
+ * names another venue's personality (`tickpipe simulate`, and the
  * in-process feed of `tickpipe run` when there is no API token).
  *
  * A libwebsockets server that behaves like wss://ws.finnhub.io: token
@@ -47,6 +48,12 @@ typedef struct tp_sim_config {
      * symbol's last trade delivered on a lost connection (from_ms) and its
      * first on the token's next one (to_ms), see sim.c. NULL = off. */
     const char *holes_log;
+    /* The venue spoken (sim/personality.h): "finnhub" (NULL) or another
+     * feed of cmake/feeds.cmake with a simulator personality. */
+    const char *feed;
+    /* Close each connection this long after it opened, as the venue does;
+     * -1 (the default) = the venue's (Binance: 24 h, Finnhub: never). */
+    double lifetime_s;
 } tp_sim_config;
 
 void tp_sim_config_default(tp_sim_config *c);

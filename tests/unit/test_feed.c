@@ -10,6 +10,7 @@
 #include "feed/feed.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 static void test_subscribe_msg(void **state) {
@@ -63,6 +64,18 @@ static void test_classify_and_find(void **state) {
     assert_non_null(strstr(f->reason_words(TP_FEED_REASON_KEY_IN_USE), "one connection per key"));
     assert_null(f->reason_words(TP_FEED_REASON_OTHER));
     assert_non_null(strstr(tp_feed_names(), "finnhub"));
+    /* the names come from the table (cmake/feeds.cmake): each one is found,
+     * and the first is the default */
+    char names[256];
+    snprintf(names, sizeof names, "%s", tp_feed_names());
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save), n++) {
+        assert_non_null(tp_feed_find(t));
+        assert_string_equal(tp_feed_find(t)->name, t);
+        if (n == 0) assert_ptr_equal(tp_feed_default(), tp_feed_find(t));
+    }
+    assert_true(n >= 1);
+    assert_ptr_equal(tp_feed_default(), &tp_feed_finnhub);
     tp_batch b;
     tp_batch_init(&b);
     tp_msg_info info;

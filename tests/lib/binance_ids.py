@@ -1,0 +1,48 @@
+"""binance_ids.py HOLES IDS: the trade ids a client holds (IDS: a recording of
+raw frames, capture --record, or lines "SYMBOL ID" as a store gives them) are
+exactly those the simulator sent (simulate --feed binance): per symbol
+every id from 1 to the newest, less the holes the simulator logged
+(HOLES: simulate --holes-log, from_id..to_id each), each id once (a
+recording may hold repeats: they count once). Prints "SYMBOL COUNT MAX" per
+symbol; asserts every hole is a real one (from_id <= to_id) and that there
+was at least one."""
+import json
+import sys
+
+holes_path, ids_path = sys.argv[1], sys.argv[2]
+holes = {}
+for line in open(holes_path):
+    h = json.loads(line)
+    assert h["from_id"] <= h["to_id"], ("an empty hole", h)
+    holes.setdefault(h["symbol"], []).append((h["from_id"], h["to_id"]))
+assert holes, "no hole logged"
+
+ids, dups = {}, 0
+raw = open(ids_path, "rb").read()
+if raw.startswith(b"TPREC1\n"):
+    pos = 7
+    while pos < len(raw):
+        nl = raw.index(b"\n", pos)
+        _, n = raw[pos:nl].split()
+        frame = raw[nl + 1:nl + 1 + int(n)]
+        pos = nl + 1 + int(n) + 1
+        m = json.loads(frame)
+        if m.get("e") == "trade":
+            ids.setdefault("BINANCE:" + m["s"], set()).add(m["t"])
+else:
+    for line in raw.decode().split("\n"):
+        if line.strip():
+            sym, i = line.split()
+            s = ids.setdefault(sym, set())
+            dups += int(i) in s
+            s.add(int(i))
+assert dups == 0, ("ids stored more than once", dups)
+assert ids, "no trades"
+for sym, got in sorted(ids.items()):
+    top = max(got)
+    want = set(range(1, top + 1))
+    for a, b in holes.get(sym, []):
+        if a <= top:
+            want -= set(range(a, b + 1))
+    assert got == want, (sym, "missing", sorted(want - got)[:20], "unexpected", sorted(got - want)[:20])
+    print(sym, len(got), top)
