@@ -44,6 +44,7 @@
 #include "kafka/gap_record.h"
 #include "kafka/headers.h"
 #include "kafka/producer.h"
+#include "kafka/trade_ids.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ typedef struct produce_state {
     tp_producer *prod;
     tp_source *src;
     tp_buf buf;
+    tp_buf ids; /* a record's venue trade ids, the tp-trade-ids header */
     tp_symbol_groups groups;
     uint64_t max_trades, taken;
     uint64_t unsent_trades, unsent_messages; /* never queued (stop while the queue was full, fatal) */
@@ -80,20 +82,32 @@ static int send_group(produce_state *st, const tp_batch *b, size_t g) {
                  sym.ptr, tp_strerror(rc));
         return rc;
     }
+    /* the venue's trade ids travel beside the Avro value (kafka/trade_ids.h) */
+    tp_buf_reset(&st->ids);
+    int have_ids = tp_trade_ids_encode(b->trades, idx, cnt, &st->ids);
+    if (have_ids < 0) {
+        snprintf(st->err, sizeof st->err, "out of memory writing the trade ids of %.*s", (int)sym.len,
+                 sym.ptr);
+        return have_ids;
+    }
+    tp_producer_header h[2];
+    size_t nh = 0;
+    char recv[24];
     /* A replay writes new records now: stamped with the recorded receive
      * time, they would be as old as the recording, and the broker ages its
      * idempotent-producer state (producer.id.expiration.ms, 1 day) and its
      * retention by record timestamps, so a recording older than a day
-     * would lose its duplicate protection at the next broker restart. */
+     * would lose its duplicate protection at the next broker restart.
+     * So 0 (librdkafka's clock, now), and the recorded receive time
+     * travels in a header, for process's door (core/trade_check.h). */
     if (st->replay) {
-        /* 0: librdkafka's clock, now; the recorded receive time travels in
-         * a header, for process's door (core/trade_check.h) */
-        char recv[24];
         int n = snprintf(recv, sizeof recv, "%lld", (long long)b->recv_ms);
-        tp_producer_header h = {TP_RECV_HEADER, recv, (size_t)n};
-        return tp_producer_send_headers(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, 0, cnt, &h, 1,
-                                        st->err, sizeof st->err);
+        h[nh++] = (tp_producer_header){TP_RECV_HEADER, recv, (size_t)n};
     }
+    if (have_ids) h[nh++] = (tp_producer_header){TP_TRADE_IDS_HEADER, st->ids.p, st->ids.len};
+    if (nh)
+        return tp_producer_send_headers(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len,
+                                        st->replay ? 0 : b->recv_ms, cnt, h, nh, st->err, sizeof st->err);
     return tp_producer_send(st->prod, sym.ptr, sym.len, st->buf.p, st->buf.len, b->recv_ms, cnt, st->err,
                             sizeof st->err);
 }
@@ -135,17 +149,18 @@ static void on_gap(void *ud, const tp_feed_gap *g) {
     produce_state *st = ud;
     if (st->failed) return;
     tp_gap_record_buf hb;
-    tp_gap_header gh[TP_GAP_RECORD_NHEADERS];
+    tp_gap_header gh[TP_GAP_RECORD_NHEADERS + TP_GAP_RECORD_NID_HEADERS];
     tp_gap_record_headers(g, &hb, gh);
-    tp_producer_header ph[TP_GAP_RECORD_NHEADERS];
-    for (size_t i = 0; i < TP_GAP_RECORD_NHEADERS; i++)
+    size_t ngh = TP_GAP_RECORD_NHEADERS + tp_gap_record_id_headers(g, &hb, gh + TP_GAP_RECORD_NHEADERS);
+    tp_producer_header ph[TP_GAP_RECORD_NHEADERS + TP_GAP_RECORD_NID_HEADERS];
+    for (size_t i = 0; i < ngh; i++)
         ph[i] = (tp_producer_header){gh[i].name, gh[i].value, strlen(gh[i].value)};
     tp_buf_reset(&st->buf);
     char err[512];
     int rc = tp_avro_encode(NULL, NULL, 0, TP_GAP_RECORD_TYPE, &st->buf);
     if (!rc)
         rc = tp_producer_send_headers(st->prod, g->symbol, strlen(g->symbol), st->buf.p, st->buf.len,
-                                      st->replay ? 0 : g->detected_at_ms, 0, ph, TP_GAP_RECORD_NHEADERS, err,
+                                      st->replay ? 0 : g->detected_at_ms, 0, ph, ngh, err,
                                       sizeof err); /* a replay: stamped now, as in send_group */
     else
         snprintf(err, sizeof err, "%s", tp_strerror(rc));
@@ -380,6 +395,7 @@ static int produce_main(tp_source_config *cfg, tp_kafka_flags *kf, const tp_prod
     if (st->src) tp_source_free(st->src);
     if (st->prod) tp_producer_free(st->prod);
     tp_buf_free(&st->buf);
+    tp_buf_free(&st->ids);
     tp_buf_free(&st->dlq_buf);
     tp_symbol_groups_free(&st->groups);
     free(st);

@@ -117,10 +117,15 @@ static int start_feed(run_state *r, const tp_api_flags *api, const tp_run_flags 
 }
 
 static int start_pipeline(run_state *r, const tp_store_flags *sf, const tp_windows_flags *wf,
-                          const tp_durable_flags *rf, int64_t max_ahead_ms) {
+                          const tp_durable_flags *rf, int64_t max_ahead_ms, const tp_feed_ops *feed) {
     char err[512];
     tp_pipeline_config pcfg;
     tp_flags_pipeline_config(&pcfg, sf, wf, rf, max_ahead_ms);
+    /* a venue that numbers its trades sends again, after a restart, trades
+     * run has stored (Kraken's snapshot, Coinbase's last_match): their ids
+     * are the venue's, so the rebuild's read-back ids keep them from being
+     * folded twice. Finnhub's trades have no id of their own. */
+    pcfg.dedupe_rebuilt = feed && feed->sym_prefix != NULL;
     pcfg.on_durable = on_durable;
     pcfg.on_durable_ud = r;
     pcfg.health = r->health;
@@ -220,7 +225,8 @@ static int run_main(run_state *r, tp_cmd_args *a, tp_source_config *scfg) {
     r->fs.flush_interval_ms = a->windows.flush_interval_ms;
     r->fs.progress_ms = a->progress.interval_ms;
     int status = start_feed(r, &a->api, &a->run, scfg);
-    if (status < 0) status = start_pipeline(r, &a->store, &a->windows, &a->durable, a->checks.max_ahead_ms);
+    if (status < 0)
+        status = start_pipeline(r, &a->store, &a->windows, &a->durable, a->checks.max_ahead_ms, scfg->feed);
     if (status < 0 && !a->run.no_http) status = start_http(r, &a->http, a->store.store);
     if (status < 0 && tp_source_new(scfg, tp_feed_stage_on_batch, &r->fs, &r->fs.src, err, sizeof err))
         status = tp_cmd_fail(&tp_spec_run, "%s", err);

@@ -126,7 +126,6 @@ struct tp_source {
     int check_subscribed;
     tp_rejects rejects; /* the door's counts (core/trade_check.h) */
     int connection;     /* cfg.connection_index */
-    int subs_valid;     /* every subscribed symbol passes the symbol rules */
     int silenced;       /* the watchdog dropped this connection */
 
     /* stats (written by the run thread, read from anywhere) */
@@ -331,10 +330,15 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
         s->delivered = 1;
         check_trades(s, recv_ms);
         if (s->batch.n == 0) break;
-        if (s->dedupe && tp_dedupe_check(s->dedupe, s->batch.trades, s->batch.n, recv_ms)) {
-            stat_add(&s->st_duplicates, s->m.duplicates, 1);
-            stat_add(&s->st_duplicate_trades, s->m.duplicate_trades, s->batch.n);
-            break;
+        if (s->dedupe) {
+            /* by trade id where the venue numbers its trades, else the
+             * whole message by content (dedupe.h) */
+            size_t dropped = tp_dedupe_filter(s->dedupe, s->batch.trades, &s->batch.n, recv_ms);
+            if (dropped) stat_add(&s->st_duplicate_trades, s->m.duplicate_trades, dropped);
+            if (!s->batch.n) {
+                stat_add(&s->st_duplicates, s->m.duplicates, 1);
+                break;
+            }
         }
         stat_add(&s->st_trades, s->m.trades, s->batch.n);
         note_last_trades(s, &s->batch, recv_ms);
@@ -608,15 +612,12 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     s->limits = cfg->limits;
     s->check_subscribed = cfg->check_subscribed && !cfg->replay_path;
     tp_rejects_init(&s->rejects, "feed");
-    s->subs_valid = 1;
-    for (size_t i = 0; i < s->nsymbols && s->symbols[i]; i++)
-        if (tp_symbol_check(s->symbols[i], strlen(s->symbols[i]))) s->subs_valid = 0;
     s->m.last_trade = calloc(LAST_TRADE_SLOTS, sizeof *s->m.last_trade);
     for (size_t i = 0; s->m.last_trade && i < s->nsymbols; i++)
         last_trade_gauge(&s->m, s->symbols[i], (uint32_t)strlen(s->symbols[i]), 1);
-    if (!oom && cfg->dedupe_horizon_ms > 0 &&
-        tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe))
-        oom = 1;
+    /* always: a horizon of 0 turns off only the content comparison, not
+     * the dedupe by trade id */
+    if (!oom && tp_dedupe_new(TP_SOURCE_DEDUPE_MESSAGES, cfg->dedupe_horizon_ms, &s->dedupe)) oom = 1;
     if (!oom && !cfg->replay_path &&
         tp_gaps_new((const char *const *)s->symbols, s->nsymbols, cfg->connection_index, &s->gaps))
         oom = 1;
