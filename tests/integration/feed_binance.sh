@@ -54,6 +54,11 @@ if sqlite3 "$TMP/run.db" 'PRAGMA table_info(trades)' | grep -q '|trade_id|'; the
   /usr/bin/python3 "$IDS" "$TMP/drops.holes" "$TMP/run.ids" >/dev/null || fail "stored ids are not the ones sent"
   ok "the stored trade ids are exactly the ids sent"
 fi
+# each stored uuid is the venue id of (symbol, trade id) of exactly the ids sent
+sqlite3 -separator ' ' "$TMP/run.db" 'SELECT symbol, uuid FROM trades' >"$TMP/run.uuids"
+/usr/bin/python3 "$IDS" "$TMP/drops.holes" "$TMP/run.uuids" >"$TMP/run.uuid.check" ||
+  fail "the stored ids are not the venue ids of the trades sent"
+ok "every stored id is the venue id of one trade id sent, each once: $(tr '\n' ' ' <"$TMP/run.uuid.check")"
 /usr/bin/python3 "$TP_SOURCE_DIR/tests/lib/holes_check.py" "$TMP/drops.holes" "$TMP/run.log" \
   || fail "run's gaps are not the simulator's holes"
 pings=$(sed -n 's/.*stopped: .* pings=\([0-9]*\) .*/\1/p' "$TMP/drops.log")

@@ -1,5 +1,7 @@
 """binance_ids.py HOLES IDS: the trade ids a client holds (IDS: a recording of
-raw frames, capture --record, or lines "SYMBOL ID" as a store gives them) are
+raw frames, capture --record, lines "SYMBOL ID" as a store gives them, or
+lines "SYMBOL UUID" of stored rows, each uuid then the stored id of one
+venue trade id, venue_ids.py, found by trying the ids the simulator sent) are
 exactly those the simulator sent (simulate --feed binance): per symbol
 every id from 1 to the newest, less the holes the simulator logged
 (HOLES: simulate --holes-log, from_id..to_id each), each id once (a
@@ -7,7 +9,11 @@ recording may hold repeats: they count once). Prints "SYMBOL COUNT MAX" per
 symbol; asserts every hole is a real one (from_id <= to_id) and that there
 was at least one."""
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from venue_ids import venue_id  # noqa: E402
 
 holes_path, ids_path = sys.argv[1], sys.argv[2]
 holes = {}
@@ -30,9 +36,28 @@ if raw.startswith(b"TPREC1\n"):
         if m.get("e") == "trade":
             ids.setdefault("BINANCE:" + m["s"], set()).add(m["t"])
 else:
-    for line in raw.decode().split("\n"):
-        if line.strip():
-            sym, i = line.split()
+    lines = [line.split() for line in raw.decode().split("\n") if line.strip()]
+    if lines and "-" in lines[0][1]:
+        # stored uuids: each must be the venue id of one trade id the
+        # simulator sent; the ids are found by walking 1.. past the holes
+        uuids = {}
+        for sym, u in lines:
+            s = uuids.setdefault(sym, set())
+            dups += u in s
+            s.add(u)
+        for sym, us in uuids.items():
+            hs = holes.get(sym, [])
+            got, i = set(), 0
+            while len(got) < len(us) and i < 10 * len(us) + 1000:
+                i += 1
+                if any(a <= i <= b for a, b in hs):
+                    continue
+                u = venue_id(sym, i)
+                assert u in us, (sym, "trade id", i, "was sent but its uuid is not stored", u)
+                got.add(i)
+            ids[sym] = got
+    else:
+        for sym, i in lines:
             s = ids.setdefault(sym, set())
             dups += int(i) in s
             s.add(int(i))
