@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libwebsockets-dev librdkafka-dev libavro-dev libjansson-dev libcurl4-openssl-dev
-  libsqlite3-dev libpq-dev libssl-dev libyaml-dev)
+  libsqlite3-dev libpq-dev libssl-dev libyaml-dev libzstd-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
   curl procps iproute2 time default-jre-headless maven docker-compose python3-yaml)
