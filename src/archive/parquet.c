@@ -78,8 +78,8 @@ static int write_out(tp_pq_writer *w, const void *p, size_t n, char *err, size_t
     return 0;
 }
 
-int tp_pq_open(tp_pq_writer **out, FILE *f, const tp_pq_column *cols, size_t ncols,
-               const tp_pq_options *opt, char *err, size_t errlen) {
+int tp_pq_open(tp_pq_writer **out, FILE *f, const tp_pq_column *cols, size_t ncols, const tp_pq_options *opt,
+               char *err, size_t errlen) {
     *out = NULL;
     if (!ncols) return tp_seterr(err, errlen, TP_EINVAL, "parquet: no columns");
     for (size_t i = 0; i < ncols; i++)
@@ -407,8 +407,7 @@ static int write_page(tp_pq_writer *w, int type, int32_t num_values, int encodin
     tp_buf_reset(&w->comp);
     if (tp_buf_reserve(&w->comp, bound)) return tp_seterr(err, errlen, TP_ENOMEM, "parquet: out of memory");
     size_t zn = ZSTD_compressCCtx(w->zc, w->comp.p, bound, w->page.p, w->page.len, w->level);
-    if (ZSTD_isError(zn))
-        return tp_seterr(err, errlen, TP_EIO, "parquet: zstd: %s", ZSTD_getErrorName(zn));
+    if (ZSTD_isError(zn)) return tp_seterr(err, errlen, TP_EIO, "parquet: zstd: %s", ZSTD_getErrorName(zn));
     w->comp.len = zn;
     tp_buf_reset(&w->hdr);
     tp_tc t;

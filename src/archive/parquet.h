@@ -42,16 +42,16 @@ typedef struct tp_pq_column {
 } tp_pq_column;
 
 typedef struct tp_pq_options {
-    size_t row_group_rows; /* 0 = 131072 */
-    int zstd_level;        /* 0 = 3 */
+    size_t row_group_rows;  /* 0 = 131072 */
+    int zstd_level;         /* 0 = 3 */
     const char *created_by; /* NULL = "tickpipe version X" */
 } tp_pq_options;
 
 typedef struct tp_pq_writer tp_pq_writer;
 
 /* Writes the leading magic to f (which stays the caller's). */
-int tp_pq_open(tp_pq_writer **out, FILE *f, const tp_pq_column *cols, size_t ncols,
-               const tp_pq_options *opt, char *err, size_t errlen);
+int tp_pq_open(tp_pq_writer **out, FILE *f, const tp_pq_column *cols, size_t ncols, const tp_pq_options *opt,
+               char *err, size_t errlen);
 /* One value of column col of the current row; the kind must match. */
 int tp_pq_set_i64(tp_pq_writer *w, size_t col, int64_t v); /* INT64, TIMESTAMP_MS, INT32 */
 int tp_pq_set_double(tp_pq_writer *w, size_t col, double v);

@@ -212,6 +212,26 @@ const tp_cmd_spec tp_spec_symbols = {
     .max_args = -1,
 };
 
+/* ---- tickpipe export ---- */
+
+const tp_cmd_spec tp_spec_export = {
+    .name = "export",
+    .synopsis = "--table TABLE [OPTIONS]",
+    .about = "Write one table of a store (trades, candles, averages or gaps) to a file or\n"
+             "standard output as Parquet (zstd; timestamps as TIMESTAMP(MILLIS, UTC), symbols\n"
+             "dictionary-encoded, column statistics), CSV or JSON lines. Rows come by symbol,\n"
+             "then by time. Reads through the store's queries, as serve does: any store serve\n"
+             "can read. The README's Export section gives each table's columns.\n",
+    .epilog = "Exit status: 0 with every row written (the count on standard error), 1 on an\n"
+              "error (nothing is left at --out then), 2 on a usage error.\n"
+              "\n"
+              "Examples:\n"
+              "  tickpipe export --store sqlite:data/tickpipe.db --table trades --out trades.parquet\n"
+              "  tickpipe export --table candles --symbol AAPL --from 2023-11-14T00:00:00Z --format csv\n",
+    .groups = {&tp_flags_export, &tp_flags_store, &tp_flags_log, &tp_flags_config},
+    .max_args = 0,
+};
+
 /* ---- tickpipe config ---- */
 
 const tp_cmd_spec tp_spec_config = {

@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define assert_bytes(buf, ...)                                                                 \
-    do {                                                                                       \
-        const uint8_t want_[] = {__VA_ARGS__};                                                 \
-        assert_int_equal((buf)->len, sizeof want_);                                            \
-        assert_memory_equal((buf)->p, want_, sizeof want_);                                    \
+#define assert_bytes(buf, ...)                                                                               \
+    do {                                                                                                     \
+        const uint8_t want_[] = {__VA_ARGS__};                                                               \
+        assert_int_equal((buf)->len, sizeof want_);                                                          \
+        assert_memory_equal((buf)->p, want_, sizeof want_);                                                  \
     } while (0)
 
 static void test_varint_zigzag(void **state) {
@@ -36,8 +36,8 @@ static void test_varint_zigzag(void **state) {
     tp_tc_zigzag(&t, 64);
     tp_tc_zigzag(&t, INT64_MIN);
     assert_false(tp_tc_failed(&t));
-    assert_bytes(&b, 0xac, 0x02, 0x00, 0x01, 0x02, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                 0xff, 0xff, 0xff, 0x01);
+    assert_bytes(&b, 0xac, 0x02, 0x00, 0x01, 0x02, 0x7f, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0x01);
     tp_buf_free(&b);
 }
 
@@ -184,8 +184,8 @@ static void test_writer_frame(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint_zigzag), cmocka_unit_test(test_struct_fields),
-        cmocka_unit_test(test_lists),         cmocka_unit_test(test_rle_hybrid),
+        cmocka_unit_test(test_varint_zigzag),   cmocka_unit_test(test_struct_fields),
+        cmocka_unit_test(test_lists),           cmocka_unit_test(test_rle_hybrid),
         cmocka_unit_test(test_writer_refusals), cmocka_unit_test(test_writer_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
