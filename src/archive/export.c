@@ -14,18 +14,29 @@
 /* ---- the tables ---- */
 
 static const tp_pq_column k_trades[] = {
-    {"id", TP_PQ_UUID, 0, 0},           {"symbol", TP_PQ_STRING, 0, 1},
-    {"price", TP_PQ_DOUBLE, 0, 0},      {"volume", TP_PQ_DOUBLE, 0, 0},
-    {"ts", TP_PQ_TIMESTAMP_MS, 0, 0},   {"conditions", TP_PQ_STRING, 1, 0},
+    {"id", TP_PQ_UUID, 0, 0},
+    {"symbol", TP_PQ_STRING, 0, 1},
+    {"price", TP_PQ_DOUBLE, 0, 0},
+    {"volume", TP_PQ_DOUBLE, 0, 0},
+    {"ts", TP_PQ_TIMESTAMP_MS, 0, 0},
+    {"conditions", TP_PQ_STRING, 1, 0},
     {"ingest_ts", TP_PQ_TIMESTAMP_MS, 0, 0},
 };
 #define TRADES_COND 5 /* jsonl writes this column's JSON as it is */
 
 static const tp_pq_column k_candles[] = {
-    {"symbol", TP_PQ_STRING, 0, 1},     {"interval_s", TP_PQ_INT32, 0, 0}, {"start", TP_PQ_TIMESTAMP_MS, 0, 0},
-    {"open", TP_PQ_DOUBLE, 0, 0},       {"high", TP_PQ_DOUBLE, 0, 0},      {"low", TP_PQ_DOUBLE, 0, 0},
-    {"close", TP_PQ_DOUBLE, 0, 0},      {"volume", TP_PQ_DOUBLE, 0, 0},    {"vwap", TP_PQ_DOUBLE, 1, 0},
-    {"trade_count", TP_PQ_INT64, 0, 0}, {"final", TP_PQ_BOOL, 0, 0},       {"incomplete", TP_PQ_BOOL, 0, 0},
+    {"symbol", TP_PQ_STRING, 0, 1},
+    {"interval_s", TP_PQ_INT32, 0, 0},
+    {"start", TP_PQ_TIMESTAMP_MS, 0, 0},
+    {"open", TP_PQ_DOUBLE, 0, 0},
+    {"high", TP_PQ_DOUBLE, 0, 0},
+    {"low", TP_PQ_DOUBLE, 0, 0},
+    {"close", TP_PQ_DOUBLE, 0, 0},
+    {"volume", TP_PQ_DOUBLE, 0, 0},
+    {"vwap", TP_PQ_DOUBLE, 1, 0},
+    {"trade_count", TP_PQ_INT64, 0, 0},
+    {"final", TP_PQ_BOOL, 0, 0},
+    {"incomplete", TP_PQ_BOOL, 0, 0},
     {"updated_ts", TP_PQ_TIMESTAMP_MS, 0, 0},
 };
 
@@ -42,9 +53,9 @@ static const tp_pq_column k_averages[] = {
 };
 
 static const tp_pq_column k_gaps[] = {
-    {"symbol", TP_PQ_STRING, 0, 1},        {"from_ts", TP_PQ_TIMESTAMP_MS, 0, 0},
-    {"to_ts", TP_PQ_TIMESTAMP_MS, 0, 0},   {"reason", TP_PQ_STRING, 0, 1},
-    {"connection", TP_PQ_INT32, 0, 0},     {"detected_ts", TP_PQ_TIMESTAMP_MS, 0, 0},
+    {"symbol", TP_PQ_STRING, 0, 1},      {"from_ts", TP_PQ_TIMESTAMP_MS, 0, 0},
+    {"to_ts", TP_PQ_TIMESTAMP_MS, 0, 0}, {"reason", TP_PQ_STRING, 0, 1},
+    {"connection", TP_PQ_INT32, 0, 0},   {"detected_ts", TP_PQ_TIMESTAMP_MS, 0, 0},
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
@@ -177,11 +188,10 @@ static int text_value(tp_rowout *w, size_t col, const xval *v) {
     case TP_PQ_BOOL: return put_str(b, v->i ? "true" : "false");
     case TP_PQ_INT32:
     case TP_PQ_INT64:
-    case TP_PQ_TIMESTAMP_MS:
-        snprintf(tmp, sizeof tmp, "%lld", (long long)v->i);
-        return put_str(b, tmp);
+    case TP_PQ_TIMESTAMP_MS: snprintf(tmp, sizeof tmp, "%lld", (long long)v->i); return put_str(b, tmp);
     case TP_PQ_DOUBLE:
-        if (!isfinite(v->d)) return put_str(b, json ? "null" : (isnan(v->d) ? "NaN" : v->d > 0 ? "Infinity" : "-Infinity"));
+        if (!isfinite(v->d))
+            return put_str(b, json ? "null" : (isnan(v->d) ? "NaN" : v->d > 0 ? "Infinity" : "-Infinity"));
         fmt_double(tmp, sizeof tmp, v->d);
         return put_str(b, tmp);
     case TP_PQ_UUID: {

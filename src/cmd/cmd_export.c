@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int parse_time(const char *s, const char *flag, int64_t *ms) {
     char *end;
@@ -55,6 +56,15 @@ int tp_cmd_export(tp_cmd_args *a, int argc, char **argv, int first_arg) {
         return tp_cmd_usage_error(&tp_spec_export, "--from must be before --to");
     if (tp_sink_check_reader_url(o.store, err, sizeof err))
         return tp_cmd_usage_error(&tp_spec_export, "%s", err);
+    /* export only reads: a SQLite file that is not there is a wrong path,
+     * not a store to create */
+    if (!strncmp(o.store, "sqlite:", 7)) {
+        const char *path = o.store + 7;
+        if (!strncmp(path, "//", 2)) path += 2;
+        struct stat st;
+        if (strcmp(path, ":memory:") && stat(path, &st))
+            return tp_cmd_fail(&tp_spec_export, "the SQLite store %s does not exist", path);
+    }
     const char *out = e->out ? e->out : "-";
     uint64_t rows = 0;
     int rc = tp_export_to_path(&o, out, &rows, err, sizeof err);
