@@ -396,11 +396,15 @@ typedef struct ctx {
     const tp_export_opts *o;
     tp_rowout *w;
     page pg;
+    size_t got;         /* rows the last query answered (kept or not) */
+    uint64_t not_final; /* rows left out by final_only (pages written) */
+    uint64_t nf_page;   /* ... of the last query */
 } ctx;
 
 static int on_trade(void *ud, const tp_trade *t, int64_t ingest_ms) {
     ctx *c = ud;
     xval v[MAX_COLS];
+    c->got++;
     if (trade_vals(&c->pg.scratch, t, ingest_ms, v) || page_add(&c->pg, v, c->w->cols)) c->pg.oom = 1;
     return c->pg.oom;
 }
@@ -408,6 +412,11 @@ static int on_trade(void *ud, const tp_trade *t, int64_t ingest_ms) {
 static int on_candle(void *ud, const tp_candle *cd) {
     ctx *c = ud;
     xval v[MAX_COLS];
+    c->got++;
+    if (c->o->final_only && !cd->final) {
+        c->nf_page++;
+        return 0;
+    }
     candle_vals(cd, v);
     if (page_add(&c->pg, v, c->w->cols)) c->pg.oom = 1;
     return c->pg.oom;
@@ -416,6 +425,11 @@ static int on_candle(void *ud, const tp_candle *cd) {
 static int on_average(void *ud, const tp_average *a) {
     ctx *c = ud;
     xval v[MAX_COLS];
+    c->got++;
+    if (c->o->final_only && !a->final) {
+        c->nf_page++;
+        return 0;
+    }
     average_vals(a, v);
     if (page_add(&c->pg, v, c->w->cols)) c->pg.oom = 1;
     return c->pg.oom;
@@ -424,6 +438,8 @@ static int on_average(void *ud, const tp_average *a) {
 static int on_gap(void *ud, const tp_gap_row *g) {
     ctx *c = ud;
     xval v[MAX_COLS];
+    c->got++;
+    if (c->o->gaps_by_start && c->o->from_ms && g->from_ms < c->o->from_ms) return 0;
     gap_vals(g, v);
     if (page_add(&c->pg, v, c->w->cols)) c->pg.oom = 1;
     return c->pg.oom;
@@ -443,6 +459,8 @@ static int page_flush(ctx *c, char *err, size_t errlen) {
 
 static int query(ctx *c, tp_sink *s, const tp_query *q, char *err, size_t errlen) {
     c->pg.n = 0;
+    c->got = 0;
+    c->nf_page = 0;
     c->pg.oom = 0;
     tp_buf_reset(&c->pg.str);
     int rc;
@@ -467,6 +485,7 @@ static int export_symbol(ctx *c, tp_sink *s, const char *sym, int interval, char
         q.to_ms = o->to_ms;
         q.limit = 0;
         int rc = query(c, s, &q, err, errlen);
+        c->not_final += c->nf_page;
         return rc ? rc : page_flush(c, err, errlen);
     }
     int64_t lo = o->from_ms > 0 ? o->from_ms : 0, hi = o->to_ms > 0 ? o->to_ms : FAR_MS;
@@ -478,7 +497,7 @@ static int export_symbol(ctx *c, tp_sink *s, const char *sym, int interval, char
         q.limit = limit;
         int rc = query(c, s, &q, err, errlen);
         if (rc) return rc;
-        if (c->pg.n >= (size_t)limit) { /* may have lost its oldest rows: narrower */
+        if (c->got >= (size_t)limit) { /* may have lost its oldest rows: narrower */
             if (b - a <= 1)
                 return tp_seterr(err, errlen, TP_ELIMIT, "%s has more than %d %s in one millisecond (%lld)",
                                  sym, limit, tp_export_table_name(o->table), (long long)a);
@@ -487,6 +506,7 @@ static int export_symbol(ctx *c, tp_sink *s, const char *sym, int interval, char
         }
         rc = page_flush(c, err, errlen);
         if (rc) return rc;
+        c->not_final += c->nf_page;
         a = b;
         if (width < INT64_MAX / 2) width *= 2;
     }
@@ -519,7 +539,8 @@ static int on_symbol(void *ud, const tp_symbol_info *si) {
     return 0;
 }
 
-int tp_export_rows(const tp_export_opts *o, tp_sink *s, tp_rowout *w, char *err, size_t errlen) {
+int tp_export_rows(const tp_export_opts *o, tp_sink *s, tp_rowout *w, uint64_t *not_final, char *err,
+                   size_t errlen) {
     if (!tp_sink_can_read(s))
         return tp_seterr(err, errlen, TP_ESTATE, "the %s store cannot be read", tp_sink_scheme(s));
     if (o->table == TP_EX_GAPS && !tp_sink_can_query_gaps(s))
@@ -542,6 +563,7 @@ int tp_export_rows(const tp_export_opts *o, tp_sink *s, tp_rowout *w, char *err,
             rc = export_symbol(&c, s, l.v[i], 0, err, errlen);
         }
     }
+    if (not_final) *not_final = c.not_final;
     for (size_t i = 0; i < l.n; i++) free(l.v[i]);
     free(l.v);
     free(c.pg.v);
@@ -576,7 +598,7 @@ int tp_export_to_path(const tp_export_opts *o, const char *path, uint64_t *rows,
     }
     tp_rowout *w = NULL;
     rc = tp_rowout_open(&w, f, o->table, o->format, err, errlen);
-    if (!rc) rc = tp_export_rows(o, s, w, err, errlen);
+    if (!rc) rc = tp_export_rows(o, s, w, NULL, err, errlen);
     if (!rc) *rows = tp_rowout_rows(w);
     if (!rc) {
         rc = tp_rowout_close(w, err, errlen);

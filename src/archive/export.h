@@ -56,10 +56,15 @@ typedef struct tp_export_opts {
     int64_t from_ms;    /* inclusive; 0 = no bound */
     int64_t to_ms;      /* exclusive; 0 = no bound */
     int page_rows;      /* rows per store query; 0 = 20000 */
+    int final_only;     /* candles and averages: only final ones */
+    int gaps_by_start;  /* gaps: only those that start at or after from_ms
+                           (else: those that overlap the range) */
 } tp_export_opts;
 
-/* Every row of the table within the options into w, read from s. */
-int tp_export_rows(const tp_export_opts *o, tp_sink *s, tp_rowout *w, char *err, size_t errlen);
+/* Every row of the table within the options into w, read from s;
+ * *not_final (may be NULL) the rows final_only left out. */
+int tp_export_rows(const tp_export_opts *o, tp_sink *s, tp_rowout *w, uint64_t *not_final, char *err,
+                   size_t errlen);
 /* Open the store, export into path ("-" = stdout; a file is written as
  * PATH.tmp and renamed when complete), close; *rows the count. */
 int tp_export_to_path(const tp_export_opts *o, const char *path, uint64_t *rows, char *err, size_t errlen);
