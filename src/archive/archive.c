@@ -31,7 +31,8 @@ static int make_dirs(char *path, char *err, size_t errlen) {
             int r = mkdir(path, 0755);
             int e = errno;
             *p = c;
-            if (r && e != EEXIST) return tp_seterr(err, errlen, TP_EIO, "cannot create %s: %s", path, strerror(e));
+            if (r && e != EEXIST)
+                return tp_seterr(err, errlen, TP_EIO, "cannot create %s: %s", path, strerror(e));
             if (!c) return 0;
         }
     }
@@ -54,7 +55,8 @@ static int archive_one(tp_sink *s, const char *dir, int table, int64_t day, tp_a
     gmtime_r(&secs, &tm);
     strftime(date, sizeof date, "%Y-%m-%d", &tm);
     snprintf(folder, sizeof folder, "%s/table=%s/date=%s", dir, tp_export_table_name(table), date);
-    snprintf(path, sizeof path, "%s/part-%lld-%lld.parquet", folder, (long long)day, (long long)(day + TP_DAY_MS));
+    snprintf(path, sizeof path, "%s/part-%lld-%lld.parquet", folder, (long long)day,
+             (long long)(day + TP_DAY_MS));
     snprintf(tmp, sizeof tmp, "%s/.part-%lld-%lld.parquet.tmp", folder, (long long)day,
              (long long)(day + TP_DAY_MS));
     struct stat sb;

@@ -26,10 +26,10 @@
 int tp_archive_url_dir(const char *url, const char **dir, char *err, size_t errlen);
 
 typedef struct tp_archive_stats {
-    uint64_t rows[4];     /* by tp_export_table */
-    uint64_t files;       /* files published */
-    uint64_t days_kept;   /* (table, day) files already there, skipped */
-    uint64_t not_final;   /* candles and averages left out: not final yet */
+    uint64_t rows[4];   /* by tp_export_table */
+    uint64_t files;     /* files published */
+    uint64_t days_kept; /* (table, day) files already there, skipped */
+    uint64_t not_final; /* candles and averages left out: not final yet */
 } tp_archive_stats;
 
 /* Archive the UTC days [day of from_ms, day of to_ms) (to_ms is rounded

@@ -42,7 +42,8 @@ int tp_cmd_archive(tp_cmd_args *a, int argc, char **argv, int first_arg) {
     if (tp_archive_url_dir(e->archive, &dir, err, sizeof err))
         return tp_cmd_usage_error(&tp_spec_archive, "%s", err);
     const char *store = a->store.store;
-    if (tp_sink_check_reader_url(store, err, sizeof err)) return tp_cmd_usage_error(&tp_spec_archive, "%s", err);
+    if (tp_sink_check_reader_url(store, err, sizeof err))
+        return tp_cmd_usage_error(&tp_spec_archive, "%s", err);
     if (!strncmp(store, "sqlite:", 7)) {
         const char *path = store + 7;
         if (!strncmp(path, "//", 2)) path += 2;
