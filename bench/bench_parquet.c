@@ -24,9 +24,26 @@ int main(int argc, char **argv) {
         return 2;
     }
     size_t n = strtoull(argv[1], NULL, 10);
-    static const char *syms[20] = {"AAPL", "MSFT", "AMZN", "NVDA", "TSLA", "GOOG", "META", "NFLX", "AMD", "INTC",
-                                   "BINANCE:BTCUSDT", "BINANCE:ETHUSDT", "BINANCE:SOLUSDT", "OANDA:EUR_USD",
-                                   "OANDA:GBP_USD", "IBM", "ORCL", "CRM", "ADBE", "QCOM"};
+    static const char *syms[20] = {"AAPL",
+                                   "MSFT",
+                                   "AMZN",
+                                   "NVDA",
+                                   "TSLA",
+                                   "GOOG",
+                                   "META",
+                                   "NFLX",
+                                   "AMD",
+                                   "INTC",
+                                   "BINANCE:BTCUSDT",
+                                   "BINANCE:ETHUSDT",
+                                   "BINANCE:SOLUSDT",
+                                   "OANDA:EUR_USD",
+                                   "OANDA:GBP_USD",
+                                   "IBM",
+                                   "ORCL",
+                                   "CRM",
+                                   "ADBE",
+                                   "QCOM"};
     static const tp_str cond[2] = {{"1", 1}, {"12", 2}};
     tp_trade *t = calloc(n, sizeof *t);
     if (!t) return 1;

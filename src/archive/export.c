@@ -1,6 +1,7 @@
 /* export.c - see export.h. */
 #include "archive/export.h"
 
+#include "core/config.h"
 #include "core/err.h"
 #include "core/json_str.h"
 #include "sink/rowfmt.h"
@@ -396,9 +397,10 @@ typedef struct ctx {
     const tp_export_opts *o;
     tp_rowout *w;
     page pg;
-    size_t got;         /* rows the last query answered (kept or not) */
-    uint64_t not_final; /* rows left out by final_only (pages written) */
-    uint64_t nf_page;   /* ... of the last query */
+    size_t got;          /* rows the last query answered (kept or not) */
+    uint64_t not_final;  /* rows left out by final_only (pages written) */
+    uint64_t nf_page;    /* ... of the last query */
+    int64_t progress_ms; /* when progress was last shown */
 } ctx;
 
 static int on_trade(void *ud, const tp_trade *t, int64_t ingest_ms) {
@@ -507,6 +509,14 @@ static int export_symbol(ctx *c, tp_sink *s, const char *sym, int interval, char
         rc = page_flush(c, err, errlen);
         if (rc) return rc;
         c->not_final += c->nf_page;
+        if (o->progress) {
+            int64_t now = tp_now_ms();
+            if (now - c->progress_ms >= 500) {
+                c->progress_ms = now;
+                fprintf(o->progress, "\r%llu rows (%s)\033[K", (unsigned long long)tp_rowout_rows(c->w), sym);
+                fflush(o->progress);
+            }
+        }
         a = b;
         if (width < INT64_MAX / 2) width *= 2;
     }
@@ -564,6 +574,10 @@ int tp_export_rows(const tp_export_opts *o, tp_sink *s, tp_rowout *w, uint64_t *
         }
     }
     if (not_final) *not_final = c.not_final;
+    if (o->progress && c.progress_ms) { /* clear the progress line */
+        fputs("\r\033[K", o->progress);
+        fflush(o->progress);
+    }
     for (size_t i = 0; i < l.n; i++) free(l.v[i]);
     free(l.v);
     free(c.pg.v);

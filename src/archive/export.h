@@ -59,6 +59,8 @@ typedef struct tp_export_opts {
     int final_only;     /* candles and averages: only final ones */
     int gaps_by_start;  /* gaps: only those that start at or after from_ms
                            (else: those that overlap the range) */
+    FILE *progress;     /* non-NULL: a line "N rows (SYMBOL)" rewritten
+                           there at most twice a second (a terminal) */
 } tp_export_opts;
 
 /* Every row of the table within the options into w, read from s;

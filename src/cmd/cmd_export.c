@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int parse_time(const char *s, const char *flag, int64_t *ms) {
     char *end;
@@ -66,6 +67,7 @@ int tp_cmd_export(tp_cmd_args *a, int argc, char **argv, int first_arg) {
             return tp_cmd_fail(&tp_spec_export, "the SQLite store %s does not exist", path);
     }
     const char *out = e->out ? e->out : "-";
+    if (isatty(2)) o.progress = stderr; /* "N rows (SYMBOL)" while it runs */
     uint64_t rows = 0;
     int rc = tp_export_to_path(&o, out, &rows, err, sizeof err);
     if (rc) return tp_cmd_fail(&tp_spec_export, "%s", err);
