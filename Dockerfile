@@ -29,7 +29,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates tzdata libavro23 libcurl4 libjansson4 libpq5 librdkafka1 \
-      libsqlite3-0 libssl3 libwebsockets17 libyaml-0-2 \
+      libsqlite3-0 libssl3 libwebsockets17 libyaml-0-2 libzstd1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/tickpipe \
       --create-home --shell /usr/sbin/nologin tickpipe

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh - install everything tickpipe needs to build, run and test,
 # from Debian's packages (and the dashboard's JavaScript from npm; with --test
-# also the Kafka broker's jars for the tests, from Maven Central).
+# also the Kafka broker's jars for the tests, from Maven Central, and the
+# Parquet tests' pyarrow and DuckDB wheels from PyPI into a venv).
 # Idempotent: packages already present are skipped by apt. Needs root (or sudo).
 #   scripts/install-deps.sh          build + run
 #   scripts/install-deps.sh --test   also the test servers and tools
@@ -15,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 build_pkgs=(build-essential cmake pkg-config git ca-certificates
   libwebsockets-dev librdkafka-dev libavro-dev libjansson-dev libcurl4-openssl-dev
-  libsqlite3-dev libpq-dev libssl-dev libyaml-dev tzdata)
+  libsqlite3-dev libpq-dev libssl-dev libyaml-dev libzstd-dev tzdata)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-format sqlite3 postgresql
   clickhouse-server clickhouse-client python3 python3-avro kcat prometheus chromium
   curl procps iproute2 time default-jre-headless maven docker-compose python3-yaml)
@@ -33,6 +34,10 @@ test_pkgs+=(tzdata)
 # The REST answers validated against /api/openapi.json's schemas
 # (JSON Schema 2020-12): tests/integration/http_openapi.sh.
 test_pkgs+=(python3-jsonschema)
+# The Parquet oracles (pyarrow, DuckDB: pinned PyPI wheels, test-only) live
+# in a venv outside the tree that tests/lib/pyenv.sh builds from Debian's
+# python3.
+test_pkgs+=(python3-venv)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -64,6 +69,8 @@ fi
 # The Apache Kafka broker the Kafka tests run: its jars from Maven Central
 # into the test cache (outside the tree), once.
 if [ "$want_test" = 1 ]; then bash tests/lib/kafka.sh fetch; fi
+# pyarrow and DuckDB for the Parquet tests (tests/lib/pyenv.sh), once.
+if [ "$want_test" = 1 ]; then bash tests/lib/pyenv.sh >/dev/null; fi
 # helm for the chart tests (built once from the Go module proxy) and the Go
 # schema checks of tests/deploy/, into the test cache.
 if [ "$want_test" = 1 ]; then bash tests/deploy/prepare.sh; fi

@@ -14,7 +14,7 @@ import re, subprocess, sys
 tickpipe, check = sys.argv[1], sys.argv[2] == "1"
 readme = open("README.md").read()
 out, stale = readme, []
-for cmd in ["run", "simulate", "capture", "produce", "process", "serve", "symbols"]:
+for cmd in ["run", "simulate", "capture", "produce", "process", "serve", "symbols", "export", "archive"]:
     table = subprocess.run([tickpipe, "help-flags", "--markdown", cmd], check=True,
                            capture_output=True, text=True).stdout
     begin, end = f"<!-- {cmd} flags: begin -->\n", f"<!-- {cmd} flags: end -->"

@@ -28,6 +28,8 @@ static const struct {
     {"process", tp_cmd_process, &tp_spec_process,
      "Kafka -> transforms and windows -> store (the stream processor)"},
     {"serve", tp_cmd_serve, &tp_spec_serve, "dashboard, REST API and /metrics over a store"},
+    {"archive", tp_cmd_archive, &tp_spec_archive, "a store's days as Parquet files, Hive-partitioned"},
+    {"export", tp_cmd_export, &tp_spec_export, "a table of a store as Parquet, CSV or JSON lines"},
     {"symbols", tp_cmd_symbols, &tp_spec_symbols, "Finnhub symbol search"},
     {"config", tp_cmd_config, &tp_spec_config, "check a config file (tickpipe config check FILE)"},
 };

@@ -20,12 +20,14 @@ int tp_cmd_process(tp_cmd_args *a, int argc, char **argv, int first_arg);
 int tp_cmd_serve(tp_cmd_args *a, int argc, char **argv, int first_arg);
 int tp_cmd_symbols(tp_cmd_args *a, int argc, char **argv, int first_arg);
 int tp_cmd_config(tp_cmd_args *a, int argc, char **argv, int first_arg);
+int tp_cmd_export(tp_cmd_args *a, int argc, char **argv, int first_arg);
+int tp_cmd_archive(tp_cmd_args *a, int argc, char **argv, int first_arg);
 
 typedef int (*tp_cmd_fn)(tp_cmd_args *a, int argc, char **argv, int first_arg);
 /* Parse, run fn, free the parsed values; the exit status. */
 int tp_cmd_main(const tp_cmd_spec *spec, tp_cmd_fn fn, int argc, char **argv);
 
 extern const tp_cmd_spec tp_spec_run, tp_spec_simulate, tp_spec_capture, tp_spec_produce, tp_spec_process,
-    tp_spec_serve, tp_spec_symbols, tp_spec_config;
+    tp_spec_serve, tp_spec_symbols, tp_spec_config, tp_spec_export, tp_spec_archive;
 
 #endif

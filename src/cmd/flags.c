@@ -56,6 +56,26 @@ static int parse_compression(const char *arg, void *field, char *err, size_t err
                      arg);
 }
 
+static int parse_one_of(const char *arg, void *field, const char *flag, const char *const *names, size_t n,
+                        const char *list, char *err, size_t errlen) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(arg, names[i])) {
+            *(const char **)field = arg;
+            return 0;
+        }
+    return tp_seterr(err, errlen, TP_EINVAL, "--%s '%s' is not one of %s", flag, arg, list);
+}
+
+static int parse_export_table(const char *arg, void *field, char *err, size_t errlen) {
+    static const char *const t[] = {"trades", "candles", "averages", "gaps"};
+    return parse_one_of(arg, field, "table", t, 4, "trades, candles, averages, gaps", err, errlen);
+}
+
+static int parse_export_format(const char *arg, void *field, char *err, size_t errlen) {
+    static const char *const f[] = {"parquet", "csv", "jsonl"};
+    return parse_one_of(arg, field, "format", f, 3, "parquet, csv, jsonl", err, errlen);
+}
+
 /* The URL forms of this build's stores, generated from cmake/stores.cmake. */
 static const char *store_url_forms(void) {
     return TP_STORE_URL_FORMS;

@@ -21,7 +21,9 @@
  *   durable      tp_durable_flags    run, process (drain timeout, retention)
  *   log          tp_log_flags        every command
  *   config       tp_config_flags     every command but config (--config, --print-config)
- *   capture, consumer, producer, run, serve, sim_*, symbols: one command each
+ *   store        tp_store_flags      (and export, archive)
+ *   range        tp_export_flags     export, archive (--from, --to)
+ *   capture, consumer, producer, run, serve, sim_*, symbols, export, archive: one command each
  *
  * To add a flag:
  *   1. add its field to the group's struct below;
@@ -174,6 +176,11 @@ typedef struct tp_symbols_flags {
     int64_t timeout_ms;
 } tp_symbols_flags;
 
+typedef struct tp_export_flags {
+    const char *table, *format, *out, *symbol, *from, *to; /* export and range */
+    const char *archive;                                   /* archive */
+} tp_export_flags;
+
 /* What every command parses into (a command fills only its groups). */
 typedef struct tp_cmd_args {
     tp_api_flags api;
@@ -195,6 +202,7 @@ typedef struct tp_cmd_args {
     tp_serve_flags serve;
     tp_sim_flags sim;
     tp_symbols_flags symbols;
+    tp_export_flags export_;
 } tp_cmd_args;
 
 /* Zero everything (the -X list too) before tp_cmd_parse; free what parsing
@@ -217,6 +225,6 @@ extern const tp_opt_group tp_flags_api, tp_flags_feed, tp_flags_checks, tp_flags
     tp_flags_store_reader, tp_flags_windows, tp_flags_http, tp_flags_stop, tp_flags_progress, tp_flags_log,
     tp_flags_config, tp_flags_capture, tp_flags_consumer, tp_flags_producer, tp_flags_run, tp_flags_durable,
     tp_flags_serve, tp_flags_sim_server, tp_flags_sim_market, tp_flags_sim_replay, tp_flags_sim_faults,
-    tp_flags_symbols;
+    tp_flags_symbols, tp_flags_export, tp_flags_range, tp_flags_archive;
 
 #endif

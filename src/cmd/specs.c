@@ -213,6 +213,48 @@ const tp_cmd_spec tp_spec_symbols = {
     .max_args = -1,
 };
 
+/* ---- tickpipe export ---- */
+
+const tp_cmd_spec tp_spec_export = {
+    .name = "export",
+    .synopsis = "--table TABLE [OPTIONS]",
+    .about = "Write one table of a store (trades, candles, averages or gaps) to a file or\n"
+             "standard output as Parquet (zstd; timestamps as TIMESTAMP(MILLIS, UTC), symbols\n"
+             "dictionary-encoded, column statistics), CSV or JSON lines. Rows come by symbol,\n"
+             "then by time. Reads through the store's queries, as serve does: any store serve\n"
+             "can read. The README's Export section gives each table's columns.\n",
+    .epilog = "Exit status: 0 with every row written (the count on standard error), 1 on an\n"
+              "error (nothing is left at --out then), 2 on a usage error.\n"
+              "\n"
+              "Examples:\n"
+              "  tickpipe export --store sqlite:data/tickpipe.db --table trades --out trades.parquet\n"
+              "  tickpipe export --table candles --symbol AAPL --from 2023-11-14T00:00:00Z --format csv\n",
+    .groups = {&tp_flags_export, &tp_flags_range, &tp_flags_store_reader, &tp_flags_log, &tp_flags_config},
+    .max_args = 0,
+};
+
+/* ---- tickpipe archive ---- */
+
+const tp_cmd_spec tp_spec_archive = {
+    .name = "archive",
+    .synopsis = "--archive file:DIR [OPTIONS]",
+    .about = "Write the days of a store as Parquet files (the tables and types of `export`),\n"
+             "one per table and UTC day: DIR/table=TABLE/date=YYYY-MM-DD/part-FROM-TO.parquet,\n"
+             "as DuckDB, Spark or pyarrow read them (DIR/table=trades/**/*.parquet). Candles and\n"
+             "averages that are not final are left out. A day already in the archive is kept,\n"
+             "never written again; a file appears whole or not at all (written under a\n"
+             "temporary name, renamed). --from and --to are rounded down to their days; by\n"
+             "default the seven days before the last one that ended an hour ago.\n",
+    .epilog = "Exit status: 0 when every day is archived (counts on standard error), 1 on an\n"
+              "error (the files published so far stay), 2 on a usage error.\n"
+              "\n"
+              "Example:\n"
+              "  tickpipe archive --store sqlite:data/tickpipe.db --archive file:archive/\n"
+              "  duckdb -c \"select count(*) from 'archive/table=trades/**/*.parquet'\"\n",
+    .groups = {&tp_flags_archive, &tp_flags_range, &tp_flags_store_reader, &tp_flags_log, &tp_flags_config},
+    .max_args = 0,
+};
+
 /* ---- tickpipe config ---- */
 
 const tp_cmd_spec tp_spec_config = {

@@ -6,7 +6,7 @@
 # type and unit across commands; every valued flag rejects a bad value with
 # exit 2 and its name; deprecated spellings still work, with a warning.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
-cmds="run simulate capture produce process serve symbols"
+cmds="run simulate capture produce process serve symbols export archive"
 
 "$TICKPIPE" help-flags >"$TMP/flags.tsv" || fail "help-flags exit $?"
 for c in $cmds; do
