@@ -25,6 +25,7 @@
 #include "http/http_internal.h"
 
 #include "core/config.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/iso_time.h"
 #include "core/log.h"
@@ -146,9 +147,19 @@ void tp_http_store_reset(tp_http_store *st) {
 
 /* ---- parameters ---- */
 
-enum { P_SYMBOL = 1, P_FROM = 2, P_TO = 4, P_LIMIT = 8, P_INTERVAL = 16, P_TIMES = 32, P_TZ = 64 };
-static const char *const k_param_names[] = {"symbol", "from", "to", "limit", "interval", "times", "tz"};
-#define NPARAMS 7
+enum {
+    P_SYMBOL = 1,
+    P_FROM = 2,
+    P_TO = 4,
+    P_LIMIT = 8,
+    P_INTERVAL = 16,
+    P_TIMES = 32,
+    P_TZ = 64,
+    P_FORMAT = 128
+};
+static const char *const k_param_names[] = {"symbol",   "from",  "to", "limit",
+                                            "interval", "times", "tz", "format"};
+#define NPARAMS 8
 
 typedef struct params {
     const char *symbol;
@@ -157,6 +168,7 @@ typedef struct params {
     int64_t interval_s;
     int iso;        /* times=iso: times in the answer as ISO 8601 text */
     const char *tz; /* tz=Area/City: day candles at that zone's midnights */
+    int csv;        /* format=csv: the rows as CSV instead of JSON */
 } params;
 
 /* A number parameter: decimal digits only, from min to max. Stricter than
@@ -279,6 +291,14 @@ static int parse_params(char **args, int nargs, unsigned allowed, int max_limit,
             }
             p->tz = val;
             break;
+        case P_FORMAT:
+            if (!strcmp(val, "json") || !strcmp(val, "csv")) {
+                p->csv = val[0] == 'c';
+            } else {
+                tp_http_error(r, 400, "format must be json (the default) or csv");
+                return -1;
+            }
+            break;
         case P_TIMES:
             if (!strcmp(val, "iso") || !strcmp(val, "ms")) {
                 p->iso = val[0] == 'i';
@@ -358,6 +378,71 @@ static int on_gap(void *ud, const tp_gap_row *g) {
     return add_row(ud, o);
 }
 
+/* One CSV field (RFC 4180): a string quoted when it holds a comma, quote,
+ * CR or LF (quotes doubled); a number as JSON writes it; null empty; an
+ * array or object as its JSON text, quoted. */
+static int csv_field(tp_buf *b, json_t *v) {
+    char *text = NULL;
+    const char *t;
+    size_t n;
+    if (json_is_null(v) || !v) {
+        return 0;
+    } else if (json_is_string(v)) {
+        t = json_string_value(v), n = json_string_length(v);
+    } else if (json_is_true(v) || json_is_false(v)) {
+        t = json_is_true(v) ? "true" : "false", n = strlen(t);
+    } else {
+        text = json_dumps(v, JSON_ENCODE_ANY | TP_HTTP_JSON_FLAGS);
+        if (!text) return -1;
+        t = text, n = strlen(text);
+    }
+    int quote = json_is_array(v) || json_is_object(v) || memchr(t, ',', n) || memchr(t, '"', n) ||
+                memchr(t, '\r', n) || memchr(t, '\n', n);
+    int rc = quote ? tp_buf_append(b, "\"", 1) : 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = t[i] == '"' && quote ? tp_buf_append(b, "\"\"", 2) : tp_buf_append(b, t + i, 1);
+    if (!rc && quote) rc = tp_buf_append(b, "\"", 1);
+    free(text);
+    return rc;
+}
+
+/* format=csv: the rows of an answer as CSV, a header of the first row's
+ * field names, CRLF line ends (RFC 4180), UTF-8. */
+static void csv_answer(tp_http_resp *r, json_t *list) {
+    tp_buf b = {0};
+    int rc = 0;
+    json_t *first = json_array_get(list, 0);
+    const char *k;
+    json_t *v;
+    size_t i;
+    int col = 0;
+    json_object_foreach(first, k, v) {
+        json_t *name = json_string(k);
+        rc |= (col++ ? tp_buf_append(&b, ",", 1) : 0) || csv_field(&b, name);
+        json_decref(name);
+    }
+    if (col) rc |= tp_buf_append(&b, "\r\n", 2);
+    json_array_foreach(list, i, v) {
+        col = 0;
+        const char *key;
+        json_t *fv;
+        json_object_foreach(first, key, fv) {
+            rc |= (col++ ? tp_buf_append(&b, ",", 1) : 0) || csv_field(&b, json_object_get(v, key));
+        }
+        rc |= tp_buf_append(&b, "\r\n", 2);
+    }
+    if (rc || tp_buf_append(&b, "", 1)) {
+        tp_buf_free(&b);
+        tp_http_error(r, 500, "out of memory building the CSV answer");
+        return;
+    }
+    r->status = 200;
+    r->ctype = "text/csv; charset=utf-8; header=present";
+    r->body = (char *)b.p;
+    r->len = b.len - 1;
+    r->body_static = 0;
+}
+
 /* times=iso: every time field of an answer (epoch ms) as ISO 8601 text,
  * and the times of sparkline points. */
 static void iso_times(json_t *j) {
@@ -427,10 +512,10 @@ static void query_failed(tp_http_store *st, tp_http_resp *r, int rc, const char 
  * for no endpoint. */
 enum { R_SYMBOLS, R_TRADES, R_CANDLES, R_AVERAGES, R_GAPS, R_WATCHLIST };
 static int route_of_(const char *path, unsigned *allowed, tp_http_resp *r);
-/* Every endpoint takes times=ms|iso. */
+/* Every endpoint takes times=ms|iso and format=json|csv. */
 static int route_of(const char *path, unsigned *allowed, tp_http_resp *r) {
     int route = route_of_(path, allowed, r);
-    *allowed |= P_TIMES;
+    *allowed |= P_TIMES | P_FORMAT;
     return route;
 }
 static int route_of_(const char *path, unsigned *allowed, tp_http_resp *r) {
@@ -532,5 +617,10 @@ void tp_http_api(tp_http_store *st, int max_limit, const char *path, char **args
     json_object_set_new(o, "count", json_integer((json_int_t)json_array_size(w.arr)));
     json_object_set_new(o, key, w.arr);
     if (p.iso) iso_times(o);
+    if (p.csv) {
+        csv_answer(r, json_object_get(o, key));
+        json_decref(o);
+        return;
+    }
     tp_http_json(r, o);
 }

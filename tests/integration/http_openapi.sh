@@ -71,6 +71,7 @@ for path, item in doc["paths"].items():
         "interval": [None, "interval=1s", "interval=5s", "interval=15m", "interval=1d"],
         "times": [None, "times=iso"],
         "tz": [None, "tz=America/New_York"],
+        "format": [None, "format=json"],
     }
     combos = [[q for q in c if q] for c in itertools.product(*[opts[n] for n in names])]
     for c in combos:
@@ -92,6 +93,9 @@ for path, item in doc["paths"].items():
         check(path, "symbol=AAPL&limit=0", 400)
         check(path, "symbol=AAPL&from=2023-13-01", 400)
     check(path, "times=rfc" + ("&symbol=AAPL" if "symbol" in names else ""), 400)
+    # format=csv: the documented text/csv answer
+    st, ctype, body = fetch(path + "?format=csv" + ("&symbol=AAPL" if "symbol" in names else ""))
+    assert st == 200 and ctype.startswith("text/csv") and "text/csv" in item["get"]["responses"]["200"]["content"], (path, st, ctype)
 # every /api/ endpoint of the server is documented: the 404 lists them
 st, _, body = fetch("/api/nothing")
 assert st == 404

@@ -224,6 +224,32 @@ for q in ["/api/trades?symbol=AAPL&limit=5", "/api/candles?symbol=AAPL&interval=
     b = get(q + ("&" if "?" in q else "?") + "times=iso")
     eq(f"{q}&times=iso", b, isoed(a))
     assert json.dumps(b) != json.dumps(a), q
+# format=csv: the same rows as the JSON answer, read back with Python's csv module
+import csv, io
+for q in ["/api/trades?symbol=AAPL&limit=50", "/api/candles?symbol=AAPL&interval=5s", "/api/averages?symbol=AAPL",
+          "/api/symbols", "/api/watchlist", "/api/gaps?symbol=AAPL", "/api/trades?symbol=AAPL&limit=5&times=iso"]:
+    j = get(q)
+    key = [k for k, v in j.items() if isinstance(v, list)][0]
+    with urllib.request.urlopen(base + q + "&format=csv" if "?" in q else base + q + "?format=csv") as r:
+        assert r.headers["Content-Type"].startswith("text/csv"), r.headers["Content-Type"]
+        text = r.read().decode("utf-8")
+    assert "\r\n" in text or not j[key], q
+    rows = list(csv.reader(io.StringIO(text)))
+    if not j[key]:
+        eq(f"{q} csv of no rows", rows, [])
+        continue
+    header, body = rows[0], rows[1:]
+    eq(f"{q} csv header", header, list(j[key][0].keys()))
+    eq(f"{q} csv rows", len(body), len(j[key]))
+    for row, obj in zip(body, j[key]):
+        for name, cell in zip(header, row):
+            v = obj[name]
+            if v is None: eq(f"{q} {name} null", cell, "")
+            elif isinstance(v, bool): eq(f"{q} {name}", cell, "true" if v else "false")
+            elif isinstance(v, (int, float)): eq(f"{q} {name}", float(cell), float(v))
+            elif isinstance(v, str): eq(f"{q} {name}", cell, v)
+            else: eq(f"{q} {name} json", json.loads(cell), v)
+
 # one name for the trade count on every row; the interval in seconds at the top too
 c = get("/api/candles?symbol=AAPL&interval=15m")
 eq("interval_s", c["interval_s"], 900)
@@ -313,6 +339,7 @@ done <<'EOF'
 /api/trades?symbol=AAPL&from=2023-11-14T22:13:20|400|ISO 8601 time with a zone
 /api/trades?symbol=AAPL&to=2023-02-30|400|ISO 8601
 /api/trades?symbol=AAPL&times=rfc|400|times must be ms
+/api/trades?symbol=AAPL&format=xml|400|format must be json
 /api/candles?symbol=AAPL&interval=1h&tz=America/New_York|400|tz applies to day candles
 /api/candles?symbol=AAPL&interval=1d&tz=Mars/Olympus|400|unknown time zone
 /api/candles?symbol=AAPL&interval=1d&tz=../../etc/passwd|400|not a time zone name

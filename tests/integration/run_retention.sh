@@ -62,8 +62,8 @@ size_of() {
 gap_put() { # gap_put KIND WHERE T0
   local a=$(($3 - 3600000)) b=$(($3 + 3600000)) v="'reconnect', $3, 0"
   case $1 in
-  sqlite) [ -s "$2" ] && sqlite3 -cmd ".timeout 5000" "$2" "INSERT OR IGNORE INTO feed_gaps VALUES ('RETGAP', $((a - 1000)), $a, $v), ('RETGAP', $((b - 1000)), $b, $v)" ;;
-  pg) psql -X -q "$2" -c "INSERT INTO feed_gaps VALUES ('RETGAP', $((a - 1000)), $a, $v), ('RETGAP', $((b - 1000)), $b, $v) ON CONFLICT DO NOTHING" ;;
+  sqlite) [ -s "$2" ] && sqlite3 -cmd ".timeout 5000" "$2" "INSERT OR IGNORE INTO feed_gaps (symbol, from_ms, to_ms, reason, detected_at, connection) VALUES ('RETGAP', $((a - 1000)), $a, $v), ('RETGAP', $((b - 1000)), $b, $v)" ;;
+  pg) psql -X -q "$2" -c "INSERT INTO feed_gaps (symbol, from_ms, to_ms, reason, detected_at, connection) VALUES ('RETGAP', $((a - 1000)), $a, $v), ('RETGAP', $((b - 1000)), $b, $v) ON CONFLICT DO NOTHING" ;;
   ch) ch_q "INSERT INTO tickpipe.feed_gaps (symbol, from_ms, to_ms, reason, detected_at, connection) VALUES ('RETGAP', $((a - 1000)), $a, $v), ('RETGAP', $((b - 1000)), $b, $v)" ;;
   esac
 } 2>/dev/null
