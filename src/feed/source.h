@@ -63,6 +63,15 @@ typedef struct tp_source_config {
      * dedupe, gaps and on_batch, counted by reason and logged. */
     tp_trade_limits limits;
     int check_subscribed;
+    /* The venue closes a connection this long after it opened: 0 = the
+     * feed's lifetime_ms (Binance: 24 h), -1 = none. A connection opens its
+     * successor handover_before_ms before (0 = a fifth of the lifetime, at
+     * most 5 min), subscribes it, and closes the old one once the
+     * successor's trades continue every symbol's stream (or after half of
+     * handover_before_ms): no trade lost or doubled, no reconnect, no gap
+     * (source.c, "handover"). */
+    int64_t lifetime_ms;
+    int64_t handover_before_ms;
 } tp_source_config;
 
 /* Messages a connection remembers for --dedupe-horizon (about 130 KiB). */
@@ -81,6 +90,7 @@ typedef struct tp_source_stats {
     uint64_t reconnects, bytes;
     uint64_t duplicates, duplicate_trades; /* messages (and their trades) dropped as exact repeats */
     uint64_t gaps;                         /* holes reported (feed/gaps.h) */
+    uint64_t handovers;                    /* connections handed over before the venue's lifetime */
     uint64_t rejected[TP_REJECT_N];        /* trades removed at the door, by reason */
 } tp_source_stats;
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# feed_handover.sh - the handover before a venue's connection lifetime
+# (Binance closes a connection after 24 h): against simulate --feed binance
+# --lifetime 6, run --connection-lifetime 6 --handover-before 2 opens each
+# connection's successor 2 s before the venue would close it, and closes the
+# old one itself once the successor carries every symbol:
+#  - the simulator never reaches a lifetime (the client closed each old
+#    connection first) and accepted one connection per handover plus one;
+#  - run's log and summary count the handovers, and no reconnect;
+#  - every trade the simulator sent is stored exactly once (the oracle:
+#    binance_ids.py, each stored uuid the venue id of one trade id sent,
+#    every id from 1 on), with no hole logged and no feed_gaps row;
+#  - tickpipe_feed_handovers_total says the same on /metrics.
+# The drop of a connection (no handover possible) still reconnects and
+# reports the hole: feed_binance.sh.
+source "$TP_SOURCE_DIR/tests/lib/common.sh"
+need sqlite3:sqlite3 curl:curl
+IDS="$TP_SOURCE_DIR/tests/lib/binance_ids.py"
+SYMS=BTCUSDT,ETHUSDT,SOLUSDT
+
+# About 20 s of trades: 150 a second per connection, 3000 in all.
+N=3000
+start_sim venue --feed binance --rate 150 --max-trades $N --lifetime 6 --ping-interval 1 --holes-log "$TMP/venue.holes" \
+  --log-level debug
+HTTP_PORT=$(free_port)
+bg run "$TICKPIPE" run --feed binance --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --symbols "$SYMS" \
+  --store "sqlite:$TMP/run.db" --http "127.0.0.1:$HTTP_PORT" --connection-lifetime 6 --handover-before 2 \
+  --max-reconnects 0 --progress-interval 1
+stored() { sqlite3 "$TMP/run.db" 'SELECT count(*) FROM trades' 2>/dev/null || echo 0; }
+stored_at_least() { [ "$(stored)" -ge "$1" ]; }
+wait_for 120 stored_at_least $N
+metric() { curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v n="$1" '$1 ~ "^"n"[{ ]|^"n"$" {s += $2} END {print s + 0}'; }
+m_handovers=$(metric tickpipe_feed_handovers_total)
+kill -INT "$PID_run"
+wait "$PID_run" || fail "run failed: $(tail -5 "$TMP/run.log")"
+wait "$PID_venue" || true
+grep -q 'stopped: connections=' "$TMP/venue.log" || fail "no simulator summary: $(tail -3 "$TMP/venue.log")"
+
+# the client closed each old connection before the venue's lifetime
+handovers=$(grep -c 'handover #[0-9]* on connection' "$TMP/run.log")
+[ "$handovers" -ge 3 ] || fail "$handovers handovers in 20 s with a 6 s lifetime: $(grep -i 'handover' "$TMP/run.log" | tail -5)"
+! grep -q 'reached its lifetime' "$TMP/venue.log" \
+  || fail "the venue closed a connection at its lifetime: $(grep -m3 'reached its lifetime\|handover' "$TMP/venue.log" "$TMP/run.log")"
+# (a successor may have been opened as run stopped, not yet handed over to)
+opened=$(grep -c 'handover: .* opening its successor' "$TMP/run.log")
+conns=$(sed -n 's/.*stopped: connections=\([0-9]*\) .*/\1/p' "$TMP/venue.log")
+[ "$conns" = $((opened + 1)) ] && [ "$handovers" -ge $((opened - 1)) ] \
+  || fail "the simulator accepted $conns connections; run opened $opened successors, $handovers handovers"
+[ "$(summary_field "$TMP/run.log" handovers)" = "$handovers" ] \
+  || fail "summary: $(grep '^summary' "$TMP/run.log"), log: $handovers handovers"
+[ "$(summary_field "$TMP/run.log" reconnects)" = 0 ] && [ "$(summary_field "$TMP/run.log" gaps)" = 0 ] \
+  || fail "a handover counted as a reconnect or a gap: $(grep '^summary' "$TMP/run.log")"
+[ "$m_handovers" -ge 3 ] && [ "$m_handovers" -le "$handovers" ] \
+  || fail "tickpipe_feed_handovers_total=$m_handovers, log $handovers"
+grep -q 'handovers, ' "$TMP/run.log" || fail "no handovers in the progress line"
+ok "$handovers handovers, each old connection closed by run before the venue's 6 s lifetime; no reconnect"
+
+# every trade once, no hole, no gap
+sent=$(sed -n 's/.*stopped: .* trades=\([0-9]*\) .*/\1/p' "$TMP/venue.log")
+[ "$sent" = $N ] || fail "the simulator sent $sent trades, not $N"
+[ "$(stored)" = $N ] || fail "stored $(stored) trades, the simulator sent $N"
+[ ! -s "$TMP/venue.holes" ] || fail "the simulator logged holes: $(head -3 "$TMP/venue.holes")"
+sqlite3 -separator ' ' "$TMP/run.db" 'SELECT symbol, uuid FROM trades' >"$TMP/run.uuids"
+/usr/bin/python3 "$IDS" --no-holes "$TMP/venue.holes" "$TMP/run.uuids" >"$TMP/run.check" \
+  || fail "the stored ids are not the venue ids of the trades sent, each once"
+[ "$(wc -l <"$TMP/run.check")" = 3 ] || fail "not three symbols: $(cat "$TMP/run.check")"
+sqlite3 "$TMP/run.db" 'SELECT count(*) FROM feed_gaps' >"$TMP/gaps.n" || fail "no feed_gaps table"
+[ "$(cat "$TMP/gaps.n")" = 0 ] || fail "feed_gaps rows: $(sqlite3 "$TMP/run.db" 'SELECT * FROM feed_gaps')"
+ok "all $N trades stored once through the handovers ($(tr '\n' ' ' <"$TMP/run.check")); no hole, no feed_gaps row"
