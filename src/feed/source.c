@@ -33,7 +33,13 @@
  * trade, so a server that accepts and then rejects us still backs off.
  * Being closed because the key is in use elsewhere waits at least the
  * feed's key_in_use_min_delay_ms (Finnhub: 10 s), so
- * two clients sharing a key do not evict each other in a tight loop. */
+ * two clients sharing a key do not evict each other in a tight loop.
+ *
+ * Connection and session: the per-connection state (socket, TLS, WebSocket
+ * decoder, subscription progress, reassembly) is a `conn`; a tp_source has
+ * two slots, so that before a venue's connection lifetime a successor can
+ * be opened and subscribed while the old connection goes on, both feeding
+ * the one session (see "handover" below). */
 #include "feed/source.h"
 
 #include "core/config.h"

@@ -9,8 +9,9 @@
  * types and malformed frames are counted (and logged, rate-limited); a silent connection is dropped after
  * stale_timeout_ms; every disconnect is followed by a reconnect with
  * exponential backoff and jitter (capped at 60 s) that resubscribes every
- * symbol. With replay_path set, frames come from a recording (record.h)
- * instead of the network, through the same parser and callback.
+ * symbol; before a venue's connection lifetime (lifetime_ms below) the
+ * connection is handed over to a successor without a gap. With replay_path set, frames come from a recording
+ * (record.h) instead of the network, through the same parser and callback.
  *
  * Backpressure: on_batch may block (e.g. while a Kafka queue is full); the
  * source reads nothing meanwhile, and time spent inside on_batch does not
