@@ -67,3 +67,32 @@ sqlite3 -separator ' ' "$TMP/run.db" 'SELECT symbol, uuid FROM trades' >"$TMP/ru
 sqlite3 "$TMP/run.db" 'SELECT count(*) FROM feed_gaps' >"$TMP/gaps.n" || fail "no feed_gaps table"
 [ "$(cat "$TMP/gaps.n")" = 0 ] || fail "feed_gaps rows: $(sqlite3 "$TMP/run.db" 'SELECT * FROM feed_gaps')"
 ok "all $N trades stored once through the handovers ($(tr '\n' ' ' <"$TMP/run.check")); no hole, no feed_gaps row"
+
+# The venue closes the old connection before the successor has joined every
+# symbol (20 symbols, 2 trades a second: the successor's trades cannot
+# continue all of them in the second left): the successor takes over at
+# once, still without a reconnect, a lost trade or a gap.
+N=30
+SYMS20=$(/usr/bin/python3 -c 'print(",".join("S%02dUSDT" % i for i in range(20)))')
+start_sim venue2 --feed binance --rate 2 --max-trades $N --lifetime 6 --holes-log "$TMP/venue2.holes"
+bg run2 "$TICKPIPE" run --feed binance --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --symbols "$SYMS20" \
+  --store "sqlite:$TMP/run2.db" --no-http --connection-lifetime 8 --handover-before 3 --max-reconnects 0
+stored2() { sqlite3 "$TMP/run2.db" 'SELECT count(*) FROM trades' 2>/dev/null || echo 0; }
+stored2_at_least() { [ "$(stored2)" -ge "$1" ]; }
+wait_for 120 stored2_at_least $N
+kill -INT "$PID_run2"
+wait "$PID_run2" || fail "run failed: $(tail -5 "$TMP/run2.log")"
+wait "$PID_venue2" || true
+grep -q 'reached its lifetime' "$TMP/venue2.log" || fail "the venue closed no connection: $(tail -3 "$TMP/venue2.log")"
+grep -q 'the old connection to .* closed during the handover' "$TMP/run2.log" \
+  && grep -q 'handover #1 on connection 0: .*(the old connection closed first' "$TMP/run2.log" \
+  || fail "the successor did not take over when the venue closed the old one: $(grep -i handover "$TMP/run2.log")"
+[ "$(summary_field "$TMP/run2.log" reconnects)" = 0 ] && [ "$(summary_field "$TMP/run2.log" gaps)" = 0 ] \
+  || fail "a reconnect or a gap: $(grep '^summary' "$TMP/run2.log")"
+[ "$(stored2)" = $N ] || fail "stored $(stored2) trades, the simulator sent $N"
+[ ! -s "$TMP/venue2.holes" ] || fail "the simulator logged holes: $(head -3 "$TMP/venue2.holes")"
+sqlite3 -separator ' ' "$TMP/run2.db" 'SELECT symbol, uuid FROM trades' >"$TMP/run2.uuids"
+/usr/bin/python3 "$IDS" --no-holes "$TMP/venue2.holes" "$TMP/run2.uuids" >/dev/null \
+  || fail "the stored ids are not the venue ids of the trades sent, each once"
+[ "$(sqlite3 "$TMP/run2.db" 'SELECT count(*) FROM feed_gaps')" = 0 ] || fail "feed_gaps rows"
+ok "the venue closed the old connection first: the successor took over, all $N trades once, no gap"
