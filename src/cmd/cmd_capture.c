@@ -103,13 +103,13 @@ static void print_summary(const capture_state *st, tp_source *src, double secs) 
     fprintf(stderr,
             "summary: trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu "
             "unknown=%llu oversize=%llu duplicates=%llu duplicate_trades=%llu gaps=%llu printed=%llu "
-            "seconds=%.3f\n",
+            "seconds=%.3f handovers=%llu\n",
             (unsigned long long)ss.trades, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
             (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates,
             (unsigned long long)ss.duplicate_trades, (unsigned long long)ss.gaps,
-            (unsigned long long)(st->print ? st->printed : 0), secs);
+            (unsigned long long)(st->print ? st->printed : 0), secs, (unsigned long long)ss.handovers);
 }
 
 int tp_cmd_capture(tp_cmd_args *a, int argc, char **argv, int first_arg) {

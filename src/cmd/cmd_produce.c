@@ -258,7 +258,7 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             "feed_trades=%llu frames=%llu pings=%llu errors=%llu malformed=%llu reconnects=%llu unknown=%llu "
             "oversize=%llu duplicates=%llu gaps=%llu gap_records=%llu rejected=%llu dead_letters=%llu "
             "seconds=%.3f "
-            "trades_per_s=%.0f\n",
+            "trades_per_s=%.0f handovers=%llu\n",
             (unsigned long long)ps.trades, (unsigned long long)ps.messages, (unsigned long long)ps.bytes,
             (unsigned long long)st->taken, (unsigned long long)ps.delivered_trades,
             (unsigned long long)ps.delivered_messages, (unsigned long long)ps.failed_trades,
@@ -268,7 +268,7 @@ static int report(produce_state *st, int status, double flush_s, uint64_t left_m
             (unsigned long long)ss.reconnects, (unsigned long long)ss.unknown,
             (unsigned long long)ss.oversize, (unsigned long long)ss.duplicates, (unsigned long long)ss.gaps,
             (unsigned long long)st->gaps_sent, (unsigned long long)rejected, (unsigned long long)st->dlq_sent,
-            secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0);
+            secs, secs > 0 ? (double)ps.delivered_trades / secs : 0.0, (unsigned long long)ss.handovers);
     return status;
 }
 

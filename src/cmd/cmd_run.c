@@ -172,7 +172,7 @@ static int summary(run_state *r, int prc, int feed_rc) {
             "summary: trades=%llu stored=%llu late=%llu rejected=%llu frames=%llu pings=%llu errors=%llu "
             "malformed=%llu "
             "reconnects=%llu duplicates=%llu gaps=%llu store_errors=%llu flushes=%llu durable_p50_ms=%lld "
-            "durable_p99_ms=%lld durable_p999_ms=%lld\n",
+            "durable_p99_ms=%lld durable_p999_ms=%lld handovers=%llu\n",
             (unsigned long long)ss.trades, (unsigned long long)ps.trades, (unsigned long long)ps.late,
             (unsigned long long)rejected, (unsigned long long)ss.frames, (unsigned long long)ss.pings,
             (unsigned long long)ss.errors, (unsigned long long)ss.malformed,
@@ -180,7 +180,7 @@ static int summary(run_state *r, int prc, int feed_rc) {
             (unsigned long long)ps.store_errors, (unsigned long long)ps.flushes,
             (long long)tp_pipeline_latency_quantile_ms(&ps, 0.5),
             (long long)tp_pipeline_latency_quantile_ms(&ps, 0.99),
-            (long long)tp_pipeline_latency_quantile_ms(&ps, 0.999));
+            (long long)tp_pipeline_latency_quantile_ms(&ps, 0.999), (unsigned long long)ss.handovers);
     if (prc)
         return tp_cmd_fail(&tp_spec_run,
                            "%s: %zu trades received were not stored (the store did not take them in time; "

@@ -94,6 +94,8 @@ int tp_feed_config(const tp_cmd_spec *spec, const tp_api_flags *api, const tp_fe
     cfg->stale_timeout_ms = feed->stale_timeout_ms;
     cfg->dedupe_horizon_ms = feed->dedupe_horizon_ms;
     cfg->max_reconnects = (int)feed->max_reconnects;
+    cfg->lifetime_ms = feed->connection_lifetime_ms;
+    cfg->handover_before_ms = feed->handover_before_ms;
     cfg->replay_path = feed->replay;
     cfg->replay_speed = feed->speed;
     if (checks) { /* capture shows what the feed sends: no door */

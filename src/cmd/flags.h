@@ -69,9 +69,11 @@ typedef struct tp_feed_flags {
     int validate;
     int64_t max_frame;
     int64_t stale_timeout_ms;
-    int64_t max_reconnects;    /* -1 = never give up */
-    int64_t dedupe_horizon_ms; /* 0 = keep repeated messages */
-    int64_t max_symbols;       /* per connection; 0 = no limit */
+    int64_t max_reconnects;         /* -1 = never give up */
+    int64_t dedupe_horizon_ms;      /* 0 = keep repeated messages */
+    int64_t max_symbols;            /* per connection; 0 = no limit */
+    int64_t connection_lifetime_ms; /* 0 = the feed's */
+    int64_t handover_before_ms;     /* 0 = a fifth of the lifetime, at most 5 min */
     const char *replay;
     double speed;
 } tp_feed_flags;

@@ -78,6 +78,14 @@ int tp_gaps_has(tp_gaps *g, tp_str symbol) {
     return find(g, symbol.ptr, symbol.len) != NULL;
 }
 
+int tp_gaps_last_id(tp_gaps *g, tp_str symbol, int64_t *last_id, size_t *index) {
+    sym_state *st = symbol.ptr ? find(g, symbol.ptr, symbol.len) : NULL;
+    if (!st) return -1;
+    *last_id = st->last_id;
+    *index = (size_t)(st - g->s);
+    return 0;
+}
+
 void tp_gaps_free(tp_gaps *g) {
     if (!g) return;
     for (size_t i = 0; i < g->n; i++) free(g->s[i].name);

@@ -74,6 +74,11 @@ int tp_gaps_has(tp_gaps *g, tp_str symbol);
 /* The connection went down: open a gap for every symbol seen so far that
  * has none open (a second drop before recovery keeps the first reason). */
 void tp_gaps_disconnect(tp_gaps *g, tp_gap_reason r);
+/* The highest venue trade id seen for symbol (0: none yet) and the
+ * symbol's index in the list given to tp_gaps_new: 0, or -1 for a symbol
+ * not in the list. (A connection handover asks whether its successor's
+ * trades continue the stream.) */
+int tp_gaps_last_id(tp_gaps *g, tp_str symbol, int64_t *last_id, size_t *index);
 /* Trades arrived (recv_ms): update the newest event times, and report
  * through fn every gap they close. Returns the number reported. */
 size_t tp_gaps_trades(tp_gaps *g, const tp_trade *t, size_t n, int64_t recv_ms, tp_gap_fn fn, void *ud);

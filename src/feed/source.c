@@ -33,7 +33,13 @@
  * trade, so a server that accepts and then rejects us still backs off.
  * Being closed because the key is in use elsewhere waits at least the
  * feed's key_in_use_min_delay_ms (Finnhub: 10 s), so
- * two clients sharing a key do not evict each other in a tight loop. */
+ * two clients sharing a key do not evict each other in a tight loop.
+ *
+ * Connection and session: the per-connection state (socket, TLS, WebSocket
+ * decoder, subscription progress, reassembly) is a `conn`; a tp_source has
+ * two slots, so that before a venue's connection lifetime a successor can
+ * be opened and subscribed while the old connection goes on, both feeding
+ * the one session (see "handover" below). */
 #include "feed/source.h"
 
 #include "core/config.h"
@@ -75,7 +81,7 @@ typedef struct last_trade_slot {
 
 typedef struct source_metrics {
     tp_counter *frames, *trades, *pings, *errors, *unknown, *malformed, *oversize, *reconnects, *bytes;
-    tp_counter *duplicates, *duplicate_trades, *gaps;
+    tp_counter *duplicates, *duplicate_trades, *gaps, *handovers;
     tp_histogram *parse;
     /* Shared by every connection of the process (a source group runs
      * several): `connections` counts the WebSocket sources running,
@@ -88,6 +94,49 @@ typedef struct source_metrics {
     int last_trade_full_logged;
     int connection;
 } source_metrics;
+
+/* One WebSocket connection: its socket, TLS, WebSocket protocol state,
+ * subscription progress and message reassembly. The session (parse, door,
+ * dedupe, gaps, statistics, on_batch) is the tp_source's, shared by both
+ * connections of a handover. */
+typedef struct conn {
+    struct lws *wsi;
+    int active; /* a connection is being made or is open */
+    int established;
+    int retiring;       /* handed over: its close is under way, its data ignored */
+    size_t sub_next;    /* next symbol to subscribe */
+    int64_t opened_us;  /* when the upgrade was answered */
+    int64_t last_rx_us; /* monotonic time of the last byte (or end of on_batch) */
+    int64_t sub_due_us; /* the next subscribe message may go (feeds with max_msgs_per_s) */
+    /* the WebSocket protocol on the raw connection (ws_frame.h) */
+    int upgraded;       /* the server's 101 answer was checked */
+    char ws_key[25];    /* Sec-WebSocket-Key sent */
+    char hs_buf[16384]; /* the server's answer until its header is complete */
+    size_t hs_len;
+    tp_ws_decoder dec;
+    unsigned char out[LWS_PRE + 2048]; /* the request, a pong or a close, sent when writeable */
+    size_t out_len;
+    int close_after_out; /* out is our close reply: drop the connection once it is sent */
+    int64_t rx_ms;       /* receive time of the bytes being decoded */
+    tp_ws_tls *tls_sess; /* wss://: this connection's TLS (ws_tls.h) */
+    int tls_ready;       /* its handshake is complete */
+    int64_t next_connect_us;
+    /* every address of host, tried in turn until one connects (resolve.h):
+     * this round's, the next to try, whether the next connect is that one
+     * (not a new round), and why the ones before failed */
+    tp_addr addrs[TP_RESOLVE_MAX];
+    int naddrs, addr_next, next_is_addr;
+    int tcp_up;               /* this connection's TCP is up */
+    int64_t addr_deadline_us; /* give up on this address for the next (0: lws's own timeout; -1: given up) */
+    char addr_errs[512];
+    char *msg; /* reassembly buffer */
+    size_t msg_len, msg_cap;
+    int discarding; /* the current message went over max_frame */
+    int delivered;  /* this connection has delivered a trade or ping */
+    int silenced;   /* the watchdog dropped this connection */
+    tp_feed_reason last_reason;
+    char last_error[1024]; /* why the last connection ended */
+} conn;
 
 struct tp_source {
     const tp_feed_ops *feed;
@@ -108,14 +157,10 @@ struct tp_source {
 
     /* frame handling */
     tp_batch batch;
-    char *msg; /* reassembly buffer */
-    size_t msg_len, msg_cap;
-    int discarding;     /* the current message went over max_frame */
     int64_t seq;        /* frame sequence number (origin.offset) */
     int stop_requested; /* on_batch returned nonzero */
     char *seen_types[MAX_SEEN_TYPES];
     size_t nseen_types;
-    int delivered;     /* this connection has delivered a trade or ping */
     tp_dedupe *dedupe; /* exact repeats within the horizon; NULL = off */
     tp_gaps *gaps;     /* per-symbol holes across reconnects; NULL in replay */
     tp_gap_fn on_gap;
@@ -126,7 +171,6 @@ struct tp_source {
     int check_subscribed;
     tp_rejects rejects; /* the door's counts (core/trade_check.h) */
     int connection;     /* cfg.connection_index */
-    int silenced;       /* the watchdog dropped this connection */
 
     /* stats (written by the run thread, read from anywhere) */
     _Atomic uint64_t st_frames, st_trades, st_pings, st_errors, st_unknown, st_malformed, st_oversize,
@@ -141,39 +185,22 @@ struct tp_source {
     pthread_mutex_t ctx_lock;
     int ctx_dying;
     struct lws_context *ctx;
-    struct lws *wsi;
-    int active; /* a connection is being made or is open */
     lws_sorted_usec_list_t tick;
-    int established;
-    size_t sub_next;    /* next symbol to subscribe */
-    int64_t last_rx_us; /* monotonic time of the last byte (or end of on_batch) */
-    int64_t sub_due_us; /* the next subscribe message may go (feeds with max_msgs_per_s) */
-    /* the WebSocket protocol on the raw connection (ws_frame.h) */
-    int upgraded;       /* the server's 101 answer was checked */
-    char ws_key[25];    /* Sec-WebSocket-Key sent */
-    char hs_buf[16384]; /* the server's answer until its header is complete */
-    size_t hs_len;
-    tp_ws_decoder dec;
-    unsigned char out[LWS_PRE + 2048]; /* the request, a pong or a close, sent when writeable */
-    size_t out_len;
-    int close_after_out;    /* out is our close reply: drop the connection once it is sent */
-    int64_t rx_ms;          /* receive time of the bytes being decoded */
     tp_ws_tls_ctx *tls_ctx; /* wss://: the CA store, loaded once per run */
-    tp_ws_tls *tls_sess;    /* wss://: this connection's TLS (ws_tls.h) */
-    int tls_ready;          /* its handshake is complete */
-    int64_t next_connect_us;
-    /* every address of host, tried in turn until one connects (resolve.h):
-     * this round's, the next to try, whether the next connect is that one
-     * (not a new round), and why the ones before failed */
-    tp_addr addrs[TP_RESOLVE_MAX];
-    int naddrs, addr_next, next_is_addr;
-    int tcp_up;               /* this connection's TCP is up */
-    int64_t addr_deadline_us; /* give up on this address for the next (0: lws's own timeout; -1: given up) */
-    char addr_errs[512];
+    /* the connections: normally one (cur); during a handover also its
+     * successor (next), and for a moment the old one closing (retiring) */
+    conn slot[2];
+    conn *cur;             /* the connection the session reads (subscribed or being made) */
+    conn *next;            /* the successor being opened and subscribed, or NULL */
+    conn *cn;              /* the connection whose event is being handled */
+    unsigned char *joined; /* per symbol: the successor's trades joined the stream */
+    size_t njoined;
+    int64_t lifetime_ms, handover_before_ms; /* 0: no handover */
+    int64_t handover_due_us;                 /* the successor must be ready by then, else the old one stays */
+    int64_t handover_retry_us;               /* a failed handover is tried again no sooner */
+    _Atomic uint64_t st_handovers;
     int failures; /* consecutive failed connections */
     int connects; /* connection attempts so far */
-    tp_feed_reason last_reason;
-    char last_error[1024]; /* why the last connection ended */
     uint64_t rnd;
     int fatal;
     char fatal_msg[2048];
@@ -202,6 +229,9 @@ static uint64_t next_rand(tp_source *s) {
 }
 
 static void note_last_trades(tp_source *s, const tp_batch *b, int64_t recv_ms);
+static void handover_filter(tp_source *s);
+static void complete_handover(tp_source *s, const char *how);
+static void connect_address(tp_source *s);
 
 static void stat_add(_Atomic uint64_t *st, tp_counter *c, uint64_t n) {
     atomic_fetch_add_explicit(st, n, memory_order_relaxed);
@@ -244,8 +274,8 @@ static void handle_error_msg(tp_source *s, tp_str text) {
     else
         tp_warn(MOD, "server error message: \"%s\"", sample);
     if (r != TP_FEED_REASON_OTHER) {
-        s->last_reason = r;
-        snprintf(s->last_error, sizeof s->last_error, "%s (server said: \"%s\")", words, sample);
+        s->cn->last_reason = r;
+        snprintf(s->cn->last_error, sizeof s->cn->last_error, "%s (server said: \"%s\")", words, sample);
     }
 }
 
@@ -315,9 +345,9 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
     case TP_MSG_PING:
     case TP_MSG_HEARTBEAT:
         stat_add(&s->st_pings, s->m.pings, 1);
-        s->delivered = 1;
+        s->cn->delivered = 1;
         break;
-    case TP_MSG_CONTROL: s->delivered = 1; break;
+    case TP_MSG_CONTROL: s->cn->delivered = 1; break;
     case TP_MSG_ERROR:
         stat_add(&s->st_errors, s->m.errors, 1);
         handle_error_msg(s, info.text);
@@ -327,7 +357,8 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
         note_unknown_type(s, info.text);
         break;
     case TP_MSG_TRADE:
-        s->delivered = 1;
+        s->cn->delivered = 1;
+        if (s->cn == s->next && s->next) handover_filter(s);
         check_trades(s, recv_ms);
         if (s->batch.n == 0) break;
         if (s->dedupe) {
@@ -352,50 +383,52 @@ static int handle_message(tp_source *s, const char *data, size_t len, int64_t re
         break;
     }
     tp_batch_reset(&s->batch);
+    if (s->next && s->cn == s->next && s->njoined == s->nsymbols && s->next->sub_next >= s->nsymbols)
+        complete_handover(s, "every symbol joined");
     return stop;
 }
 
 int tp_source_feed(tp_source *s, const void *data, size_t len, int last, int64_t recv_ms) {
     stat_add(&s->st_bytes, s->m.bytes, len);
     int stop = 0;
-    if (!s->discarding) {
-        if (s->msg_len + len > s->max_frame) {
+    if (!s->cn->discarding) {
+        if (s->cn->msg_len + len > s->max_frame) {
             stat_add(&s->st_oversize, s->m.oversize, 1);
             tp_warn(MOD,
                     "rejecting a message larger than the limit of %zu bytes (--max-frame); skipping the rest "
                     "of it",
                     s->max_frame);
-            s->discarding = 1;
-            s->msg_len = 0;
-        } else if (last && s->msg_len == 0) {
+            s->cn->discarding = 1;
+            s->cn->msg_len = 0;
+        } else if (last && s->cn->msg_len == 0) {
             stop = handle_message(s, data, len, recv_ms); /* the common case: no copy */
         } else {
-            if (s->msg_len + len > s->msg_cap) {
-                size_t cap = s->msg_cap ? s->msg_cap : 65536;
-                while (cap < s->msg_len + len) cap *= 2;
-                char *np = realloc(s->msg, cap);
+            if (s->cn->msg_len + len > s->cn->msg_cap) {
+                size_t cap = s->cn->msg_cap ? s->cn->msg_cap : 65536;
+                while (cap < s->cn->msg_len + len) cap *= 2;
+                char *np = realloc(s->cn->msg, cap);
                 if (!np) {
                     tp_error(MOD, "out of memory reassembling a %zu-byte message; skipping it",
-                             s->msg_len + len);
+                             s->cn->msg_len + len);
                     stat_add(&s->st_malformed, s->m.malformed, 1);
-                    s->discarding = 1;
-                    s->msg_len = 0;
+                    s->cn->discarding = 1;
+                    s->cn->msg_len = 0;
                     goto end;
                 }
-                s->msg = np;
-                s->msg_cap = cap;
+                s->cn->msg = np;
+                s->cn->msg_cap = cap;
             }
-            if (len) memcpy(s->msg + s->msg_len, data, len);
-            s->msg_len += len;
+            if (len) memcpy(s->cn->msg + s->cn->msg_len, data, len);
+            s->cn->msg_len += len;
             if (last) {
-                size_t n = s->msg_len;
-                s->msg_len = 0;
-                stop = handle_message(s, s->msg, n, recv_ms);
+                size_t n = s->cn->msg_len;
+                s->cn->msg_len = 0;
+                stop = handle_message(s, s->cn->msg, n, recv_ms);
             }
         }
     }
 end:
-    if (last) s->discarding = 0;
+    if (last) s->cn->discarding = 0;
     if (stop) s->stop_requested = 1;
     return stop;
 }
@@ -436,6 +469,9 @@ static void register_metrics(source_metrics *m, int connection) {
                                              "Trades in the messages dropped as exact repeats");
     m->gaps = tp_metrics_counter("tickpipe_ingest_gaps_total", l,
                                  "Holes in a symbol's trades across a disconnect or a silence (feed_gaps)");
+    m->handovers = tp_metrics_counter(
+        "tickpipe_feed_handovers_total", l,
+        "Connections handed over to a successor before the venue's connection lifetime (--handover-before)");
     m->connection = connection;
     m->parse = tp_metrics_histogram("tickpipe_ingest_parse_seconds", NULL,
                                     "One observation per feed message: the seconds to parse it");
@@ -523,7 +559,7 @@ static void note_last_trades(tp_source *s, const tp_batch *b, int64_t recv_ms) {
 
 /* This source's part of tickpipe_ingest_connected: 0 or 1. */
 static void set_connected(tp_source *s, int on) {
-    if (on == s->counted_connected) return;
+    if (s->cn != s->cur || on == s->counted_connected) return; /* a successor counts once it takes over */
     s->counted_connected = on;
     tp_gauge_add(s->m.connected, on ? 1 : -1);
 }
@@ -577,6 +613,7 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     tp_source *s = calloc(1, sizeof *s);
     if (!s) return tp_seterr(err, errlen, TP_ENOMEM, "out of memory");
     pthread_mutex_init(&s->ctx_lock, NULL);
+    s->cur = s->cn = &s->slot[0];
     if (tp_source_group_needed(cfg)) {
         int rc = tp_source_group_new(cfg, fn, ud, &s->group, err, errlen);
         if (rc) {
@@ -611,6 +648,25 @@ int tp_source_new(const tp_source_config *cfg, tp_source_batch_fn fn, void *ud, 
     s->connection = cfg->connection_index;
     s->limits = cfg->limits;
     s->check_subscribed = cfg->check_subscribed && !cfg->replay_path;
+    /* the handover before the venue's connection lifetime (see "handover") */
+    int64_t life = cfg->lifetime_ms > 0 ? cfg->lifetime_ms : cfg->lifetime_ms < 0 ? 0 : s->feed->lifetime_ms;
+    if (life > 0 && !cfg->replay_path) {
+        int64_t before = cfg->handover_before_ms > 0 ? cfg->handover_before_ms
+                         : life / 5 < 300000         ? life / 5
+                                                     : 300000;
+        if (before >= life) {
+            tp_warn(MOD,
+                    "--handover-before %.1f s is not below the connection lifetime of %.1f s; using %.1f s",
+                    (double)before / 1000.0, (double)life / 1000.0, (double)(life / 5) / 1000.0);
+            before = life / 5;
+        }
+        if (before > 0) {
+            s->lifetime_ms = life;
+            s->handover_before_ms = before;
+            s->joined = calloc(s->nsymbols ? s->nsymbols : 1, 1);
+            if (!s->joined) oom = 1;
+        }
+    }
     tp_rejects_init(&s->rejects, "feed");
     s->m.last_trade = calloc(LAST_TRADE_SLOTS, sizeof *s->m.last_trade);
     for (size_t i = 0; s->m.last_trade && i < s->nsymbols; i++)
@@ -682,6 +738,7 @@ void tp_source_get_stats(const tp_source *s, tp_source_stats *o) {
     o->duplicates = atomic_load(&m->st_duplicates);
     o->duplicate_trades = atomic_load(&m->st_duplicate_trades);
     o->gaps = atomic_load(&m->st_gaps);
+    o->handovers = atomic_load(&m->st_handovers);
     for (int i = 0; i < TP_REJECT_N; i++) o->rejected[i] = atomic_load(&m->rejects.n[i]);
 }
 
@@ -696,7 +753,11 @@ void tp_source_free(tp_source *s) {
     for (size_t i = 0; i < s->nsymbols; i++) free(s->symbols[i]);
     free(s->symbols);
     for (size_t i = 0; i < s->nseen_types; i++) free(s->seen_types[i]);
-    free(s->msg);
+    for (int i = 0; i < 2; i++) {
+        free(s->slot[i].msg);
+        tp_ws_tls_free(s->slot[i].tls_sess);
+    }
+    free(s->joined);
     tp_dedupe_free(s->dedupe);
     tp_gaps_free(s->gaps);
     last_trade_free(&s->m);
@@ -710,29 +771,74 @@ static int stopping(tp_source *s) {
     return atomic_load(&s->stop) || s->stop_requested || s->fatal;
 }
 
+static void release_conn(conn *c) {
+    c->wsi = NULL;
+    c->active = 0;
+    c->established = 0;
+    c->retiring = 0;
+    c->naddrs = c->addr_next = c->next_is_addr = 0;
+    c->addr_deadline_us = 0;
+    c->msg_len = 0;
+    c->discarding = 0;
+}
+
+/* Drop a connection at once (a successor given up) and free its slot. */
+static void kill_conn(conn *c) {
+    if (c->wsi) lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    release_conn(c);
+}
+
+static void handover_failed(tp_source *s, const char *why, int kill);
+static void complete_handover(tp_source *s, const char *how);
+
 static void schedule_reconnect(tp_source *s, const char *why) {
-    s->wsi = NULL;
-    s->active = 0;
-    s->established = 0;
-    s->naddrs = s->addr_next = s->next_is_addr = 0; /* the next round resolves the name again */
-    s->addr_deadline_us = 0;
+    conn *c = s->cn;
+    if (c->retiring) { /* the old connection of a handover has closed */
+        release_conn(c);
+        return;
+    }
+    if (c == s->next) { /* the successor failed: the old connection goes on */
+        handover_failed(s, why, 0);
+        return;
+    }
+    if (s->next && s->next->established && !stopping(s)) {
+        /* the venue closed the old connection before the successor had
+         * joined every symbol: it takes over now */
+        tp_info(MOD, "the old connection to %s closed during the handover (%s)", s->safe_url,
+                why && *why        ? why
+                : c->last_error[0] ? c->last_error
+                                   : "closed");
+        release_conn(c);
+        complete_handover(s, "the old connection closed first");
+        return;
+    }
+    if (s->next) { /* a successor not yet subscribed: a reconnect as usual */
+        conn *n = s->next;
+        s->next = NULL;
+        kill_conn(n);
+    }
+    s->cn->wsi = NULL;
+    s->cn->active = 0;
+    s->cn->established = 0;
+    s->cn->naddrs = s->cn->addr_next = s->cn->next_is_addr = 0; /* the next round resolves the name again */
+    s->cn->addr_deadline_us = 0;
     set_connected(s, 0);
     if (stopping(s)) return;
-    if (why && *why) snprintf(s->last_error, sizeof s->last_error, "%s", why);
-    if (s->delivered) s->failures = 0;
+    if (why && *why) snprintf(s->cn->last_error, sizeof s->cn->last_error, "%s", why);
+    if (s->cn->delivered) s->failures = 0;
     if (s->gaps)
-        tp_gaps_disconnect(s->gaps, s->silenced                                   ? TP_GAP_SILENCE
-                                    : s->last_reason == TP_FEED_REASON_KEY_IN_USE ? TP_GAP_KEY_IN_USE
-                                    : s->last_reason == TP_FEED_REASON_BAD_TOKEN  ? TP_GAP_SERVER_ERROR
-                                                                                  : TP_GAP_RECONNECT);
-    s->silenced = 0;
+        tp_gaps_disconnect(s->gaps, s->cn->silenced                                   ? TP_GAP_SILENCE
+                                    : s->cn->last_reason == TP_FEED_REASON_KEY_IN_USE ? TP_GAP_KEY_IN_USE
+                                    : s->cn->last_reason == TP_FEED_REASON_BAD_TOKEN  ? TP_GAP_SERVER_ERROR
+                                                                                      : TP_GAP_RECONNECT);
+    s->cn->silenced = 0;
     int64_t delay = tp_source_backoff_ms(s->failures, next_rand(s));
-    if (s->last_reason == TP_FEED_REASON_KEY_IN_USE && delay < s->feed->key_in_use_min_delay_ms)
+    if (s->cn->last_reason == TP_FEED_REASON_KEY_IN_USE && delay < s->feed->key_in_use_min_delay_ms)
         delay = s->feed->key_in_use_min_delay_ms;
     s->failures++;
-    s->next_connect_us = tp_mono_us() + delay * 1000;
+    s->cn->next_connect_us = tp_mono_us() + delay * 1000;
     tp_warn(MOD, "disconnected from %s: %s; reconnecting in %.1f s", s->safe_url,
-            s->last_error[0] ? s->last_error : "connection closed", (double)delay / 1000.0);
+            s->cn->last_error[0] ? s->cn->last_error : "connection closed", (double)delay / 1000.0);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul) {
@@ -744,29 +850,29 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
  * at once (1), or 0 when there is none left (or TCP was up: a failure
  * after that is the server's, not the address's). */
 static int try_next_address(tp_source *s, const char *why) {
-    if (s->tcp_up || s->addr_next >= s->naddrs || s->addr_next < 1 || stopping(s)) return 0;
-    const char *failed = s->addrs[s->addr_next - 1].text, *next = s->addrs[s->addr_next].text;
-    size_t o = strlen(s->addr_errs);
-    if (o < sizeof s->addr_errs)
-        snprintf(s->addr_errs + o, sizeof s->addr_errs - o, "%s%s: %s", o ? "; " : "", failed, why);
+    if (s->cn->tcp_up || s->cn->addr_next >= s->cn->naddrs || s->cn->addr_next < 1 || stopping(s)) return 0;
+    const char *failed = s->cn->addrs[s->cn->addr_next - 1].text, *next = s->cn->addrs[s->cn->addr_next].text;
+    size_t o = strlen(s->cn->addr_errs);
+    if (o < sizeof s->cn->addr_errs)
+        snprintf(s->cn->addr_errs + o, sizeof s->cn->addr_errs - o, "%s%s: %s", o ? "; " : "", failed, why);
     tp_info(MOD, "cannot connect to %s at %s (%s); trying %s", s->safe_url, failed, why, next);
-    s->wsi = NULL;
-    s->active = 0;
-    s->addr_deadline_us = 0;
-    s->next_is_addr = 1;
-    s->next_connect_us = tp_mono_us();
+    s->cn->wsi = NULL;
+    s->cn->active = 0;
+    s->cn->addr_deadline_us = 0;
+    s->cn->next_is_addr = 1;
+    s->cn->next_connect_us = tp_mono_us();
     return 1;
 }
 
 /* The connect to this address failed (why): the next address, or, after
  * the last, the reconnect with every address's reason. */
 static void address_failed(tp_source *s, const char *why) {
-    const char *e = s->addr_deadline_us < 0 ? "no answer within 2 s" : why;
+    const char *e = s->cn->addr_deadline_us < 0 ? "no answer within 2 s" : why;
     if (try_next_address(s, e)) return;
     char all[1024];
-    if (s->naddrs > 1)
+    if (s->cn->naddrs > 1)
         snprintf(all, sizeof all, "cannot connect to any address of %.200s: %.300s; %s: %.200s", s->host,
-                 s->addr_errs, s->addrs[s->naddrs - 1].text, e);
+                 s->cn->addr_errs, s->cn->addrs[s->cn->naddrs - 1].text, e);
     else
         snprintf(all, sizeof all, "cannot connect: %.200s", e);
     schedule_reconnect(s, all);
@@ -776,7 +882,7 @@ static void on_connection_error(tp_source *s, struct lws *wsi, const char *in) {
     int status = lws_http_client_http_response(wsi);
     char why[256];
     if (status == 401 || status == 403) {
-        s->last_reason = TP_FEED_REASON_BAD_TOKEN;
+        s->cn->last_reason = TP_FEED_REASON_BAD_TOKEN;
         snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(s, TP_FEED_REASON_BAD_TOKEN), status);
         tp_error(MOD, "connecting to %s: %s", s->safe_url, why);
     } else if (status >= 400) {
@@ -789,17 +895,18 @@ static void on_connection_error(tp_source *s, struct lws *wsi, const char *in) {
 }
 
 static void on_established(tp_source *s, struct lws *wsi) {
-    s->established = 1;
-    s->delivered = 0;
-    s->sub_next = 0;
-    s->sub_due_us = 0;
-    s->last_reason = TP_FEED_REASON_OTHER;
-    s->last_error[0] = '\0';
-    s->discarding = 0;
-    s->msg_len = 0;
-    s->last_rx_us = tp_mono_us();
-    tp_info(MOD, "connected to %s; subscribing %zu symbol%s", s->safe_url, s->nsymbols,
-            s->nsymbols == 1 ? "" : "s");
+    s->cn->established = 1;
+    s->cn->delivered = 0;
+    s->cn->sub_next = 0;
+    s->cn->sub_due_us = 0;
+    s->cn->last_reason = TP_FEED_REASON_OTHER;
+    s->cn->last_error[0] = '\0';
+    s->cn->discarding = 0;
+    s->cn->msg_len = 0;
+    s->cn->last_rx_us = s->cn->opened_us = tp_mono_us();
+    tp_info(MOD, "%s %s; subscribing %zu symbol%s",
+            s->cn == s->next ? "handover: the successor connection is up at" : "connected to", s->safe_url,
+            s->nsymbols, s->nsymbols == 1 ? "" : "s");
     lws_callback_on_writable(wsi);
 }
 
@@ -807,21 +914,21 @@ static void on_established(tp_source *s, struct lws *wsi) {
  * failed write. Only from a writeable callback. */
 static int flush_tls(tp_source *s, struct lws *wsi) {
     const uint8_t *c;
-    size_t m = tp_ws_tls_pending(s->tls_sess, &c);
+    size_t m = tp_ws_tls_pending(s->cn->tls_sess, &c);
     if (!m) return 0;
     /* lws keeps what the socket does not take now and sends it first */
     if (lws_write(wsi, (unsigned char *)c, m, LWS_WRITE_RAW) < (int)m) return -1;
-    tp_ws_tls_consumed(s->tls_sess, m);
+    tp_ws_tls_consumed(s->cn->tls_sess, m);
     return 0;
 }
 
 /* Send bytes of the WebSocket stream (through TLS for wss://). -1 to drop
  * the connection. Only from a writeable callback. */
 static int conn_send(tp_source *s, struct lws *wsi, const uint8_t *p, size_t n) {
-    if (!s->tls_sess) return lws_write(wsi, (unsigned char *)p, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
+    if (!s->cn->tls_sess) return lws_write(wsi, (unsigned char *)p, n, LWS_WRITE_RAW) < (int)n ? -1 : 0;
     char e[256];
-    if (tp_ws_tls_write(s->tls_sess, p, n, e, sizeof e)) {
-        snprintf(s->last_error, sizeof s->last_error, "%s", e);
+    if (tp_ws_tls_write(s->cn->tls_sess, p, n, e, sizeof e)) {
+        snprintf(s->cn->last_error, sizeof s->cn->last_error, "%s", e);
         return -1;
     }
     return flush_tls(s, wsi);
@@ -841,20 +948,20 @@ static void make_mask(tp_source *s, uint8_t mask[4]) {
  * covers; 0 with *taken 1 for a symbol that fits no message. */
 static int next_subscription(tp_source *s, char *msg, size_t cap, size_t *taken) {
     const tp_feed_ops *f = s->feed;
-    size_t left = s->nsymbols - s->sub_next;
+    size_t left = s->nsymbols - s->cn->sub_next;
     if (f->subscribe_many) {
         size_t k = f->max_symbols_per_msg > 0 && (size_t)f->max_symbols_per_msg < left
                        ? (size_t)f->max_symbols_per_msg
                        : left;
         for (; k > 0; k = k > 1 ? k / 2 : 0) {
-            int n = f->subscribe_many((const char *const *)s->symbols + s->sub_next, k, 1, msg, cap);
+            int n = f->subscribe_many((const char *const *)s->symbols + s->cn->sub_next, k, 1, msg, cap);
             if (n >= 0) {
                 *taken = k;
                 return n;
             }
         }
     } else {
-        int n = f->subscribe_msg(s->symbols[s->sub_next], 1, msg, cap);
+        int n = f->subscribe_msg(s->symbols[s->cn->sub_next], 1, msg, cap);
         if (n >= 0) {
             *taken = 1;
             return n;
@@ -872,17 +979,17 @@ static int next_subscription(tp_source *s, char *msg, size_t cap, size_t *taken)
  * callback when it is due. -1 to drop the connection. */
 static int send_subscriptions(tp_source *s, struct lws *wsi) {
     unsigned char buf[LWS_PRE + 16384];
-    size_t used = 0, first = s->sub_next;
+    size_t used = 0, first = s->cn->sub_next;
     double rate = s->feed->max_msgs_per_s;
-    if (rate > 0 && tp_mono_us() < s->sub_due_us) return 0; /* the loop calls again */
-    while (s->sub_next < s->nsymbols) {
+    if (rate > 0 && tp_mono_us() < s->cn->sub_due_us) return 0; /* the loop calls again */
+    while (s->cn->sub_next < s->nsymbols) {
         char msg[8192];
         size_t taken = 0;
         int n = next_subscription(s, msg, sizeof msg, &taken);
         if (n <= 0) { /* a symbol too long for one message: never send half of one */
             tp_warn(MOD, "the subscription for %.64s... does not fit a message; skipped",
-                    s->symbols[s->sub_next]);
-            s->sub_next++;
+                    s->symbols[s->cn->sub_next]);
+            s->cn->sub_next++;
             continue;
         }
         uint8_t mask[4];
@@ -891,20 +998,20 @@ static int send_subscriptions(tp_source *s, struct lws *wsi) {
             tp_ws_encode(TP_WS_TEXT, msg, (size_t)n, mask, buf + LWS_PRE + used, sizeof buf - LWS_PRE - used);
         if (fl < 0) break; /* full: the rest on the next callback */
         used += (size_t)fl;
-        tp_debug(MOD, "subscribing %s%s", s->symbols[s->sub_next], taken > 1 ? " and more" : "");
-        s->sub_next += taken;
+        tp_debug(MOD, "subscribing %s%s", s->symbols[s->cn->sub_next], taken > 1 ? " and more" : "");
+        s->cn->sub_next += taken;
         if (rate > 0) { /* one message, then wait for the pace */
             /* one a second to spare for the pongs, which count too (Binance) */
-            s->sub_due_us = tp_mono_us() + (int64_t)(1e6 / (rate > 1 ? rate - 1 : rate)) + 1;
+            s->cn->sub_due_us = tp_mono_us() + (int64_t)(1e6 / (rate > 1 ? rate - 1 : rate)) + 1;
             break;
         }
     }
     if (used && conn_send(s, wsi, buf + LWS_PRE, used)) {
         tp_warn(MOD, "cannot send the subscriptions for %s and the next %zu symbols", s->symbols[first],
-                s->sub_next - first - 1);
+                s->cn->sub_next - first - 1);
         return -1;
     }
-    if (s->sub_next < s->nsymbols) {
+    if (s->cn->sub_next < s->nsymbols) {
         if (rate <= 0) lws_callback_on_writable(wsi);
     } else {
         set_connected(s, 1);
@@ -921,13 +1028,14 @@ static void on_peer_close(tp_source *s, const unsigned char *p, size_t len) {
     tp_log_sample(rs, rl, 160, sample, sizeof sample);
     tp_feed_reason r = s->feed->classify(rs, rl);
     if (r != TP_FEED_REASON_OTHER) {
-        s->last_reason = r;
-        snprintf(s->last_error, sizeof s->last_error, "%s (close code %d: \"%s\")", reason_words(s, r), code,
-                 sample);
-        tp_error(MOD, "the server closed the connection: %s", s->last_error);
-    } else if (!s->last_error[0]) {
-        snprintf(s->last_error, sizeof s->last_error, "the server closed the connection (code %d%s%s%s)",
-                 code, rl ? ": \"" : "", sample, rl ? "\"" : "");
+        s->cn->last_reason = r;
+        snprintf(s->cn->last_error, sizeof s->cn->last_error, "%s (close code %d: \"%s\")",
+                 reason_words(s, r), code, sample);
+        tp_error(MOD, "the server closed the connection: %s", s->cn->last_error);
+    } else if (!s->cn->last_error[0]) {
+        snprintf(s->cn->last_error, sizeof s->cn->last_error,
+                 "the server closed the connection (code %d%s%s%s)", code, rl ? ": \"" : "", sample,
+                 rl ? "\"" : "");
     }
 }
 
@@ -935,15 +1043,15 @@ static void on_peer_close(tp_source *s, const unsigned char *p, size_t len) {
  * writeable callback. A pong not yet sent is replaced by a newer one (a
  * pong answers the latest ping, RFC 6455 5.5.3); a close goes after it. */
 static void queue_control(tp_source *s, struct lws *wsi, int opcode, const uint8_t *p, size_t n) {
-    if (s->close_after_out) return;           /* nothing after our close */
-    if (opcode == TP_WS_PONG) s->out_len = 0; /* out holds at most a pong now: replace it */
+    if (s->cn->close_after_out) return;           /* nothing after our close */
+    if (opcode == TP_WS_PONG) s->cn->out_len = 0; /* out holds at most a pong now: replace it */
     uint8_t mask[4];
     make_mask(s, mask);
-    size_t room = sizeof s->out - LWS_PRE - s->out_len;
-    long fl = tp_ws_encode(opcode, p, n, mask, s->out + LWS_PRE + s->out_len, room);
+    size_t room = sizeof s->cn->out - LWS_PRE - s->cn->out_len;
+    long fl = tp_ws_encode(opcode, p, n, mask, s->cn->out + LWS_PRE + s->cn->out_len, room);
     if (fl < 0) return; /* a pong and a close (<= 131 bytes each) always fit */
-    s->out_len += (size_t)fl;
-    s->close_after_out = opcode == TP_WS_CLOSE;
+    s->cn->out_len += (size_t)fl;
+    s->cn->close_after_out = opcode == TP_WS_CLOSE;
     lws_callback_on_writable(wsi);
 }
 
@@ -956,7 +1064,7 @@ typedef struct rx_ctx {
 static int on_ws_data(void *ud, int opcode, const uint8_t *p, size_t n, int last) {
     (void)opcode; /* text or binary: the feed's parser decides what it is */
     tp_source *s = ((rx_ctx *)ud)->s;
-    tp_source_feed(s, p, n, last, s->rx_ms);
+    tp_source_feed(s, p, n, last, s->cn->rx_ms);
     return stopping(s);
 }
 
@@ -967,7 +1075,7 @@ static int on_ws_control(void *ud, int opcode, const uint8_t *p, size_t n) {
          * it shows the connection works (the silence watchdog counts every
          * byte received; pings= counts ping messages only) */
         queue_control(c->s, c->wsi, TP_WS_PONG, p, n);
-        c->s->delivered = 1;
+        c->s->cn->delivered = 1;
     } else if (opcode == TP_WS_CLOSE) {
         on_peer_close(c->s, p, n);
         /* echo the code (RFC 6455 5.5.1), then close once it is sent */
@@ -982,7 +1090,7 @@ static int on_ws_control(void *ud, int opcode, const uint8_t *p, size_t n) {
 static void on_upgrade_refused(tp_source *s, int status, const char *e) {
     char why[512];
     if (status == 401 || status == 403) {
-        s->last_reason = TP_FEED_REASON_BAD_TOKEN;
+        s->cn->last_reason = TP_FEED_REASON_BAD_TOKEN;
         snprintf(why, sizeof why, "%s (HTTP %d)", reason_words(s, TP_FEED_REASON_BAD_TOKEN), status);
         tp_error(MOD, "connecting to %s: %s", s->safe_url, why);
     } else {
@@ -994,10 +1102,10 @@ static void on_upgrade_refused(tp_source *s, int status, const char *e) {
 static int decode_rx(tp_source *s, struct lws *wsi, const uint8_t *p, size_t n) {
     rx_ctx c = {s, wsi};
     char e[256];
-    int rc = tp_ws_decode(&s->dec, p, n, on_ws_data, on_ws_control, &c, e, sizeof e);
+    int rc = tp_ws_decode(&s->cn->dec, p, n, on_ws_data, on_ws_control, &c, e, sizeof e);
     if (rc < 0) {
         tp_warn(MOD, "closing the connection to %s: %s", s->safe_url, e);
-        snprintf(s->last_error, sizeof s->last_error, "WebSocket protocol error: %s", e);
+        snprintf(s->cn->last_error, sizeof s->cn->last_error, "WebSocket protocol error: %s", e);
         return -1;
     }
     return 0;
@@ -1005,30 +1113,30 @@ static int decode_rx(tp_source *s, struct lws *wsi, const uint8_t *p, size_t n) 
 
 /* Bytes from the server: the upgrade answer first, then frames. */
 static int on_raw_rx(tp_source *s, struct lws *wsi, const uint8_t *in, size_t len) {
-    s->rx_ms = tp_now_ms();
-    if (!s->upgraded) {
-        size_t room = sizeof s->hs_buf - s->hs_len, take = len < room ? len : room;
-        memcpy(s->hs_buf + s->hs_len, in, take);
-        s->hs_len += take;
+    s->cn->rx_ms = tp_now_ms();
+    if (!s->cn->upgraded) {
+        size_t room = sizeof s->cn->hs_buf - s->cn->hs_len, take = len < room ? len : room;
+        memcpy(s->cn->hs_buf + s->cn->hs_len, in, take);
+        s->cn->hs_len += take;
         size_t used = 0;
         int status = 0;
         char e[256];
-        int rc = tp_ws_response(s->hs_buf, s->hs_len, s->ws_key, &used, &status, e, sizeof e);
+        int rc = tp_ws_response(s->cn->hs_buf, s->cn->hs_len, s->cn->ws_key, &used, &status, e, sizeof e);
         if (rc == 1) return 0;
         if (rc < 0) {
             on_upgrade_refused(s, status, e);
             return -1;
         }
-        s->upgraded = 1;
+        s->cn->upgraded = 1;
         lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
         on_established(s, wsi);
         /* frames that came with the answer */
-        if (decode_rx(s, wsi, (const uint8_t *)s->hs_buf + used, s->hs_len - used)) return -1;
+        if (decode_rx(s, wsi, (const uint8_t *)s->cn->hs_buf + used, s->cn->hs_len - used)) return -1;
         in += take;
         len -= take;
     }
-    if (len && !s->close_after_out && decode_rx(s, wsi, in, len)) return -1;
-    s->last_rx_us = tp_mono_us(); /* after on_batch: time blocked there does not count */
+    if (len && !s->cn->close_after_out && decode_rx(s, wsi, in, len)) return -1;
+    s->cn->last_rx_us = tp_mono_us(); /* after on_batch: time blocked there does not count */
     return stopping(s) ? -1 : 0;
 }
 
@@ -1043,33 +1151,33 @@ static int on_tls_rx(tp_source *s, struct lws *wsi, const uint8_t *in, size_t le
     rx_ctx c = {s, wsi};
     int ready = 0;
     char e[256];
-    int rc = tp_ws_tls_rx(s->tls_sess, in, len, on_tls_plain, &c, &ready, e, sizeof e);
+    int rc = tp_ws_tls_rx(s->cn->tls_sess, in, len, on_tls_plain, &c, &ready, e, sizeof e);
     if (rc < 0) {
-        if (!s->active) return -1; /* the plaintext path already ended this connection */
+        if (!s->cn->active) return -1; /* the plaintext path already ended this connection */
         if (rc == TP_EREFUSED) tp_error(MOD, "connecting to %s: %s", s->safe_url, e);
         schedule_reconnect(s, e);
         return -1;
     }
     if (rc == 1) return -1; /* the WebSocket side ended the connection */
-    if (ready && !s->tls_ready) {
-        s->tls_ready = 1;
+    if (ready && !s->cn->tls_ready) {
+        s->cn->tls_ready = 1;
         lws_callback_on_writable(wsi); /* the upgrade request can go now */
     }
     const uint8_t *pend;
-    if (tp_ws_tls_pending(s->tls_sess, &pend)) lws_callback_on_writable(wsi);
+    if (tp_ws_tls_pending(s->cn->tls_sess, &pend)) lws_callback_on_writable(wsi);
     return 0;
 }
 
 /* TCP is up (and TLS starts): send the upgrade request. */
 static int on_raw_connected(tp_source *s, struct lws *wsi) {
-    s->tcp_up = 1;
-    s->addr_deadline_us = 0;
+    s->cn->tcp_up = 1;
+    s->cn->addr_deadline_us = 0;
     if (s->tls) {
         char e[512];
-        tp_ws_tls_free(s->tls_sess);
-        s->tls_sess = NULL;
-        s->tls_ready = 0;
-        if (tp_ws_tls_new(s->tls_ctx, s->host, &s->tls_sess, e, sizeof e)) {
+        tp_ws_tls_free(s->cn->tls_sess);
+        s->cn->tls_sess = NULL;
+        s->cn->tls_ready = 0;
+        if (tp_ws_tls_new(s->tls_ctx, s->host, &s->cn->tls_sess, e, sizeof e)) {
             schedule_reconnect(s, e);
             return -1;
         }
@@ -1080,16 +1188,16 @@ static int on_raw_connected(tp_source *s, struct lws *wsi) {
             uint64_t r = next_rand(s);
             memcpy(nonce + i, &r, 8);
         }
-    tp_ws_make_key(nonce, s->ws_key);
-    long n = tp_ws_request(s->host, s->port, s->tls, s->path, s->ws_key, (char *)s->out + LWS_PRE,
-                           sizeof s->out - LWS_PRE);
+    tp_ws_make_key(nonce, s->cn->ws_key);
+    long n = tp_ws_request(s->host, s->port, s->tls, s->path, s->cn->ws_key, (char *)s->cn->out + LWS_PRE,
+                           sizeof s->cn->out - LWS_PRE);
     if (n < 0) {
         schedule_reconnect(s, "the WebSocket upgrade request does not fit (URL too long)");
         return -1;
     }
-    s->out_len = (size_t)n;
+    s->cn->out_len = (size_t)n;
     /* a server that takes the connection but never answers the upgrade */
-    snprintf(s->last_error, sizeof s->last_error,
+    snprintf(s->cn->last_error, sizeof s->cn->last_error,
              "no answer to the WebSocket upgrade (closed, or none within 20 s)");
     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 20);
     lws_callback_on_writable(wsi);
@@ -1097,46 +1205,212 @@ static int on_raw_connected(tp_source *s, struct lws *wsi) {
 }
 
 static int on_raw_writeable(tp_source *s, struct lws *wsi) {
-    if (s->tls_sess) {
+    if (s->cn->tls_sess) {
         if (flush_tls(s, wsi)) return -1;
-        if (!s->tls_ready) return 0; /* the handshake goes on */
+        if (!s->cn->tls_ready) return 0; /* the handshake goes on */
     }
-    if (s->out_len) {
-        size_t n = s->out_len;
-        s->out_len = 0;
-        if (conn_send(s, wsi, s->out + LWS_PRE, n)) {
-            if (!s->last_error[0])
-                snprintf(s->last_error, sizeof s->last_error, "cannot write to the server");
+    if (s->cn->out_len) {
+        size_t n = s->cn->out_len;
+        s->cn->out_len = 0;
+        if (conn_send(s, wsi, s->cn->out + LWS_PRE, n)) {
+            if (!s->cn->last_error[0])
+                snprintf(s->cn->last_error, sizeof s->cn->last_error, "cannot write to the server");
             return -1;
         }
-        if (s->close_after_out) return -1;
-        if (s->upgraded && s->sub_next < s->nsymbols) lws_callback_on_writable(wsi);
+        if (s->cn->close_after_out) return -1;
+        if (s->cn->upgraded && s->cn->sub_next < s->nsymbols) lws_callback_on_writable(wsi);
         return 0;
     }
-    if (s->upgraded && s->sub_next < s->nsymbols && send_subscriptions(s, wsi)) return -1;
+    if (s->cn->upgraded && s->cn->sub_next < s->nsymbols && send_subscriptions(s, wsi)) return -1;
     return 0;
 }
 
+/* ------------------------------------------------------------ handover */
+
+/* A feed whose venue closes a connection after lifetime_ms (Binance: 24 h)
+ * gets its successor handover_before_ms earlier: a second connection (the
+ * other slot) subscribes the same symbols while the old one goes on. Both
+ * feed the one session (door, dedupe, gaps, on_batch), so the trades they
+ * both deliver are kept once. Per symbol, the successor's trades join the
+ * stream once they continue it (a trade id at most one above the highest
+ * the session has seen); until then they are dropped, because the old
+ * connection still has them to deliver, and a jump would be reported as a
+ * gap. Once every symbol has joined (or after half of handover_before_ms)
+ * the successor becomes the connection and the old one is closed (close
+ * code 1000). If the successor fails, the old one goes on and the handover
+ * is tried again; if the old one is closed first, the successor takes over
+ * at once. No reconnect is counted and no gap opened. */
+
+static conn *other_slot(tp_source *s, const conn *c) {
+    return c == &s->slot[0] ? &s->slot[1] : &s->slot[0];
+}
+
+static void start_handover(tp_source *s, int64_t now) {
+    conn *n = other_slot(s, s->cur);
+    if (n->active) return; /* the last handover's old connection is still closing */
+    s->next = n;
+    memset(s->joined, 0, s->nsymbols);
+    s->njoined = 0;
+    s->handover_due_us = now + s->handover_before_ms * 500;
+    tp_info(MOD,
+            "handover: the connection to %s is %.0f s old (the venue closes it at %.0f s); opening its "
+            "successor",
+            s->safe_url, (double)(now - s->cur->opened_us) / 1e6, (double)s->lifetime_ms / 1000.0);
+    conn *was = s->cn;
+    s->cn = n;
+    n->last_reason = TP_FEED_REASON_OTHER;
+    n->last_error[0] = '\0';
+    n->addr_errs[0] = '\0';
+    n->delivered = 0;
+    n->silenced = 0;
+    char e[512];
+    int k = tp_resolve(s->host, n->addrs, TP_RESOLVE_MAX, e, sizeof e);
+    if (k < 0) {
+        handover_failed(s, e, 0);
+    } else {
+        n->naddrs = k;
+        n->addr_next = 0;
+        connect_address(s);
+    }
+    s->cn = was;
+}
+
+static void handover_failed(tp_source *s, const char *why, int kill) {
+    conn *n = s->next;
+    if (!n) return;
+    s->next = NULL;
+    int64_t retry_ms = s->handover_before_ms / 10 > 1000 ? s->handover_before_ms / 10 : 1000;
+    tp_warn(
+        MOD,
+        "handover: the successor connection to %s failed (%s); the old one goes on; trying again in %.1f s",
+        s->safe_url,
+        why && *why        ? why
+        : n->last_error[0] ? n->last_error
+                           : "closed",
+        (double)retry_ms / 1000.0);
+    if (kill)
+        kill_conn(n);
+    else
+        release_conn(n);
+    s->handover_retry_us = tp_mono_us() + retry_ms * 1000;
+}
+
+static void complete_handover(tp_source *s, const char *how) {
+    conn *old = s->cur, *n = s->next, *was = s->cn;
+    if (!n) return;
+    s->cur = n;
+    s->next = NULL;
+    uint64_t k = atomic_fetch_add_explicit(&s->st_handovers, 1, memory_order_relaxed) + 1;
+    tp_counter_add(s->m.handovers, 1);
+    tp_info(MOD,
+            "handover #%llu on connection %d: the successor carries the %zu symbol%s (%s, %zu joined); "
+            "closing the "
+            "old connection",
+            (unsigned long long)k, s->connection, s->nsymbols, s->nsymbols == 1 ? "" : "s", how, s->njoined);
+    if (old->active && old->wsi) {
+        /* a close frame (1000), then the socket; at most 2 s for it */
+        static const uint8_t normal[2] = {0x03, 0xE8};
+        s->cn = old;
+        old->retiring = 1;
+        old->established = 0;
+        queue_control(s, old->wsi, TP_WS_CLOSE, normal, sizeof normal);
+        lws_set_timeout(old->wsi, PENDING_TIMEOUT_USER_OK, 2);
+        s->cn = was;
+    } else {
+        release_conn(old);
+    }
+    if (n->sub_next >= s->nsymbols) {
+        conn *keep = s->cn;
+        s->cn = n;
+        set_connected(s, 1);
+        s->cn = keep;
+    }
+}
+
+/* The successor's trades that continue the session's stream, in place
+ * (see above); marks the symbols that have joined. */
+static void handover_filter(tp_source *s) {
+    tp_batch *b = &s->batch;
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const tp_trade *t = &b->trades[i];
+        int64_t last = 0;
+        size_t idx = 0;
+        if (tp_gaps_last_id(s->gaps, t->symbol, &last, &idx))
+            continue; /* not ours: the old one's door counts it */
+        /* without a venue id a trade cannot be placed: the old connection's copy counts */
+        int keep = t->trade_id != 0 && (last == 0 || t->trade_id <= last + 1);
+        if ((keep || t->trade_id == 0) && !s->joined[idx]) {
+            s->joined[idx] = 1;
+            s->njoined++;
+        }
+        if (!keep) continue;
+        if (kept != i) b->trades[kept] = *t;
+        kept++;
+    }
+    b->n = kept;
+}
+
+/* From the service loop: start a handover when the connection is due,
+ * drive the successor's connect and paced subscriptions, end it at its
+ * deadline. */
+static void handover_tick(tp_source *s, int64_t now) {
+    if (s->lifetime_ms <= 0 || !s->gaps || stopping(s)) return;
+    conn *p = s->cur, *n = s->next;
+    if (!n) {
+        if (p->established && p->sub_next >= s->nsymbols && now >= s->handover_retry_us &&
+            now >= p->opened_us + (s->lifetime_ms - s->handover_before_ms) * 1000)
+            start_handover(s, now);
+        return;
+    }
+    conn *was = s->cn;
+    s->cn = n;
+    if (!n->active && n->next_is_addr && now >= n->next_connect_us) connect_address(s);
+    if (s->next && n->wsi && !n->tcp_up && n->addr_deadline_us > 0 && now >= n->addr_deadline_us) {
+        n->addr_deadline_us = -1;
+        lws_set_timeout(n->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+    if (s->next && n->wsi && n->upgraded && n->established && n->sub_next < s->nsymbols && !n->out_len &&
+        s->feed->max_msgs_per_s > 0 && now >= n->sub_due_us)
+        lws_callback_on_writable(n->wsi);
+    if (s->next && now >= s->handover_due_us) {
+        if (n->established && n->sub_next >= s->nsymbols)
+            complete_handover(s, "deadline");
+        else
+            handover_failed(s, "not subscribed within half of --handover-before", 1);
+    }
+    s->cn = was;
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
-    tp_source *s = (tp_source *)lws_context_user(lws_get_context(wsi));
-    /* only this connection's events: a connection given up for the next
-     * address may still be closing */
-    if (!s || !s->active || (s->wsi && wsi != s->wsi))
+    tp_source *s = wsi ? (tp_source *)lws_context_user(lws_get_context(wsi)) : NULL;
+    /* which connection (slot) the event is for, set at connect; only that
+     * connection's events: one given up for the next address may still be
+     * closing */
+    conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+    if (!s || !c || !c->active || (c->wsi && wsi != c->wsi))
         return lws_callback_http_dummy(wsi, reason, user, in, len);
+    conn *was = s->cn;
+    s->cn = c;
+    int rc = 0;
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: on_connection_error(s, wsi, in); return 0;
-    case LWS_CALLBACK_RAW_CONNECTED: return on_raw_connected(s, wsi);
-    case LWS_CALLBACK_RAW_WRITEABLE: return on_raw_writeable(s, wsi);
-    case LWS_CALLBACK_RAW_RX: return s->tls_sess ? on_tls_rx(s, wsi, in, len) : on_raw_rx(s, wsi, in, len);
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: on_connection_error(s, wsi, in); break;
+    case LWS_CALLBACK_RAW_CONNECTED: rc = on_raw_connected(s, wsi); break;
+    case LWS_CALLBACK_RAW_WRITEABLE: rc = on_raw_writeable(s, wsi); break;
+    case LWS_CALLBACK_RAW_RX:
+        /* a handed-over connection's data is the successor's too: ignored */
+        if (!c->retiring) rc = c->tls_sess ? on_tls_rx(s, wsi, in, len) : on_raw_rx(s, wsi, in, len);
+        break;
     case LWS_CALLBACK_RAW_CLOSE:
-        if (!s->tcp_up)
+        if (!c->tcp_up)
             address_failed(s, "closed before it connected");
         else
-            schedule_reconnect(s, s->last_error[0] ? NULL : "the connection was closed");
-        return 0;
-    default: break;
+            schedule_reconnect(s, c->last_error[0] ? NULL : "the connection was closed");
+        break;
+    default: rc = lws_callback_http_dummy(wsi, reason, user, in, len); break;
     }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
+    s->cn = was;
+    return rc;
 }
 
 static const struct lws_protocols k_protocols[] = {
@@ -1158,7 +1432,7 @@ static void try_connect(tp_source *s) {
             s->fatal = 1;
             snprintf(s->fatal_msg, sizeof s->fatal_msg, "gave up after %d reconnect%s to %s: %s",
                      s->max_reconnects, s->max_reconnects == 1 ? "" : "s", s->safe_url,
-                     s->last_error[0] ? s->last_error : "connection lost");
+                     s->cn->last_error[0] ? s->cn->last_error : "connection lost");
             return;
         }
         stat_add(&s->st_reconnects, s->m.reconnects, 1);
@@ -1168,17 +1442,17 @@ static void try_connect(tp_source *s) {
         tp_info(MOD, "connecting to %s", s->safe_url);
     }
     s->connects++;
-    s->last_reason = TP_FEED_REASON_OTHER;
-    s->last_error[0] = '\0';
-    s->addr_errs[0] = '\0';
+    s->cn->last_reason = TP_FEED_REASON_OTHER;
+    s->cn->last_error[0] = '\0';
+    s->cn->addr_errs[0] = '\0';
     char e[512];
-    int n = tp_resolve(s->host, s->addrs, TP_RESOLVE_MAX, e, sizeof e);
+    int n = tp_resolve(s->host, s->cn->addrs, TP_RESOLVE_MAX, e, sizeof e);
     if (n < 0) {
         schedule_reconnect(s, e);
         return;
     }
-    s->naddrs = n;
-    s->addr_next = 0;
+    s->cn->naddrs = n;
+    s->cn->addr_next = 0;
     connect_address(s);
 }
 
@@ -1186,9 +1460,9 @@ static void try_connect(tp_source *s) {
  * next address itself but never polls that socket for the connect's end,
  * so each connect gets one numeric address). */
 static void connect_address(tp_source *s) {
-    const tp_addr *a = &s->addrs[s->addr_next++];
-    if (s->naddrs > 1) tp_debug(MOD, "connecting to %s at %s", s->safe_url, a->text);
-    s->last_error[0] = '\0';
+    const tp_addr *a = &s->cn->addrs[s->cn->addr_next++];
+    if (s->cn->naddrs > 1) tp_debug(MOD, "connecting to %s at %s", s->safe_url, a->text);
+    s->cn->last_error[0] = '\0';
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = s->ctx;
@@ -1202,28 +1476,29 @@ static void connect_address(tp_source *s) {
     ci.local_protocol_name = k_protocols[0].name;
     /* lws carries the bytes (TCP, TLS); the WebSocket protocol is ours (ws_frame.h) */
     ci.method = "RAW";
-    s->wsi = NULL;
-    s->active = 1;
-    s->upgraded = 0;
-    s->hs_len = 0;
-    s->out_len = 0;
-    s->close_after_out = 0;
-    tp_ws_decoder_init(&s->dec);
-    tp_ws_tls_free(s->tls_sess); /* the last connection's, if any */
-    s->tls_sess = NULL;
-    s->tls_ready = 0;
-    s->tcp_up = 0;
-    s->next_is_addr = 0;
+    ci.opaque_user_data = s->cn; /* which connection's events (ws_callback) */
+    s->cn->wsi = NULL;
+    s->cn->active = 1;
+    s->cn->upgraded = 0;
+    s->cn->hs_len = 0;
+    s->cn->out_len = 0;
+    s->cn->close_after_out = 0;
+    tp_ws_decoder_init(&s->cn->dec);
+    tp_ws_tls_free(s->cn->tls_sess); /* the last connection's, if any */
+    s->cn->tls_sess = NULL;
+    s->cn->tls_ready = 0;
+    s->cn->tcp_up = 0;
+    s->cn->next_is_addr = 0;
     /* another address waits: this one gets 2 s (RFC 8305 has the next
      * start after 250 ms beside it; one at a time, a little longer) */
-    s->addr_deadline_us = s->addr_next < s->naddrs ? tp_mono_us() + 2000000 : 0;
-    s->next_connect_us = INT64_MAX;
+    s->cn->addr_deadline_us = s->cn->addr_next < s->cn->naddrs ? tp_mono_us() + 2000000 : 0;
+    s->cn->next_connect_us = INT64_MAX;
     /* a synchronous failure may already have run CONNECTION_ERROR, which
      * clears active and schedules the retry */
     struct lws *w = lws_client_connect_via_info(&ci);
-    if (w && s->active)
-        s->wsi = w;
-    else if (!w && s->active)
+    if (w && s->cn->active)
+        s->cn->wsi = w;
+    else if (!w && s->cn->active)
         schedule_reconnect(s, "cannot start the connection");
 }
 
@@ -1292,40 +1567,45 @@ static int run_network(tp_source *s, char *err, size_t errlen) {
     if (atomic_load(&s->stop)) goto done; /* stop came before the context existed */
     memset(&s->tick, 0, sizeof s->tick);
     lws_sul_schedule(s->ctx, 0, &s->tick, on_tick, 100 * LWS_US_PER_MS);
-    s->next_connect_us = tp_mono_us();
+    s->cn->next_connect_us = tp_mono_us();
     while (!stopping(s)) {
         int64_t now = tp_mono_us();
-        if (!s->active && now >= s->next_connect_us) {
-            if (s->next_is_addr)
+        s->cn = s->cur;
+        if (!s->cn->active && now >= s->cn->next_connect_us) {
+            if (s->cn->next_is_addr)
                 connect_address(s);
             else
                 try_connect(s);
             if (stopping(s)) break;
         }
-        if (s->wsi && !s->tcp_up && s->addr_deadline_us > 0 && now >= s->addr_deadline_us) {
+        if (s->cn->wsi && !s->cn->tcp_up && s->cn->addr_deadline_us > 0 && now >= s->cn->addr_deadline_us) {
             /* no answer from this address: drop it (CONNECTION_ERROR goes on to the next) */
-            s->addr_deadline_us = -1;
-            lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            s->cn->addr_deadline_us = -1;
+            lws_set_timeout(s->cn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
-        if (s->wsi && s->established && s->stale_ms > 0 && now - s->last_rx_us > s->stale_ms * 1000) {
+        if (s->cn->wsi && s->cn->established && s->stale_ms > 0 &&
+            now - s->cn->last_rx_us > s->stale_ms * 1000) {
             tp_warn(MOD, "no message from %s for %.1f s (--stale-timeout); dropping the connection",
-                    s->safe_url, (double)(now - s->last_rx_us) / 1e6);
-            snprintf(s->last_error, sizeof s->last_error,
+                    s->safe_url, (double)(now - s->cn->last_rx_us) / 1e6);
+            snprintf(s->cn->last_error, sizeof s->cn->last_error,
                      "silent for longer than the stale timeout of %.1f s", (double)s->stale_ms / 1000.0);
-            s->established = 0;
-            s->silenced = 1;
-            lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            s->cn->established = 0;
+            s->cn->silenced = 1;
+            lws_set_timeout(s->cn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
         /* paced subscriptions (max_msgs_per_s): the next message is due */
-        if (s->wsi && s->upgraded && s->established && s->sub_next < s->nsymbols && !s->out_len &&
-            s->feed->max_msgs_per_s > 0 && now >= s->sub_due_us)
-            lws_callback_on_writable(s->wsi);
+        if (s->cn->wsi && s->cn->upgraded && s->cn->established && s->cn->sub_next < s->nsymbols &&
+            !s->cn->out_len && s->feed->max_msgs_per_s > 0 && now >= s->cn->sub_due_us)
+            lws_callback_on_writable(s->cn->wsi);
+        handover_tick(s, now);
+        s->cn = s->cur;
         if (lws_service(s->ctx, 0) < 0) break;
     }
 done:
     lws_sul_cancel(&s->tick);
     struct lws_context *ctx = s->ctx;
-    s->wsi = NULL;
+    s->slot[0].wsi = s->slot[1].wsi = NULL;
+    s->next = NULL;
     atomic_store(&s->stop, 1); /* suppress reconnect scheduling during destroy */
     pthread_mutex_lock(&s->ctx_lock);
     s->ctx_dying = 1;
@@ -1335,15 +1615,19 @@ done:
     s->ctx = NULL;
     s->ctx_dying = 0;
     pthread_mutex_unlock(&s->ctx_lock);
+    s->cn = s->cur;
     set_connected(s, 0);
     tp_gauge_add(s->m.connections, -1);
-    tp_ws_tls_free(s->tls_sess);
-    s->tls_sess = NULL;
+    for (int i = 0; i < 2; i++) {
+        tp_ws_tls_free(s->slot[i].tls_sess);
+        s->slot[i].tls_sess = NULL;
+    }
     tp_ws_tls_ctx_free(s->tls_ctx);
     s->tls_ctx = NULL;
     if (s->fatal)
-        return tp_seterr(err, errlen, s->last_reason == TP_FEED_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL,
-                         "%s", s->fatal_msg);
+        return tp_seterr(err, errlen,
+                         s->cn->last_reason == TP_FEED_REASON_BAD_TOKEN ? TP_EREFUSED : TP_EUNAVAIL, "%s",
+                         s->fatal_msg);
     return 0;
 }
 

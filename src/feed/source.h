@@ -9,8 +9,9 @@
  * types and malformed frames are counted (and logged, rate-limited); a silent connection is dropped after
  * stale_timeout_ms; every disconnect is followed by a reconnect with
  * exponential backoff and jitter (capped at 60 s) that resubscribes every
- * symbol. With replay_path set, frames come from a recording (record.h)
- * instead of the network, through the same parser and callback.
+ * symbol; before a venue's connection lifetime (lifetime_ms below) the
+ * connection is handed over to a successor without a gap. With replay_path set, frames come from a recording
+ * (record.h) instead of the network, through the same parser and callback.
  *
  * Backpressure: on_batch may block (e.g. while a Kafka queue is full); the
  * source reads nothing meanwhile, and time spent inside on_batch does not
@@ -63,6 +64,15 @@ typedef struct tp_source_config {
      * dedupe, gaps and on_batch, counted by reason and logged. */
     tp_trade_limits limits;
     int check_subscribed;
+    /* The venue closes a connection this long after it opened: 0 = the
+     * feed's lifetime_ms (Binance: 24 h), -1 = none. A connection opens its
+     * successor handover_before_ms before (0 = a fifth of the lifetime, at
+     * most 5 min), subscribes it, and closes the old one once the
+     * successor's trades continue every symbol's stream (or after half of
+     * handover_before_ms): no trade lost or doubled, no reconnect, no gap
+     * (source.c, "handover"). */
+    int64_t lifetime_ms;
+    int64_t handover_before_ms;
 } tp_source_config;
 
 /* Messages a connection remembers for --dedupe-horizon (about 130 KiB). */
@@ -81,6 +91,7 @@ typedef struct tp_source_stats {
     uint64_t reconnects, bytes;
     uint64_t duplicates, duplicate_trades; /* messages (and their trades) dropped as exact repeats */
     uint64_t gaps;                         /* holes reported (feed/gaps.h) */
+    uint64_t handovers;                    /* connections handed over before the venue's lifetime */
     uint64_t rejected[TP_REJECT_N];        /* trades removed at the door, by reason */
 } tp_source_stats;
 

@@ -180,6 +180,7 @@ void tp_source_group_get_stats(const tp_source_group *g, tp_source_stats *o) {
         o->duplicates += s.duplicates;
         o->duplicate_trades += s.duplicate_trades;
         o->gaps += s.gaps;
+        o->handovers += s.handovers;
         for (int k = 0; k < TP_REJECT_N; k++) o->rejected[k] += s.rejected[k];
     }
 }

@@ -136,10 +136,12 @@ static void progress_line(tp_feed_stage *fs, progress *pg) {
     tp_source_stats ss;
     tp_source_get_stats(fs->src, &ss);
     double secs = (double)(now - pg->last_us) / 1e6;
-    tp_info(MOD, "%.0f trades/s, %llu trades stored, %llu late, %llu reconnects, %llu store errors",
-            (double)(ps.trades - pg->last_trades) / secs, (unsigned long long)ps.trades,
-            (unsigned long long)ps.late, (unsigned long long)ss.reconnects,
-            (unsigned long long)ps.store_errors);
+    tp_info(
+        MOD,
+        "%.0f trades/s, %llu trades stored, %llu late, %llu reconnects, %llu handovers, %llu store errors",
+        (double)(ps.trades - pg->last_trades) / secs, (unsigned long long)ps.trades,
+        (unsigned long long)ps.late, (unsigned long long)ss.reconnects, (unsigned long long)ss.handovers,
+        (unsigned long long)ps.store_errors);
     pg->last_trades = ps.trades;
     pg->last_us = now;
 }

@@ -66,7 +66,7 @@
 #define TICK_US 5000
 #define MAX_SUBS 1000
 #define MAX_CLIENT_MSG 4096
-#define NCTL 8
+#define NCTL 64 /* control messages, and trades a second listener of a symbol gets (fan_out) */
 #define REPLAY_SETTLE_US 100000
 #define CTL_LEN 256
 
@@ -229,6 +229,18 @@ static void ctl_error(conn *c, const char *msg, int close_after, int code) {
     if (n > 0 && (size_t)n < sizeof j) ctl_push(c, j, (size_t)n, close_after, code, msg);
 }
 
+/* Another live connection of the same client (token) listens to ms: a
+ * client's connection and its successor while one hands over to the other.
+ * The market then goes on being heard when c ends: no hole. */
+static int listened_elsewhere(const conn *c, const tp_market_sym *ms) {
+    for (const conn *o = c->sim->conns; o; o = o->next) {
+        if (o == c || !o->authorized || o->closing || strcmp(o->token, c->token)) continue;
+        for (size_t i = 0; i < o->nsubs; i++)
+            if (o->subs[i] == ms) return 1;
+    }
+    return 0;
+}
+
 static int is_subscribed(const conn *c, const char *s, size_t len) {
     for (size_t i = 0; i < c->nsubs; i++)
         if (strlen(c->subs[i]->name) == len && memcmp(c->subs[i]->name, s, len) == 0) return 1;
@@ -241,7 +253,7 @@ static void holes_orphan(conn *c, const char *reason) {
     if (!s->holes || c->orphaned || !c->authorized) return;
     c->orphaned = 1;
     for (size_t i = 0; i < c->nsubs; i++) {
-        if (c->sub_last_ms[i] == INT64_MIN) continue;
+        if (c->sub_last_ms[i] == INT64_MIN || listened_elsewhere(c, c->subs[i])) continue;
         int have = 0;
         for (size_t j = 0; j < s->norphans && !have; j++)
             have = s->orphans[j].sym == c->subs[i] && !strcmp(s->orphans[j].token, c->token);
@@ -491,6 +503,33 @@ static uint64_t trades_due(conn *c, int64_t now) {
 /* One trade as one message, in the personality's words (trade_msg), with
  * the symbol's trade id: the market's count of its trades, which goes on
  * across connections. */
+
+/* A trade of ms that c sent goes to every other live connection of the
+ * same client subscribed to ms too (a venue sends each trade to every
+ * subscriber: a connection and its successor during a handover both get
+ * it), after what they were sent before: queued with their control
+ * messages, which go before their own next trade. */
+static void fan_out(conn *c, const tp_market_sym *ms, const char *msg, size_t len, int64_t ts, int64_t id) {
+    for (conn *o = c->sim->conns; o; o = o->next) {
+        if (o == c || !o->authorized || o->closing || o->silent || strcmp(o->token, c->token)) continue;
+        for (size_t i = 0; i < o->nsubs; i++) {
+            if (o->subs[i] != ms) continue;
+            if (o->nctl >= NCTL) {
+                tp_warn(MOD, "connection %llu reads too slowly: a trade of %s not sent to it",
+                        (unsigned long long)o->id, ms->name);
+                break;
+            }
+            ctl_push(o, msg, len, 0, 0, NULL);
+            if (c->sim->holes) {
+                if (o->sub_last_ms[i] == INT64_MIN) holes_close(o, i, ts, id);
+                o->sub_last_ms[i] = ts;
+                o->sub_last_id[i] = id;
+            }
+            break;
+        }
+    }
+}
+
 static int send_market_one(conn *c, size_t pick, int64_t ts) {
     tp_sim *s = c->sim;
     tp_market_sym *ms = c->subs[pick];
@@ -499,8 +538,12 @@ static int send_market_one(conn *c, size_t pick, int64_t ts) {
     size_t ol = tp_market_trade_json(ms, ts, obj);
     int64_t id = (int64_t)ms->trades;
     size_t len = s->pers->trade_msg(obj, ol, id, (char *)c->buf + LWS_PRE);
+    char copy[CTL_LEN];
+    int fan = len < sizeof copy && listened_elsewhere(c, ms);
+    if (fan) memcpy(copy, c->buf + LWS_PRE, len);
     c->rate_sent += 1;
     if (send_frame(c, len, 1)) return -1;
+    if (fan && !c->malformed_last) fan_out(c, ms, copy, len, ts, id);
     if (s->holes && !c->malformed_last) {
         if (c->sub_last_ms[pick] == INT64_MIN) holes_close(c, pick, ts, id);
         c->sub_last_ms[pick] = ts;
@@ -729,7 +772,8 @@ static int on_writable(conn *c) {
 static void lost_market(conn *c) {
     if (!c->sim->pers->trade_msg || c->market_lost) return;
     c->market_lost = 1;
-    for (size_t i = 0; i < c->nsubs; i++) c->subs[i]->trades += 1 + tp_sim_rand(&c->rng) % 4;
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (!listened_elsewhere(c, c->subs[i])) c->subs[i]->trades += 1 + tp_sim_rand(&c->rng) % 4;
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul) {

@@ -1,4 +1,4 @@
-"""binance_ids.py HOLES IDS: the trade ids a client holds (IDS: a recording of
+"""binance_ids.py [--no-holes] HOLES IDS: the trade ids a client holds (IDS: a recording of
 raw frames, capture --record, lines "SYMBOL ID" as a store gives them, or
 lines "SYMBOL UUID" of stored rows, each uuid then the stored id of one
 venue trade id, venue_ids.py, found by trying the ids the simulator sent) are
@@ -7,7 +7,8 @@ every id from 1 to the newest, less the holes the simulator logged
 (HOLES: simulate --holes-log, from_id..to_id each), each id once (a
 recording may hold repeats: they count once). Prints "SYMBOL COUNT MAX" per
 symbol; asserts every hole is a real one (from_id <= to_id) and that there
-was at least one."""
+was at least one (with --no-holes: that there was none, each id from 1 on
+held once)."""
 import json
 import os
 import sys
@@ -15,13 +16,18 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from venue_ids import venue_id  # noqa: E402
 
-holes_path, ids_path = sys.argv[1], sys.argv[2]
+args = [a for a in sys.argv[1:] if a != "--no-holes"]
+no_holes = len(args) < len(sys.argv) - 1
+holes_path, ids_path = args[0], args[1]
 holes = {}
 for line in open(holes_path):
     h = json.loads(line)
     assert h["from_id"] <= h["to_id"], ("an empty hole", h)
     holes.setdefault(h["symbol"], []).append((h["from_id"], h["to_id"]))
-assert holes, "no hole logged"
+if no_holes:
+    assert not holes, ("holes logged", holes)
+else:
+    assert holes, "no hole logged"
 
 ids, dups = {}, 0
 raw = open(ids_path, "rb").read()

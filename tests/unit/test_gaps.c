@@ -142,6 +142,28 @@ static void test_trade_id_gaps(void **state) {
 }
 
 /* Without ids, time gaps carry no id range (0, 0). */
+/* tp_gaps_last_id: what a connection handover asks of the shared tracker */
+static void test_last_id(void **state) {
+    (void)state;
+    static const char *const syms[] = {"BINANCE:BTCUSDT", "BINANCE:ETHUSDT"};
+    tp_gaps *g;
+    assert_int_equal(tp_gaps_new(syms, 2, 0, &g), 0);
+    int64_t last = -1;
+    size_t idx = 9;
+    tp_str eth = {"BINANCE:ETHUSDT", 15}, other = {"BINANCE:XRPUSDT", 15};
+    assert_int_equal(tp_gaps_last_id(g, eth, &last, &idx), 0);
+    assert_int_equal(last, 0); /* none yet */
+    assert_int_equal(idx, 1);
+    assert_int_equal(tp_gaps_last_id(g, other, &last, &idx), -1);
+    tp_trade a[] = {tri("BINANCE:ETHUSDT", 41, 10), tri("BINANCE:ETHUSDT", 42, 11),
+                    tri("BINANCE:ETHUSDT", 40, 11)};
+    got o = {0};
+    assert_int_equal(tp_gaps_trades(g, a, 3, 20, on_gap, &o), 0);
+    assert_int_equal(tp_gaps_last_id(g, eth, &last, &idx), 0);
+    assert_int_equal(last, 42); /* the highest, not the latest */
+    tp_gaps_free(g);
+}
+
 static void test_time_gap_has_no_ids(void **state) {
     (void)state;
     static const char *const syms[] = {"AAPL"};
@@ -165,6 +187,7 @@ int main(void) {
         cmocka_unit_test(test_gaps),
         cmocka_unit_test(test_trade_id_gaps),
         cmocka_unit_test(test_time_gap_has_no_ids),
+        cmocka_unit_test(test_last_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
