@@ -51,7 +51,8 @@ static int channels_ok(json_t *ch) {
     int matches = 0;
     if (!json_is_array(ch)) return 0;
     json_array_foreach(ch, i, v) {
-        const char *name = json_is_object(v) ? json_string_value(json_object_get(v, "name")) : json_string_value(v);
+        const char *name =
+            json_is_object(v) ? json_string_value(json_object_get(v, "name")) : json_string_value(v);
         if (!name) return 0;
         if (!strcmp(name, "matches"))
             matches = 1;

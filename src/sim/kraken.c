@@ -25,8 +25,10 @@
 
 static size_t answer_error(char *out, size_t cap, const char *method, const char *error, json_t *req_id) {
     char rid[40] = "";
-    if (json_is_integer(req_id)) snprintf(rid, sizeof rid, ",\"req_id\":%lld", (long long)json_integer_value(req_id));
-    int n = snprintf(out, cap, "{\"error\":\"%s\",\"method\":\"%s\"%s,\"success\":false}", error, method, rid);
+    if (json_is_integer(req_id))
+        snprintf(rid, sizeof rid, ",\"req_id\":%lld", (long long)json_integer_value(req_id));
+    int n =
+        snprintf(out, cap, "{\"error\":\"%s\",\"method\":\"%s\"%s,\"success\":false}", error, method, rid);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -74,15 +76,16 @@ static size_t kr_client_msg(const char *data, size_t len, tp_sim_sub_fn fn, void
             const char *s = json_string_value(v);
             int ok = s && pair_ok(s, json_string_length(v));
             int w;
+            if (ok)
+                w = tp_kraken_subscribe_ack_json(s, sub != 0, NULL, out + n, cap - n);
+            else
+                w = tp_kraken_subscribe_ack_json(s && json_string_length(v) < 64 && !strchr(s, '"') ? s : "?",
+                                                 sub != 0, "Currency pair not supported", out + n, cap - n);
+            if (w <= 0 || n + (size_t)w + 1 >= cap) break; /* no room for its answer: not taken */
             if (ok) {
                 snprintf(name, sizeof name, PREFIX "%s", s);
                 fn(ud, sub, name);
-                w = tp_kraken_subscribe_ack_json(s, sub != 0, NULL, out + n, cap - n);
-            } else {
-                w = tp_kraken_subscribe_ack_json(s && json_string_length(v) < 64 && !strchr(s, '"') ? s : "?",
-                                                 sub != 0, "Currency pair not supported", out + n, cap - n);
             }
-            if (w <= 0 || n + (size_t)w + 1 >= cap) break;
             n += (size_t)w;
             out[n++] = '\n';
         }
