@@ -5,7 +5,9 @@
  * {"channel":"trade","symbol":["BTC/USD",...],"snapshot":true},"req_id":N}
  * and gets one answer per symbol ({"method":"subscribe","result":{...},
  * "success":true}), or "success":false with an "error" for a message or a
- * symbol that is not one; {"method":"ping"} gets a "pong". On subscribing
+ * symbol that is not one; {"method":"ping"} gets a "pong". A connection
+ * opens with a `status` message (system online; its connection_id, as in
+ * the documentation's example, exceeds int64). On subscribing
  * (unless "snapshot":false) a `snapshot` of the symbol's last up to 50
  * trades already sent (overlapping what a client holds), then one `update`
  * per trade with the symbol's consecutive trade_id (kept across
@@ -119,6 +121,8 @@ const tp_sim_personality tp_sim_kraken = {
     .needs_token = 0,
     .ws_ping = 0,
     .lifetime_s = 0,
+    .greeting = "{\"channel\":\"status\",\"type\":\"update\",\"data\":[{\"version\":\"2.0.0\",\"system\":"
+                "\"online\",\"api_version\":\"v2\",\"connection_id\":12893948786584050000}]}",
     .client_msg = kr_client_msg,
     .trade_msg = kr_trade_msg,
     .recent_max = 50,

@@ -40,6 +40,7 @@ typedef struct tp_sim_personality {
     size_t (*trade_msg)(const char *obj, size_t objlen, int64_t trade_id, char *out);
 
     /* --- Venues that say more than trades (Coinbase, Kraken); 0/NULL = none */
+    const char *greeting; /* the message a connection gets on opening (Kraken's status) */
     /* The venue closes a connection that has not subscribed this long
      * after it opened (Coinbase: 5 s). */
     double subscribe_deadline_s;

@@ -1028,6 +1028,7 @@ static void conn_established(tp_sim *s, struct lws *wsi, pss *p) {
 
     if (!s->pers->needs_token) { /* public data: everyone is welcome, all as one client */
         c->authorized = 1;
+        if (s->pers->greeting) ctl_push(c, s->pers->greeting, strlen(s->pers->greeting), 0, 0, NULL);
         tp_debug(MOD, "connection %llu established", (unsigned long long)c->id);
         return;
     }

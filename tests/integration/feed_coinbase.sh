@@ -9,6 +9,7 @@
 #     drops (--drop-every), repeated messages (--repeat-rate) and the
 #     last_match of every subscribe (a repeat, neither stored twice nor a
 #     gap), and its gap rows are exactly the simulator's holes, by id range;
+#  2b. cut messages (--malformed-rate) are counted malformed, none unknown;
 #  3. heartbeats (one a second per product) keep a quiet connection alive
 #     with --stale-timeout 2, longer than the 5 s subscribe deadline;
 #  4. the simulator closes a client that does not subscribe within 5 s;
@@ -88,6 +89,20 @@ dups=$(sed -n 's/.* duplicates=\([0-9]*\) .*/\1/p' "$TMP/run.log" | tail -1)
 grep -q 'no token needed for coinbase; connecting to ws://127.0.0.1' "$TMP/run.log" \
   || fail "run did not say it needs no token: $(head -3 "$TMP/run.log")"
 ok "run --feed coinbase stored all $N trades once through $drops drops, $repeats repeats and the last_match of each subscribe ($dups repeated messages dropped); $(wc -l <"$TMP/run.gaps") gap rows = the holes by id range"
+
+# 2b. malformed messages (--malformed-rate, a cut message): each one is
+# counted malformed, none unknown, and the rest arrive
+start_sim bad --feed coinbase --rate 800 --malformed-rate 0.1
+timeout 60 "$TICKPIPE" capture --feed coinbase --ws-url "ws://127.0.0.1:$SIM_PORT/" --symbols BTC-USD \
+  --max-trades 500 >/dev/null 2>"$TMP/bad.err" || fail "capture failed: $(tail -5 "$TMP/bad.err")"
+kill -INT "$PID_bad"
+wait "$PID_bad" || true
+sim_bad=$(sed -n 's/.*stopped: .* malformed=\([0-9]*\) .*/\1/p' "$TMP/bad.log")
+cap_bad=$(summary_field "$TMP/bad.err" malformed)
+[ "${sim_bad:-0}" -gt 0 ] && [ "$cap_bad" -ge 1 ] && [ "$cap_bad" -le "$sim_bad" ] \
+  && [ "$(summary_field "$TMP/bad.err" unknown)" = 0 ] && [ "$(summary_field "$TMP/bad.err" trades)" = 500 ] \
+  || fail "malformed: simulator $sim_bad, capture $(grep summary "$TMP/bad.err")"
+ok "--malformed-rate: $cap_bad malformed messages skipped and counted, none unknown"
 
 # 3. heartbeats keep a quiet connection alive (a trade every 5 s, --stale-timeout 2)
 start_sim quiet --feed coinbase --rate 0.2

@@ -10,6 +10,7 @@
 #     snapshot of every subscribe (overlapping what run holds: neither
 #     stored twice nor a gap), and its gap rows are exactly the
 #     simulator's holes, by id range;
+#  2b. cut messages (--malformed-rate) are counted malformed, none unknown;
 #  3. heartbeats (about one a second) keep a quiet connection alive with
 #     --stale-timeout 2;
 #  4. symbols in the wrong form (Finnhub's KRAKEN:XXBTZUSD) are a usage
@@ -30,7 +31,7 @@ timeout 120 "$TICKPIPE" capture --feed kraken --ws-url "ws://127.0.0.1:$SIM_PORT
 /usr/bin/python3 - "$TMP/oracle.rec" <<'PY' || fail "the snapshots are not the last trades sent"
 import json, sys
 raw = open(sys.argv[1], "rb").read()
-pos, seen, full, acks, beats = 7, {}, 0, 0, 0
+pos, seen, full, acks, beats, status = 7, {}, 0, 0, 0, 0
 while pos < len(raw):
     nl = raw.index(b"\n", pos)
     n = int(raw[pos:nl].split()[1])
@@ -58,7 +59,10 @@ while pos < len(raw):
         acks += 1
     elif m.get("channel") == "heartbeat":
         beats += 1
-assert full > 0 and acks >= 3, (full, acks)
+    elif m.get("channel") == "status":
+        assert m["data"][0]["system"] == "online", m
+        status += 1
+assert full > 0 and acks >= 3 and status >= 1, (full, acks, status)
 print(full, acks, beats)
 PY
 ok "simulate --feed kraken: ids consecutive per pair, less exactly the logged holes ($(wc -l <"$TMP/oracle.holes") holes); snapshots hold the last trades sent"
@@ -100,6 +104,20 @@ dups=$(sed -n 's/.* duplicates=\([0-9]*\) .*/\1/p' "$TMP/run.log" | tail -1)
 grep -q 'no token needed for kraken; connecting to ws://127.0.0.1' "$TMP/run.log" \
   || fail "run did not say it needs no token: $(head -3 "$TMP/run.log")"
 ok "run --feed kraken stored all $N trades once through $drops drops, $repeats repeats and the snapshot of each subscribe ($dups repeated messages dropped); $(wc -l <"$TMP/run.gaps") gap rows = the holes by id range"
+
+# 2b. malformed messages (--malformed-rate, a cut message): each one is
+# counted malformed, none unknown, and the rest arrive
+start_sim bad --feed kraken --rate 800 --malformed-rate 0.1
+timeout 60 "$TICKPIPE" capture --feed kraken --ws-url "ws://127.0.0.1:$SIM_PORT/v2" --symbols BTC/USD \
+  --max-trades 500 >/dev/null 2>"$TMP/bad.err" || fail "capture failed: $(tail -5 "$TMP/bad.err")"
+kill -INT "$PID_bad"
+wait "$PID_bad" || true
+sim_bad=$(sed -n 's/.*stopped: .* malformed=\([0-9]*\) .*/\1/p' "$TMP/bad.log")
+cap_bad=$(summary_field "$TMP/bad.err" malformed)
+[ "${sim_bad:-0}" -gt 0 ] && [ "$cap_bad" -ge 1 ] && [ "$cap_bad" -le "$sim_bad" ] \
+  && [ "$(summary_field "$TMP/bad.err" unknown)" = 0 ] && [ "$(summary_field "$TMP/bad.err" trades)" = 500 ] \
+  || fail "malformed: simulator $sim_bad, capture $(grep summary "$TMP/bad.err")"
+ok "--malformed-rate: $cap_bad malformed messages skipped and counted, none unknown"
 
 # 3. heartbeats keep a quiet connection alive (a trade every 5 s, --stale-timeout 2)
 start_sim quiet --feed kraken --rate 0.2
