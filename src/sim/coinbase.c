@@ -12,7 +12,8 @@
  * sent (a repeat for a client that holds it). Then one `match` per trade,
  * with the product's consecutive trade_id (kept across connections) and a
  * sequence that follows it; a `heartbeat` per product once a second with
- * the product's last trade id. Messages as src/feed/venue_write.h writes
+ * the product's last trade id (whether or not the client asked for the
+ * heartbeat channel: a simplification). Messages as src/feed/venue_write.h writes
  * them (the feed's own writers). */
 #include "feed/venue_write.h"
 #include "sim/personality.h"
