@@ -11,7 +11,8 @@
 #     gap), and its gap rows are exactly the simulator's holes, by id range;
 #  2b. cut messages (--malformed-rate) are counted malformed, none unknown;
 #  3. heartbeats (one a second per product) keep a quiet connection alive
-#     with --stale-timeout 2, longer than the 5 s subscribe deadline;
+#     with --stale-timeout 3 (and a subscribed client outlives the 5 s
+#     subscribe deadline);
 #  4. the simulator closes a client that does not subscribe within 5 s;
 #  5. symbols in the wrong form are a usage error naming the feed.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
@@ -104,10 +105,10 @@ cap_bad=$(summary_field "$TMP/bad.err" malformed)
   || fail "malformed: simulator $sim_bad, capture $(grep summary "$TMP/bad.err")"
 ok "--malformed-rate: $cap_bad malformed messages skipped and counted, none unknown"
 
-# 3. heartbeats keep a quiet connection alive (a trade every 5 s, --stale-timeout 2)
+# 3. heartbeats keep a quiet connection alive (a trade every 5 s, --stale-timeout 3)
 start_sim quiet --feed coinbase --rate 0.2
 bg runq "$TICKPIPE" run --feed coinbase --ws-url "ws://127.0.0.1:$SIM_PORT/" --symbols BTC-USD \
-  --store "sqlite:$TMP/quiet.db" --no-http --stale-timeout 2
+  --store "sqlite:$TMP/quiet.db" --no-http --stale-timeout 3
 qstored_at_least() { [ "$(sqlite3 "$TMP/quiet.db" 'SELECT count(*) FROM trades' 2>/dev/null || echo 0)" -ge "$1" ]; }
 wait_for 60 qstored_at_least 2
 kill -INT "$PID_runq"
@@ -119,7 +120,7 @@ wait "$PID_quiet" || true
 hb=$(sed -n 's/.*stopped: .* pings=\([0-9]*\) .*/\1/p' "$TMP/quiet.log")
 [ "$(summary_field "$TMP/runq.log" pings)" -ge 4 ] && [ "${hb:-0}" -ge 4 ] \
   || fail "too few heartbeats: run $(summary_field "$TMP/runq.log" pings), simulator ${hb:-none}"
-ok "heartbeats feed the silence watchdog: no reconnect with trades 5 s apart and --stale-timeout 2"
+ok "heartbeats feed the silence watchdog: no reconnect with trades 5 s apart and --stale-timeout 3"
 
 # 4. the subscribe deadline: a client that sends nothing is closed after 5 s
 start_sim idle --feed coinbase --rate 10
