@@ -16,5 +16,5 @@
 # feed".
 tp_feed(finnhub src/feed/finnhub.c src/sim/finnhub.c)
 tp_feed(binance src/feed/binance.c src/sim/binance.c)
-tp_feed(coinbase src/feed/coinbase.c)
-tp_feed(kraken   src/feed/kraken.c)
+tp_feed(coinbase src/feed/coinbase.c src/sim/coinbase.c)
+tp_feed(kraken   src/feed/kraken.c   src/sim/kraken.c)

@@ -90,6 +90,7 @@ void tp_market_free(tp_market *m) {
     for (size_t i = 0; i < m->n; i++) {
         free(m->syms[i]->name);
         free(m->syms[i]->json);
+        free(m->syms[i]->recent);
         free(m->syms[i]);
     }
     free(m->syms);

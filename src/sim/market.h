@@ -50,6 +50,7 @@ typedef struct tp_market_sym {
     int pdec, vdec;
     uint64_t rng;
     uint64_t trades; /* trades generated so far */
+    void *recent;    /* sim.c: the trades last sent, for a venue's snapshot (freed with the market) */
 } tp_market_sym;
 
 typedef struct tp_market tp_market;

@@ -66,7 +66,8 @@
 #define TICK_US 5000
 #define MAX_SUBS 1000
 #define MAX_CLIENT_MSG 4096
-#define NCTL 64 /* control messages, and trades a second listener of a symbol gets (fan_out) */
+#define MAX_CTL 4096 /* control messages waiting on one connection */
+#define MAX_ANSWER 65536
 #define REPLAY_SETTLE_US 100000
 #define CTL_LEN 256
 
@@ -81,7 +82,7 @@
 typedef struct tp_sim tp_sim;
 
 typedef struct ctl_msg {
-    char text[CTL_LEN];
+    char *text;
     size_t len;
     int close_after; /* close with reason text after sending (code close_code) */
     int close_code;
@@ -124,8 +125,14 @@ typedef struct conn {
     int close_code;
     char close_reason[120];
     /* control messages waiting to go out before trades */
-    ctl_msg ctl[NCTL];
-    int nctl;
+    ctl_msg *ctl;
+    int nctl, capctl;
+    /* venues with recent trades (personality recent_msg): the symbols a
+     * client message subscribed, written after its answer */
+    tp_market_sym **fresh;
+    size_t nfresh, capfresh;
+    int subscribed_once; /* a subscription arrived (subscribe_deadline_s) */
+    int64_t next_heartbeat_us;
     /* rate accounting */
     int64_t rate_t0_us;
     uint64_t rate_sent;
@@ -213,14 +220,29 @@ static int ensure_cap(conn *c, size_t need) {
 }
 
 static void ctl_push(conn *c, const char *json, size_t len, int close_after, int code, const char *reason) {
-    if (c->nctl >= NCTL || len >= CTL_LEN) return;
+    if (c->nctl >= MAX_CTL) return;
+    if (c->nctl == c->capctl) {
+        int cap = c->capctl ? c->capctl * 2 : 8;
+        ctl_msg *nc = realloc(c->ctl, (size_t)cap * sizeof *nc);
+        if (!nc) return;
+        c->ctl = nc;
+        c->capctl = cap;
+    }
+    char *text = malloc(len ? len : 1);
+    if (!text) return;
     ctl_msg *m = &c->ctl[c->nctl++];
+    m->text = text;
     memcpy(m->text, json, len);
     m->len = len;
     m->close_after = close_after;
     m->close_code = code;
     snprintf(m->reason, sizeof m->reason, "%s", reason ? reason : "");
     lws_callback_on_writable(c->wsi);
+}
+
+static void ctl_clear(conn *c) {
+    for (int i = 0; i < c->nctl; i++) free(c->ctl[i].text);
+    c->nctl = 0;
 }
 
 static void ctl_error(conn *c, const char *msg, int close_after, int code) {
@@ -305,6 +327,9 @@ static void holes_close(conn *c, size_t i, int64_t ts_ms, int64_t first_id) {
 static void conn_free(conn *c) {
     if (c->rr) tp_record_reader_close(c->rr);
     tp_batch_free(&c->batch);
+    ctl_clear(c);
+    free(c->ctl);
+    free(c->fresh);
     free(c->sub_last_ms);
     free(c->sub_last_id);
     free(c->pick);
@@ -394,19 +419,87 @@ static void sub_remove(conn *c, const char *sym) {
         }
 }
 
+/* subscribe: 1, or 2 without the venue's recent trades (Kraken's
+ * "snapshot":false) */
 static void on_personality_sub(void *ud, int subscribe, const char *name) {
-    if (subscribe)
-        sub_add(ud, name);
-    else
-        sub_remove(ud, name);
+    conn *c = ud;
+    if (!subscribe) {
+        sub_remove(c, name);
+        return;
+    }
+    c->subscribed_once = 1;
+    size_t before = c->nsubs;
+    sub_add(c, name);
+    if (c->nsubs == before || subscribe != 1 || !c->sim->pers->recent_msg) return;
+    if (c->nfresh == c->capfresh) {
+        size_t cap = c->capfresh ? c->capfresh * 2 : 16;
+        tp_market_sym **nf = realloc(c->fresh, cap * sizeof *nf);
+        if (!nf) return;
+        c->fresh = nf;
+        c->capfresh = cap;
+    }
+    c->fresh[c->nfresh++] = c->subs[c->nsubs - 1];
+}
+
+/* The trades of ms last sent (personality recent_max of them), a ring. */
+typedef struct recent_ring {
+    size_t head, n;
+    tp_trade t[];
+} recent_ring;
+
+static void recent_note(tp_sim *s, tp_market_sym *ms, const char *obj, size_t ol, int64_t id) {
+    size_t cap = (size_t)s->pers->recent_max;
+    if (!cap) return;
+    recent_ring *r = ms->recent;
+    if (!r && !(r = ms->recent = calloc(1, sizeof *r + cap * sizeof r->t[0]))) return;
+    tp_trade t;
+    if (tp_sim_trade_from_obj(obj, ol, id, &t)) return;
+    t.symbol.ptr = ms->name;
+    t.symbol.len = (uint32_t)strlen(ms->name);
+    if (r->n < cap) {
+        r->t[(r->head + r->n++) % cap] = t;
+    } else {
+        r->t[r->head] = t;
+        r->head = (r->head + 1) % cap;
+    }
+}
+
+/* After a client message's answer: the recent trades of each symbol it
+ * subscribed (Coinbase's last_match, Kraken's snapshot). */
+static void push_recent(conn *c) {
+    tp_sim *s = c->sim;
+    size_t cap = (size_t)s->pers->recent_max;
+    size_t outcap = cap * 400 + 256 + 2 * TP_SIM_MAX_SYMBOL * 6;
+    tp_trade *t = malloc((cap ? cap : 1) * sizeof *t);
+    char *out = malloc(outcap);
+    for (size_t i = 0; t && out && i < c->nfresh; i++) {
+        recent_ring *r = c->fresh[i]->recent;
+        size_t n = r ? r->n : 0;
+        for (size_t k = 0; k < n; k++) t[k] = r->t[(r->head + k) % cap];
+        size_t len = s->pers->recent_msg(t, n, out, outcap);
+        if (len) ctl_push(c, out, len, 0, 0, NULL);
+    }
+    c->nfresh = 0;
+    free(t);
+    free(out);
 }
 
 static void handle_client_message(conn *c, const char *data, size_t len) {
     tp_sim *s = c->sim;
     if (s->pers->client_msg) { /* another venue's protocol (personality.h) */
-        char answer[CTL_LEN];
-        size_t n = s->pers->client_msg(data, len, on_personality_sub, c, answer, sizeof answer);
-        if (n) ctl_push(c, answer, n, 0, 0, NULL);
+        char *answer = malloc(MAX_ANSWER);
+        if (!answer) return;
+        c->nfresh = 0;
+        size_t n = s->pers->client_msg(data, len, on_personality_sub, c, answer, MAX_ANSWER);
+        /* an answer of several messages (one per symbol: Kraken) is one a line */
+        for (size_t a = 0; a < n;) {
+            const char *nl = memchr(answer + a, '\n', n - a);
+            size_t e = nl ? (size_t)(nl - answer) : n;
+            if (e > a) ctl_push(c, answer + a, e - a, 0, 0, NULL);
+            a = e + 1;
+        }
+        free(answer);
+        push_recent(c);
         if (s->replay_s && !c->rr) c->replay_start_us = tp_mono_us() + REPLAY_SETTLE_US;
         lws_callback_on_writable(c->wsi);
         return;
@@ -514,7 +607,7 @@ static void fan_out(conn *c, const tp_market_sym *ms, const char *msg, size_t le
         if (o == c || !o->authorized || o->closing || o->silent || strcmp(o->token, c->token)) continue;
         for (size_t i = 0; i < o->nsubs; i++) {
             if (o->subs[i] != ms) continue;
-            if (o->nctl >= NCTL) {
+            if (o->nctl >= MAX_CTL) {
                 tp_warn(MOD, "connection %llu reads too slowly: a trade of %s not sent to it",
                         (unsigned long long)o->id, ms->name);
                 break;
@@ -534,7 +627,7 @@ static int send_market_one(conn *c, size_t pick, int64_t ts) {
     tp_sim *s = c->sim;
     tp_market_sym *ms = c->subs[pick];
     char obj[TP_SIM_MAX_SYMBOL * 6 + 200];
-    if (tp_market_trade_max(ms) > sizeof obj || ensure_cap(c, ms->json_len + 400)) return -1;
+    if (tp_market_trade_max(ms) > sizeof obj || ensure_cap(c, sizeof obj + 400)) return -1;
     size_t ol = tp_market_trade_json(ms, ts, obj);
     int64_t id = (int64_t)ms->trades;
     size_t len = s->pers->trade_msg(obj, ol, id, (char *)c->buf + LWS_PRE);
@@ -544,6 +637,7 @@ static int send_market_one(conn *c, size_t pick, int64_t ts) {
     c->rate_sent += 1;
     if (send_frame(c, len, 1)) return -1;
     if (fan && !c->malformed_last) fan_out(c, ms, copy, len, ts, id);
+    if (!c->malformed_last) recent_note(s, ms, obj, ol, id);
     if (s->holes && !c->malformed_last) {
         if (c->sub_last_ms[pick] == INT64_MIN) holes_close(c, pick, ts, id);
         c->sub_last_ms[pick] = ts;
@@ -747,8 +841,12 @@ static int on_writable(conn *c) {
         ctl_msg m = c->ctl[0];
         memmove(&c->ctl[0], &c->ctl[1], (size_t)(c->nctl - 1) * sizeof c->ctl[0]);
         c->nctl--;
-        if (ensure_cap(c, m.len)) return -1;
+        if (ensure_cap(c, m.len)) {
+            free(m.text);
+            return -1;
+        }
         memcpy(c->buf + LWS_PRE, m.text, m.len);
+        free(m.text);
         if (write_msg(c, m.len)) return -1;
         if (m.close_after) {
             c->closing = 1;
@@ -810,8 +908,37 @@ static void on_tick(lws_sorted_usec_list_t *sul) {
             c->silent = 1;
             holes_orphan(c, "silence");
         }
+        if (s->pers->subscribe_deadline_s > 0 && !c->subscribed_once &&
+            now >= c->open_us + (int64_t)(s->pers->subscribe_deadline_s * 1e6)) {
+            tp_info(MOD, "connection %llu did not subscribe within %.0f s; closing it",
+                    (unsigned long long)c->id, s->pers->subscribe_deadline_s);
+            ctl_clear(c);
+            c->closing = 1;
+            if (s->pers->deadline_error) {
+                const char *e = s->pers->deadline_error;
+                ctl_push(c, e, strlen(e), 1, LWS_CLOSE_STATUS_POLICY_VIOLATION, "subscribe deadline");
+            } else {
+                c->close_now = 1;
+                c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+                snprintf(c->close_reason, sizeof c->close_reason, "subscribe deadline");
+                lws_callback_on_writable(c->wsi);
+            }
+            continue;
+        }
         if (c->silent) continue;
-        if (s->cfg.ping_interval_s > 0 && now >= c->next_ping_us) {
+        if (s->pers->heartbeat_msg && s->pers->heartbeat_s > 0 && c->nsubs && now >= c->next_heartbeat_us) {
+            c->next_heartbeat_us = now + (int64_t)(s->pers->heartbeat_s * 1e6);
+            char hb[TP_SIM_MAX_SYMBOL * 6 + 400];
+            int64_t ms_now = tp_now_ms();
+            for (size_t i = 0; i < (s->pers->heartbeat_per_symbol ? c->nsubs : 1); i++) {
+                size_t n = s->pers->heartbeat_msg(
+                    s->pers->heartbeat_per_symbol ? c->subs[i]->name : NULL,
+                    s->pers->heartbeat_per_symbol ? (int64_t)c->subs[i]->trades : 0, ms_now, hb, sizeof hb);
+                if (n) ctl_push(c, hb, n, 0, 0, NULL);
+            }
+            add(&s->st_pings, 1);
+        }
+        if (s->cfg.ping_interval_s > 0 && now >= c->next_ping_us && !s->pers->heartbeat_msg) {
             c->next_ping_us = now + (int64_t)(s->cfg.ping_interval_s * 1e6);
             if (s->pers->ws_ping) {
                 c->ping_frame = 1;
@@ -945,6 +1072,7 @@ static void conn_established(tp_sim *s, struct lws *wsi, pss *p) {
 
     if (!s->pers->needs_token) { /* public data: everyone is welcome, all as one client */
         c->authorized = 1;
+        if (s->pers->greeting) ctl_push(c, s->pers->greeting, strlen(s->pers->greeting), 0, 0, NULL);
         tp_debug(MOD, "connection %llu established", (unsigned long long)c->id);
         return;
     }
@@ -966,7 +1094,7 @@ static void conn_established(tp_sim *s, struct lws *wsi, pss *p) {
                 (unsigned long long)c->id, (unsigned long long)o->id);
         add(&s->st_kicked, 1);
         holes_orphan(o, "key_in_use");
-        o->nctl = 0;
+        ctl_clear(o);
         ctl_error(o, MSG_KEY_IN_USE, 1, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         o->closing = 1; /* no more trades; the queued message still goes */
     }

@@ -14,7 +14,7 @@
 #  4. symbols in the wrong form are a usage error naming the feed.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 need sqlite3:sqlite3
-IDS="$TP_SOURCE_DIR/tests/lib/binance_ids.py"
+IDS="$TP_SOURCE_DIR/tests/lib/venue_holes.py"
 SYMS=BTCUSDT,ethusdt,BINANCE:SOLUSDT
 
 # 1. the oracle

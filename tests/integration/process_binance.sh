@@ -4,14 +4,14 @@
 # produce --feed binance -> Apache Kafka (3 partitions) -> process ->
 # SQLite. Every trade the simulator sent is stored exactly once, each with
 # the id of (symbol, venue trade id) that tests/lib/venue_ids.py computes
-# (tests/lib/binance_ids.py walks the ids sent, less the simulator's holes);
+# (tests/lib/venue_holes.py walks the ids sent, less the simulator's holes);
 # the topic's records carry the ids in tp-trade-ids and its gap records the
 # holes' exact id ranges; the Avro values stay readable with the reference
 # schema. Then the topic is read again by a second group into the same
 # store (a second instance, a replay): nothing is stored twice.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 source "$TP_SOURCE_DIR/tests/lib/process.sh"
-IDS="$TP_SOURCE_DIR/tests/lib/binance_ids.py"
+IDS="$TP_SOURCE_DIR/tests/lib/venue_holes.py"
 schema="$TP_SOURCE_DIR/tests/fixtures/reference-trades.avsc"
 SYMS=BTCUSDT,ETHUSDT,SOLUSDT
 N=2400

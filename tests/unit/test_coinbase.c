@@ -4,7 +4,8 @@
  * independently), every message kind, hostile and malformed messages
  * (rejected with the batch left exactly as it was), the strict ISO 8601
  * time reader, symbol normalisation, subscribe messages read back by
- * jansson, and the writers: parse(write(t)) == t. */
+ * jansson, and the writers: parse(write(t)) == t; the simulator's
+ * Coinbase personality speaks what this parser reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "feed/feed.h"
 #include "feed/venue.h"
 #include "feed/venue_write.h"
+#include "sim/personality.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -515,12 +517,116 @@ static void test_decimal(void **state) {
     assert_int_equal(tp_double_to_decimal_str(1e40, out, sizeof out), -1);
 }
 
+/* The simulator's personality (src/sim/coinbase.c): the documentation's
+ * subscribe message is answered by a `subscriptions` message and hands on
+ * the products; a bad one gets an error and hands on none; its match,
+ * last_match and heartbeat messages parse, with this feed's parser, into
+ * exactly the market's trade. */
+static char subs[4][64];
+static int nsubs_seen;
+static void on_sub(void *ud, int subscribe, const char *name) {
+    (void)ud;
+    assert_int_equal(subscribe, 1);
+    assert_true(nsubs_seen < 4);
+    snprintf(subs[nsubs_seen++], sizeof subs[0], "%s", name);
+}
+
+static void parse_ok(const char *msg, size_t len, tp_batch *b, tp_msg_info *info) {
+    char err[256] = "";
+    if (F->parse(msg, len, b, info, err, sizeof err)) fail_msg("%.*s: %s", (int)len, msg, err);
+}
+
+static void test_sim_personality(void **state) {
+    (void)state;
+    const tp_sim_personality *p = tp_sim_personality_find("coinbase");
+    assert_non_null(p);
+    assert_non_null(p->client_msg);
+    assert_true(p->subscribe_deadline_s == 5 && p->heartbeat_s == 1 && p->recent_max == 1);
+    char out[65536];
+    tp_batch b;
+    tp_batch_init(&b);
+    tp_msg_info info;
+    static const char sub[] =
+        "{\"type\":\"subscribe\",\"product_ids\":[\"ETH-USD\",\"BTC-USD\"],\"channels\":[\"matches\","
+        "{\"name\":\"heartbeat\"}]}";
+    nsubs_seen = 0;
+    size_t n = p->client_msg(sub, sizeof sub - 1, on_sub, NULL, out, sizeof out);
+    assert_int_equal(nsubs_seen, 2);
+    assert_string_equal(subs[0], "COINBASE:ETH-USD");
+    assert_string_equal(subs[1], "COINBASE:BTC-USD");
+    assert_string_equal(out,
+                        "{\"type\":\"subscriptions\",\"channels\":[{\"name\":\"matches\",\"product_ids\":["
+                        "\"ETH-USD\",\"BTC-USD\"]},{\"name\":\"heartbeat\",\"product_ids\":[\"ETH-USD\","
+                        "\"BTC-USD\"]}]}");
+    parse_ok(out, n, &b, &info);
+    assert_int_equal(info.type, TP_MSG_CONTROL);
+    static const char *const bad[] = {
+        "not json",
+        "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\",\"btc/usd\"],\"channels\":[\"matches\"]}",
+        "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\"],\"channels\":[\"level2\"]}",
+        "{\"type\":\"subscribe\",\"product_ids\":[],\"channels\":[\"matches\"]}",
+        "{\"type\":\"hello\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nsubs_seen = 0;
+        n = p->client_msg(bad[i], strlen(bad[i]), on_sub, NULL, out, sizeof out);
+        assert_int_equal(nsubs_seen, 0);
+        tp_batch_reset(&b);
+        parse_ok(out, n, &b, &info);
+        assert_int_equal(info.type, TP_MSG_ERROR);
+        assert_non_null(strstr(info.text.ptr, "Failed to subscribe: "));
+    }
+    /* a trade as the market writes it */
+    static const char obj[] =
+        "{\"c\":null,\"p\":60512.31,\"s\":\"COINBASE:BTC-USD\",\"t\":1796659365544,\"v\":0.0042}";
+    n = p->trade_msg(obj, sizeof obj - 1, 41, out);
+    assert_true(n > 0 && n <= sizeof obj - 1 + 400);
+    tp_batch_reset(&b);
+    parse_ok(out, n, &b, &info);
+    assert_int_equal(info.type, TP_MSG_TRADE);
+    assert_int_equal(info.snapshot, 0);
+    assert_int_equal(b.n, 1);
+    assert_string_equal(b.trades[0].symbol.ptr, "COINBASE:BTC-USD");
+    assert_true(b.trades[0].price == 60512.31 && b.trades[0].volume == 0.0042);
+    assert_int_equal(b.trades[0].ts_ms, 1796659365544);
+    assert_int_equal(b.trades[0].trade_id, 41);
+    json_error_t je;
+    json_t *o = json_loadb(out, n, 0, &je);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "sequence")), 50000000041);
+    json_decref(o);
+    /* the latest trade sent again as last_match, marked a snapshot */
+    tp_trade t = b.trades[0];
+    n = p->recent_msg(&t, 1, out, sizeof out);
+    assert_true(n > 0);
+    assert_non_null(strstr(out, "\"type\":\"last_match\""));
+    tp_batch_reset(&b);
+    parse_ok(out, n, &b, &info);
+    assert_true(info.type == TP_MSG_TRADE && info.snapshot == 1 && b.n == 1 && b.trades[0].trade_id == 41);
+    assert_int_equal(p->recent_msg(&t, 0, out, sizeof out), 0); /* not traded yet: none */
+    n = p->heartbeat_msg("COINBASE:BTC-USD", 41, 1796659365544, out, sizeof out);
+    assert_string_equal(
+        out, "{\"type\":\"heartbeat\",\"sequence\":50000000041,\"last_trade_id\":41,\"product_id\":"
+             "\"BTC-USD\",\"time\":\"2026-12-07T16:02:45.544000Z\"}");
+    tp_batch_reset(&b);
+    parse_ok(out, n, &b, &info);
+    assert_int_equal(info.type, TP_MSG_HEARTBEAT);
+    tp_batch_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doc_match),   cmocka_unit_test(test_kinds), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_error_words), cmocka_unit_test(test_time),  cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_subscribe),   cmocka_unit_test(test_ops),   cmocka_unit_test(test_writers),
+        cmocka_unit_test(test_doc_match),
+        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_error_words),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_ops),
+        cmocka_unit_test(test_writers),
         cmocka_unit_test(test_decimal),
+        cmocka_unit_test(test_sim_personality),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

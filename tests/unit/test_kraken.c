@@ -3,8 +3,9 @@
  * (values written out here, times checked against epoch values computed
  * independently), every message kind, hostile and malformed messages
  * (rejected with the batch left exactly as it was), symbol normalisation,
- * subscribe messages read back by jansson, and the writers:
- * parse(write(t)) == t. */
+ * subscribe messages read back by jansson, the writers:
+ * parse(write(t)) == t, and the simulator's Kraken personality speaking
+ * what this parser reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "feed/feed.h"
 #include "feed/venue.h"
 #include "feed/venue_write.h"
+#include "sim/personality.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -422,12 +424,115 @@ static void test_writers(void **state) {
     kind(buf, TP_MSG_CONTROL, "unsubscribe");
 }
 
+/* The simulator's personality (src/sim/kraken.c): the documentation's
+ * subscribe message is answered per pair (one message a line) and hands on
+ * the pairs; a bad pair gets a failure answer and is not handed on;
+ * "snapshot":false subscribes without the snapshot; its status, update,
+ * snapshot and heartbeat messages parse, with this feed's parser, into
+ * exactly the market's trades. */
+static char subs[4][64];
+static int subv[4], nsubs_seen;
+static void on_sub(void *ud, int subscribe, const char *name) {
+    (void)ud;
+    assert_true(nsubs_seen < 4);
+    subv[nsubs_seen] = subscribe;
+    snprintf(subs[nsubs_seen++], sizeof subs[0], "%s", name);
+}
+
+static void parse_ok(const char *msg, size_t len, tp_batch *b, tp_msg_info *info) {
+    char err[256] = "";
+    if (F->parse(msg, len, b, info, err, sizeof err)) fail_msg("%.*s: %s", (int)len, msg, err);
+}
+
+static void test_sim_personality(void **state) {
+    (void)state;
+    const tp_sim_personality *p = tp_sim_personality_find("kraken");
+    assert_non_null(p);
+    assert_true(p->recent_max == 50 && p->heartbeat_s == 1 && p->subscribe_deadline_s == 0);
+    char out[65536];
+    tp_batch b;
+    tp_batch_init(&b);
+    tp_msg_info info;
+    parse_ok(p->greeting, strlen(p->greeting), &b, &info);
+    assert_int_equal(info.type, TP_MSG_CONTROL);
+    assert_string_equal(info.text.ptr, "online");
+    static const char sub[] =
+        "{\"method\":\"subscribe\",\"params\":{\"channel\":\"trade\",\"symbol\":[\"MATIC/USD\","
+        "\"abc/xyz\",\"BTC/USD\"],\"snapshot\":true},\"req_id\":7}";
+    nsubs_seen = 0;
+    size_t n = p->client_msg(sub, sizeof sub - 1, on_sub, NULL, out, sizeof out);
+    assert_int_equal(nsubs_seen, 2);
+    assert_string_equal(subs[0], "KRAKEN:MATIC/USD");
+    assert_string_equal(subs[1], "KRAKEN:BTC/USD");
+    assert_true(subv[0] == 1 && subv[1] == 1);
+    assert_int_equal(strlen(out), n);
+    static const tp_msg_type want[] = {TP_MSG_CONTROL, TP_MSG_ERROR, TP_MSG_CONTROL};
+    size_t lines = 0;
+    for (char *line = out, *nl; line; line = nl ? nl + 1 : NULL, lines++) {
+        nl = strchr(line, '\n');
+        assert_true(lines < 3);
+        tp_batch_reset(&b);
+        parse_ok(line, nl ? (size_t)(nl - line) : strlen(line), &b, &info);
+        assert_int_equal(info.type, want[lines]);
+    }
+    assert_int_equal(lines, 3);
+    static const char nosnap[] = "{\"method\":\"subscribe\",\"params\":{\"channel\":\"trade\",\"symbol\":["
+                                 "\"ETH/USD\"],\"snapshot\":false}}";
+    nsubs_seen = 0;
+    p->client_msg(nosnap, sizeof nosnap - 1, on_sub, NULL, out, sizeof out);
+    assert_true(nsubs_seen == 1 && subv[0] == 2);
+    static const char *const bad[] = {"not json",
+                                      "{\"method\":\"subscribe\",\"params\":{\"channel\":\"book\","
+                                      "\"symbol\":[\"BTC/USD\"]}}",
+                                      "{\"method\":\"hello\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nsubs_seen = 0;
+        n = p->client_msg(bad[i], strlen(bad[i]), on_sub, NULL, out, sizeof out);
+        assert_int_equal(nsubs_seen, 0);
+        tp_batch_reset(&b);
+        parse_ok(out, n, &b, &info);
+        assert_int_equal(info.type, TP_MSG_ERROR);
+    }
+    static const char ping[] = "{\"method\":\"ping\",\"req_id\":3}";
+    n = p->client_msg(ping, sizeof ping - 1, on_sub, NULL, out, sizeof out);
+    assert_string_equal(out, "{\"method\":\"pong\",\"req_id\":3}");
+    static const char obj[] =
+        "{\"c\":null,\"p\":0.5624,\"s\":\"KRAKEN:MATIC/USD\",\"t\":1796659365544,\"v\":12.5}";
+    n = p->trade_msg(obj, sizeof obj - 1, 4665905, out);
+    assert_true(n > 0 && n <= sizeof obj - 1 + 400);
+    tp_batch_reset(&b);
+    parse_ok(out, n, &b, &info);
+    assert_true(info.type == TP_MSG_TRADE && info.snapshot == 0 && b.n == 1);
+    assert_string_equal(b.trades[0].symbol.ptr, "KRAKEN:MATIC/USD");
+    assert_true(b.trades[0].price == 0.5624 && b.trades[0].volume == 12.5);
+    assert_int_equal(b.trades[0].ts_ms, 1796659365544);
+    assert_int_equal(b.trades[0].trade_id, 4665905);
+    tp_trade t[2] = {b.trades[0], b.trades[0]};
+    t[1].trade_id = 4665906;
+    n = p->recent_msg(t, 2, out, sizeof out);
+    tp_batch_reset(&b);
+    parse_ok(out, n, &b, &info);
+    assert_true(info.type == TP_MSG_TRADE && info.snapshot == 1 && b.n == 2);
+    assert_true(b.trades[0].trade_id == 4665905 && b.trades[1].trade_id == 4665906);
+    n = p->heartbeat_msg(NULL, 0, 0, out, sizeof out);
+    assert_string_equal(out, "{\"channel\":\"heartbeat\"}");
+    tp_batch_reset(&b);
+    parse_ok(out, n, &b, &info);
+    assert_int_equal(info.type, TP_MSG_HEARTBEAT);
+    tp_batch_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doc_trades), cmocka_unit_test(test_kinds),
-        cmocka_unit_test(test_malformed),  cmocka_unit_test(test_error_words),
-        cmocka_unit_test(test_normalize),  cmocka_unit_test(test_subscribe),
-        cmocka_unit_test(test_ops),        cmocka_unit_test(test_writers),
+        cmocka_unit_test(test_doc_trades),
+        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_error_words),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_ops),
+        cmocka_unit_test(test_writers),
+        cmocka_unit_test(test_sim_personality),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
