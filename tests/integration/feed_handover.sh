@@ -8,14 +8,14 @@
 #    connection first) and accepted one connection per handover plus one;
 #  - run's log and summary count the handovers, and no reconnect;
 #  - every trade the simulator sent is stored exactly once (the oracle:
-#    binance_ids.py, each stored uuid the venue id of one trade id sent,
+#    venue_holes.py, each stored uuid the venue id of one trade id sent,
 #    every id from 1 on), with no hole logged and no feed_gaps row;
 #  - tickpipe_feed_handovers_total says the same on /metrics.
 # The drop of a connection (no handover possible) still reconnects and
 # reports the hole: feed_binance.sh.
 source "$TP_SOURCE_DIR/tests/lib/common.sh"
 need sqlite3:sqlite3 curl:curl
-IDS="$TP_SOURCE_DIR/tests/lib/binance_ids.py"
+IDS="$TP_SOURCE_DIR/tests/lib/venue_holes.py"
 SYMS=BTCUSDT,ETHUSDT,SOLUSDT
 
 # About 20 s of trades: 150 a second per connection, 3000 in all.
