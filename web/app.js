@@ -325,26 +325,36 @@
     let j;
     try { j = await getJSON('/api/watchlist'); } catch (e) { return; }
     state.watchlist = j.symbols;
+    // rows are kept and updated in place (a row under the pointer or being
+    // clicked stays the same element); new symbols get a row, gone ones lose it
     const body = $('watchlist').tBodies[0];
-    body.replaceChildren();
+    const rows = new Map([...body.rows].map((tr) => [tr.dataset.symbol, tr]));
+    const seen = new Set();
     for (const s of [...j.symbols].sort((a, b) => (a.symbol < b.symbol ? -1 : 1))) {
-      const tr = document.createElement('tr');
-      tr.dataset.symbol = s.symbol;
-      if (s.symbol === state.symbol) tr.className = 'sel';
-      cell(tr, s.symbol);
+      seen.add(s.symbol);
+      let tr = rows.get(s.symbol);
+      if (!tr) {
+        tr = document.createElement('tr');
+        tr.dataset.symbol = s.symbol;
+        for (let i = 0; i < 5; i++) tr.appendChild(document.createElement('td'));
+        tr.cells[1].className = 'num';
+        tr.cells[3].className = 'num';
+        tr.addEventListener('click', () => selectSymbol(s.symbol));
+      }
+      body.appendChild(tr); // in symbol order (moves an existing row)
+      tr.classList.toggle('sel', s.symbol === state.symbol);
       const prec = precisionOf([s.last_price, s.day_open, s.day_high, s.day_low, ...s.sparkline.map((p) => p[1])]);
-      cell(tr, s.last_price == null ? '-' : s.last_price.toFixed(prec), 'num');
       const pct = s.change_pct;
-      cell(tr, pct == null ? '-' : (pct > 0 ? '+' : '') + pct.toFixed(2) + '%', 'num ' + (pct > 0 ? 'up' : pct < 0 ? 'down' : ''));
-      cell(tr, fmtNum(s.trades_per_s, 1), 'num');
-      const td = document.createElement('td');
-      td.appendChild(sparkline(s.sparkline));
-      tr.appendChild(td);
+      tr.cells[0].textContent = s.symbol;
+      tr.cells[1].textContent = s.last_price == null ? '-' : s.last_price.toFixed(prec);
+      tr.cells[2].textContent = pct == null ? '-' : (pct > 0 ? '+' : '') + pct.toFixed(2) + '%';
+      tr.cells[2].className = 'num ' + (pct > 0 ? 'up' : pct < 0 ? 'down' : '');
+      tr.cells[3].textContent = fmtNum(s.trades_per_s, 1);
+      tr.cells[4].replaceChildren(sparkline(s.sparkline));
       tr.title = `day open ${fmtNum(s.day_open, 8)}, high ${fmtNum(s.day_high, 8)}, low ${fmtNum(s.day_low, 8)}, ` +
         `volume ${fmtNum(s.day_volume, 4)}, ${s.day_trade_count} trades today (UTC)`;
-      tr.addEventListener('click', () => selectSymbol(s.symbol));
-      body.appendChild(tr);
     }
+    for (const [sym, tr] of rows) if (!seen.has(sym)) tr.remove();
   }
 
   function addTrades(rows) {

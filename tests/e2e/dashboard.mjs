@@ -103,9 +103,9 @@ try {
     if (!(s.sparkline.length >= 1)) fail(`watchlist ${s.symbol}: empty sparkline`);
     if (s.day_open == null || s.change == null) fail(`watchlist ${s.symbol}: no day open or change`);
   }
-  const msft = await page.$('#watchlist tbody tr[data-symbol="MSFT"]');
-  if (!msft) fail('no MSFT row in the watchlist');
-  await msft.click();
+  // a locator finds the row again at the click, whatever the page did meanwhile
+  await page.locator('#watchlist tbody tr[data-symbol="MSFT"]').click({ timeout: 30000 })
+    .catch((e) => fail('cannot click the MSFT row of the watchlist: ' + e.message));
   await wait(() => window.tickpipe.state.symbol === 'MSFT' && document.querySelector('#symbol').value === 'MSFT' &&
     document.querySelector('#watchlist tr.sel') && document.querySelector('#watchlist tr.sel').dataset.symbol === 'MSFT',
   null, 'a watchlist click switches to MSFT');
