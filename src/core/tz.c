@@ -187,8 +187,11 @@ int tp_tz_parse(const unsigned char *b, size_t len, tp_tz **out, char *err, size
     if (memcmp(h, "TZif", 4)) BAD("no second header");
     uint32_t isutcnt = be32(h + 20), isstdcnt = be32(h + 24), leapcnt = be32(h + 28), timecnt = be32(h + 32),
              typecnt = be32(h + 36), charcnt = be32(h + 40);
-    if (timecnt > MAX_TRANSITIONS || typecnt == 0 || typecnt > 256 || leapcnt > MAX_TRANSITIONS ||
-        (isutcnt && isutcnt != typecnt) || (isstdcnt && isstdcnt != typecnt))
+    /* a zone counting leap seconds (the right/ tree) would put midnights
+     * up to 27 s off: refused */
+    if (leapcnt) BAD("a leap-second zone (right/...); use the zone of the same name without right/");
+    if (timecnt > MAX_TRANSITIONS || typecnt == 0 || typecnt > 256 || (isutcnt && isutcnt != typecnt) ||
+        (isstdcnt && isstdcnt != typecnt))
         BAD("counts out of range");
     uint64_t need = 44 + (uint64_t)timecnt * 9 + (uint64_t)typecnt * 6 + charcnt + (uint64_t)leapcnt * 12 +
                     isstdcnt + isutcnt;

@@ -1338,8 +1338,12 @@ static void handover_filter(tp_source *s) {
         size_t idx = 0;
         if (tp_gaps_last_id(s->gaps, t->symbol, &last, &idx))
             continue; /* not ours: the old one's door counts it */
-        /* without a venue id a trade cannot be placed: the old connection's copy counts */
-        int keep = t->trade_id != 0 && (last == 0 || t->trade_id <= last + 1);
+        /* without a venue id a trade cannot be placed: the old connection's
+         * copy counts. A symbol joins with the first trade that follows on
+         * from what was taken (at most last + 1); from then on every trade
+         * of it is kept, the rest of this message included (last moves only
+         * after the message), and the dedupe by id drops what both send. */
+        int keep = t->trade_id != 0 && (s->joined[idx] || last == 0 || t->trade_id <= last + 1);
         if ((keep || t->trade_id == 0) && !s->joined[idx]) {
             s->joined[idx] = 1;
             s->njoined++;

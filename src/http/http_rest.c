@@ -406,17 +406,24 @@ static int csv_field(tp_buf *b, json_t *v) {
     return rc;
 }
 
-/* format=csv: the rows of an answer as CSV, a header of the first row's
- * field names, CRLF line ends (RFC 4180), UTF-8. */
+/* format=csv: the rows of an answer as CSV, CRLF line ends (RFC 4180),
+ * UTF-8. The header names every field any row has, in the order they
+ * first appear (a gap row has its trade id range only when known); a row
+ * without a field leaves it empty. */
 static void csv_answer(tp_http_resp *r, json_t *list) {
     tp_buf b = {0};
     int rc = 0;
-    json_t *first = json_array_get(list, 0);
+    json_t *cols = json_object(); /* the union of the rows' field names, in order */
     const char *k;
-    json_t *v;
+    json_t *v, *fv;
     size_t i;
+    json_array_foreach(list, i, v) {
+        json_object_foreach(v, k, fv) {
+            if (!json_object_get(cols, k)) rc |= json_object_set_new(cols, k, json_null());
+        }
+    }
     int col = 0;
-    json_object_foreach(first, k, v) {
+    json_object_foreach(cols, k, fv) {
         json_t *name = json_string(k);
         rc |= (col++ ? tp_buf_append(&b, ",", 1) : 0) || csv_field(&b, name);
         json_decref(name);
@@ -424,13 +431,12 @@ static void csv_answer(tp_http_resp *r, json_t *list) {
     if (col) rc |= tp_buf_append(&b, "\r\n", 2);
     json_array_foreach(list, i, v) {
         col = 0;
-        const char *key;
-        json_t *fv;
-        json_object_foreach(first, key, fv) {
-            rc |= (col++ ? tp_buf_append(&b, ",", 1) : 0) || csv_field(&b, json_object_get(v, key));
+        json_object_foreach(cols, k, fv) {
+            rc |= (col++ ? tp_buf_append(&b, ",", 1) : 0) || csv_field(&b, json_object_get(v, k));
         }
         rc |= tp_buf_append(&b, "\r\n", 2);
     }
+    json_decref(cols);
     if (rc || tp_buf_append(&b, "", 1)) {
         tp_buf_free(&b);
         tp_http_error(r, 500, "out of memory building the CSV answer");

@@ -172,7 +172,10 @@ void tp_rollup_query(const tp_rollup *r, const tp_query *q, int max_rows, tp_que
     int64_t buckets = q->limit > 0 ? q->limit : 1;
     if ((buckets + 1) * ratio > max_rows) buckets = max_rows / ratio - 1;
     if (buckets < 1) buckets = 1;
-    base->limit = (int)((buckets + 1) * ratio);
+    int64_t rows = (buckets + 1) * ratio;
+    /* an interval whose two buckets already pass the cap: the cap holds,
+     * and the trim leaves out the bucket it cut short */
+    base->limit = (int)(rows > max_rows ? max_rows : rows);
 }
 
 void tp_rollup_trim(tp_rollup *r, const tp_query *base, int limit) {

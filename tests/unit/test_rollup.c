@@ -162,6 +162,14 @@ static void test_query_and_trim(void **st) {
     tp_rollup_query(&r2, &q, 500000, &base);
     assert_int_equal(base.limit, (500000 / 1440) * 1440);
     tp_rollup_free(&r2);
+    /* an interval whose two buckets pass the cap on their own: the cap holds */
+    tp_rollup r3;
+    tp_rollup_init(&r3, 604799); /* whole seconds: from the 1 s candles */
+    q.limit = 1;
+    tp_rollup_query(&r3, &q, 500000, &base);
+    assert_int_equal(base.interval_s, 1);
+    assert_int_equal(base.limit, 500000);
+    tp_rollup_free(&r3);
     /* trim: a cut answer (rows == limit) loses its oldest, maybe short, bucket */
     q.limit = 2;
     tp_rollup_query(&r, &q, 500000, &base); /* base.limit = 15 */

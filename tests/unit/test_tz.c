@@ -123,8 +123,21 @@ static void test_names(void **st) {
     }
 }
 
+/* a leap-second zone (right/...) would put midnights up to 27 s off: refused */
+static void test_leap_zone(void **st) {
+    (void)st;
+    FILE *f = fopen("/usr/share/zoneinfo/right/UTC", "rb");
+    if (!f) skip(); /* not every tzdata ships the right/ tree */
+    fclose(f);
+    tp_tz *z = NULL;
+    char err[256];
+    assert_int_equal(tp_tz_open("right/UTC", &z, err, sizeof err), TP_EINVAL);
+    assert_null(z);
+    assert_non_null(strstr(err, "leap-second"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_zones), cmocka_unit_test(test_footer_only),
-                                       cmocka_unit_test(test_names)};
+                                       cmocka_unit_test(test_names), cmocka_unit_test(test_leap_zone)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
