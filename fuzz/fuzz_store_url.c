@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(ct + 12, data, size);
     ct[size + 12] = 0;
     static tp_cass_url cu;
+    err[0] = '\0'; /* the ClickHouse parse's error must not count as this one's */
     rc = tp_cassandra_parse_url(ct, &cu, err, sizeof err);
     if (rc == 0) {
         if (cu.nhosts < 1 || cu.nhosts > TP_CQL_MAX_HOSTS || !memchr(cu.where, 0, sizeof cu.where) ||
